@@ -1,0 +1,12 @@
+# LB_CUDA=AUTO builds the CUDA backend when nvcc is found; ON insists; OFF skips.
+set(LB_HAVE_CUDA OFF)
+if(NOT LB_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(LB_HAVE_CUDA ON)
+  elseif(LB_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "LB_CUDA=ON but no CUDA compiler was found")
+  endif()
+endif()
+message(STATUS "largebatch CUDA backend: ${LB_HAVE_CUDA}")

@@ -1,0 +1,46 @@
+#include "runtime/backends/cpu/dnnl_context.hpp"
+
+#include <omp.h>
+
+#include <stdexcept>
+
+namespace lb::cpu {
+
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+dnnl::stream& stream() {
+  static dnnl::stream s(engine());
+  return s;
+}
+
+dnnl::memory::dims dims_of(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }
+
+dnnl::memory::format_tag plain_format(std::size_t rank) {
+  using tag = dnnl::memory::format_tag;
+  switch (rank) {
+    case 1: return tag::a;
+    case 2: return tag::ab;
+    case 3: return tag::abc;
+    case 4: return tag::abcd;
+    default: throw std::invalid_argument("unsupported tensor rank " + std::to_string(rank));
+  }
+}
+
+dnnl::memory::desc plain_desc(const Shape& shape) {
+  return {dims_of(shape), dnnl::memory::data_type::f32, plain_format(shape.size())};
+}
+
+dnnl::memory wrap(const Tensor& t) {
+  return dnnl::memory(plain_desc(t.shape()), engine(), const_cast<float*>(t.data()));
+}
+
+void set_threads(int threads) {
+  if (threads > 0) omp_set_num_threads(threads);
+}
+
+int threads() { return omp_get_max_threads(); }
+
+}  // namespace lb::cpu

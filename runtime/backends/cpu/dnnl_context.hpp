@@ -1,0 +1,23 @@
+#pragma once
+// The process-wide oneDNN CPU engine and stream, and helpers to wrap our NCHW
+// fp32 tensors as oneDNN memory without copying.
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "runtime/tensor/tensor.hpp"
+
+namespace lb::cpu {
+
+dnnl::engine& engine();
+dnnl::stream& stream();
+
+dnnl::memory::dims dims_of(const Shape& shape);
+// The plain layout for a tensor of this rank: a (N), nc, nchw, oihw by rank.
+dnnl::memory::format_tag plain_format(std::size_t rank);
+dnnl::memory::desc plain_desc(const Shape& shape);
+dnnl::memory wrap(const Tensor& t);  // oneDNN never writes through a const wrap
+
+// Sets the number of CPU threads oneDNN and our own loops use (0 = all cores).
+void set_threads(int threads);
+int threads();
+
+}  // namespace lb::cpu

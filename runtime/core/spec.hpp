@@ -1,0 +1,132 @@
+#pragma once
+// The experiment spec: experiments/*.json parsed once into typed structs.
+// Every key is documented in experiments/SPEC.md; defaults live here and in
+// spec.cpp only. Parsing rejects unknown keys, wrong types and out-of-range
+// values with a SpecError naming the JSON path (e.g. "optimizer.lars.eta").
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/precision.hpp"
+
+namespace lb {
+
+struct ModelSpec {
+  std::string name = "lenet_bn";  // lenet_bn | resnet20 | alexnet_bn | resnet50
+  double dropout = 0.0;           // dropout before the classifier (alexnet_bn: 0.5)
+};
+
+struct AugmentSpec {
+  int crop_padding = 2;        // random crop after zero padding by this many pixels; 0 = off
+  bool horizontal_flip = true;
+};
+
+struct SyntheticSpec {  // data.dataset == "synthetic": random images, for benchmarks
+  std::int64_t train_images = 4096;
+  std::int64_t test_images = 1024;
+  int channels = 1;
+  int height = 28;
+  int width = 28;
+  int classes = 10;
+};
+
+struct DataSpec {
+  std::string dataset = "fashion_mnist";  // fashion_mnist | synthetic
+  std::string dir = "/usr/share/datasets/fashion-mnist";
+  std::int64_t train_subset = 0;  // use only the first N training images; 0 = all
+  int prefetch = 4;               // depth of the prefetch queue, in batches
+  int workers = 1;                // input pipeline threads
+  AugmentSpec augment;
+  SyntheticSpec synthetic;
+};
+
+struct LossScaleSpec {
+  std::string mode = "dynamic";  // dynamic | static | none (none: fp16 without scaling)
+  double init = 65536.0;         // starting scale (dynamic) or the scale (static)
+  int growth_interval = 2000;    // clean steps before the scale doubles
+  double growth_factor = 2.0;
+  double backoff_factor = 0.5;
+  double min = 1.0;
+  double max = 16777216.0;  // 2^24
+};
+
+struct TrainSpec {
+  double epochs = 5;  // may be fractional; steps = round(epochs * steps_per_epoch)
+  std::int64_t global_batch = 256;
+  Precision precision = Precision::fp16;
+  std::uint64_t seed = 1;
+  int threads = 0;  // CPU threads; 0 = all cores
+  double label_smoothing = 0.0;
+  int log_every_steps = 20;
+  double eval_every_epochs = 1;
+  double checkpoint_every_epochs = 1;  // 0 = only at the end
+  LossScaleSpec loss_scale;
+};
+
+struct LrSpec {
+  double base = 0.1;  // learning rate per 256 images (scaled linearly with the global batch)
+  bool scale_with_batch = true;
+  double warmup_epochs = 0;
+  double warmup_start = 0;           // warm-up starts at this fraction of the peak lr
+  std::string decay = "poly";        // poly | cosine | step | none
+  double poly_power = 2.0;
+  std::vector<double> step_epochs;   // decay == step: epochs at which lr *= step_gamma
+  double step_gamma = 0.1;
+  double min = 0.0;                  // floor of the decayed lr
+};
+
+struct LarsSpec {
+  double eta = 0.001;     // trust coefficient
+  double epsilon = 1e-9;  // guards ||g|| + beta*||w|| against 0
+  bool clip = false;      // LARC clipping: effective lr = min(local lr, lr)
+  bool skip_bias_and_norm = true;  // bias and BatchNorm parameters use plain SGD
+};
+
+struct OptimizerSpec {
+  std::string name = "lars";  // sgd | lars
+  double momentum = 0.9;
+  bool nesterov = false;
+  double weight_decay = 5e-4;
+  bool decay_bias_and_norm = false;  // the seed's selective regularisation: off by default
+  LrSpec lr;
+  LarsSpec lars;
+};
+
+struct CommSpec {  // used by multi-rank runs (issue 4); validated now
+  std::string algorithm = "auto";  // mpi | ring | hierarchical | torus2d | auto
+  int group_size = 0;              // ranks per group for hierarchical; 0 = ranks per node
+  std::int64_t fusion_bytes = 64ll << 20;  // 0 = one tensor per bucket
+  bool overlap = true;
+  bool fp16_gradients = false;
+  double timeout_s = 300;
+};
+
+struct Spec {
+  std::string name = "experiment";
+  std::string device = "cpu";  // cpu | cuda
+  ModelSpec model;
+  DataSpec data;
+  TrainSpec train;
+  OptimizerSpec optimizer;
+  CommSpec comm;
+  nlohmann::json source;  // the merged JSON the spec was parsed from (for summary.json)
+};
+
+// Parses and validates; throws SpecError on any problem.
+Spec parse_spec(const nlohmann::json& document);
+
+// Reads a JSON file, applies "a.b.c=VALUE" overrides (VALUE is parsed as JSON
+// when it parses, else taken as a string), then parses. Throws InputError if the
+// file is missing or not JSON, SpecError for a bad key or value.
+Spec load_spec(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
+
+// Applies one "a.b.c=VALUE" override to a JSON document.
+void apply_override(nlohmann::json& document, const std::string& assignment);
+
+// The spec as JSON with every default filled in.
+nlohmann::json to_json(const Spec& spec);
+
+}  // namespace lb

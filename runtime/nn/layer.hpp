@@ -1,0 +1,80 @@
+#pragma once
+// The layer interface shared by the runtime (which trains it) and the
+// simulator (which reads its cost table). A layer is configured on
+// construction without allocating; init() allocates and initialises its
+// parameters. Each layer owns its output and input-gradient buffers, so the
+// tensor returned by forward() stays valid until the next forward().
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/core/precision.hpp"
+#include "runtime/core/rng.hpp"
+#include "runtime/nn/param.hpp"
+#include "runtime/tensor/tensor.hpp"
+
+namespace lb {
+
+enum class Mode { train, eval };
+
+struct Context {
+  Mode mode = Mode::train;
+  Precision precision = Precision::fp32;
+  std::uint64_t seed = 0;  // per-step seed for stochastic layers (dropout)
+};
+
+// One row of a model's cost table; shapes include the batch dimension.
+struct LayerInfo {
+  std::string name;  // "layer1.0.conv1"
+  std::string kind;  // "conv2d"
+  Shape output_shape;
+  std::int64_t params = 0;
+  double forward_flops = 0;  // multiply-adds count as 2 FLOPs
+};
+
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  virtual std::string kind() const = 0;
+  virtual Shape output_shape(const Shape& input) const = 0;
+  virtual std::int64_t param_count() const { return 0; }
+  virtual double forward_flops(const Shape& input) const { return 0; }
+
+  // Allocates and initialises parameters and buffers (He/Kaiming for conv and
+  // linear weights, γ=1 β=0 for BatchNorm unless configured otherwise).
+  virtual void init(Rng& rng) {}
+
+  // In fp16 mode a leaf's output and input gradient are rounded to half here,
+  // once, so no layer has to remember to do it.
+  const Tensor& forward(const Tensor& x, const Context& ctx);
+  const Tensor& backward(const Tensor& dy, const Context& ctx);
+
+  virtual std::vector<Param*> params() { return {}; }
+  // Non-trainable state that a checkpoint must keep (BatchNorm running stats).
+  virtual std::vector<Tensor*> buffers() { return {}; }
+  // Appends this layer's rows (a composite appends its children's).
+  virtual void describe(const Shape& input, std::vector<LayerInfo>& rows) const;
+  // Leaves are timed and rounded individually; composites delegate.
+  virtual bool is_composite() const { return false; }
+
+  // The first layer of a model need not compute the gradient of its input
+  // (the images); backward_impl may then return an empty tensor.
+  virtual void set_needs_input_grad(bool needed) { needs_input_grad_ = needed; }
+  bool needs_input_grad() const { return needs_input_grad_; }
+
+ protected:
+  virtual Tensor& forward_impl(const Tensor& x, const Context& ctx) = 0;
+  // Returns dx and overwrites the parameter gradients.
+  virtual Tensor& backward_impl(const Tensor& dy, const Context& ctx) = 0;
+
+ private:
+  std::string name_;
+  bool needs_input_grad_ = true;
+};
+
+}  // namespace lb
