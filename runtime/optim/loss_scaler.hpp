@@ -24,10 +24,13 @@ class LossScaler {
     std::int64_t skipped;
   };
   State state() const { return {scale_, clean_steps_, skipped_}; }
+  // Resumes from a checkpointed state. Only dynamic mode takes the saved
+  // scale; static and disabled scaling keep the configured one.
   void restore(const State& s);
 
  private:
   LossScaleSpec spec_;
+  bool skips_;    // static and dynamic: a non-finite step is skipped
   bool dynamic_;
   double scale_;
   std::int64_t clean_steps_ = 0;

@@ -1,0 +1,190 @@
+#pragma once
+// Helpers shared by the oneDNN-backed layers: operands whose layout oneDNN
+// chooses (with cached reorders to and from our plain tensors) and a small
+// cache of primitives keyed by input shape. Header-only because the lb_nn
+// target compiles only dnnl_context.cpp from this directory.
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/backends/cpu/dnnl_context.hpp"
+#include "runtime/tensor/tensor.hpp"
+
+namespace lb::cpu {
+
+// A descriptor that lets the primitive pick the layout (blocked layouts such
+// as nChw16c are what the fast JIT kernels run on).
+inline dnnl::memory::desc any_desc(const Shape& shape) {
+  return {dims_of(shape), dnnl::memory::data_type::f32, dnnl::memory::format_tag::any};
+}
+
+// Staging memory that lives only for one layer call (a reordered output or
+// gradient), shared by all layers of this thread: each slot is one growing
+// buffer, so transient staging costs the largest such tensor once instead of
+// once per layer. Layers of a thread run one at a time, and within a call
+// each slot holds one live tensor. The returned pointer is valid until the
+// next call for the same slot asks for more bytes.
+inline void* scratch(int slot, std::size_t bytes) {
+  struct Buffer {
+    std::unique_ptr<void, decltype(&std::free)> data{nullptr, &std::free};
+    std::size_t bytes = 0;
+  };
+  thread_local Buffer buffers[2];
+  Buffer& b = buffers[slot];
+  if (bytes > b.bytes) {
+    stream().wait();  // nothing queued may still use the old buffer
+    const std::size_t rounded = (bytes + 4095) / 4096 * 4096;
+    b.data.reset(std::aligned_alloc(4096, rounded));
+    if (!b.data) throw std::bad_alloc();
+    b.bytes = rounded;
+  }
+  return b.data.get();
+}
+
+// Where an Operand keeps its data when the chosen layout is not plain.
+enum class Staging {
+  owned,     // its own buffer, kept across calls (forward src for backward, weights)
+  scratch0,  // scratch slot 0: outputs and incoming gradients
+  scratch1,  // scratch slot 1: gradients going out, inputs in evaluation
+};
+
+// One operand of a primitive, in the layout the primitive chose. Our tensors
+// are always plain row-major; when the chosen layout is the plain one the
+// primitive reads or writes the caller's buffer directly, otherwise the data
+// passes through a staging buffer by way of a cached reorder.
+class Operand {
+ public:
+  Operand() = default;
+  Operand(const dnnl::memory::desc& plain, const dnnl::memory::desc& chosen,
+          Staging staging = Staging::owned)
+      : plain_(plain, engine(), DNNL_MEMORY_NONE),
+        chosen_(chosen),
+        stage_(!(plain == chosen)),
+        staging_(staging) {}
+
+  bool staged() const { return stage_; }
+  const dnnl::memory::desc& desc() const { return chosen_; }
+  // The memory the primitive uses; meaningful after load() or bind(). An
+  // owned staging buffer is allocated on first use, so an operand that ends
+  // up unused (another one's data is reused) costs no memory.
+  const dnnl::memory& memory() {
+    if (!stage_) return plain_;
+    if (staging_ == Staging::owned) {
+      if (!staged_) staged_ = dnnl::memory(chosen_, engine());
+    } else {
+      if (!staged_) staged_ = dnnl::memory(chosen_, engine(), DNNL_MEMORY_NONE);
+      staged_.set_data_handle(scratch(staging_ == Staging::scratch0 ? 0 : 1, chosen_.get_size()));
+    }
+    return staged_;
+  }
+
+  // For an input: makes memory() hold plain `data`, reordering if needed.
+  // Only enqueued on the stream; the caller waits after its primitive.
+  const dnnl::memory& load(const float* data) {
+    plain_.set_data_handle(const_cast<float*>(data));  // never written through
+    if (stage_) {
+      if (!to_chosen_) to_chosen_ = make_reorder(plain_.get_desc(), chosen_);
+      to_chosen_.execute(stream(), {{DNNL_ARG_FROM, plain_}, {DNNL_ARG_TO, memory()}});
+    }
+    return memory();
+  }
+
+  // For an output: returns the memory the primitive writes; store() then
+  // brings the result into plain `data`.
+  const dnnl::memory& bind(float* data) {
+    plain_.set_data_handle(data);
+    return memory();
+  }
+  void store() {
+    if (!stage_) return;
+    if (!to_plain_) to_plain_ = make_reorder(chosen_, plain_.get_desc());
+    to_plain_.execute(stream(), {{DNNL_ARG_FROM, memory()}, {DNNL_ARG_TO, plain_}});
+  }
+
+ private:
+  static dnnl::reorder make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+    return dnnl::reorder(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
+  }
+
+  dnnl::memory plain_;  // wraps the caller's tensor; handle rebound per call
+  dnnl::memory::desc chosen_;
+  bool stage_ = false;
+  Staging staging_ = Staging::owned;
+  dnnl::memory staged_;  // in the chosen layout
+  dnnl::reorder to_chosen_;
+  dnnl::reorder to_plain_;
+};
+
+// A memory object over a plain tensor whose buffer changes between calls
+// (rebinding a handle is cheaper than creating the memory object each time).
+class PlainView {
+ public:
+  PlainView() = default;
+  explicit PlainView(const Shape& shape) : mem_(plain_desc(shape), engine(), DNNL_MEMORY_NONE) {}
+  const dnnl::memory& at(const float* data) {
+    mem_.set_data_handle(const_cast<float*>(data));
+    return mem_;
+  }
+
+ private:
+  dnnl::memory mem_;
+};
+
+// Primitives built for the most recently used input shapes, most recent
+// first. Building a oneDNN primitive costs far more than running a small one,
+// and training alternates between the training and evaluation batch shapes,
+// so both stay cached. Entries are heap-allocated and never move while cached.
+template <class Plan>
+class PlanCache {
+ public:
+  explicit PlanCache(std::size_t capacity = 4) : capacity_(capacity) {}
+
+  // Returns the plan for `key`, calling make() (returning unique_ptr<Plan>)
+  // on a miss; the least recently used plan is dropped when full.
+  template <class Make>
+  Plan& get(const Shape& key, Make&& make) {
+    auto hit = std::find_if(entries_.begin(), entries_.end(),
+                            [&](const auto& e) { return e.first == key; });
+    if (hit != entries_.end()) {
+      std::rotate(entries_.begin(), hit, hit + 1);
+    } else {
+      if (entries_.size() >= capacity_) entries_.pop_back();
+      entries_.insert(entries_.begin(), {key, make()});
+    }
+    return *entries_.front().second;
+  }
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  std::size_t capacity_;
+  std::vector<std::pair<Shape, std::unique_ptr<Plan>>> entries_;
+};
+
+// The cache key of a plan: the input shape plus whether it trains (training
+// primitives differ: prop kind, pooling workspace).
+inline Shape plan_key(const Shape& input, bool training) {
+  Shape key = input;
+  key.push_back(training ? 1 : 0);
+  return key;
+}
+
+// Checks that a backward call matches the forward it follows.
+inline void check_backward(const std::string& layer, bool trained, const Shape& expected,
+                           const Shape& dy) {
+  if (!trained) {
+    throw std::logic_error(layer + ": backward() needs a preceding forward() in train mode");
+  }
+  if (dy != expected) {
+    throw std::invalid_argument(layer + ": gradient shape " + to_string(dy) +
+                                " does not match output shape " + to_string(expected));
+  }
+}
+
+}  // namespace lb::cpu

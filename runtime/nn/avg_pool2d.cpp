@@ -1,0 +1,9 @@
+#include "runtime/nn/avg_pool2d.hpp"
+
+namespace lb {
+
+AvgPool2d::AvgPool2d(std::string name, int kernel, int stride, int padding)
+    : Pool2d(std::move(name), kernel, stride, padding,
+             dnnl::algorithm::pooling_avg_exclude_padding) {}
+
+}  // namespace lb

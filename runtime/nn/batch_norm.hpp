@@ -1,0 +1,70 @@
+#pragma once
+// Batch normalisation over the channel dimension of an (N, C, H, W) or (N, C)
+// input, on oneDNN. γ and β stay fp32 in fp16 mode (half_storage = false), as
+// cuDNN keeps them, because their gradients are sums over the whole batch.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "runtime/nn/layer.hpp"
+
+namespace lb {
+
+class BatchNorm : public Layer {
+ public:
+  BatchNorm(std::string name, int channels, double momentum = 0.1, double epsilon = 1e-5,
+            bool zero_init_gamma = false);
+  ~BatchNorm() override;
+
+  std::string kind() const override { return "batch_norm"; }
+  Shape output_shape(const Shape& input) const override;
+  std::int64_t param_count() const override { return 2 * std::int64_t{channels_}; }
+  // Training cost: batch mean and variance (~3 FLOPs per element) plus the
+  // normalise-and-affine pass folded into one multiply-add (2 FLOPs), plus
+  // one for the centring: 6 FLOPs per element.
+  double forward_flops(const Shape& input) const override;
+
+  void init(Rng& rng) override;
+  std::vector<Param*> params() override { return {&gamma_, &beta_}; }
+  std::vector<Tensor*> buffers() override { return {&running_mean_, &running_var_}; }
+
+  int channels() const { return channels_; }
+  double momentum() const { return momentum_; }
+  double epsilon() const { return epsilon_; }
+  const Tensor& running_mean() const { return running_mean_; }
+  const Tensor& running_var() const { return running_var_; }
+  // Statistics of the last training forward (biased variance), for tests.
+  const Tensor& batch_mean() const { return mean_; }
+  const Tensor& batch_var() const { return var_; }
+
+ protected:
+  Tensor& forward_impl(const Tensor& x, const Context& ctx) override;
+  Tensor& backward_impl(const Tensor& dy, const Context& ctx) override;
+
+ private:
+  struct Primitives;  // oneDNN descriptors cached per input shape and mode
+  Primitives& primitives(const Shape& shape, Mode mode);
+  void check_input(const Shape& shape) const;
+  void update_running_stats(std::int64_t per_channel);
+
+  int channels_;
+  double momentum_;
+  double epsilon_;
+  bool zero_init_gamma_;
+  Param gamma_;
+  Param beta_;
+  Tensor running_mean_;
+  Tensor running_var_;
+  Tensor mean_;  // statistics used by the last forward, read by backward
+  Tensor var_;
+  Tensor y_;
+  Tensor dx_;
+  // The input of the last forward. It is the previous layer's output (or the
+  // caller's batch), which stays alive and unchanged until this backward, so
+  // keeping a pointer avoids copying every activation.
+  const Tensor* x_ = nullptr;
+  Mode last_mode_ = Mode::train;
+  std::unique_ptr<Primitives> prims_;
+};
+
+}  // namespace lb

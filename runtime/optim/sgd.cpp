@@ -1,0 +1,67 @@
+// Momentum SGD, PyTorch convention (dampening 0):
+//   g = grad * grad_scale                 true gradient (grad is loss-scaled)
+//   d = g + wd * w                        wd only for slots with weight_decay
+//   v = m * v + d
+//   w -= lr * v                           plain
+//   w -= lr * (d + m * v)                 Nesterov (v already updated)
+// One pass over memory per slot; the gradient is only read.
+#include "runtime/optim/sgd.hpp"
+
+#include <cstddef>
+#include <stdexcept>
+
+namespace lb {
+namespace {
+
+// The kernel indexes all three spans with one counter, so a size mismatch
+// would read or write out of bounds: refuse it loudly instead.
+void check_slot(const OptimSlot& slot) {
+  if (slot.grad.size() != slot.weight.size() || slot.momentum.size() != slot.weight.size()) {
+    throw std::invalid_argument("sgd: slot weight, grad and momentum sizes differ");
+  }
+}
+
+struct SgdCoeffs {
+  float grad_scale;
+  float weight_decay;
+  float momentum;
+  float lr;
+};
+
+// Separate loops per variant keep the bodies branch-free so they vectorise.
+template <bool kNesterov>
+void sgd_update(float* __restrict w, const float* __restrict g, float* __restrict v, std::size_t n,
+                SgdCoeffs c) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float d = g[i] * c.grad_scale + c.weight_decay * w[i];
+    const float vi = c.momentum * v[i] + d;
+    v[i] = vi;
+    if constexpr (kNesterov) {
+      w[i] -= c.lr * (d + c.momentum * vi);
+    } else {
+      w[i] -= c.lr * vi;
+    }
+  }
+}
+
+}  // namespace
+
+SgdOptimizer::SgdOptimizer(const OptimizerSpec& spec)
+    : momentum_(static_cast<float>(spec.momentum)),
+      nesterov_(spec.nesterov),
+      weight_decay_(static_cast<float>(spec.weight_decay)) {}
+
+void SgdOptimizer::step(std::span<const OptimSlot> slots, float lr, float grad_scale) {
+  for (const OptimSlot& slot : slots) {
+    check_slot(slot);
+    const SgdCoeffs c{grad_scale, slot.weight_decay ? weight_decay_ : 0.0f, momentum_, lr};
+    const std::size_t n = slot.weight.size();
+    if (nesterov_) {
+      sgd_update<true>(slot.weight.data(), slot.grad.data(), slot.momentum.data(), n, c);
+    } else {
+      sgd_update<false>(slot.weight.data(), slot.grad.data(), slot.momentum.data(), n, c);
+    }
+  }
+}
+
+}  // namespace lb

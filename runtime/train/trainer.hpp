@@ -1,0 +1,47 @@
+#pragma once
+// Single-process training: data -> model -> loss -> backward -> loss scaling
+// -> optimizer, with evaluation, metrics, checkpoints and a summary.
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <string>
+
+#include "runtime/core/spec.hpp"
+
+namespace lb {
+
+struct TrainOptions {
+  std::filesystem::path out;  // DIR for metrics.jsonl, summary.json, checkpoint.bin
+  bool resume = false;        // continue from DIR/checkpoint.bin
+  std::int64_t max_steps = 0; // stop after this many steps in all (0 = train.epochs); resumable
+  bool quiet = false;         // no progress lines
+  bool terminal = false;      // rewrite the progress line in place
+};
+
+struct TrainResult {
+  double test_accuracy = 0;
+  double test_loss = 0;
+  double final_loss = 0;          // mean training loss over the last logging window
+  double train_images_per_s = 0;  // training steps only, evaluation excluded
+  double train_time_s = 0;
+  std::int64_t steps = 0;
+  std::int64_t total_steps = 0;
+  std::int64_t skipped_steps = 0;  // steps dropped by the loss scaler
+  std::string weights_sha256;
+};
+
+class Trainer {
+ public:
+  // Loads the data and builds the model; throws InputError (bad data, bad
+  // combination of settings) before anything is written.
+  Trainer(const Spec& spec, TrainOptions options, std::ostream& out);
+  ~Trainer();
+  TrainResult run();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lb

@@ -1,0 +1,48 @@
+#pragma once
+// The optimizer's view of a model: fp32 master weights and momentum for every
+// parameter. In fp16 mode the layers read half-rounded copies of the masters
+// (Param::value) and write half-rounded gradients; in fp32 mode the masters
+// are the values themselves.
+#include <string>
+#include <vector>
+
+#include "runtime/core/spec.hpp"
+#include "runtime/nn/layer.hpp"
+#include "runtime/optim/optimizer.hpp"
+
+namespace lb {
+
+struct NamedSpan {
+  std::string name;
+  std::span<float> data;
+};
+
+class TrainingState {
+ public:
+  TrainingState(std::vector<Param*> params, std::vector<Tensor*> buffers,
+                const OptimizerSpec& optimizer, Precision precision);
+
+  std::span<const OptimSlot> slots() const { return slots_; }
+  // Copies the masters into Param::value, rounding to half where stored so.
+  void sync_values();
+  // fp16: rounds the gradients that are stored as half (after backward).
+  void round_gradients();
+  bool gradients_finite() const;
+
+  // SHA-256 of the fp32 master weights, in parameter order.
+  std::string weights_sha256() const;
+  // Everything a checkpoint must hold: masters, momentum, BN running stats.
+  std::vector<NamedSpan> checkpoint_tensors();
+
+ private:
+  std::span<float> master(std::size_t i);
+
+  std::vector<Param*> params_;
+  std::vector<Tensor*> buffers_;
+  Precision precision_;
+  std::vector<Tensor> masters_;   // fp16 only; fp32 uses Param::value
+  std::vector<Tensor> momentum_;
+  std::vector<OptimSlot> slots_;
+};
+
+}  // namespace lb

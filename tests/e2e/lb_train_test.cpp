@@ -1,0 +1,124 @@
+// lb-train end to end, through the binary as a user runs it.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kBinary = fs::path(LB_BINARY_DIR) / "bin" / "lb-train";
+const fs::path kDefaultSpec = fs::path(LB_SOURCE_DIR) / "experiments" / "fmnist-lenet-lars-fp16.json";
+const fs::path kFashionMnist = "/usr/share/datasets/fashion-mnist";
+
+struct RunResult {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+class LbTrain : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("lb_e2e_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  RunResult run(const std::string& args) {
+    const fs::path log = dir_ / "output.txt";
+    const std::string command = kBinary.string() + " " + args + " >" + log.string() + " 2>&1";
+    const int status = std::system(command.c_str());
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+  }
+
+  nlohmann::json summary(const fs::path& out) {
+    std::ifstream in(out / "summary.json");
+    return nlohmann::json::parse(in);
+  }
+
+  void require_dataset() {
+    if (!fs::exists(kFashionMnist)) GTEST_SKIP() << "SKIPPED: " << kFashionMnist << " is not installed";
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(LbTrain, DefaultExperimentReachesTargetAccuracyInOneEpoch) {
+  require_dataset();
+  const fs::path out = dir_ / "run";
+  const RunResult r = run(kDefaultSpec.string() + " --out " + out.string() + " --set train.epochs=1 --set train.threads=2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto s = summary(out);
+  EXPECT_GE(s.at("test_accuracy").get<double>(), 0.85) << r.output;
+  for (const char* key : {"test_accuracy", "final_loss", "train_images_per_s", "steps", "weights_sha256"}) {
+    EXPECT_TRUE(s.contains(key)) << key;
+  }
+  EXPECT_EQ(s.at("weights_sha256").get<std::string>().size(), 64u);
+  EXPECT_TRUE(fs::exists(out / "metrics.jsonl"));
+  EXPECT_TRUE(fs::exists(out / "checkpoint.bin"));
+  EXPECT_NE(r.output.find("test accuracy"), std::string::npos) << r.output;
+}
+
+TEST_F(LbTrain, BadSpecExitsTwoNamingThePathAndWritesNothing) {
+  const fs::path out = dir_ / "never";
+  const RunResult r = run(kDefaultSpec.string() + " --out " + out.string() + " --set optimizer.lars.eta='\"x\"'");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("spec error: optimizer.lars.eta"), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(LbTrain, MissingDataExitsTwoNamingTheFile) {
+  const fs::path out = dir_ / "never";
+  const RunResult r = run(kDefaultSpec.string() + " --out " + out.string() + " --set data.dir=" +
+                    (dir_ / "nodata").string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find((dir_ / "nodata").string()), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(LbTrain, BadCommandLineExitsTwo) {
+  EXPECT_EQ(run("--no-such-flag").exit_code, 2);
+  EXPECT_EQ(run(kDefaultSpec.string()).exit_code, 2);  // --out missing
+  EXPECT_EQ(run("--help").exit_code, 0);
+}
+
+
+// Interrupting and resuming must not change a single bit of the result.
+class LbTrainResume : public LbTrain, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(LbTrainResume, ResumeGivesIdenticalWeights) {
+  require_dataset();
+  const std::string common = kDefaultSpec.string() +
+                             " --set data.train_subset=1536 --set train.global_batch=128"
+                             " --set train.epochs=2 --set train.threads=2 --set model.dropout=0.25"
+                             " --set train.precision=" + GetParam();
+  const RunResult whole = run(common + " --out " + (dir_ / "whole").string());
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  const RunResult first = run(common + " --out " + (dir_ / "split").string() + " --max-steps 17");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_EQ(summary(dir_ / "split").at("steps"), 17);
+  const RunResult rest = run(common + " --out " + (dir_ / "split").string() + " --resume");
+  ASSERT_EQ(rest.exit_code, 0) << rest.output;
+  const auto a = summary(dir_ / "whole"), b = summary(dir_ / "split");
+  EXPECT_EQ(a.at("steps"), 24);
+  EXPECT_EQ(b.at("steps"), 24);
+  EXPECT_EQ(a.at("weights_sha256"), b.at("weights_sha256"));
+  EXPECT_EQ(a.at("test_accuracy"), b.at("test_accuracy"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, LbTrainResume, ::testing::Values("fp32", "fp16"));
+
+}  // namespace

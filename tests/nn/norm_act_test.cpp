@@ -1,0 +1,324 @@
+// BatchNorm, ReLU, Dropout and Flatten: forward against naive references,
+// gradients against finite differences, fp16 rounding of leaf outputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "runtime/core/half.hpp"
+#include "runtime/nn/batch_norm.hpp"
+#include "runtime/nn/dropout.hpp"
+#include "runtime/nn/flatten.hpp"
+#include "runtime/nn/relu.hpp"
+#include "tests/nn/gradcheck.hpp"
+
+namespace lb {
+namespace {
+
+using testing::expect_gradients_match;
+using testing::random_tensor;
+
+Context train_ctx(std::uint64_t seed = 0) { return {Mode::train, Precision::fp32, seed}; }
+Context eval_ctx() { return {Mode::eval, Precision::fp32, 0}; }
+
+// Per-channel mean and biased variance of an (N, C, ...) tensor, in double.
+struct Stats {
+  std::vector<double> mean, var;
+};
+Stats channel_stats(const Tensor& x) {
+  const std::int64_t n = x.dim(0), c = x.dim(1), inner = x.numel() / (n * c);
+  Stats s{std::vector<double>(c, 0.0), std::vector<double>(c, 0.0)};
+  for (std::int64_t ch = 0; ch < c; ++ch) {
+    double sum = 0, sq = 0;
+    for (std::int64_t b = 0; b < n; ++b) {
+      for (std::int64_t i = 0; i < inner; ++i) {
+        const double v = x[(b * c + ch) * inner + i];
+        sum += v;
+        sq += v * v;
+      }
+    }
+    const double m = double(n * inner);
+    s.mean[ch] = sum / m;
+    s.var[ch] = sq / m - s.mean[ch] * s.mean[ch];
+  }
+  return s;
+}
+
+// y = γ (x − mean) / sqrt(var + eps) + β with the given statistics.
+void expect_normalized(const Tensor& x, const Tensor& y, const std::vector<double>& mean,
+                       const std::vector<double>& var, const Tensor& gamma, const Tensor& beta,
+                       double eps, double tol) {
+  const std::int64_t n = x.dim(0), c = x.dim(1), inner = x.numel() / (n * c);
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    const std::int64_t ch = (i / inner) % c;
+    const double want = gamma[ch] * (x[i] - mean[ch]) / std::sqrt(var[ch] + eps) + beta[ch];
+    ASSERT_NEAR(y[i], want, tol) << "index " << i;
+  }
+}
+
+bool is_half(float v) { return half_to_float(float_to_half(v)) == v || std::isnan(v); }
+
+TEST(BatchNorm, ParamsAndMetadata) {
+  BatchNorm bn("bn", 8);
+  Rng rng(1);
+  bn.init(rng);
+  EXPECT_EQ(bn.kind(), "batch_norm");
+  EXPECT_EQ(bn.param_count(), 16);
+  EXPECT_EQ(bn.output_shape({4, 8, 5, 5}), (Shape{4, 8, 5, 5}));
+  EXPECT_EQ(bn.forward_flops({4, 8, 5, 5}), 6.0 * 800);
+  EXPECT_THROW(bn.output_shape({4, 7, 5, 5}), std::invalid_argument);
+  auto params = bn.params();
+  ASSERT_EQ(params.size(), 2u);
+  EXPECT_EQ(params[0]->name, "bn.weight");
+  EXPECT_EQ(params[1]->name, "bn.bias");
+  for (Param* p : params) {
+    EXPECT_TRUE(p->is_bias_or_norm);
+    EXPECT_FALSE(p->half_storage);
+    EXPECT_EQ(p->value.shape(), Shape{8});
+  }
+  for (std::int64_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(params[0]->value[i], 1.0f);
+    EXPECT_EQ(params[1]->value[i], 0.0f);
+  }
+  auto buffers = bn.buffers();
+  ASSERT_EQ(buffers.size(), 2u);
+  EXPECT_EQ((*buffers[0])[0], 0.0f);  // running mean
+  EXPECT_EQ((*buffers[1])[0], 1.0f);  // running var
+}
+
+TEST(BatchNorm, TrainModeNormalisesPerChannel) {
+  BatchNorm bn("bn", 3);
+  Rng rng(1);
+  bn.init(rng);
+  Tensor x = random_tensor({4, 3, 5, 6}, 7, 2.0f);
+  for (std::int64_t i = 0; i < x.numel(); ++i) x[i] += float((i / 30) % 3);  // channel offsets
+  const Tensor& y = bn.forward(x, train_ctx());
+  const Stats ys = channel_stats(y);
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_NEAR(ys.mean[c], 0.0, 1e-5);
+    EXPECT_NEAR(ys.var[c], 1.0, 1e-3);  // var/(var+eps) ≈ 1
+  }
+  const Stats xs = channel_stats(x);
+  expect_normalized(x, y, xs.mean, xs.var, bn.params()[0]->value, bn.params()[1]->value, 1e-5,
+                    1e-4);
+}
+
+TEST(BatchNorm, TrainModeWithAffineMatchesReference) {
+  BatchNorm bn("bn", 5);
+  Rng rng(1);
+  bn.init(rng);
+  bn.params()[0]->value = random_tensor({5}, 3);
+  bn.params()[1]->value = random_tensor({5}, 4);
+  const Tensor x = random_tensor({6, 5}, 8, 3.0f);  // 2-D input
+  const Tensor& y = bn.forward(x, train_ctx());
+  const Stats xs = channel_stats(x);
+  expect_normalized(x, y, xs.mean, xs.var, bn.params()[0]->value, bn.params()[1]->value, 1e-5,
+                    1e-4);
+}
+
+TEST(BatchNorm, RunningStatisticsFollowPyTorch) {
+  BatchNorm bn("bn", 2, /*momentum=*/0.1);
+  Rng rng(1);
+  bn.init(rng);
+  // Channel 0 sees {1, 3}: mean 2, unbiased var 2. Channel 1 sees {2, 6}:
+  // mean 4, unbiased var 8.
+  Tensor x({2, 2});
+  x[0] = 1, x[1] = 2, x[2] = 3, x[3] = 6;
+  bn.forward(x, train_ctx());
+  EXPECT_NEAR(bn.running_mean()[0], 0.9 * 0 + 0.1 * 2, 1e-6);
+  EXPECT_NEAR(bn.running_mean()[1], 0.9 * 0 + 0.1 * 4, 1e-6);
+  EXPECT_NEAR(bn.running_var()[0], 0.9 * 1 + 0.1 * 2, 1e-6);
+  EXPECT_NEAR(bn.running_var()[1], 0.9 * 1 + 0.1 * 8, 1e-6);
+  EXPECT_NEAR(bn.batch_var()[0], 1.0, 1e-6);  // normalisation uses the biased variance
+  bn.forward(x, train_ctx());
+  EXPECT_NEAR(bn.running_mean()[0], 0.9 * 0.2 + 0.1 * 2, 1e-6);
+  EXPECT_NEAR(bn.running_var()[1], 0.9 * 1.7 + 0.1 * 8, 1e-5);
+}
+
+TEST(BatchNorm, EvalModeUsesRunningStatistics) {
+  BatchNorm bn("bn", 3, 0.1, 1e-3);
+  Rng rng(1);
+  bn.init(rng);
+  bn.params()[0]->value = random_tensor({3}, 3);
+  bn.params()[1]->value = random_tensor({3}, 4);
+  auto buffers = bn.buffers();
+  const std::vector<double> mean{0.5, -1.0, 2.0}, var{0.25, 4.0, 1.5};
+  for (int c = 0; c < 3; ++c) {
+    (*buffers[0])[c] = float(mean[c]);
+    (*buffers[1])[c] = float(var[c]);
+  }
+  const Tensor x = random_tensor({2, 3, 4, 4}, 9);
+  const Tensor y = bn.forward(x, eval_ctx());
+  expect_normalized(x, y, mean, var, bn.params()[0]->value, bn.params()[1]->value, 1e-3, 1e-4);
+  EXPECT_EQ(bn.running_mean()[0], 0.5f);  // eval leaves the running statistics alone
+  EXPECT_EQ(bn.running_var()[1], 4.0f);
+}
+
+TEST(BatchNorm, GradientsMatchFiniteDifferences4D) {
+  BatchNorm bn("bn", 3);
+  Rng rng(1);
+  bn.init(rng);
+  bn.params()[0]->value = random_tensor({3}, 5);
+  bn.params()[1]->value = random_tensor({3}, 6);
+  expect_gradients_match(bn, random_tensor({4, 3, 3, 3}, 11));
+}
+
+TEST(BatchNorm, GradientsMatchFiniteDifferences2D) {
+  BatchNorm bn("bn", 6);
+  Rng rng(1);
+  bn.init(rng);
+  bn.params()[0]->value = random_tensor({6}, 5);
+  bn.params()[1]->value = random_tensor({6}, 6);
+  expect_gradients_match(bn, random_tensor({8, 6}, 12));
+}
+
+TEST(BatchNorm, EvalModeGradientsMatchFiniteDifferences) {
+  BatchNorm bn("bn", 3);
+  Rng rng(1);
+  bn.init(rng);
+  bn.params()[0]->value = random_tensor({3}, 5);
+  testing::GradCheckOptions opt;
+  opt.ctx = eval_ctx();
+  expect_gradients_match(bn, random_tensor({2, 3, 2, 2}, 13), opt);
+}
+
+TEST(BatchNorm, ZeroInitGammaGivesZeroOutput) {
+  BatchNorm bn("bn", 4, 0.1, 1e-5, /*zero_init_gamma=*/true);
+  Rng rng(1);
+  bn.init(rng);
+  const Tensor& y = bn.forward(random_tensor({3, 4, 2, 2}, 2), train_ctx());
+  for (float v : y.span()) EXPECT_EQ(v, 0.0f);
+  EXPECT_EQ(bn.params()[0]->value[0], 0.0f);
+}
+
+TEST(BatchNorm, RejectsSingleValuePerChannelInTraining) {
+  BatchNorm bn("bn", 4);
+  Rng rng(1);
+  bn.init(rng);
+  EXPECT_THROW(bn.forward(Tensor({1, 4}), train_ctx()), std::invalid_argument);
+  EXPECT_NO_THROW(bn.forward(Tensor({1, 4}), eval_ctx()));
+}
+
+TEST(ReLU, ForwardAndGradient) {
+  ReLU relu("relu");
+  EXPECT_EQ(relu.kind(), "relu");
+  Tensor x = random_tensor({3, 4, 5}, 21);
+  for (auto& v : x.span()) v += v < 0 ? -0.1f : 0.1f;  // keep away from the kink
+  const Tensor& y = relu.forward(x, train_ctx());
+  for (std::int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(y[i], std::max(x[i], 0.0f));
+  expect_gradients_match(relu, x);
+}
+
+TEST(ReLU, PropagatesNaN) {
+  ReLU relu("relu");
+  Tensor x({3});
+  x[0] = std::nanf(""), x[1] = -1, x[2] = 2;
+  const Tensor& y = relu.forward(x, train_ctx());
+  EXPECT_TRUE(std::isnan(y[0]));
+  EXPECT_EQ(y[1], 0.0f);
+  EXPECT_EQ(y[2], 2.0f);
+}
+
+TEST(Dropout, EvalIsIdentity) {
+  Dropout d("drop", 0.5);
+  EXPECT_EQ(d.kind(), "dropout");
+  const Tensor x = random_tensor({4, 10}, 3);
+  const Tensor& y = d.forward(x, eval_ctx());
+  for (std::int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(y[i], x[i]);
+  const Tensor& dx = d.backward(x, eval_ctx());
+  for (std::int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(dx[i], x[i]);
+}
+
+TEST(Dropout, TrainMaskFractionAndScale) {
+  const double p = 0.3;
+  Dropout d("drop", p);
+  const Tensor x({1000, 1000}, 1.0f);
+  const Tensor& y = d.forward(x, train_ctx(42));
+  std::int64_t dropped = 0;
+  for (float v : y.span()) {
+    if (v == 0.0f) {
+      ++dropped;
+    } else {
+      ASSERT_FLOAT_EQ(v, float(1.0 / (1.0 - p)));
+    }
+  }
+  EXPECT_NEAR(double(dropped) / double(x.numel()), p, 0.003);
+}
+
+TEST(Dropout, SameSeedSameMaskOtherSeedOtherMask) {
+  Dropout a("drop", 0.5), b("drop", 0.5), other_name("drop2", 0.5);
+  const Tensor x({1000}, 1.0f);
+  const Tensor ya = a.forward(x, train_ctx(7));
+  const Tensor yb = b.forward(x, train_ctx(7));
+  const Tensor yc = b.forward(x, train_ctx(8));
+  const Tensor yd = other_name.forward(x, train_ctx(7));
+  int same_ab = 0, same_ac = 0, same_ad = 0;
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    same_ab += ya[i] == yb[i];
+    same_ac += ya[i] == yc[i];
+    same_ad += ya[i] == yd[i];
+  }
+  EXPECT_EQ(same_ab, 1000);
+  EXPECT_LT(same_ac, 600);  // independent masks agree on about half the entries
+  EXPECT_LT(same_ad, 600);
+}
+
+TEST(Dropout, GradientUsesTheForwardMask) {
+  const double p = 0.4;
+  Dropout d("drop", p);
+  const Tensor x({50, 20}, 1.0f);
+  const Tensor y = d.forward(x, train_ctx(3));
+  const Tensor dy = random_tensor({50, 20}, 4);
+  const Tensor& dx = d.backward(dy, train_ctx(3));
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    EXPECT_FLOAT_EQ(dx[i], y[i] == 0.0f ? 0.0f : dy[i] * float(1.0 / (1.0 - p)));
+  }
+  testing::GradCheckOptions opt;
+  opt.ctx = train_ctx(3);
+  expect_gradients_match(d, random_tensor({10, 10}, 5), opt);
+}
+
+TEST(Dropout, RejectsBadProbability) {
+  EXPECT_THROW(Dropout("d", 1.0), std::invalid_argument);
+  EXPECT_THROW(Dropout("d", -0.1), std::invalid_argument);
+}
+
+TEST(Flatten, Shapes) {
+  Flatten f("flatten");
+  EXPECT_EQ(f.kind(), "flatten");
+  EXPECT_EQ(f.output_shape({2, 3, 4, 5}), (Shape{2, 60}));
+  EXPECT_EQ(f.output_shape({7, 9}), (Shape{7, 9}));
+  EXPECT_EQ(f.param_count(), 0);
+  const Tensor x = random_tensor({2, 3, 4, 5}, 1);
+  const Tensor& y = f.forward(x, train_ctx());
+  EXPECT_EQ(y.shape(), (Shape{2, 60}));
+  for (std::int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(y[i], x[i]);
+  const Tensor dy = random_tensor({2, 60}, 2);
+  const Tensor& dx = f.backward(dy, train_ctx());
+  EXPECT_EQ(dx.shape(), (Shape{2, 3, 4, 5}));
+  for (std::int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(dx[i], dy[i]);
+}
+
+TEST(Fp16, LeafOutputsAndGradientsAreHalfValues) {
+  const Context ctx{Mode::train, Precision::fp16, 5};
+  BatchNorm bn("bn", 3);
+  Rng rng(1);
+  bn.init(rng);
+  bn.params()[0]->value = random_tensor({3}, 5);  // fp32 γ: not half values
+  ReLU relu("relu");
+  Dropout drop("drop", 0.3);
+  Tensor x = random_tensor({4, 3, 4, 4}, 6);
+  round_to_half(x.span());
+  const Tensor dy = random_tensor({4, 3, 4, 4}, 7);
+  for (Layer* layer : std::vector<Layer*>{&bn, &relu, &drop}) {
+    const Tensor& y = layer->forward(x, ctx);
+    for (float v : y.span()) ASSERT_TRUE(is_half(v)) << layer->name() << " output " << v;
+    const Tensor& dx = layer->backward(dy, ctx);
+    for (float v : dx.span()) ASSERT_TRUE(is_half(v)) << layer->name() << " gradient " << v;
+  }
+  // γ and β gradients are kept in fp32.
+  EXPECT_FALSE(bn.params()[0]->half_storage);
+}
+
+}  // namespace
+}  // namespace lb
