@@ -1,0 +1,189 @@
+#include "runtime/comm/allreduce.hpp"
+
+#include <cstring>
+#include <vector>
+
+#include "runtime/core/errors.hpp"
+#include "runtime/core/half.hpp"
+
+namespace lb {
+namespace {
+
+// One hop of a ring: the outgoing chunk is encoded in the wire format, the
+// incoming one lands in `in_` and is then added or copied into place.
+class WireHop {
+ public:
+  WireHop(Communicator& c, bool fp16) : c_(c), fp16_(fp16) {}
+
+  void exchange(std::span<const float> out, int dest, std::size_t in_count, int src,
+                const char* what) {
+    const std::size_t width = fp16_ ? sizeof(half_bits) : sizeof(float);
+    out_.resize(out.size() * width);
+    in_.resize(in_count * width);
+    if (fp16_) {
+      to_half(out, {reinterpret_cast<half_bits*>(out_.data()), out.size()});
+    } else {
+      std::memcpy(out_.data(), out.data(), out.size_bytes());
+    }
+    c_.sendrecv(out_, dest, in_, src, what);
+  }
+
+  void add_into(std::span<float> dst) {
+    const float* in = decoded(dst.size());
+    for (std::size_t i = 0; i < dst.size(); ++i) dst[i] += in[i];
+  }
+
+  void copy_into(std::span<float> dst) {
+    const float* in = decoded(dst.size());
+    std::memcpy(dst.data(), in, dst.size_bytes());
+  }
+
+ private:
+  const float* decoded(std::size_t count) {
+    if (!fp16_) return reinterpret_cast<const float*>(in_.data());
+    decoded_.resize(count);
+    from_half({reinterpret_cast<const half_bits*>(in_.data()), count}, decoded_);
+    return decoded_.data();
+  }
+
+  Communicator& c_;
+  bool fp16_;
+  std::vector<std::byte> out_, in_;
+  std::vector<float> decoded_;
+};
+
+int wrap(int i, int n) { return ((i % n) + n) % n; }
+
+std::span<std::byte> bytes_of(std::span<float> data) { return std::as_writable_bytes(data); }
+
+}  // namespace
+
+std::span<float> ring_chunk(std::span<float> data, int index, int ranks) {
+  const auto size = static_cast<std::int64_t>(data.size());
+  const std::int64_t begin = size * index / ranks, end = size * (index + 1) / ranks;
+  return data.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(end - begin));
+}
+
+void ring_reduce_scatter(Communicator& c, std::span<float> data, bool fp16_wire) {
+  const int n = c.size(), r = c.rank();
+  if (n == 1) return;
+  WireHop hop(c, fp16_wire);
+  // Step s sends chunk r-s-1 and receives chunk r-s-2, so that after n-1
+  // steps rank r holds the complete sum of chunk r.
+  for (int s = 0; s < n - 1; ++s) {
+    const auto out = ring_chunk(data, wrap(r - s - 1, n), n);
+    const auto in = ring_chunk(data, wrap(r - s - 2, n), n);
+    hop.exchange(out, wrap(r + 1, n), in.size(), wrap(r - 1, n), "ring reduce-scatter");
+    hop.add_into(in);
+  }
+  // Every rank must end with identical values, so the owner keeps the
+  // rounded value it is about to send.
+  if (fp16_wire) round_to_half(ring_chunk(data, r, n));
+}
+
+void ring_all_gather(Communicator& c, std::span<float> data, bool fp16_wire) {
+  const int n = c.size(), r = c.rank();
+  if (n == 1) return;
+  WireHop hop(c, fp16_wire);
+  for (int s = 0; s < n - 1; ++s) {
+    const auto out = ring_chunk(data, wrap(r - s, n), n);
+    const auto in = ring_chunk(data, wrap(r - s - 1, n), n);
+    hop.exchange(out, wrap(r + 1, n), in.size(), wrap(r - 1, n), "ring all-gather");
+    hop.copy_into(in);
+  }
+}
+
+void ring_allreduce(Communicator& c, std::span<float> data, bool fp16_wire) {
+  ring_reduce_scatter(c, data, fp16_wire);
+  ring_all_gather(c, data, fp16_wire);
+}
+
+Algorithm parse_algorithm(const std::string& name) {
+  if (name == "mpi") return Algorithm::mpi;
+  if (name == "ring") return Algorithm::ring;
+  if (name == "hierarchical") return Algorithm::hierarchical;
+  if (name == "torus2d") return Algorithm::torus2d;
+  if (name == "auto") return Algorithm::automatic;
+  throw SpecError("comm.algorithm", "expected one of mpi, ring, hierarchical, torus2d, auto, got \"" + name + "\"");
+}
+
+std::string to_string(Algorithm a) {
+  switch (a) {
+    case Algorithm::mpi: return "mpi";
+    case Algorithm::ring: return "ring";
+    case Algorithm::hierarchical: return "hierarchical";
+    case Algorithm::torus2d: return "torus2d";
+    case Algorithm::automatic: return "auto";
+  }
+  return "?";
+}
+
+AllreduceConfig allreduce_config(const CommSpec& spec) {
+  AllreduceConfig c;
+  c.algorithm = parse_algorithm(spec.algorithm);
+  c.group_size = spec.group_size;
+  c.fp16_wire = spec.fp16_gradients;
+  return c;
+}
+
+Allreducer::Allreducer(Communicator& world, AllreduceConfig config)
+    : world_(world), config_(config) {
+  const int n = world_.size();
+  group_size_ = config_.group_size > 0 ? std::min(config_.group_size, n) : world_.ranks_per_node();
+  if (config_.algorithm == Algorithm::torus2d && n % group_size_ != 0) {
+    throw SpecError("comm.group_size", "torus2d needs a group size that divides the " +
+                                           std::to_string(n) + " ranks, got " + std::to_string(group_size_));
+  }
+  const int r = world_.rank();
+  group_ = world_.split(r / group_size_, r);
+  column_ = world_.split(r % group_size_, r);
+}
+
+Allreducer::~Allreducer() = default;
+
+Algorithm Allreducer::resolve(Algorithm a, std::size_t bytes) const {
+  if (a != Algorithm::automatic) return a;
+  if (static_cast<std::int64_t>(bytes) < config_.auto_small_bytes) return Algorithm::mpi;
+  return group_size_ < world_.size() ? Algorithm::hierarchical : Algorithm::ring;
+}
+
+void Allreducer::sum(std::span<float> data, Algorithm algorithm) {
+  if (world_.size() == 1 || data.empty()) return;
+  switch (resolve(algorithm, data.size_bytes())) {
+    case Algorithm::mpi: return world_.native_allreduce_sum(data);
+    case Algorithm::ring: return ring_allreduce(world_, data, config_.fp16_wire);
+    case Algorithm::hierarchical: return hierarchical(data);
+    case Algorithm::torus2d: return torus2d(data);
+    case Algorithm::automatic: break;
+  }
+}
+
+void Allreducer::mean(std::span<float> data) {
+  const float inverse = 1.0f / static_cast<float>(world_.size());
+  for (float& v : data) v *= inverse;
+  sum(data);
+}
+
+// Reduce to the group leader (reduce-scatter in the group, chunks gathered at
+// the leader), ring all-reduce among the leaders, broadcast in the group.
+void Allreducer::hierarchical(std::span<float> data) {
+  Communicator& g = *group_;
+  const int m = g.size(), l = g.rank();
+  ring_reduce_scatter(g, data, config_.fp16_wire);
+  if (l != 0) {
+    g.send(bytes_of(ring_chunk(data, l, m)), 0, "hierarchical gather");
+  } else {
+    for (int i = 1; i < m; ++i) g.recv(bytes_of(ring_chunk(data, i, m)), i, "hierarchical gather");
+    ring_allreduce(*column_, data, config_.fp16_wire);
+  }
+  g.broadcast(bytes_of(data), 0);
+}
+
+void Allreducer::torus2d(std::span<float> data) {
+  Communicator& row = *group_;
+  ring_reduce_scatter(row, data, config_.fp16_wire);
+  ring_allreduce(*column_, ring_chunk(data, row.rank(), row.size()), config_.fp16_wire);
+  ring_all_gather(row, data, config_.fp16_wire);
+}
+
+}  // namespace lb

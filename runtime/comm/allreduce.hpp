@@ -1,0 +1,73 @@
+#pragma once
+// All-reduce algorithms over a Communicator, as the seed system uses them:
+//   mpi          the library's MPI_Allreduce (baseline)
+//   ring         reduce-scatter then all-gather around a ring, N-1 steps each
+//   hierarchical reduce inside groups of comm.group_size ranks, ring
+//                all-reduce among the group leaders, broadcast inside groups
+//   torus2d      reduce-scatter along rows (groups), all-reduce along columns,
+//                all-gather along rows (Mikami et al. 2018)
+//   auto         chosen per buffer by its size (the seed's hybrid)
+// Optionally the wire format is fp16 (comm.fp16_gradients): values are
+// rounded to half on every hop and summed in fp32.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "runtime/comm/communicator.hpp"
+#include "runtime/core/spec.hpp"
+
+namespace lb {
+
+enum class Algorithm { mpi, ring, hierarchical, torus2d, automatic };
+
+Algorithm parse_algorithm(const std::string& name);  // the spec's names; "auto" = automatic
+std::string to_string(Algorithm a);
+
+struct AllreduceConfig {
+  Algorithm algorithm = Algorithm::ring;
+  int group_size = 0;        // 0 = ranks per node
+  bool fp16_wire = false;
+  // automatic: buffers below this go to MPI_Allreduce (latency-bound), larger
+  // ones to hierarchical when there are several groups, else ring.
+  std::int64_t auto_small_bytes = 64 << 10;
+};
+
+AllreduceConfig allreduce_config(const CommSpec& spec);
+
+class Allreducer {
+ public:
+  // Collective: every rank of `world` constructs it with the same config.
+  Allreducer(Communicator& world, AllreduceConfig config);
+  ~Allreducer();
+
+  // In-place sum over all ranks with `algorithm` (automatic resolves by size).
+  void sum(std::span<float> data, Algorithm algorithm);
+  void sum(std::span<float> data) { sum(data, config_.algorithm); }
+  // The average: pre-scaled by 1/N before the sum, so an fp16 wire cannot overflow.
+  void mean(std::span<float> data);
+
+  Algorithm resolve(Algorithm a, std::size_t bytes) const;
+  int group_size() const { return group_size_; }
+  const AllreduceConfig& config() const { return config_; }
+
+ private:
+  void hierarchical(std::span<float> data);
+  void torus2d(std::span<float> data);
+
+  Communicator& world_;
+  AllreduceConfig config_;
+  int group_size_;
+  std::unique_ptr<Communicator> group_;    // ranks of my group (a row)
+  std::unique_ptr<Communicator> column_;   // the same local index in every group
+};
+
+// The ring building blocks, public for tests and for the NCCL backend's reuse.
+// After ring_reduce_scatter, rank r holds the full sum of chunk r, where chunk
+// i spans [size*i/n, size*(i+1)/n).
+void ring_reduce_scatter(Communicator& c, std::span<float> data, bool fp16_wire);
+void ring_all_gather(Communicator& c, std::span<float> data, bool fp16_wire);
+void ring_allreduce(Communicator& c, std::span<float> data, bool fp16_wire);
+std::span<float> ring_chunk(std::span<float> data, int index, int ranks);
+
+}  // namespace lb

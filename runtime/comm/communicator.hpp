@@ -1,0 +1,41 @@
+#pragma once
+// A group of ranks that can exchange bytes. The all-reduce algorithms in
+// allreduce.hpp are written against this interface only, so the MPI backend
+// (now) and an NCCL backend (later) share them.
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+namespace lb {
+
+// A collective did not complete: a peer is stalled, gone, or MPI failed.
+class CommError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Ranks sharing this rank's node (MPI_Comm_split_type SHARED), at least 1.
+  virtual int ranks_per_node() const = 0;
+
+  // Sends `send` to rank `dest` while receiving `recv` from rank `src`.
+  // `what` names the operation in a timeout message.
+  virtual void sendrecv(std::span<const std::byte> send, int dest, std::span<std::byte> recv,
+                        int src, const char* what) = 0;
+  virtual void send(std::span<const std::byte> bytes, int dest, const char* what) = 0;
+  virtual void recv(std::span<std::byte> bytes, int src, const char* what) = 0;
+  // The library's own all-reduce (MPI_Allreduce), the baseline algorithm.
+  virtual void native_allreduce_sum(std::span<float> data) = 0;
+  virtual void broadcast(std::span<std::byte> bytes, int root) = 0;
+  virtual void barrier() = 0;
+  // Ranks with the same color form a sub-communicator, ordered by key.
+  virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
+};
+
+}  // namespace lb

@@ -1,0 +1,122 @@
+#include "runtime/comm/mpi_communicator.hpp"
+
+#include <chrono>
+#include <climits>
+#include <string>
+#include <thread>
+
+namespace lb {
+namespace {
+
+constexpr int kTag = 7;
+
+int count_of(std::size_t bytes) {
+  if (bytes > static_cast<std::size_t>(INT_MAX)) throw CommError("message over 2 GiB");
+  return static_cast<int>(bytes);
+}
+
+}  // namespace
+
+void mpi_check(int code, const char* call, const char* file, int line) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  throw CommError(std::string(file) + ":" + std::to_string(line) + ": " + call + ": " +
+                  std::string(text, length));
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (initialised) return;
+  int provided = 0;
+  LB_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided));
+  // Errors come back as codes (turned into CommError) rather than aborting.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+}
+
+MpiSession::~MpiSession() {
+  int finalised = 0;
+  MPI_Finalized(&finalised);
+  if (!finalised) MPI_Finalize();
+}
+
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, double timeout_s, bool owned)
+    : comm_(comm), timeout_s_(timeout_s), owned_(owned) {
+  LB_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+  LB_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+  MPI_Comm node;
+  LB_MPI_CHECK(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
+  LB_MPI_CHECK(MPI_Comm_size(node, &ranks_per_node_));
+  MPI_Comm_free(&node);
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  if (owned_) MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::wait(MPI_Request* requests, int count, int peer, const char* what) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s_);
+  int done = 0;
+  for (int spins = 0;; ++spins) {
+    LB_MPI_CHECK(MPI_Testall(count, requests, &done, MPI_STATUSES_IGNORE));
+    if (done) return;
+    if (Clock::now() > deadline) {
+      const std::string whom = peer >= 0 ? "rank " + std::to_string(peer) : "the other ranks";
+      throw CommError("rank " + std::to_string(rank_) + ": " + what + " timed out after " +
+                      std::to_string(timeout_s_) + " s waiting for " + whom);
+    }
+    // Spin briefly for latency, then yield so a busy peer on the same core can run.
+    if (spins > 1000) std::this_thread::yield();
+  }
+}
+
+void MpiCommunicator::sendrecv(std::span<const std::byte> send, int dest,
+                               std::span<std::byte> recv, int src, const char* what) {
+  MPI_Request r[2];
+  LB_MPI_CHECK(MPI_Irecv(recv.data(), count_of(recv.size()), MPI_BYTE, src, kTag, comm_, &r[0]));
+  LB_MPI_CHECK(MPI_Isend(send.data(), count_of(send.size()), MPI_BYTE, dest, kTag, comm_, &r[1]));
+  wait(r, 2, src, what);
+}
+
+void MpiCommunicator::send(std::span<const std::byte> bytes, int dest, const char* what) {
+  MPI_Request r;
+  LB_MPI_CHECK(MPI_Isend(bytes.data(), count_of(bytes.size()), MPI_BYTE, dest, kTag, comm_, &r));
+  wait(&r, 1, dest, what);
+}
+
+void MpiCommunicator::recv(std::span<std::byte> bytes, int src, const char* what) {
+  MPI_Request r;
+  LB_MPI_CHECK(MPI_Irecv(bytes.data(), count_of(bytes.size()), MPI_BYTE, src, kTag, comm_, &r));
+  wait(&r, 1, src, what);
+}
+
+void MpiCommunicator::native_allreduce_sum(std::span<float> data) {
+  MPI_Request r;
+  LB_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data.data(), count_of(data.size()), MPI_FLOAT,
+                              MPI_SUM, comm_, &r));
+  wait(&r, 1, -1, "MPI_Allreduce");
+}
+
+void MpiCommunicator::broadcast(std::span<std::byte> bytes, int root) {
+  MPI_Request r;
+  LB_MPI_CHECK(MPI_Ibcast(bytes.data(), count_of(bytes.size()), MPI_BYTE, root, comm_, &r));
+  wait(&r, 1, root, "broadcast");
+}
+
+void MpiCommunicator::barrier() {
+  MPI_Request r;
+  LB_MPI_CHECK(MPI_Ibarrier(comm_, &r));
+  wait(&r, 1, -1, "barrier");
+}
+
+std::unique_ptr<Communicator> MpiCommunicator::split(int color, int key) {
+  MPI_Comm sub;
+  LB_MPI_CHECK(MPI_Comm_split(comm_, color, key, &sub));
+  MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN);
+  return std::make_unique<MpiCommunicator>(sub, timeout_s_, true);
+}
+
+}  // namespace lb

@@ -1,0 +1,54 @@
+#pragma once
+// The MPI backend. Every wait is a polling loop with a deadline
+// (comm.timeout_s), so a stalled or dead peer becomes a CommError naming it
+// instead of a hang.
+#include <mpi.h>
+
+#include "runtime/comm/communicator.hpp"
+
+namespace lb {
+
+// Initialises MPI (with thread support for a communication thread) on
+// construction and finalises it on destruction. Without mpirun, one rank.
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+};
+
+class MpiCommunicator : public Communicator {
+ public:
+  // Wraps `comm` (not owned unless `owned`).
+  MpiCommunicator(MPI_Comm comm, double timeout_s, bool owned = false);
+  ~MpiCommunicator() override;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  int ranks_per_node() const override { return ranks_per_node_; }
+  void sendrecv(std::span<const std::byte> send, int dest, std::span<std::byte> recv, int src,
+                const char* what) override;
+  void send(std::span<const std::byte> bytes, int dest, const char* what) override;
+  void recv(std::span<std::byte> bytes, int src, const char* what) override;
+  void native_allreduce_sum(std::span<float> data) override;
+  void broadcast(std::span<std::byte> bytes, int root) override;
+  void barrier() override;
+  std::unique_ptr<Communicator> split(int color, int key) override;
+
+ private:
+  // Waits for `count` requests until the deadline; on expiry cancels nothing
+  // (the job is ending) and throws a CommError naming `peer` and `what`.
+  void wait(MPI_Request* requests, int count, int peer, const char* what);
+
+  MPI_Comm comm_;
+  double timeout_s_;
+  bool owned_;
+  int rank_ = 0, size_ = 1, ranks_per_node_ = 1;
+};
+
+// Checks an MPI return code; throws CommError with file:line on failure.
+#define LB_MPI_CHECK(call) ::lb::mpi_check((call), #call, __FILE__, __LINE__)
+void mpi_check(int code, const char* call, const char* file, int line);
+
+}  // namespace lb
