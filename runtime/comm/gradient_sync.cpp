@@ -1,0 +1,136 @@
+#include "runtime/comm/gradient_sync.hpp"
+
+#include <chrono>
+#include <cstring>
+
+namespace lb {
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::vector<Bucket> plan_buckets(std::span<const std::size_t> sizes, std::int64_t fusion_bytes) {
+  std::vector<Bucket> buckets;
+  const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(fusion_bytes, 0));
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const std::size_t bytes = sizes[i] * sizeof(float);
+    const bool fits = !buckets.empty() && limit > 0 &&
+                      (buckets.back().elements * sizeof(float) + bytes) <= limit;
+    if (!fits) buckets.emplace_back();
+    buckets.back().tensors.push_back(i);
+    buckets.back().elements += sizes[i];
+  }
+  return buckets;
+}
+
+GradientSync::GradientSync(Allreducer& reducer, std::vector<std::span<float>> grads,
+                           std::int64_t fusion_bytes, bool overlap)
+    : reducer_(reducer), grads_(std::move(grads)), overlap_(overlap) {
+  std::vector<std::size_t> sizes;
+  for (const auto& g : grads_) sizes.push_back(g.size());
+  buckets_ = plan_buckets(sizes, fusion_bytes);
+  bucket_of_.resize(grads_.size());
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    for (std::size_t t : buckets_[b].tensors) bucket_of_[t] = b;
+    fused_.emplace_back(buckets_[b].elements);
+  }
+  timings_.resize(buckets_.size());
+  if (overlap_) thread_ = std::thread([this] { comm_loop(); });
+}
+
+GradientSync::~GradientSync() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+void GradientSync::begin_step() {
+  pending_.clear();
+  for (const auto& b : buckets_) pending_.push_back(b.tensors.size());
+  complete_.assign(buckets_.size(), false);
+  next_launch_ = 0;
+  std::lock_guard lock(mutex_);
+  done_ = 0;
+  step_start_ = now_s();
+}
+
+void GradientSync::ready(std::size_t index) {
+  const std::size_t b = bucket_of_.at(index);
+  if (--pending_[b] != 0) return;
+  complete_[b] = true;
+  // Launch in bucket order only, so every rank's collectives line up even if
+  // a model's backward finishes tensors in a slightly different order.
+  while (next_launch_ < buckets_.size() && complete_[next_launch_]) launch(next_launch_++);
+}
+
+void GradientSync::launch(std::size_t b) {
+  float* out = fused_[b].data();
+  for (std::size_t t : buckets_[b].tensors) {
+    std::memcpy(out, grads_[t].data(), grads_[t].size_bytes());
+    out += grads_[t].size();
+  }
+  if (!overlap_) return reduce_bucket(b);
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(b);
+  }
+  changed_.notify_all();
+}
+
+void GradientSync::reduce_bucket(std::size_t b) {
+  BucketTiming& t = timings_[b];
+  t.bucket = b;
+  t.bytes = fused_[b].size() * sizeof(float);
+  t.algorithm = reducer_.resolve(reducer_.config().algorithm, t.bytes);
+  t.start_s = now_s() - step_start_;
+  reducer_.mean(fused_[b]);
+  t.end_s = now_s() - step_start_;
+}
+
+void GradientSync::comm_loop() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    const std::size_t b = queue_.front();
+    queue_.pop_front();
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+      if (!error_) reduce_bucket(b);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    if (error && !error_) error_ = error;
+    ++done_;
+    changed_.notify_all();
+  }
+}
+
+void GradientSync::finish() {
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    if (!complete_[b]) throw std::logic_error("gradient bucket " + std::to_string(b) + " never became ready");
+  }
+  if (overlap_) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return done_ == buckets_.size(); });
+    if (error_) std::rethrow_exception(error_);
+  }
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    const float* in = fused_[b].data();
+    for (std::size_t t : buckets_[b].tensors) {
+      std::memcpy(grads_[t].data(), in, grads_[t].size_bytes());
+      in += grads_[t].size();
+    }
+  }
+}
+
+}  // namespace lb

@@ -1,0 +1,83 @@
+#pragma once
+// Tensor fusion and overlap (Horovod-style). Gradients are registered in the
+// order backward produces them and packed into buckets of at most
+// fusion_bytes (0 = one tensor per bucket). Every rank builds the same
+// buckets from the same model, so all ranks issue the same collectives in the
+// same order. With overlap, a bucket's all-reduce starts on a communication
+// thread as soon as its last gradient is ready, while backward goes on.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "runtime/comm/allreduce.hpp"
+
+namespace lb {
+
+struct Bucket {
+  std::vector<std::size_t> tensors;  // indices into the backward-ordered list
+  std::size_t elements = 0;
+};
+
+// Greedy packing in backward order; a tensor larger than the limit gets a
+// bucket of its own.
+std::vector<Bucket> plan_buckets(std::span<const std::size_t> sizes, std::int64_t fusion_bytes);
+
+// What one bucket's all-reduce did, for traces and profile.json.
+struct BucketTiming {
+  std::size_t bucket = 0;
+  std::size_t bytes = 0;
+  Algorithm algorithm = Algorithm::ring;
+  double start_s = 0, end_s = 0;  // seconds since the step began
+};
+
+class GradientSync {
+ public:
+  // `grads` in backward order; averaged in place across ranks by finish().
+  GradientSync(Allreducer& reducer, std::vector<std::span<float>> grads, std::int64_t fusion_bytes,
+               bool overlap);
+  ~GradientSync();
+  GradientSync(const GradientSync&) = delete;
+  GradientSync& operator=(const GradientSync&) = delete;
+
+  void begin_step();
+  // Gradient `index` (backward order) is final for this step.
+  void ready(std::size_t index);
+  // Waits for every bucket and leaves the averaged gradients in place.
+  // Rethrows a communication error from the communication thread.
+  void finish();
+
+  const std::vector<Bucket>& buckets() const { return buckets_; }
+  const std::vector<BucketTiming>& timings() const { return timings_; }
+
+ private:
+  void launch(std::size_t bucket);
+  void reduce_bucket(std::size_t bucket);
+  void comm_loop();
+
+  Allreducer& reducer_;
+  std::vector<std::span<float>> grads_;
+  std::vector<Bucket> buckets_;
+  std::vector<std::size_t> bucket_of_;       // tensor -> bucket
+  std::vector<std::size_t> pending_;         // per bucket: tensors not yet ready
+  std::vector<std::vector<float>> fused_;    // per bucket: the packed buffer
+  std::vector<BucketTiming> timings_;
+  std::size_t next_launch_ = 0;              // buckets launch strictly in order
+  std::vector<bool> complete_;
+  bool overlap_;
+  double step_start_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::size_t> queue_;
+  std::size_t done_ = 0;
+  std::exception_ptr error_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace lb
