@@ -68,8 +68,10 @@ void MpiCommunicator::wait(MPI_Request* requests, int count, int peer, const cha
       throw CommError("rank " + std::to_string(rank_) + ": " + what + " timed out after " +
                       std::to_string(timeout_s_) + " s waiting for " + whom);
     }
-    // Spin briefly for latency, then yield so a busy peer on the same core can run.
-    if (spins > 1000) std::this_thread::yield();
+    // Spin briefly for latency, then sleep: with more ranks than cores (and
+    // a communication thread beside compute) a spinning waiter would steal the
+    // CPU the peer it waits for needs to make progress.
+    if (spins > 100) std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
 }
 

@@ -1,0 +1,189 @@
+// allreduce-bench: all-reduce bandwidth of each algorithm, nccl-tests style.
+//   mpirun -np 4 build/bin/allreduce-bench [--algorithms ring,mpi] [--min-bytes 4K]
+//        [--max-bytes 256M] [--json] [--model resnet50]
+// Rows: size, time, algbw = size/time, busbw = algbw*2(n-1)/n, #wrong.
+// Data is integer-valued so the sum is exact and every element is checked;
+// any wrong element makes the exit code 1.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "runtime/comm/allreduce.hpp"
+#include "runtime/comm/gradient_sync.hpp"
+#include "runtime/comm/mpi_communicator.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/models/model.hpp"
+
+namespace lb {
+namespace {
+
+struct Options {
+  std::vector<std::string> algorithms{"mpi", "ring", "hierarchical", "torus2d"};
+  std::int64_t min_bytes = 4 << 10, max_bytes = 256 << 20;
+  int group_size = 0, iterations = 0;
+  bool fp16 = false, json = false;
+  std::string model;
+  std::int64_t fusion_bytes = 64 << 20;
+};
+
+double seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+float pattern(std::size_t i, int rank) { return float((rank + 1) * int(i % 13 + 1)); }
+
+// Mean time of one all-reduce over `iterations`, the slowest rank's, and the
+// number of wrong elements after the last one (summed over ranks).
+std::pair<double, std::int64_t> time_allreduce(Allreducer& reducer, Communicator& world,
+                                               Algorithm a, std::size_t count, int iterations) {
+  std::vector<float> data(count);
+  const int n = world.size();
+  double total = 0;
+  for (int it = -1; it < iterations; ++it) {  // iteration -1 warms up
+    for (std::size_t i = 0; i < count; ++i) data[i] = pattern(i, world.rank());
+    world.barrier();
+    const double start = seconds();
+    reducer.sum(data, a);
+    if (it >= 0) total += seconds() - start;
+  }
+  std::vector<float> stats{float(total / iterations), 0.0f};
+  for (std::size_t i = 0; i < count; ++i) stats[1] += data[i] != float(n * (n + 1) / 2 * int(i % 13 + 1));
+  std::vector<float> slowest{stats[0]}, wrong{stats[1]};
+  // The slowest rank's time is the collective's time.
+  MPI_Allreduce(MPI_IN_PLACE, slowest.data(), 1, MPI_FLOAT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Allreduce(MPI_IN_PLACE, wrong.data(), 1, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  return {slowest[0], std::int64_t(wrong[0])};
+}
+
+int iterations_for(std::int64_t bytes, int requested) {
+  if (requested > 0) return requested;
+  return int(std::clamp<std::int64_t>((64ll << 20) / std::max<std::int64_t>(bytes, 1), 3, 50));
+}
+
+std::int64_t sweep(const Options& o, MpiCommunicator& world) {
+  const int n = world.size();
+  std::int64_t total_wrong = 0;
+  if (world.rank() == 0 && !o.json) {
+    std::printf("# ranks %d, group size %s, %s wire\n", n,
+                o.group_size ? std::to_string(o.group_size).c_str() : "ranks per node",
+                o.fp16 ? "fp16" : "fp32");
+    std::printf("%-13s %12s %12s %10s %10s %8s\n", "algorithm", "size(B)", "time(us)",
+                "algbw(GB/s)", "busbw(GB/s)", "#wrong");
+  }
+  for (const auto& name : o.algorithms) {
+    const Algorithm a = parse_algorithm(name);
+    Allreducer reducer(world, {a, o.group_size, o.fp16});
+    for (std::int64_t bytes = o.min_bytes; bytes <= o.max_bytes; bytes *= 2) {
+      const auto count = static_cast<std::size_t>(bytes / 4);
+      const auto [time_s, wrong] = time_allreduce(reducer, world, a, count, iterations_for(bytes, o.iterations));
+      total_wrong += wrong;
+      const double algbw = double(bytes) / time_s / 1e9, busbw = algbw * 2.0 * (n - 1) / n;
+      if (world.rank() != 0) continue;
+      if (o.json) {
+        std::cout << nlohmann::json{{"algorithm", name}, {"ranks", n}, {"bytes", bytes},
+                                    {"time_us", time_s * 1e6}, {"algbw_gbps", algbw},
+                                    {"busbw_gbps", busbw}, {"wrong", wrong}, {"fp16_wire", o.fp16}}
+                  << std::endl;
+      } else {
+        std::printf("%-13s %12lld %12.1f %10.3f %10.3f %8lld\n", name.c_str(), (long long)bytes,
+                    time_s * 1e6, algbw, busbw, (long long)wrong);
+      }
+    }
+  }
+  return total_wrong;
+}
+
+// Syncs a model's gradient tensors one MPI_Allreduce per tensor, then fused.
+void model_mode(const Options& o, MpiCommunicator& world) {
+  // The ImageNet models at their ImageNet shape, the small ones at Fashion-MNIST's.
+  const bool imagenet = o.model == "resnet50" || o.model == "alexnet_bn";
+  auto model = make_model(o.model, imagenet ? Shape{3, 224, 224} : Shape{1, 28, 28},
+                          imagenet ? 1000 : 10);
+  Rng rng(1);
+  model->net->init(rng);
+  auto params = model->net->params();
+  std::vector<std::span<float>> grads;
+  std::size_t bytes = 0;
+  for (auto it = params.rbegin(); it != params.rend(); ++it) {  // backward order
+    grads.push_back((*it)->grad.span());
+    bytes += (*it)->grad.span().size_bytes();
+  }
+  Allreducer reducer(world, {parse_algorithm(o.algorithms.front()), o.group_size, o.fp16});
+  const int iterations = o.iterations > 0 ? o.iterations : 5;
+  auto timed = [&](auto&& body) {
+    body();  // warm-up
+    world.barrier();
+    const double start = seconds();
+    for (int i = 0; i < iterations; ++i) body();
+    world.barrier();
+    return (seconds() - start) / iterations;
+  };
+  const double per_tensor_s = timed([&] { for (auto g : grads) world.native_allreduce_sum(g); });
+  GradientSync sync(reducer, grads, o.fusion_bytes, false);
+  const double fused_s = timed([&] {
+    sync.begin_step();
+    for (std::size_t t = 0; t < grads.size(); ++t) sync.ready(t);
+    sync.finish();
+  });
+  if (world.rank() != 0) return;
+  const nlohmann::json row{{"model", o.model}, {"ranks", world.size()}, {"tensors", grads.size()},
+                           {"bytes", bytes}, {"buckets", sync.buckets().size()},
+                           {"fused_algorithm", o.algorithms.front()}, {"fusion_bytes", o.fusion_bytes},
+                           {"per_tensor_s", per_tensor_s}, {"fused_s", fused_s},
+                           {"speedup", per_tensor_s / fused_s}};
+  if (o.json) {
+    std::cout << row << std::endl;
+  } else {
+    std::printf("%s: %zu tensors, %zu bytes, per-tensor MPI_Allreduce %.4f s, fused (%zu buckets, %s) %.4f s, %.1fx\n",
+                o.model.c_str(), grads.size(), bytes, per_tensor_s, sync.buckets().size(),
+                o.algorithms.front().c_str(), fused_s, per_tensor_s / fused_s);
+  }
+}
+
+void add_options(CLI::App& app, Options& o) {
+  app.add_option("--algorithms", o.algorithms, "comma-separated: mpi,ring,hierarchical,torus2d,auto")
+      ->delimiter(',');
+  app.add_option("--min-bytes", o.min_bytes, "smallest buffer (bytes)")->check(CLI::PositiveNumber);
+  app.add_option("--max-bytes", o.max_bytes, "largest buffer (bytes)")->check(CLI::PositiveNumber);
+  app.add_option("--group-size", o.group_size, "ranks per group for hierarchical/torus2d (0 = per node)");
+  app.add_option("--iterations", o.iterations, "timed iterations per size (0 = by size)");
+  app.add_flag("--fp16", o.fp16, "fp16 wire format");
+  app.add_flag("--json", o.json, "one JSON object per row");
+  app.add_option("--model", o.model, "sync this zoo model's gradients per tensor and fused");
+  app.add_option("--fusion-bytes", o.fusion_bytes, "bucket size for --model");
+}
+
+}  // namespace
+}  // namespace lb
+
+int main(int argc, char** argv) {
+  lb::MpiSession mpi(&argc, &argv);
+  CLI::App app{"allreduce-bench: all-reduce bandwidth per algorithm (run under mpirun)"};
+  lb::Options options;
+  lb::add_options(app, options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "allreduce-bench: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  try {
+    lb::MpiCommunicator world(MPI_COMM_WORLD, 300.0);
+    if (!options.model.empty()) {
+      lb::model_mode(options, world);
+      return 0;
+    }
+    return lb::sweep(options, world) == 0 ? 0 : 1;
+  } catch (const lb::InputError& e) {
+    std::cerr << "allreduce-bench: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "allreduce-bench: error: " << e.what() << '\n';
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    return 1;
+  }
+}
