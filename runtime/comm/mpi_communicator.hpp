@@ -4,6 +4,8 @@
 // instead of a hang.
 #include <mpi.h>
 
+#include <vector>
+
 #include "runtime/comm/communicator.hpp"
 
 namespace lb {
@@ -40,6 +42,9 @@ class MpiCommunicator : public Communicator {
   // Waits for `count` requests until the deadline; on expiry cancels nothing
   // (the job is ending) and throws a CommError naming `peer` and `what`.
   void wait(MPI_Request* requests, int count, int peer, const char* what);
+  // Posts a non-blocking send or receive of `bytes`, split into messages of
+  // at most kMaxMessageBytes (posted in order, so they match up in order).
+  void post(std::span<std::byte> bytes, int peer, bool is_send, std::vector<MPI_Request>& requests);
 
   MPI_Comm comm_;
   double timeout_s_;
