@@ -1,6 +1,7 @@
 #include "runtime/train/batch_prefetcher.hpp"
 
 #include <chrono>
+#include <limits>
 
 namespace lb {
 
@@ -9,46 +10,51 @@ BatchPrefetcher::BatchPrefetcher(const BatchLoader& loader, std::int64_t first_s
     : loader_(loader),
       end_step_(end_step),
       steps_per_epoch_(loader.batches_per_epoch()),
-      slots_(static_cast<std::size_t>(std::max(depth, 1))),
+      depth_(std::max(depth, 1)),
+      slots_(std::make_unique<Slot[]>(static_cast<std::size_t>(depth_))),
       next_claim_(first_step),
       consumed_(first_step) {
   for (int i = 0; i < std::max(workers, 1); ++i) workers_.emplace_back([this] { work(); });
 }
 
 BatchPrefetcher::~BatchPrefetcher() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  changed_.notify_all();
+  stopping_.store(true);
+  consumed_.store(std::numeric_limits<std::int64_t>::max() / 2);  // wakes workers waiting for a slot
+  consumed_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
+// A slot is free once the trainer has moved past the batch it held.
+bool BatchPrefetcher::wait_for_free_slot(std::int64_t step) {
+  std::int64_t consumed = consumed_.load(std::memory_order_acquire);
+  while (step >= consumed + depth_) {
+    if (stopping_.load()) return false;
+    consumed_.wait(consumed, std::memory_order_acquire);
+    consumed = consumed_.load(std::memory_order_acquire);
+  }
+  return !stopping_.load();
+}
+
 void BatchPrefetcher::work() {
-  const auto depth = static_cast<std::int64_t>(slots_.size());
-  std::unique_lock lock(mutex_);
-  while (!stopping_ && next_claim_ < end_step_) {
-    const std::int64_t step = next_claim_++;
-    // The slot is free once the trainer has moved past the batch it held.
-    changed_.wait(lock, [&] { return stopping_ || step < consumed_ + depth; });
-    if (stopping_) return;
-    Slot& slot = slots_[static_cast<std::size_t>(step % depth)];
-    lock.unlock();
+  while (true) {
+    const std::int64_t step = next_claim_.fetch_add(1);
+    if (step >= end_step_ || !wait_for_free_slot(step)) return;
+    Slot& slot = slots_[static_cast<std::size_t>(step % depth_)];
     loader_.fill(step / steps_per_epoch_, step % steps_per_epoch_, slot.batch);
-    lock.lock();
-    slot.step = step;
-    changed_.notify_all();
+    slot.step.store(step, std::memory_order_release);
+    slot.step.notify_all();
   }
 }
 
 const Batch& BatchPrefetcher::next(std::int64_t step, double& waited_s) {
-  const auto depth = static_cast<std::int64_t>(slots_.size());
   const auto start = std::chrono::steady_clock::now();
-  std::unique_lock lock(mutex_);
-  consumed_ = step;  // releases the previous batch's slot to the workers
-  changed_.notify_all();
-  Slot& slot = slots_[static_cast<std::size_t>(step % depth)];
-  changed_.wait(lock, [&] { return slot.step == step; });
+  consumed_.store(step, std::memory_order_release);  // releases the previous batch's slot
+  consumed_.notify_all();
+  Slot& slot = slots_[static_cast<std::size_t>(step % depth_)];
+  for (std::int64_t held = slot.step.load(std::memory_order_acquire); held != step;
+       held = slot.step.load(std::memory_order_acquire)) {
+    slot.step.wait(held, std::memory_order_acquire);
+  }
   waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return slot.batch;
 }

@@ -1,11 +1,13 @@
 #pragma once
-// Prepares training batches ahead of the trainer on worker threads. Batch k
-// goes into ring slot k % depth; workers claim indices in order and the
-// trainer consumes them in order, so the sequence equals a serial loop's.
+// Pipelined input: K worker threads prepare training batches ahead of the
+// trainer in a bounded lock-free ring of depth data.prefetch. Step s's batch
+// goes to slot s % depth; workers claim steps with an atomic counter and the
+// trainer consumes them in order, so the sequence equals a serial loop's
+// (which bit-identical resume relies on). Waiting uses C++20 atomic
+// wait/notify, not locks.
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -24,25 +26,25 @@ class BatchPrefetcher {
   BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
 
   // The batch for `step` (the next one in order); valid until the next call.
-  // `waited_s` receives the time spent waiting for it.
+  // `waited_s` receives the time the trainer spent waiting for it.
   const Batch& next(std::int64_t step, double& waited_s);
 
  private:
   struct Slot {
     Batch batch;
-    std::int64_t step = -1;  // the step whose batch the slot holds, -1 = free
+    std::atomic<std::int64_t> step{-1};  // the step whose batch the slot holds
   };
   void work();
+  bool wait_for_free_slot(std::int64_t step);
 
   const BatchLoader& loader_;
   const std::int64_t end_step_;
   const std::int64_t steps_per_epoch_;
-  std::vector<Slot> slots_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::int64_t next_claim_;
-  std::int64_t consumed_;  // steps before this one have been handed out and released
-  bool stopping_ = false;
+  const std::int64_t depth_;
+  std::unique_ptr<Slot[]> slots_;
+  std::atomic<std::int64_t> next_claim_;
+  std::atomic<std::int64_t> consumed_;  // steps before this one are released
+  std::atomic<bool> stopping_{false};
   std::vector<std::thread> workers_;
 };
 
