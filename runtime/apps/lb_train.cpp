@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "runtime/backends/cpu/dnnl_context.hpp"
+#include "runtime/comm/mpi_communicator.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/spec.hpp"
 #include "runtime/train/progress.hpp"
@@ -49,21 +50,43 @@ void print_result(const lb::Spec& spec, const lb::TrainResult& r) {
 
 int train(const Args& args) {
   const lb::Spec spec = lb::load_spec(args.spec, args.overrides);
-  lb::TrainOptions options{args.out, args.resume, args.max_steps, args.quiet, isatty(STDOUT_FILENO) != 0};
+  lb::MpiCommunicator world(MPI_COMM_WORLD, spec.comm.timeout_s);
+  const bool leader = world.rank() == 0;
+  lb::TrainOptions options{args.out, args.resume, args.max_steps, args.quiet,
+                           isatty(STDOUT_FILENO) != 0, &world};
   lb::Trainer trainer(spec, options, std::cout);
-  std::printf("%s: %s on %s, %s, %s, global batch %lld, seed %llu, %d threads\n", spec.name.c_str(),
-              spec.model.name.c_str(), spec.data.dataset.c_str(),
-              std::string(lb::to_string(spec.train.precision)).c_str(), spec.optimizer.name.c_str(),
-              static_cast<long long>(spec.train.global_batch),
-              static_cast<unsigned long long>(spec.train.seed), lb::cpu::threads());
-  std::fflush(stdout);
-  print_result(spec, trainer.run());
+  if (leader) {
+    std::printf("%s: %s on %s, %s, %s, global batch %lld, %d rank(s), seed %llu, %d threads\n",
+                spec.name.c_str(), spec.model.name.c_str(), spec.data.dataset.c_str(),
+                std::string(lb::to_string(spec.train.precision)).c_str(), spec.optimizer.name.c_str(),
+                static_cast<long long>(spec.train.global_batch), world.size(),
+                static_cast<unsigned long long>(spec.train.seed), lb::cpu::threads());
+    std::fflush(stdout);
+  }
+  const lb::TrainResult result = trainer.run();
+  if (leader) print_result(spec, result);
   return 0;
+}
+
+int world_rank() {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+// With several ranks a failing rank must end the whole job rather than leave
+// the others waiting in a collective until their timeout.
+int fail_job(int code) {
+  int ranks = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  if (ranks > 1) MPI_Abort(MPI_COMM_WORLD, code);
+  return code;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  lb::MpiSession mpi(&argc, &argv);
   CLI::App app{"lb-train: data-parallel fp16/LARS training of an experiment spec"};
   Args args;
   add_options(app, args);
@@ -77,10 +100,11 @@ int main(int argc, char** argv) {
   try {
     return train(args);
   } catch (const lb::InputError& e) {
-    std::cerr << e.what() << '\n';
+    // Every rank reads the same spec and data, so they all fail alike: one line suffices.
+    if (world_rank() == 0) std::cerr << e.what() << '\n';
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "\nlb-train: error: " << e.what() << '\n';
-    return 1;
+    return fail_job(1);
   }
 }

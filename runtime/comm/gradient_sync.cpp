@@ -90,7 +90,12 @@ void GradientSync::reduce_bucket(std::size_t b) {
   t.bytes = fused_[b].size() * sizeof(float);
   t.algorithm = reducer_.resolve(reducer_.config().algorithm, t.bytes);
   t.start_s = now_s() - step_start_;
-  reducer_.mean(fused_[b]);
+  try {
+    reducer_.mean(fused_[b]);
+  } catch (const CommError& e) {  // name the bucket, as Horovod's stall inspector does
+    throw CommError(std::string(e.what()) + " (gradient bucket " + std::to_string(b) + " of " +
+                    std::to_string(buckets_.size()) + ", " + std::to_string(t.bytes) + " bytes)");
+  }
   t.end_s = now_s() - step_start_;
 }
 

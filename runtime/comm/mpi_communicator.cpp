@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,8 +68,10 @@ void MpiCommunicator::wait(MPI_Request* requests, int count, int peer, const cha
     if (done) return;
     if (Clock::now() > deadline) {
       const std::string whom = peer >= 0 ? "rank " + std::to_string(peer) : "the other ranks";
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%g", timeout_s_);
       throw CommError("rank " + std::to_string(rank_) + ": " + what + " timed out after " +
-                      std::to_string(timeout_s_) + " s waiting for " + whom);
+                      seconds + " s waiting for " + whom);
     }
     // Spin briefly for latency, then sleep: with more ranks than cores (and
     // a communication thread beside compute) a spinning waiter would steal the

@@ -1,12 +1,18 @@
 #include "runtime/train/trainer.hpp"
 
 #include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
 #include <cmath>
 #include <deque>
 #include <numeric>
 #include <ostream>
 
 #include "runtime/backends/cpu/dnnl_context.hpp"
+#include "runtime/comm/allreduce.hpp"
+#include "runtime/comm/gradient_sync.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
 #include "runtime/core/half.hpp"
@@ -18,6 +24,7 @@
 #include "runtime/optim/loss_scaler.hpp"
 #include "runtime/optim/optimizer.hpp"
 #include "runtime/optim/schedule.hpp"
+#include "runtime/trace/trace_writer.hpp"
 #include "runtime/train/batch_prefetcher.hpp"
 #include "runtime/train/checkpoint.hpp"
 #include "runtime/train/metrics_log.hpp"
@@ -39,9 +46,23 @@ std::int64_t epochs_to_steps(double epochs, std::int64_t steps_per_epoch) {
   return std::max<std::int64_t>(1, std::llround(epochs * double(steps_per_epoch)));
 }
 
+// Where ranks other than 0 send their progress: nowhere.
+std::ostream& null_stream() {
+  static std::ostream sink(nullptr);
+  return sink;
+}
+
 struct EvalResult {
   double accuracy = 0, loss = 0;
 };
+
+// Gradients in the order backward produces them: the reverse of the
+// parameters' forward order. Every rank derives the same list.
+std::vector<std::span<float>> backward_ordered_grads(const std::vector<Param*>& params) {
+  std::vector<std::span<float>> grads;
+  for (auto it = params.rbegin(); it != params.rend(); ++it) grads.push_back((*it)->grad.span());
+  return grads;
+}
 
 }  // namespace
 
@@ -50,6 +71,7 @@ struct Trainer::Impl {
   TrainOptions options;
   std::ostream& out;
   Progress progress;
+  int rank = 0, ranks = 1;
   ImageSet train_set, test_set;
   std::unique_ptr<Model> model;
   std::unique_ptr<BatchLoader> train_loader, test_loader;
@@ -57,28 +79,46 @@ struct Trainer::Impl {
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<LrSchedule> schedule;
   std::unique_ptr<LossScaler> scaler;
-  std::unique_ptr<MetricsLog> metrics;
+  std::unique_ptr<Allreducer> reducer;   // several ranks only
+  std::unique_ptr<GradientSync> sync;    // several ranks only
+  std::unique_ptr<MetricsLog> metrics;   // rank 0 only
+  std::unique_ptr<TraceWriter> trace;
   SoftmaxCrossEntropy loss_fn;
   std::int64_t steps_per_epoch = 0, total_steps = 0, step = 0;
   std::deque<double> recent_losses;  // the last log window, for final_loss
   double train_time_s = 0, data_wait_s = 0;
-  std::int64_t images_trained = 0;
+  std::int64_t images_trained = 0;  // over all ranks
   EvalResult last_eval;
   bool evaluated = false;  // last_eval holds this model's accuracy
 
   Impl(const Spec& s, TrainOptions o, std::ostream& os)
-      : spec(s), options(std::move(o)), out(os), progress(os, options.terminal, options.quiet) {}
+      : spec(s),
+        options(std::move(o)),
+        out(os),
+        progress(options.world && options.world->rank() != 0 ? null_stream() : os, options.terminal,
+                 options.quiet) {
+    if (options.world) {
+      rank = options.world->rank();
+      ranks = options.world->size();
+    }
+  }
 
   void setup();
+  void load_data();
   void build_model();
+  void setup_communication();
   void resume_from_checkpoint();
   TrainResult run();
   double train_step(const Batch& batch);
+  void average_gradients();
   EvalResult evaluate();
   void log_step(double loss, double lr, double step_images_per_s);
   void end_of_interval(std::int64_t done);
   void save();
   TrainResult finish();
+  void trace_step(double start_us, const char* name, double duration_s) {
+    if (trace) trace->complete(name, "train", start_us, duration_s * 1e6, 0, {{"step", step}});
+  }
   Context context(Mode mode) const {
     return {mode, spec.train.precision, mix(spec.train.seed, static_cast<std::uint64_t>(step))};
   }
@@ -89,12 +129,25 @@ void Trainer::Impl::setup() {
   if (spec.device != "cpu") {
     throw SpecError("device", "\"" + spec.device + "\" is not available in this build (cpu only)");
   }
+  if (spec.train.global_batch % ranks != 0) {
+    throw SpecError("train.global_batch", "expected a multiple of the " + std::to_string(ranks) +
+                                              " ranks, got " + std::to_string(spec.train.global_batch));
+  }
+  load_data();
+  total_steps = epochs_to_steps(spec.train.epochs, steps_per_epoch);
+  build_model();
+  setup_communication();
+  if (options.resume) resume_from_checkpoint();
+}
+
+void Trainer::Impl::load_data() {
   train_set = load_dataset(spec.data, true, spec.train.seed);
   test_set = load_dataset(spec.data, false, spec.train.seed);
-  LoaderOptions train_opts{spec.train.global_batch, true, true, spec.data.augment, spec.train.seed};
+  LoaderOptions train_opts{spec.train.global_batch, true, true, spec.data.augment, spec.train.seed,
+                           rank, ranks};
   train_loader = std::make_unique<BatchLoader>(train_set, train_opts);
-  LoaderOptions test_opts{kEvalBatch, false, false, spec.data.augment, spec.train.seed};
-  test_opts.drop_last = false;
+  LoaderOptions test_opts{kEvalBatch * ranks, false, false, spec.data.augment, spec.train.seed,
+                          rank, ranks, false};
   test_loader = std::make_unique<BatchLoader>(test_set, test_opts);
   steps_per_epoch = train_loader->batches_per_epoch();
   if (steps_per_epoch == 0) {
@@ -102,9 +155,6 @@ void Trainer::Impl::setup() {
                                               " training images, got " +
                                               std::to_string(spec.train.global_batch));
   }
-  total_steps = epochs_to_steps(spec.train.epochs, steps_per_epoch);
-  build_model();
-  if (options.resume) resume_from_checkpoint();
 }
 
 void Trainer::Impl::build_model() {
@@ -125,6 +175,17 @@ void Trainer::Impl::build_model() {
                                         spec.train.precision == Precision::fp16);
 }
 
+// Every rank starts from rank 0's weights (they are equal by seeding; the
+// broadcast makes that a guarantee rather than an assumption).
+void Trainer::Impl::setup_communication() {
+  if (ranks == 1) return;
+  reducer = std::make_unique<Allreducer>(*options.world, allreduce_config(spec.comm));
+  sync = std::make_unique<GradientSync>(*reducer, backward_ordered_grads(model->net->params()),
+                                        spec.comm.fusion_bytes, spec.comm.overlap);
+  for (const auto& t : state->checkpoint_tensors()) options.world->broadcast(std::as_writable_bytes(t.data), 0);
+  state->sync_values();
+}
+
 void Trainer::Impl::resume_from_checkpoint() {
   const auto file = options.out / kCheckpointFile;
   if (!std::filesystem::exists(file)) throw InputError(file.string() + ": no checkpoint to resume from");
@@ -136,45 +197,82 @@ void Trainer::Impl::resume_from_checkpoint() {
   state->sync_values();
 }
 
+// Averages the gradients across ranks, bucket by bucket, and traces each
+// bucket's all-reduce on the communication track.
+void Trainer::Impl::average_gradients() {
+  if (!sync) return;
+  const double begin_us = trace ? trace->now_us() : 0;
+  sync->begin_step();
+  for (std::size_t i = 0; i < sync->buckets().size(); ++i) {
+    for (std::size_t t : sync->buckets()[i].tensors) sync->ready(t);
+  }
+  sync->finish();
+  if (!trace) return;
+  for (const BucketTiming& t : sync->timings()) {
+    trace->complete("allreduce bucket " + std::to_string(t.bucket), "allreduce",
+                    begin_us + t.start_s * 1e6, (t.end_s - t.start_s) * 1e6, 1,
+                    {{"bytes", t.bytes}, {"algorithm", to_string(t.algorithm)}, {"step", step}});
+  }
+}
+
 double Trainer::Impl::train_step(const Batch& batch) {
   const Context ctx = context(Mode::train);
+  auto phase_start = Clock::now();
+  double phase_us = trace ? trace->now_us() : 0;
+  auto phase_done = [&](const char* name) {
+    trace_step(phase_us, name, seconds_since(phase_start));
+    phase_start = Clock::now();
+    phase_us = trace ? trace->now_us() : 0;
+  };
   const Tensor& logits = model->net->forward(batch.images, ctx);
   const double loss = loss_fn.forward(logits, batch.labels, float(spec.train.label_smoothing));
   if (!std::isfinite(loss)) {
     throw std::runtime_error("training diverged: loss is " + std::to_string(loss) + " at step " +
                              std::to_string(step));
   }
+  phase_done("forward");
   Tensor dlogits = loss_fn.backward(scaler->scale());
   if (spec.train.precision == Precision::fp16) round_to_half(dlogits.span());
   model->net->backward(dlogits, ctx);
   state->round_gradients();
+  phase_done("backward");
+  average_gradients();
+  // The averaged gradients are identical on every rank, so every rank's
+  // scaler takes the same decision.
   const bool finite = spec.train.precision == Precision::fp32 || state->gradients_finite();
   const float scale = scaler->scale();  // the scale this step's gradients carry
   if (scaler->update(finite)) {
     optimizer->step(state->slots(), float(schedule->at(step)), 1.0f / scale);
     state->sync_values();
   }
+  phase_done("optimizer");
   return loss;
 }
 
 EvalResult Trainer::Impl::evaluate() {
   const Context ctx = context(Mode::eval);
+  std::vector<float> totals{0.0f, 0.0f};  // loss sum, correct, over this rank's shard
   double loss_sum = 0;
   std::int64_t correct = 0;
   Batch batch;
   for (std::int64_t i = 0; i < test_loader->batches_per_epoch(); ++i) {
     test_loader->fill(0, i, batch);
+    if (batch.labels.empty()) continue;
     const Tensor& logits = model->net->forward(batch.images, ctx);
     loss_sum += loss_fn.forward(logits, batch.labels, 0.0f) * double(batch.labels.size());
     correct += loss_fn.correct();
   }
-  return {double(correct) / double(test_set.count), loss_sum / double(test_set.count)};
+  totals = {float(loss_sum), float(correct)};
+  if (reducer) reducer->sum(totals, Algorithm::mpi);
+  return {double(totals[1]) / double(test_set.count), double(totals[0]) / double(test_set.count)};
 }
 
 void Trainer::Impl::log_step(double loss, double lr, double images_per_s) {
   recent_losses.push_back(loss);
   if (recent_losses.size() > static_cast<std::size_t>(spec.train.log_every_steps)) recent_losses.pop_front();
   if (step % spec.train.log_every_steps != 0 && step != total_steps) return;
+  if (trace) trace->flush();
+  if (!metrics) return;
   const double mean_rate = train_time_s > 0 ? double(images_trained) / train_time_s : 0;
   metrics->write({{"type", "step"}, {"step", step}, {"epoch", double(step) / steps_per_epoch},
                   {"loss", loss}, {"lr", lr}, {"loss_scale", scaler->scale()},
@@ -186,9 +284,11 @@ void Trainer::Impl::log_step(double loss, double lr, double images_per_s) {
 }
 
 void Trainer::Impl::save() {
+  if (rank != 0) return;
   const auto s = scaler->state();
   const nlohmann::json meta{
       {"model", spec.model.name},
+      {"ranks", ranks},
       {"loss_scaler", {{"scale", s.scale}, {"clean_steps", s.clean_steps}, {"skipped", s.skipped}}}};
   save_checkpoint(options.out / kCheckpointFile, step, meta, state->checkpoint_tensors());
 }
@@ -200,8 +300,10 @@ void Trainer::Impl::end_of_interval(std::int64_t done) {
   if (every(spec.train.eval_every_epochs) || done == total_steps) {
     last_eval = evaluate();
     evaluated = true;
-    metrics->write({{"type", "eval"}, {"step", done}, {"epoch", double(done) / steps_per_epoch},
-                    {"test_accuracy", last_eval.accuracy}, {"test_loss", last_eval.loss}});
+    if (metrics) {
+      metrics->write({{"type", "eval"}, {"step", done}, {"epoch", double(done) / steps_per_epoch},
+                      {"test_accuracy", last_eval.accuracy}, {"test_loss", last_eval.loss}});
+    }
     char line[128];
     std::snprintf(line, sizeof line, "epoch %.2f: test accuracy %.4f, test loss %.4f",
                   double(done) / steps_per_epoch, last_eval.accuracy, last_eval.loss);
@@ -210,23 +312,41 @@ void Trainer::Impl::end_of_interval(std::int64_t done) {
   if (every(spec.train.checkpoint_every_epochs)) save();
 }
 
+// Test-only fault injection, for the tests that prove a stalled or dead rank
+// ends the job instead of hanging it: LB_FAULT=RANK:STEP:sleep|kill.
+void inject_fault(int rank, std::int64_t step) {
+  const char* fault = std::getenv("LB_FAULT");
+  if (fault == nullptr) return;
+  int fault_rank = -1;
+  long long fault_step = -1;
+  char action[16] = {};
+  if (std::sscanf(fault, "%d:%lld:%15s", &fault_rank, &fault_step, action) != 3) return;
+  if (fault_rank != rank || fault_step != step) return;
+  if (std::string(action) == "kill") std::raise(SIGKILL);
+  if (std::string(action) == "sleep") std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
 TrainResult Trainer::Impl::run() {
   std::filesystem::create_directories(options.out);
-  metrics = std::make_unique<MetricsLog>(options.out / "metrics.jsonl", options.resume);
+  if (rank == 0) metrics = std::make_unique<MetricsLog>(options.out / "metrics.jsonl", options.resume);
+  trace = std::make_unique<TraceWriter>(options.out / ("trace.rank" + std::to_string(rank) + ".json"), rank);
   const std::int64_t end = options.max_steps > 0 ? std::min(options.max_steps, total_steps) : total_steps;
   BatchPrefetcher prefetcher(*train_loader, step, end, spec.data.prefetch, spec.data.workers);
   while (step < end) {
+    inject_fault(rank, step);
     double waited = 0;
+    const double wait_us = trace->now_us();
     const Batch& batch = prefetcher.next(step, waited);
+    trace->complete("data wait", "data", wait_us, waited * 1e6, 2, {{"step", step}});
     const auto start = Clock::now();
     const double loss = train_step(batch);
     const double elapsed = seconds_since(start);
     train_time_s += elapsed;
     data_wait_s += waited;
-    images_trained += static_cast<std::int64_t>(batch.labels.size());
+    images_trained += static_cast<std::int64_t>(batch.labels.size()) * ranks;
     const double lr = schedule->at(step);
     ++step;
-    log_step(loss, lr, double(batch.labels.size()) / elapsed);
+    log_step(loss, lr, double(batch.labels.size() * ranks) / elapsed);
     end_of_interval(step);
   }
   if (step < total_steps) save();  // stopped early by max_steps: resumable
@@ -235,6 +355,7 @@ TrainResult Trainer::Impl::run() {
 }
 
 TrainResult Trainer::Impl::finish() {
+  trace->flush();
   TrainResult r;
   r.test_accuracy = last_eval.accuracy;
   r.test_loss = last_eval.loss;
@@ -246,6 +367,7 @@ TrainResult Trainer::Impl::finish() {
   r.total_steps = total_steps;
   r.skipped_steps = scaler->skipped_steps();
   r.weights_sha256 = state->weights_sha256();
+  if (rank != 0) return r;
   nlohmann::json summary{{"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss},
                          {"final_loss", r.final_loss}, {"train_images_per_s", r.train_images_per_s},
                          {"train_time_s", r.train_time_s}, {"data_wait_s", data_wait_s},
@@ -253,7 +375,7 @@ TrainResult Trainer::Impl::finish() {
                          {"finished", r.steps == r.total_steps}, {"skipped_steps", r.skipped_steps},
                          {"loss_scale", scaler->scale()}, {"weights_sha256", r.weights_sha256},
                          {"model", spec.model.name}, {"params", model->param_count()},
-                         {"threads", cpu::threads()}, {"spec", to_json(spec)}};
+                         {"ranks", ranks}, {"threads", cpu::threads()}, {"spec", to_json(spec)}};
   write_file_atomically(options.out / "summary.json", summary.dump(2) + "\n");
   return r;
 }

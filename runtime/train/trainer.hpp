@@ -11,12 +11,15 @@
 
 namespace lb {
 
+class Communicator;
+
 struct TrainOptions {
   std::filesystem::path out;  // DIR for metrics.jsonl, summary.json, checkpoint.bin
   bool resume = false;        // continue from DIR/checkpoint.bin
   std::int64_t max_steps = 0; // stop after this many steps in all (0 = train.epochs); resumable
   bool quiet = false;         // no progress lines
   bool terminal = false;      // rewrite the progress line in place
+  Communicator* world = nullptr;  // the ranks training together; nullptr = one process
 };
 
 struct TrainResult {
@@ -34,7 +37,10 @@ struct TrainResult {
 class Trainer {
  public:
   // Loads the data and builds the model; throws InputError (bad data, bad
-  // combination of settings) before anything is written.
+  // combination of settings) before anything is written. With several ranks,
+  // each trains on its shard of every global batch, gradients are averaged
+  // across ranks, rank 0 writes metrics, summary and checkpoints, and every
+  // rank writes DIR/trace.rankR.json.
   Trainer(const Spec& spec, TrainOptions options, std::ostream& out);
   ~Trainer();
   TrainResult run();
