@@ -160,7 +160,7 @@ void add_options(CLI::App& app, Options& o) {
 }  // namespace lb
 
 int main(int argc, char** argv) {
-  lb::MpiSession mpi(&argc, &argv);
+  lb::MpiSession mpi(&argc, &argv, true);
   CLI::App app{"allreduce-bench: all-reduce bandwidth per algorithm (run under mpirun)"};
   lb::Options options;
   lb::add_options(app, options);

@@ -50,16 +50,17 @@ void print_result(const lb::Spec& spec, const lb::TrainResult& r) {
 
 int train(const Args& args) {
   const lb::Spec spec = lb::load_spec(args.spec, args.overrides);
-  lb::MpiCommunicator world(MPI_COMM_WORLD, spec.comm.timeout_s);
-  const bool leader = world.rank() == 0;
+  std::unique_ptr<lb::MpiCommunicator> world;
+  if (lb::launched_by_mpirun()) world = std::make_unique<lb::MpiCommunicator>(MPI_COMM_WORLD, spec.comm.timeout_s);
+  const bool leader = !world || world->rank() == 0;
   lb::TrainOptions options{args.out, args.resume, args.max_steps, args.quiet,
-                           isatty(STDOUT_FILENO) != 0, &world};
+                           isatty(STDOUT_FILENO) != 0, world.get()};
   lb::Trainer trainer(spec, options, std::cout);
   if (leader) {
     std::printf("%s: %s on %s, %s, %s, global batch %lld, %d rank(s), seed %llu, %d threads\n",
                 spec.name.c_str(), spec.model.name.c_str(), spec.data.dataset.c_str(),
                 std::string(lb::to_string(spec.train.precision)).c_str(), spec.optimizer.name.c_str(),
-                static_cast<long long>(spec.train.global_batch), world.size(),
+                static_cast<long long>(spec.train.global_batch), world ? world->size() : 1,
                 static_cast<unsigned long long>(spec.train.seed), lb::cpu::threads());
     std::fflush(stdout);
   }
@@ -70,7 +71,7 @@ int train(const Args& args) {
 
 int world_rank() {
   int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (lb::launched_by_mpirun()) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   return rank;
 }
 
@@ -78,7 +79,7 @@ int world_rank() {
 // the others waiting in a collective until their timeout.
 int fail_job(int code) {
   int ranks = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  if (lb::launched_by_mpirun()) MPI_Comm_size(MPI_COMM_WORLD, &ranks);
   if (ranks > 1) MPI_Abort(MPI_COMM_WORLD, code);
   return code;
 }

@@ -123,6 +123,7 @@ AllreduceConfig allreduce_config(const CommSpec& spec) {
   c.algorithm = parse_algorithm(spec.algorithm);
   c.group_size = spec.group_size;
   c.fp16_wire = spec.fp16_gradients;
+  c.auto_small_bytes = spec.auto_small_bytes;
   return c;
 }
 

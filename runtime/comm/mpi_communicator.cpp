@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -29,7 +30,15 @@ void mpi_check(int code, const char* call, const char* file, int line) {
                   std::string(text, length));
 }
 
-MpiSession::MpiSession(int* argc, char*** argv) {
+bool launched_by_mpirun() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"}) {
+    if (std::getenv(v) != nullptr) return true;
+  }
+  return false;
+}
+
+MpiSession::MpiSession(int* argc, char*** argv, bool always) {
+  if (!always && !launched_by_mpirun()) return;
   int initialised = 0;
   MPI_Initialized(&initialised);
   if (initialised) return;
@@ -40,9 +49,10 @@ MpiSession::MpiSession(int* argc, char*** argv) {
 }
 
 MpiSession::~MpiSession() {
-  int finalised = 0;
+  int initialised = 0, finalised = 0;
+  MPI_Initialized(&initialised);
   MPI_Finalized(&finalised);
-  if (!finalised) MPI_Finalize();
+  if (initialised && !finalised) MPI_Finalize();
 }
 
 MpiCommunicator::MpiCommunicator(MPI_Comm comm, double timeout_s, bool owned)

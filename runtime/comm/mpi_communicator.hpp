@@ -10,11 +10,17 @@
 
 namespace lb {
 
+// True when this process was started by mpirun (OpenMPI, or a PMI/PMIx
+// launcher). A process started directly runs as one rank without MPI: OpenMPI's
+// singleton start-up forks a daemon and costs about a second per launch.
+bool launched_by_mpirun();
+
 // Initialises MPI (with thread support for a communication thread) on
-// construction and finalises it on destruction. Without mpirun, one rank.
+// construction and finalises it on destruction; does nothing unless
+// launched_by_mpirun() or `always`.
 class MpiSession {
  public:
-  MpiSession(int* argc, char*** argv);
+  MpiSession(int* argc, char*** argv, bool always = false);
   ~MpiSession();
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;

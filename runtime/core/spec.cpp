@@ -133,6 +133,7 @@ void read_comm(ObjectReader r, CommSpec& c) {
   r.read("overlap", c.overlap);
   r.read("fp16_gradients", c.fp16_gradients);
   r.read("timeout_s", c.timeout_s, NumberRange::greater(0));
+  r.read("auto_small_bytes", c.auto_small_bytes, IntRange::at_least(0));
   r.finish();
 }
 
@@ -209,6 +210,7 @@ json comm_json(const CommSpec& c) {
       {"algorithm", c.algorithm},           {"group_size", c.group_size},
       {"fusion_bytes", c.fusion_bytes},     {"overlap", c.overlap},
       {"fp16_gradients", c.fp16_gradients}, {"timeout_s", c.timeout_s},
+      {"auto_small_bytes", c.auto_small_bytes},
   };
 }
 

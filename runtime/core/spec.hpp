@@ -102,6 +102,9 @@ struct CommSpec {  // used by multi-rank runs (issue 4); validated now
   bool overlap = true;
   bool fp16_gradients = false;
   double timeout_s = 300;
+  // auto: buckets smaller than this use MPI_Allreduce (latency-bound), larger
+  // ones hierarchical when there are several groups, else ring.
+  std::int64_t auto_small_bytes = 64 << 10;
 };
 
 struct Spec {

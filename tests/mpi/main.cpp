@@ -20,7 +20,7 @@ class FailuresOnly : public ::testing::EmptyTestEventListener {
 }  // namespace
 
 int main(int argc, char** argv) {
-  lb::MpiSession mpi(&argc, &argv);
+  lb::MpiSession mpi(&argc, &argv, true);
   ::testing::InitGoogleTest(&argc, argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
