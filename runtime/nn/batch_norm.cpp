@@ -1,7 +1,10 @@
 #include "runtime/nn/batch_norm.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <iterator>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "runtime/backends/cpu/dnnl_context.hpp"
 
@@ -15,10 +18,12 @@ using dnnl::prop_kind;
 struct BatchNorm::Primitives {
   Shape shape;
   Mode mode;
+  Layout layout;
   batch_normalization_forward::primitive_desc fwd_pd;
   batch_normalization_forward fwd;
   batch_normalization_backward::primitive_desc bwd_pd;
   batch_normalization_backward bwd;
+  dnnl::memory workspace;  // the fused ReLU's mask, for backward
 };
 
 BatchNorm::BatchNorm(std::string name, int channels, double momentum, double epsilon,
@@ -70,22 +75,40 @@ void BatchNorm::init(Rng& /*rng*/) {
   var_ = Tensor(c);
 }
 
-BatchNorm::Primitives& BatchNorm::primitives(const Shape& shape, Mode mode) {
-  if (prims_ && prims_->shape == shape && prims_->mode == mode) return *prims_;
-  const auto md = cpu::plain_desc(shape);
+BatchNorm& BatchNorm::fuse_relu(std::string relu_name) {
+  relu_name_ = std::move(relu_name);
+  return *this;
+}
+
+void BatchNorm::describe(const Shape& input, std::vector<LayerInfo>& rows) const {
+  Layer::describe(input, rows);
+  // As the ReLU layer it replaces: one comparison per element.
+  if (fused_relu()) rows.push_back({relu_name_, "relu", input, 0, double(numel(input))});
+}
+
+BatchNorm::Primitives& BatchNorm::primitives(const Shape& shape, Mode mode, Layout layout) {
+  if (prims_ && prims_->shape == shape && prims_->mode == mode && prims_->layout == layout) {
+    return *prims_;
+  }
+  const auto md = cpu::desc_of(shape, layout);
   const auto eps = static_cast<float>(epsilon_);
   auto flags = normalization_flags::use_scale | normalization_flags::use_shift;
   // Eval mode normalises with the running statistics, given as inputs.
   if (mode == Mode::eval) flags |= normalization_flags::use_global_stats;
-  const auto fwd_kind =
-      mode == Mode::train ? prop_kind::forward_training : prop_kind::forward_inference;
+  if (fused_relu()) flags |= normalization_flags::fuse_norm_relu;
+  // A fused ReLU's backward needs the mask that only training forward
+  // records, so a fused layer uses it in eval mode too (with the running
+  // statistics, so the output is the same).
+  const bool training = mode == Mode::train || fused_relu();
+  const auto fwd_kind = training ? prop_kind::forward_training : prop_kind::forward_inference;
   auto& engine = cpu::engine();
   batch_normalization_forward::primitive_desc fwd_pd({fwd_kind, md, eps, flags}, engine);
   batch_normalization_backward::primitive_desc bwd_pd({prop_kind::backward, md, md, eps, flags},
                                                       engine, fwd_pd);
-  prims_ = std::make_unique<Primitives>(Primitives{shape, mode, fwd_pd,
+  prims_ = std::make_unique<Primitives>(Primitives{shape, mode, layout, fwd_pd,
                                                    batch_normalization_forward(fwd_pd), bwd_pd,
-                                                   batch_normalization_backward(bwd_pd)});
+                                                   batch_normalization_backward(bwd_pd), {}});
+  if (fused_relu()) prims_->workspace = dnnl::memory(fwd_pd.workspace_desc(), engine);
   return *prims_;
 }
 
@@ -97,23 +120,47 @@ Tensor& BatchNorm::forward_impl(const Tensor& x, const Context& ctx) {
     // As PyTorch: the unbiased variance of one value is undefined.
     throw std::invalid_argument(name() + ": training needs more than one value per channel");
   }
-  auto& p = primitives(x.shape(), ctx.mode);
-  y_.reshape(x.shape());
+  auto& p = primitives(x.shape(), ctx.mode, x.layout());
+  y_.reshape(x.shape(), x.layout());
   if (ctx.mode == Mode::eval) {
     std::copy_n(running_mean_.data(), channels_, mean_.data());
     std::copy_n(running_var_.data(), channels_, var_.data());
   }
-  p.fwd.execute(cpu::stream(), {{DNNL_ARG_SRC, cpu::wrap(x)},
-                                {DNNL_ARG_DST, cpu::wrap(y_)},
-                                {DNNL_ARG_MEAN, cpu::wrap(mean_)},
-                                {DNNL_ARG_VARIANCE, cpu::wrap(var_)},
-                                {DNNL_ARG_SCALE, cpu::wrap(gamma_.value)},
-                                {DNNL_ARG_SHIFT, cpu::wrap(beta_.value)}});
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, cpu::wrap(x)},
+                                             {DNNL_ARG_DST, cpu::wrap(y_)},
+                                             {DNNL_ARG_MEAN, cpu::wrap(mean_)},
+                                             {DNNL_ARG_VARIANCE, cpu::wrap(var_)},
+                                             {DNNL_ARG_SCALE, cpu::wrap(gamma_.value)},
+                                             {DNNL_ARG_SHIFT, cpu::wrap(beta_.value)}};
+  if (p.workspace) args.emplace(DNNL_ARG_WORKSPACE, p.workspace);
+  p.fwd.execute(cpu::stream(), args);
   cpu::stream().wait();
+  if (fused_relu()) restore_nans();
   if (ctx.mode == Mode::train) update_running_stats(per_channel);
   x_ = &x;
   last_mode_ = ctx.mode;
   return y_;
+}
+
+// oneDNN's fused ReLU turns NaN into 0, where the ReLU layer keeps it (so
+// fp16 overflow stays visible to the loss scaler). A NaN or inf anywhere in a
+// channel makes its batch statistics non-finite, and then every output of the
+// channel is NaN before the ReLU: put those NaNs back. Costs a check of C
+// values unless something overflowed.
+void BatchNorm::restore_nans() {
+  const int block = channel_block(y_.layout());
+  const std::int64_t n = y_.dim(0), area = y_.numel() / (n * channels_);
+  for (int c = 0; c < channels_; ++c) {
+    const float parts[] = {mean_[c], var_[c], gamma_.value[c], beta_.value[c]};
+    if (std::all_of(std::begin(parts), std::end(parts), [](float v) { return std::isfinite(v); })) {
+      continue;
+    }
+    const std::int64_t group = c / block, lane = c % block;
+    for (std::int64_t i = 0; i < n; ++i) {
+      float* slab = y_.data() + (i * channels_ + group * block) * area;
+      for (std::int64_t p = 0; p < area; ++p) slab[p * block + lane] = std::nanf("");
+    }
+  }
 }
 
 // PyTorch's convention: running = (1 - momentum) * running + momentum * batch,
@@ -132,19 +179,22 @@ Tensor& BatchNorm::backward_impl(const Tensor& dy, const Context& ctx) {
     throw std::invalid_argument(name() + ": gradient shape " + to_string(dy.shape()) +
                                 " does not match input " + to_string(x_->shape()));
   }
-  auto& p = primitives(x_->shape(), last_mode_);
-  dx_.reshape(x_->shape());
-  p.bwd.execute(cpu::stream(), {{DNNL_ARG_SRC, cpu::wrap(*x_)},
-                                {DNNL_ARG_DIFF_DST, cpu::wrap(dy)},
-                                {DNNL_ARG_MEAN, cpu::wrap(mean_)},
-                                {DNNL_ARG_VARIANCE, cpu::wrap(var_)},
-                                {DNNL_ARG_SCALE, cpu::wrap(gamma_.value)},
-                                {DNNL_ARG_SHIFT, cpu::wrap(beta_.value)},
-                                {DNNL_ARG_DIFF_SRC, cpu::wrap(dx_)},
-                                {DNNL_ARG_DIFF_SCALE, cpu::wrap(gamma_.grad)},
-                                {DNNL_ARG_DIFF_SHIFT, cpu::wrap(beta_.grad)}});
+  auto& p = primitives(x_->shape(), last_mode_, x_->layout());
+  Tensor& dx = input_grad(x_->shape(), x_->layout());
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, cpu::wrap(*x_)},
+      {DNNL_ARG_DIFF_DST, cpu::wrap(in_layout(dy, x_->layout(), dy_converted_))},
+      {DNNL_ARG_MEAN, cpu::wrap(mean_)},
+      {DNNL_ARG_VARIANCE, cpu::wrap(var_)},
+      {DNNL_ARG_SCALE, cpu::wrap(gamma_.value)},
+      {DNNL_ARG_SHIFT, cpu::wrap(beta_.value)},
+      {DNNL_ARG_DIFF_SRC, cpu::wrap(dx)},
+      {DNNL_ARG_DIFF_SCALE, cpu::wrap(gamma_.grad)},
+      {DNNL_ARG_DIFF_SHIFT, cpu::wrap(beta_.grad)}};
+  if (p.workspace) args.emplace(DNNL_ARG_WORKSPACE, p.workspace);
+  p.bwd.execute(cpu::stream(), args);
   cpu::stream().wait();
-  return dx_;
+  return dx;
 }
 
 }  // namespace lb

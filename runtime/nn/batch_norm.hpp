@@ -2,6 +2,9 @@
 // Batch normalisation over the channel dimension of an (N, C, H, W) or (N, C)
 // input, on oneDNN. γ and β stay fp32 in fp16 mode (half_storage = false), as
 // cuDNN keeps them, because their gradients are sums over the whole batch.
+// It runs in its input's layout. Optionally it applies a ReLU to its output
+// in the same pass (oneDNN's fuse_norm_relu), saving the separate ReLU
+// layer's two passes over memory per direction.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,6 +28,11 @@ class BatchNorm : public Layer {
   double forward_flops(const Shape& input) const override;
 
   void init(Rng& rng) override;
+  // Makes this layer compute relu(bn(x)). Its cost-table rows stay those of
+  // the two layers it replaces: its own and `relu_name`'s. Returns *this.
+  BatchNorm& fuse_relu(std::string relu_name);
+  bool fused_relu() const { return !relu_name_.empty(); }
+  void describe(const Shape& input, std::vector<LayerInfo>& rows) const override;
   std::vector<Param*> params() override { return {&gamma_, &beta_}; }
   std::vector<Tensor*> buffers() override { return {&running_mean_, &running_var_}; }
 
@@ -43,14 +51,16 @@ class BatchNorm : public Layer {
 
  private:
   struct Primitives;  // oneDNN descriptors cached per input shape and mode
-  Primitives& primitives(const Shape& shape, Mode mode);
+  Primitives& primitives(const Shape& shape, Mode mode, Layout layout);
   void check_input(const Shape& shape) const;
   void update_running_stats(std::int64_t per_channel);
+  void restore_nans();
 
   int channels_;
   double momentum_;
   double epsilon_;
   bool zero_init_gamma_;
+  std::string relu_name_;  // empty: no fused ReLU
   Param gamma_;
   Param beta_;
   Tensor running_mean_;
@@ -58,7 +68,7 @@ class BatchNorm : public Layer {
   Tensor mean_;  // statistics used by the last forward, read by backward
   Tensor var_;
   Tensor y_;
-  Tensor dx_;
+  Tensor dy_converted_;  // dy in x's layout when it came in another
   // The input of the last forward. It is the previous layer's output (or the
   // caller's batch), which stays alive and unchanged until this backward, so
   // keeping a pointer avoids copying every activation.

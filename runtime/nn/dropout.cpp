@@ -35,7 +35,10 @@ void Dropout::draw_mask(std::int64_t n, std::uint64_t seed) {
   }
 }
 
-Tensor& Dropout::forward_impl(const Tensor& x, const Context& ctx) {
+Tensor& Dropout::forward_impl(const Tensor& x_any, const Context& ctx) {
+  // The mask is drawn in NCHW order, so a seed drops the same values whatever
+  // layout the input came in.
+  const Tensor& x = in_layout(x_any, Layout::plain, converted_);
   y_.reshape(x.shape());
   last_mode_ = ctx.mode;
   if (ctx.mode == Mode::eval || p_ == 0) {
@@ -52,22 +55,23 @@ Tensor& Dropout::forward_impl(const Tensor& x, const Context& ctx) {
   return y_;
 }
 
-Tensor& Dropout::backward_impl(const Tensor& dy, const Context& /*ctx*/) {
+Tensor& Dropout::backward_impl(const Tensor& dy_any, const Context& /*ctx*/) {
+  const Tensor& dy = in_layout(dy_any, Layout::plain, converted_);
   if (dy.shape() != y_.shape()) {
     throw std::invalid_argument(name() + ": gradient shape " + to_string(dy.shape()) +
                                 " does not match output " + to_string(y_.shape()));
   }
-  dx_.reshape(dy.shape());
+  Tensor& dx = input_grad(dy.shape());
   if (last_mode_ == Mode::eval || p_ == 0) {
-    std::copy_n(dy.data(), dy.numel(), dx_.data());
-    return dx_;
+    std::copy_n(dy.data(), dy.numel(), dx.data());
+    return dx;
   }
   const auto scale = static_cast<float>(1.0 / (1.0 - p_));
   const float* g = dy.data();
-  float* out = dx_.data();
+  float* out = dx.data();
   const std::uint8_t* keep = keep_.data();
   for (std::int64_t i = 0; i < dy.numel(); ++i) out[i] = keep[i] ? g[i] * scale : 0.0f;
-  return dx_;
+  return dx;
 }
 
 }  // namespace lb

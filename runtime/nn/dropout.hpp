@@ -35,7 +35,7 @@ class Dropout : public Layer {
   std::vector<std::uint8_t> keep_;  // mask of the last train-mode forward
   Mode last_mode_ = Mode::train;
   Tensor y_;
-  Tensor dx_;
+  Tensor converted_;  // a blocked input or gradient in plain order
 };
 
 // FNV-1a: a hash of a layer name that, unlike std::hash, is the same on every

@@ -12,9 +12,12 @@ Shape Flatten::output_shape(const Shape& input) const {
 }
 
 Tensor& Flatten::forward_impl(const Tensor& x, const Context& /*ctx*/) {
-  y_.reshape(output_shape(x.shape()));
+  const Shape out = output_shape(x.shape());
   input_shape_ = x.shape();
-  std::copy_n(x.data(), x.numel(), y_.data());
+  input_layout_ = x.layout();
+  // Flattening means NCHW order (the next layer's weights are laid out so).
+  convert_layout(x, Layout::plain, y_);
+  y_.reshape(out);
   return y_;
 }
 
@@ -23,9 +26,11 @@ Tensor& Flatten::backward_impl(const Tensor& dy, const Context& /*ctx*/) {
     throw std::invalid_argument(name() + ": gradient shape " + to_string(dy.shape()) +
                                 " does not match input " + to_string(input_shape_));
   }
-  dx_.reshape(input_shape_);
-  std::copy_n(dy.data(), dy.numel(), dx_.data());
-  return dx_;
+  // The gradient goes back in the layout the input came in, which is the one
+  // the previous layer works in.
+  Tensor& dx = input_grad(input_shape_, input_layout_);
+  convert_layout(dy.span(), input_shape_, Layout::plain, input_layout_, dx);
+  return dx;
 }
 
 }  // namespace lb

@@ -20,8 +20,8 @@ class Flatten : public Layer {
 
  private:
   Shape input_shape_;
+  Layout input_layout_ = Layout::plain;  // dx is returned in it
   Tensor y_;
-  Tensor dx_;
 };
 
 }  // namespace lb

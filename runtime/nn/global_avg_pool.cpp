@@ -19,20 +19,27 @@ double GlobalAvgPool::forward_flops(const Shape& input) const {
   return double(numel(input));
 }
 
+// Both layouts are sequences of slabs, one per (image, channel group), each
+// holding H*W pixels of `block` channels (block 1: plain NCHW planes), and the
+// output (N, C, 1, 1) lists the slabs' channels in order. Each channel's sum
+// runs over its pixels in order, vectorised across the block's channels.
 Tensor& GlobalAvgPool::forward_impl(const Tensor& x, const Context& ctx) {
   y_.reshape(output_shape(x.shape()));
   in_shape_ = x.shape();
-  const std::int64_t planes = x.dim(0) * x.dim(1), area = x.dim(2) * x.dim(3);
+  in_layout_ = x.layout();
+  const int block = channel_block(x.layout());
+  const std::int64_t slabs = x.dim(0) * x.dim(1) / block, area = x.dim(2) * x.dim(3);
   const float inv_area = 1.0f / float(area);
   const float* in = x.data();
   float* out = y_.data();
 #pragma omp parallel for schedule(static)
-  for (std::int64_t p = 0; p < planes; ++p) {
-    const float* plane = in + p * area;
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (std::int64_t i = 0; i < area; ++i) sum += plane[i];
-    out[p] = sum * inv_area;
+  for (std::int64_t s = 0; s < slabs; ++s) {
+    const float* slab = in + s * area * block;
+    float sum[16] = {};
+    for (std::int64_t p = 0; p < area; ++p) {
+      for (int b = 0; b < block; ++b) sum[b] += slab[p * block + b];
+    }
+    for (int b = 0; b < block; ++b) out[s * block + b] = sum[b] * inv_area;
   }
   return y_;
 }
@@ -44,22 +51,23 @@ Tensor& GlobalAvgPool::backward_impl(const Tensor& dy, const Context& ctx) {
                                 " does not match output shape " + to_string(y_.shape()));
   }
   if (!needs_input_grad()) {
-    dx_ = Tensor();
-    return dx_;
+    return no_input_grad();
   }
-  dx_.reshape(in_shape_);
-  const std::int64_t planes = in_shape_[0] * in_shape_[1], area = in_shape_[2] * in_shape_[3];
+  Tensor& dx = input_grad(in_shape_, in_layout_);
+  const int block = channel_block(in_layout_);
+  const std::int64_t slabs = in_shape_[0] * in_shape_[1] / block;
+  const std::int64_t area = in_shape_[2] * in_shape_[3];
   const float inv_area = 1.0f / float(area);
-  const float* grad = dy.data();
-  float* out = dx_.data();
+  const float* grad = dy.data();  // (N, C, 1, 1): plain whatever its layout tag
+  float* out = dx.data();
 #pragma omp parallel for schedule(static)
-  for (std::int64_t p = 0; p < planes; ++p) {
-    const float g = grad[p] * inv_area;
-    float* plane = out + p * area;
-#pragma omp simd
-    for (std::int64_t i = 0; i < area; ++i) plane[i] = g;
+  for (std::int64_t s = 0; s < slabs; ++s) {
+    float* slab = out + s * area * block;
+    for (std::int64_t p = 0; p < area; ++p) {
+      for (int b = 0; b < block; ++b) slab[p * block + b] = grad[s * block + b] * inv_area;
+    }
   }
-  return dx_;
+  return dx;
 }
 
 }  // namespace lb

@@ -24,8 +24,8 @@ class GlobalAvgPool : public Layer {
 
  private:
   Shape in_shape_;  // of the last forward(); backward needs only the shape
+  Layout in_layout_ = Layout::plain;  // and the layout, which dx gets
   Tensor y_;
-  Tensor dx_;
 };
 
 }  // namespace lb

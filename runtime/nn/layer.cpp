@@ -1,19 +1,42 @@
 #include "runtime/nn/layer.hpp"
 
 #include "runtime/core/half.hpp"
+#include "runtime/nn/gradient_pool.hpp"
 
 namespace lb {
 
-const Tensor& Layer::forward(const Tensor& x, const Context& ctx) {
+const Tensor& Layer::forward_native(const Tensor& x, const Context& ctx) {
   Tensor& y = forward_impl(x, ctx);
   if (ctx.precision == Precision::fp16 && !is_composite()) round_to_half(y.span());
   return y;
 }
 
-const Tensor& Layer::backward(const Tensor& dy, const Context& ctx) {
+const Tensor& Layer::backward_native(const Tensor& dy, const Context& ctx) {
   Tensor& dx = backward_impl(dy, ctx);
   if (ctx.precision == Precision::fp16 && !is_composite()) round_to_half(dx.span());
   return dx;
+}
+
+const Tensor& Layer::forward(const Tensor& x, const Context& ctx) {
+  return in_layout(forward_native(x, ctx), Layout::plain, plain_y_);
+}
+
+const Tensor& Layer::backward(const Tensor& dy, const Context& ctx) {
+  return in_layout(backward_native(dy, ctx), Layout::plain, plain_dx_);
+}
+
+Tensor& Layer::input_grad(const Shape& shape, Layout layout) {
+  if (input_grad_.capacity() < numel(shape)) {
+    GradientPool::local().give(std::move(input_grad_));
+    input_grad_ = GradientPool::local().take(numel(shape));
+  }
+  input_grad_.reshape(shape, layout);
+  return input_grad_;
+}
+
+void Layer::release_input_grad() {
+  GradientPool::local().give(std::move(input_grad_));
+  input_grad_ = Tensor();
 }
 
 void Layer::describe(const Shape& input, std::vector<LayerInfo>& rows) const {

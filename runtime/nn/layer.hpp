@@ -50,9 +50,16 @@ class Layer {
   virtual void init(Rng& rng) {}
 
   // In fp16 mode a leaf's output and input gradient are rounded to half here,
-  // once, so no layer has to remember to do it.
+  // once, so no layer has to remember to do it. Inputs may be in any layout;
+  // results are plain (NCHW), converted here if the layer produced a blocked
+  // layout (see Layout).
   const Tensor& forward(const Tensor& x, const Context& ctx);
   const Tensor& backward(const Tensor& dy, const Context& ctx);
+  // As forward()/backward() but the result keeps the layer's own layout:
+  // what containers call on their children so blocked activations pass from
+  // layer to layer without conversions.
+  const Tensor& forward_native(const Tensor& x, const Context& ctx);
+  const Tensor& backward_native(const Tensor& dy, const Context& ctx);
 
   virtual std::vector<Param*> params() { return {}; }
   // Non-trainable state that a checkpoint must keep (BatchNorm running stats).
@@ -67,14 +74,29 @@ class Layer {
   virtual void set_needs_input_grad(bool needed) { needs_input_grad_ = needed; }
   bool needs_input_grad() const { return needs_input_grad_; }
 
+  // Gives the buffer of the last backward()'s input gradient back to the
+  // GradientPool; containers call it once that gradient has been consumed.
+  // Callers that never do simply keep it until the next backward().
+  virtual void release_input_grad();
+
  protected:
   virtual Tensor& forward_impl(const Tensor& x, const Context& ctx) = 0;
   // Returns dx and overwrites the parameter gradients.
   virtual Tensor& backward_impl(const Tensor& dy, const Context& ctx) = 0;
+  // The buffer backward_impl returns its input gradient in, reshaped; borrowed
+  // from the GradientPool until release_input_grad().
+  Tensor& input_grad(const Shape& shape, Layout layout = Layout::plain);
+  // What backward_impl returns when the input gradient is not needed: empty.
+  Tensor& no_input_grad() {
+    release_input_grad();
+    return input_grad_;
+  }
 
  private:
   std::string name_;
   bool needs_input_grad_ = true;
+  Tensor input_grad_;
+  Tensor plain_y_, plain_dx_;  // plain copies of blocked results, for direct callers
 };
 
 }  // namespace lb

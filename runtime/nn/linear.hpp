@@ -1,16 +1,15 @@
 #pragma once
 // Fully connected layer y = x Wᵀ + b on a 2-D input (N, in_features), using
-// oneDNN inner product. Primitives are built per input shape and cached.
+// oneDNN inner product; see WeightedLayer for the plans and layouts.
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "runtime/backends/cpu/dnnl_utils.hpp"
-#include "runtime/nn/layer.hpp"
+#include "runtime/nn/weighted_layer.hpp"
 
 namespace lb {
 
-class Linear : public Layer {
+class Linear : public WeightedLayer {
  public:
   Linear(std::string name, int in_features, int out_features, bool bias = true);
   ~Linear() override;
@@ -21,32 +20,20 @@ class Linear : public Layer {
   double forward_flops(const Shape& input) const override;
   // PyTorch's default: weight and bias uniform in ±1/sqrt(in_features).
   void init(Rng& rng) override;
-  std::vector<Param*> params() override;
 
   int in_features() const { return in_; }
   int out_features() const { return out_; }
-  bool has_bias() const { return has_bias_; }
 
  protected:
-  // The input must stay alive and unchanged until backward().
-  Tensor& forward_impl(const Tensor& x, const Context& ctx) override;
-  Tensor& backward_impl(const Tensor& dy, const Context& ctx) override;
+  Built build_forward(const Shape& input, bool training) const override;
+  Built build_backward_data(const Shape& input) const override;
+  Built build_backward_weights(const Shape& input) const override;
 
  private:
-  struct Plan;
-  std::unique_ptr<Plan> make_plan(const Shape& input, bool training) const;
-  void backward_data(Plan& plan, const Tensor& dy);
-  void backward_weights(Plan& plan, const Tensor& dy);
+  // The typed forward descriptor, also the hint the backward ones need.
+  dnnl::inner_product_forward::primitive_desc forward_pd(const Shape& input, bool training) const;
 
   int in_, out_;
-  bool has_bias_;
-  Param weight_;
-  Param bias_;
-  cpu::PlanCache<Plan> plans_;
-  Plan* current_ = nullptr;  // the plan of the last forward()
-  const Tensor* input_ = nullptr;
-  Tensor y_;
-  Tensor dx_;
 };
 
 }  // namespace lb

@@ -30,7 +30,7 @@ class Pool2d : public Layer {
 
  private:
   struct Plan;
-  std::unique_ptr<Plan> make_plan(const Shape& input, bool training) const;
+  std::unique_ptr<Plan> make_plan(const Shape& input, bool training, Layout layout) const;
   void build_backward(Plan& plan) const;
 
   int kernel_, stride_, padding_;
@@ -38,7 +38,7 @@ class Pool2d : public Layer {
   cpu::PlanCache<Plan> plans_;
   Plan* current_ = nullptr;  // the plan of the last forward()
   Tensor y_;
-  Tensor dx_;
+  Tensor dy_converted_;  // dy in the plan's layout when it came in another
 };
 
 }  // namespace lb

@@ -5,7 +5,7 @@
 namespace lb {
 
 Tensor& ReLU::forward_impl(const Tensor& x, const Context& /*ctx*/) {
-  y_.reshape(x.shape());
+  y_.reshape(x.shape(), x.layout());  // element-wise: any layout will do
   const float* in = x.data();
   float* out = y_.data();
   const std::int64_t n = x.numel();
@@ -21,14 +21,15 @@ Tensor& ReLU::backward_impl(const Tensor& dy, const Context& /*ctx*/) {
     throw std::invalid_argument(name() + ": gradient shape " + to_string(dy.shape()) +
                                 " does not match output " + to_string(y_.shape()));
   }
-  dx_.reshape(dy.shape());
+  const Tensor& g_in = in_layout(dy, y_.layout(), dy_converted_);
+  Tensor& dx = input_grad(dy.shape(), y_.layout());
   const float* y = y_.data();
-  const float* g = dy.data();
-  float* out = dx_.data();
+  const float* g = g_in.data();
+  float* out = dx.data();
   const std::int64_t n = dy.numel();
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))
   for (std::int64_t i = 0; i < n; ++i) out[i] = y[i] > 0.0f ? g[i] : 0.0f;
-  return dx_;
+  return dx;
 }
 
 }  // namespace lb

@@ -24,7 +24,7 @@ class ReLU : public Layer {
 
  private:
   Tensor y_;
-  Tensor dx_;
+  Tensor dy_converted_;  // dy in y's layout when it came in another
 };
 
 }  // namespace lb

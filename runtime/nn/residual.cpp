@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "runtime/core/half.hpp"
+#include "runtime/nn/gradient_pool.hpp"
 
 namespace lb {
 
@@ -71,30 +72,55 @@ void Residual::set_needs_input_grad(bool needed) {
   if (shortcut_) shortcut_->set_needs_input_grad(needed);
 }
 
+namespace {
+
+// out = a + b, then ReLU when `relu` (a NaN stays NaN, as in ReLU). All three
+// share one layout, so the element-wise loop ignores it.
+void add(const Tensor& a, const Tensor& b, bool relu, Tensor& out) {
+  out.reshape(a.shape(), a.layout());
+  const std::int64_t n = out.numel();
+  const float* pa = a.data();
+  const float* pb = b.data();
+  float* po = out.data();
+  if (relu) {
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float v = pa[i] + pb[i];
+      po[i] = v < 0.0f ? 0.0f : v;
+    }
+  } else {
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+    for (std::int64_t i = 0; i < n; ++i) po[i] = pa[i] + pb[i];
+  }
+}
+
+}  // namespace
+
 Tensor& Residual::forward_impl(const Tensor& x, const Context& ctx) {
-  const Tensor& b = branch_->forward(x, ctx);
-  const Tensor& s = shortcut_ ? shortcut_->forward(x, ctx) : x;
+  const Tensor& b = branch_->forward_native(x, ctx);
+  const Tensor& s = shortcut_ ? shortcut_->forward_native(x, ctx) : x;
   if (b.shape() != s.shape()) {
     throw std::invalid_argument(name() + ": branch output " + to_string(b.shape()) +
                                 " does not match shortcut output " + to_string(s.shape()));
   }
-  y_.reshape(b.shape());
-  const std::int64_t n = y_.numel();
-  const float* pb = b.data();
-  const float* ps = s.data();
-  float* out = y_.data();
-  if (relu_after_) {
-#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-    for (std::int64_t i = 0; i < n; ++i) {
-      const float v = pb[i] + ps[i];
-      out[i] = v < 0.0f ? 0.0f : v;  // NaN stays NaN, as in ReLU
-    }
-  } else {
-#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-    for (std::int64_t i = 0; i < n; ++i) out[i] = pb[i] + ps[i];
-  }
+  // The paths normally agree on a layout; the output takes the branch's.
+  add(b, in_layout(s, b.layout(), converted_), relu_after_, y_);
   if (ctx.precision == Precision::fp16) round_to_half(y_.span());
   return y_;
+}
+
+// dsum = dy through the ReLU's mask (dy itself without a ReLU): the gradient
+// of both paths' outputs.
+void Residual::mask_gradient(const Tensor& dy, Tensor& dsum) {
+  const Tensor& g = in_layout(dy, y_.layout(), converted_);
+  dsum.reshape(dy.shape(), y_.layout());
+  const std::int64_t n = dy.numel();
+  const float* y = y_.data();
+  const float* pg = g.data();
+  float* d = dsum.data();
+  const bool mask = relu_after_;
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+  for (std::int64_t i = 0; i < n; ++i) d[i] = (!mask || y[i] > 0.0f) ? pg[i] : 0.0f;
 }
 
 Tensor& Residual::backward_impl(const Tensor& dy, const Context& ctx) {
@@ -102,29 +128,23 @@ Tensor& Residual::backward_impl(const Tensor& dy, const Context& ctx) {
     throw std::invalid_argument(name() + ": gradient shape " + to_string(dy.shape()) +
                                 " does not match output " + to_string(y_.shape()));
   }
-  dsum_.reshape(dy.shape());
-  const std::int64_t n = dy.numel();
-  const float* y = y_.data();
-  const float* g = dy.data();
-  float* d = dsum_.data();
-  const bool mask = relu_after_;
-#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-  for (std::int64_t i = 0; i < n; ++i) d[i] = (!mask || y[i] > 0.0f) ? g[i] : 0.0f;
-  const Tensor& db = branch_->backward(dsum_, ctx);
-  const Tensor& ds = shortcut_ ? shortcut_->backward(dsum_, ctx) : dsum_;
-  if (!needs_input_grad()) return no_grad_;
-  if (db.shape() != ds.shape()) {
+  Tensor dsum = GradientPool::local().take(dy.numel());
+  mask_gradient(dy, dsum);
+  const Tensor& db = branch_->backward_native(dsum, ctx);
+  const Tensor& ds = shortcut_ ? shortcut_->backward_native(dsum, ctx) : dsum;
+  if (db.shape() != ds.shape() && needs_input_grad()) {
     throw std::logic_error(name() + ": branch and shortcut input gradients differ in shape");
   }
-  dx_.reshape(db.shape());
-  const std::int64_t m = dx_.numel();
-  const float* pb = db.data();
-  const float* ps = ds.data();
-  float* out = dx_.data();
-#pragma omp parallel for simd schedule(static) if (m > (1 << 16))
-  for (std::int64_t i = 0; i < m; ++i) out[i] = pb[i] + ps[i];
-  if (ctx.precision == Precision::fp16) round_to_half(dx_.span());
-  return dx_;
+  Tensor& dx = needs_input_grad() ? input_grad(db.shape(), db.layout()) : no_input_grad();
+  if (needs_input_grad()) {
+    add(db, in_layout(ds, db.layout(), converted_), false, dx);
+    if (ctx.precision == Precision::fp16) round_to_half(dx.span());
+  }
+  // Both paths' gradients and dsum are consumed: their buffers can be reused.
+  branch_->release_input_grad();
+  if (shortcut_) shortcut_->release_input_grad();
+  GradientPool::local().give(std::move(dsum));
+  return dx;
 }
 
 }  // namespace lb

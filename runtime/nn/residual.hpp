@@ -42,10 +42,10 @@ class Residual : public Layer {
   std::unique_ptr<Layer> branch_;
   std::unique_ptr<Layer> shortcut_;
   bool relu_after_;
+  void mask_gradient(const Tensor& dy, Tensor& dsum);
+
   Tensor y_;
-  Tensor dsum_;  // dy through the ReLU mask: the gradient of both paths
-  Tensor dx_;
-  Tensor no_grad_;  // returned when the input gradient is not needed
+  Tensor converted_;  // an operand brought into the other's layout (rarely needed)
 };
 
 }  // namespace lb

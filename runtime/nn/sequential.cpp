@@ -79,7 +79,7 @@ Tensor& Sequential::forward_impl(const Tensor& x, const Context& ctx) {
     return passthrough_;
   }
   const Tensor* cur = &x;
-  for (auto& c : children_) cur = &c->forward(*cur, ctx);
+  for (auto& c : children_) cur = &c->forward_native(*cur, ctx);
   return const_cast<Tensor&>(*cur);
 }
 
@@ -89,9 +89,17 @@ Tensor& Sequential::backward_impl(const Tensor& dy, const Context& ctx) {
     return passthrough_;
   }
   const Tensor* cur = &dy;
-  for (auto it = children_.rbegin(); it != children_.rend(); ++it)
-    cur = &(*it)->backward(*cur, ctx);
+  Layer* producer = nullptr;  // the child whose input gradient `cur` is
+  for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
+    cur = &(*it)->backward_native(*cur, ctx);
+    if (producer != nullptr) producer->release_input_grad();  // consumed just now
+    producer = it->get();
+  }
   return const_cast<Tensor&>(*cur);
+}
+
+void Sequential::release_input_grad() {
+  if (!children_.empty()) children_.front()->release_input_grad();
 }
 
 namespace {

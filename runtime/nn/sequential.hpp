@@ -39,6 +39,8 @@ class Sequential : public Layer {
   bool is_composite() const override { return true; }
   // Only the first child sees this chain's input, so only it is told.
   void set_needs_input_grad(bool needed) override;
+  // Its input gradient is its first child's.
+  void release_input_grad() override;
 
  protected:
   Tensor& forward_impl(const Tensor& x, const Context& ctx) override;

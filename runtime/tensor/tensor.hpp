@@ -1,9 +1,15 @@
 #pragma once
-// A dense fp32 tensor in row-major NCHW (or N×features) order. In fp16 mode
-// its values are kept rounded to binary16 (see core/half.hpp).
+// A dense fp32 tensor. Callers see row-major NCHW (or N×features) order; a
+// 4-D tensor passed between layers may instead be in a blocked layout (see
+// Layout). In fp16 mode its values are kept rounded to binary16 (see
+// core/half.hpp).
+#include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lb {
@@ -13,6 +19,47 @@ using Shape = std::vector<std::int64_t>;
 std::int64_t numel(const Shape& shape);
 std::string to_string(const Shape& shape);  // "[256, 1, 28, 28]"
 
+// How a 4-D (N, C, H, W) tensor's values lie in memory. `plain` is row-major
+// NCHW, what every caller outside the layers sees. The blocked layouts are
+// oneDNN's nChw8c / nChw16c (channels in groups of 8 or 16, the group
+// innermost): the layouts its fast CPU kernels run on, so layers hand them on
+// to each other instead of reordering every activation twice per layer. A
+// blocked tensor's C is a multiple of its block, so it holds exactly numel()
+// values and element-wise code (ReLU, adds, half rounding) can ignore layout.
+enum class Layout : std::uint8_t { plain, nChw8c, nChw16c };
+
+int channel_block(Layout layout);  // 1, 8 or 16
+
+// 64-byte aligned storage: the vector kernels and oneDNN read whole cache
+// lines, and an unaligned activation costs split loads on every access.
+template <class T>
+struct AlignedAllocator {
+  using value_type = T;
+  AlignedAllocator() = default;
+  template <class U>
+  AlignedAllocator(const AlignedAllocator<U>&) {}
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+    if (p == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t) { std::free(p); }
+  // Growing a tensor leaves the new values uninitialised instead of zeroing
+  // them: every buffer that grows is overwritten by its producer anyway, and
+  // zeroing would be one more pass over memory.
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... A>
+  void construct(U* p, A&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(args)...);
+  }
+  template <class U>
+  bool operator==(const AlignedAllocator<U>&) const { return true; }
+};
+
 class Tensor {
  public:
   Tensor() = default;
@@ -21,23 +68,45 @@ class Tensor {
   const Shape& shape() const { return shape_; }
   std::int64_t dim(std::size_t i) const { return shape_.at(i); }
   std::int64_t numel() const { return static_cast<std::int64_t>(data_.size()); }
+  // Values the allocation can hold without reallocating.
+  std::int64_t capacity() const { return static_cast<std::int64_t>(data_.capacity()); }
   bool empty() const { return data_.empty(); }
+  Layout layout() const { return layout_; }
 
   float* data() { return data_.data(); }
   const float* data() const { return data_.data(); }
   std::span<float> span() { return data_; }
   std::span<const float> span() const { return data_; }
+  // Index into memory order (the NCHW index only for a plain tensor).
   float& operator[](std::int64_t i) { return data_[static_cast<std::size_t>(i)]; }
   float operator[](std::int64_t i) const { return data_[static_cast<std::size_t>(i)]; }
 
-  // Changes the shape; keeps the allocation when it is large enough, so the
-  // per-step buffers of a layer are allocated once.
-  void reshape(const Shape& shape);
+  // Changes the shape (and layout); keeps the allocation when it is large
+  // enough, so the per-step buffers of a layer are allocated once. Values
+  // beyond the old size are left uninitialised. Throws if a blocked layout
+  // does not fit the shape.
+  void reshape(const Shape& shape, Layout layout = Layout::plain);
   void fill(float value);
 
  private:
   Shape shape_;
-  std::vector<float> data_;
+  std::vector<float, AlignedAllocator<float>> data_;
+  Layout layout_ = Layout::plain;
 };
+
+// Whether `layout` can hold a tensor of this shape (blocked: 4-D with C a
+// multiple of the block).
+bool layout_fits(const Shape& shape, Layout layout);
+
+// Copies `src` into `dst` (reshaped to src's shape) in `layout`.
+void convert_layout(const Tensor& src, Layout layout, Tensor& dst);
+// The same for values of `shape` held in `from` layout elsewhere (e.g. a
+// tensor of another shape with the same number of values).
+void convert_layout(std::span<const float> src, const Shape& shape, Layout from, Layout to,
+                    Tensor& dst);
+// `t` itself when it already has `layout`, else a conversion held in `scratch`.
+const Tensor& in_layout(const Tensor& t, Layout layout, Tensor& scratch);
+// A plain (NCHW) copy, e.g. for comparing with a reference.
+Tensor to_plain(const Tensor& t);
 
 }  // namespace lb

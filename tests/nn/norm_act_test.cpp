@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "runtime/core/half.hpp"
@@ -197,6 +198,120 @@ TEST(BatchNorm, RejectsSingleValuePerChannelInTraining) {
   bn.init(rng);
   EXPECT_THROW(bn.forward(Tensor({1, 4}), train_ctx()), std::invalid_argument);
   EXPECT_NO_THROW(bn.forward(Tensor({1, 4}), eval_ctx()));
+}
+
+// BatchNorm with fuse_relu() must equal BatchNorm then ReLU, in plain and in
+// blocked (nChw16c) layouts, forward and backward.
+TEST(BatchNorm, FusedReluMatchesBatchNormThenRelu) {
+  for (Layout layout : {Layout::plain, Layout::nChw16c}) {
+    BatchNorm fused("fused", 16), bn("bn", 16);
+    fused.fuse_relu("fused.relu");
+    ReLU relu("relu");
+    Rng rng(1);
+    fused.init(rng);
+    bn.init(rng);
+    for (BatchNorm* b : {&fused, &bn}) {
+      b->params()[0]->value = random_tensor({16}, 5);
+      b->params()[1]->value = random_tensor({16}, 6);
+    }
+    Tensor x;
+    convert_layout(random_tensor({4, 16, 3, 3}, 7), layout, x);
+    const Tensor dy = random_tensor({4, 16, 3, 3}, 8);
+    const Tensor y = fused.forward(x, train_ctx());
+    const Tensor dx = fused.backward(dy, train_ctx());
+    const Tensor& y_ref = relu.forward(bn.forward(x, train_ctx()), train_ctx());
+    const Tensor dx_ref = bn.backward(relu.backward(dy, train_ctx()), train_ctx());
+    for (std::int64_t i = 0; i < y.numel(); ++i) {
+      ASSERT_NEAR(y[i], y_ref[i], 1e-5) << "output " << i;
+      ASSERT_NEAR(dx[i], dx_ref[i], 1e-4) << "input gradient " << i;
+    }
+    for (int k = 0; k < 2; ++k) {
+      for (std::int64_t c = 0; c < 16; ++c) {
+        EXPECT_NEAR(fused.params()[k]->grad[c], bn.params()[k]->grad[c], 1e-4);
+      }
+    }
+  }
+}
+
+// Moves the values of x whose pre-ReLU output γ·x̂ + β lies near the kink
+// (where finite differences are meaningless) away from it. x̂ uses the batch
+// statistics in training, the initial running ones (0, 1) in evaluation.
+Tensor away_from_kink(Tensor x, const Tensor& gamma, const Tensor& beta, bool training) {
+  const std::int64_t n = x.dim(0), c = x.dim(1), inner = x.numel() / (n * c);
+  for (int round = 0; round < 20; ++round) {
+    const Stats s = training ? channel_stats(x) : Stats{std::vector<double>(c, 0.0),
+                                                         std::vector<double>(c, 1.0)};
+    bool moved = false;
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+      const std::int64_t ch = (i / inner) % c;
+      const double sd = std::sqrt(s.var[ch] + 1e-5);
+      const double pre = gamma[ch] * (x[i] - s.mean[ch]) / sd + beta[ch];
+      if (std::abs(pre) >= 0.3) continue;
+      x[i] += float((pre >= 0 ? 0.6 : -0.6) * sd / gamma[ch]);
+      moved = true;
+    }
+    if (!moved) return x;
+  }
+  ADD_FAILURE() << "could not move the input away from the ReLU kink";
+  return x;
+}
+
+TEST(BatchNorm, FusedReluGradientsMatchFiniteDifferences) {
+  for (Mode mode : {Mode::train, Mode::eval}) {
+    BatchNorm bn("bn", 3);
+    bn.fuse_relu("bn.relu");
+    Rng rng(1);
+    bn.init(rng);
+    Tensor& gamma = bn.params()[0]->value;
+    Tensor& beta = bn.params()[1]->value;
+    gamma[0] = 1.3f, gamma[1] = -0.7f, gamma[2] = 0.9f;
+    beta[0] = 0.1f, beta[1] = -0.2f, beta[2] = 0.3f;
+    const Tensor x = away_from_kink(random_tensor({4, 3, 3, 3}, 11), gamma, beta,
+                                    mode == Mode::train);
+    testing::GradCheckOptions opt;
+    opt.ctx = {mode, Precision::fp32, 0};
+    opt.step = 1e-3;  // small against the 0.3 margin from the kink
+    expect_gradients_match(bn, x, opt);
+  }
+}
+
+TEST(BatchNorm, FusedReluKeepsOverflowVisibleAndListsTheReluRow) {
+  BatchNorm bn("block.bn", 16);
+  bn.fuse_relu("block.relu");
+  Rng rng(1);
+  bn.init(rng);
+  Tensor x;
+  convert_layout(random_tensor({2, 16, 3, 3}, 3), Layout::nChw16c, x);
+  x[5] = std::numeric_limits<float>::infinity();  // channel 5 of image 0, pixel 0
+  const Tensor& y = bn.forward(x, train_ctx());
+  for (std::int64_t i = 0; i < 2 * 9; ++i) {
+    EXPECT_TRUE(std::isnan(y[(i / 9) * 16 * 9 + (i % 9) + 5 * 9])) << i;  // plain NCHW
+  }
+  EXPECT_FALSE(std::isnan(y[0]));
+  std::vector<LayerInfo> rows;
+  bn.describe({2, 16, 3, 3}, rows);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].name, "block.relu");
+  EXPECT_EQ(rows[1].kind, "relu");
+}
+
+TEST(Layout, BlockedRoundTripAndPlainResults) {
+  const Tensor x = random_tensor({2, 32, 3, 5}, 9);
+  for (Layout layout : {Layout::nChw8c, Layout::nChw16c}) {
+    Tensor blocked;
+    convert_layout(x, layout, blocked);
+    EXPECT_EQ(blocked.layout(), layout);
+    // Channel c of pixel (0, 0) of image 0 sits at c % block within its group.
+    EXPECT_EQ(blocked[1], x[1 * 15]);
+    const Tensor back = to_plain(blocked);
+    for (std::int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(back[i], x[i]);
+    // Layers accept blocked inputs and return plain results to direct callers.
+    ReLU relu("relu");
+    const Tensor& y = relu.forward(blocked, train_ctx());
+    EXPECT_EQ(y.layout(), Layout::plain);
+    for (std::int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(y[i], std::max(x[i], 0.0f));
+  }
+  EXPECT_THROW(Tensor().reshape({2, 12, 3, 3}, Layout::nChw8c), std::invalid_argument);
 }
 
 TEST(ReLU, ForwardAndGradient) {

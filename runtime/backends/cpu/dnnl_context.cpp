@@ -33,8 +33,22 @@ dnnl::memory::desc plain_desc(const Shape& shape) {
   return {dims_of(shape), dnnl::memory::data_type::f32, plain_format(shape.size())};
 }
 
+dnnl::memory::format_tag tag_of(Layout layout, std::size_t rank) {
+  switch (layout) {
+    case Layout::nChw8c: return dnnl::memory::format_tag::nChw8c;
+    case Layout::nChw16c: return dnnl::memory::format_tag::nChw16c;
+    default: return plain_format(rank);
+  }
+}
+
+dnnl::memory::desc desc_of(const Shape& shape, Layout layout) {
+  return {dims_of(shape), dnnl::memory::data_type::f32, tag_of(layout, shape.size())};
+}
+
+dnnl::memory::desc desc_of(const Tensor& t) { return desc_of(t.shape(), t.layout()); }
+
 dnnl::memory wrap(const Tensor& t) {
-  return dnnl::memory(plain_desc(t.shape()), engine(), const_cast<float*>(t.data()));
+  return dnnl::memory(desc_of(t), engine(), const_cast<float*>(t.data()));
 }
 
 void set_threads(int threads) {

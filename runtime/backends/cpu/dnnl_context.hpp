@@ -1,5 +1,5 @@
 #pragma once
-// The process-wide oneDNN CPU engine and stream, and helpers to wrap our NCHW
+// The process-wide oneDNN CPU engine and stream, and helpers to wrap our
 // fp32 tensors as oneDNN memory without copying.
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -14,7 +14,12 @@ dnnl::memory::dims dims_of(const Shape& shape);
 // The plain layout for a tensor of this rank: a (N), nc, nchw, oihw by rank.
 dnnl::memory::format_tag plain_format(std::size_t rank);
 dnnl::memory::desc plain_desc(const Shape& shape);
-dnnl::memory wrap(const Tensor& t);  // oneDNN never writes through a const wrap
+// The oneDNN format tag of a Layout for a tensor of this rank, and the
+// descriptor of a tensor in that layout.
+dnnl::memory::format_tag tag_of(Layout layout, std::size_t rank);
+dnnl::memory::desc desc_of(const Shape& shape, Layout layout);
+dnnl::memory::desc desc_of(const Tensor& t);
+dnnl::memory wrap(const Tensor& t);  // in t's layout; oneDNN never writes through a const wrap
 
 // Sets the number of CPU threads oneDNN and our own loops use (0 = all cores).
 void set_threads(int threads);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <optional>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <stdexcept>
 #include <string>
@@ -48,34 +49,93 @@ inline void* scratch(int slot, std::size_t bytes) {
   return b.data.get();
 }
 
-// Where an Operand keeps its data when the chosen layout is not plain.
+// The Layout that describes `desc` exactly, if one does (blocked layouts only
+// when `blocked_ok`: parameters stay plain for the optimizer and checkpoints).
+inline std::optional<Layout> layout_of(const dnnl::memory::desc& desc, const Shape& shape,
+                                       bool blocked_ok = true) {
+  for (Layout l : {Layout::plain, Layout::nChw16c, Layout::nChw8c}) {
+    if (l != Layout::plain && !blocked_ok) break;
+    if (layout_fits(shape, l) && desc == desc_of(shape, l)) return l;
+  }
+  return std::nullopt;
+}
+
+// Where an Operand keeps its data when the chosen layout is not one a Tensor
+// can carry.
 enum class Staging {
   owned,     // its own buffer, kept across calls (forward src for backward, weights)
   scratch0,  // scratch slot 0: outputs and incoming gradients
   scratch1,  // scratch slot 1: gradients going out, inputs in evaluation
 };
 
-// One operand of a primitive, in the layout the primitive chose. Our tensors
-// are always plain row-major; when the chosen layout is the plain one the
-// primitive reads or writes the caller's buffer directly, otherwise the data
-// passes through a staging buffer by way of a cached reorder.
+// One operand of a primitive, in the layout the primitive chose. When a
+// Tensor layout expresses that choice the primitive reads or writes the
+// caller's tensor directly (an output is then produced in that layout);
+// otherwise the data passes through a staging buffer by way of a cached
+// reorder. Inputs may arrive in any layout.
 class Operand {
  public:
   Operand() = default;
-  Operand(const dnnl::memory::desc& plain, const dnnl::memory::desc& chosen,
-          Staging staging = Staging::owned)
-      : plain_(plain, engine(), DNNL_MEMORY_NONE),
-        chosen_(chosen),
-        stage_(!(plain == chosen)),
-        staging_(staging) {}
+  // `shape` is the logical shape; `activation` allows blocked tensors
+  // (parameters are always plain).
+  Operand(const dnnl::memory::desc& chosen, const Shape& shape, Staging staging, bool activation)
+      : chosen_(chosen),
+        shape_(shape),
+        native_(layout_of(chosen, shape, activation)),
+        staging_(staging),
+        direct_(chosen, engine(), DNNL_MEMORY_NONE) {}
 
-  bool staged() const { return stage_; }
   const dnnl::memory::desc& desc() const { return chosen_; }
-  // The memory the primitive uses; meaningful after load() or bind(). An
-  // owned staging buffer is allocated on first use, so an operand that ends
-  // up unused (another one's data is reused) costs no memory.
-  const dnnl::memory& memory() {
-    if (!stage_) return plain_;
+  // The memory the primitive uses; meaningful after load() or bind().
+  const dnnl::memory& memory() { return staged_now_ ? staging_memory() : direct_; }
+
+  // For an input: makes memory() hold `t` in the chosen layout. Reorders are
+  // only enqueued; the caller waits after its primitive.
+  const dnnl::memory& load(const Tensor& t) {
+    staged_now_ = !(native_ && t.layout() == *native_);
+    if (!staged_now_) {
+      direct_.set_data_handle(const_cast<float*>(t.data()));  // never written through
+      return direct_;
+    }
+    const auto from = static_cast<std::size_t>(t.layout());
+    if (!to_chosen_[from]) {
+      outer_[from] = dnnl::memory(desc_of(shape_, t.layout()), engine(), DNNL_MEMORY_NONE);
+      to_chosen_[from] = make_reorder(outer_[from].get_desc(), chosen_);
+    }
+    outer_[from].set_data_handle(const_cast<float*>(t.data()));
+    to_chosen_[from].execute(stream(), {{DNNL_ARG_FROM, outer_[from]}, {DNNL_ARG_TO, memory()}});
+    return memory();
+  }
+
+  // For an output: reshapes `t` (to the chosen layout when a Tensor can carry
+  // it, else plain) and returns the memory the primitive writes; store() then
+  // brings a staged result into `t`.
+  const dnnl::memory& bind(Tensor& t) {
+    staged_now_ = !native_;
+    t.reshape(shape_, native_.value_or(Layout::plain));
+    if (!staged_now_) {
+      direct_.set_data_handle(t.data());
+      return direct_;
+    }
+    if (!to_plain_) {
+      plain_out_ = dnnl::memory(desc_of(shape_, Layout::plain), engine(), DNNL_MEMORY_NONE);
+      to_plain_ = make_reorder(chosen_, plain_out_.get_desc());
+    }
+    plain_out_.set_data_handle(t.data());
+    return memory();
+  }
+  void store() {
+    if (!staged_now_) return;
+    to_plain_.execute(stream(), {{DNNL_ARG_FROM, memory()}, {DNNL_ARG_TO, plain_out_}});
+  }
+
+ private:
+  static dnnl::reorder make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+    return dnnl::reorder(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
+  }
+  // An owned staging buffer is allocated on first use, so an operand that
+  // ends up unused (another one's data is reused) costs no memory.
+  const dnnl::memory& staging_memory() {
     if (staging_ == Staging::owned) {
       if (!staged_) staged_ = dnnl::memory(chosen_, engine());
     } else {
@@ -85,40 +145,16 @@ class Operand {
     return staged_;
   }
 
-  // For an input: makes memory() hold plain `data`, reordering if needed.
-  // Only enqueued on the stream; the caller waits after its primitive.
-  const dnnl::memory& load(const float* data) {
-    plain_.set_data_handle(const_cast<float*>(data));  // never written through
-    if (stage_) {
-      if (!to_chosen_) to_chosen_ = make_reorder(plain_.get_desc(), chosen_);
-      to_chosen_.execute(stream(), {{DNNL_ARG_FROM, plain_}, {DNNL_ARG_TO, memory()}});
-    }
-    return memory();
-  }
-
-  // For an output: returns the memory the primitive writes; store() then
-  // brings the result into plain `data`.
-  const dnnl::memory& bind(float* data) {
-    plain_.set_data_handle(data);
-    return memory();
-  }
-  void store() {
-    if (!stage_) return;
-    if (!to_plain_) to_plain_ = make_reorder(chosen_, plain_.get_desc());
-    to_plain_.execute(stream(), {{DNNL_ARG_FROM, memory()}, {DNNL_ARG_TO, plain_}});
-  }
-
- private:
-  static dnnl::reorder make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
-    return dnnl::reorder(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
-  }
-
-  dnnl::memory plain_;  // wraps the caller's tensor; handle rebound per call
   dnnl::memory::desc chosen_;
-  bool stage_ = false;
+  Shape shape_;
+  std::optional<Layout> native_;  // the Tensor layout equal to chosen_, if any
   Staging staging_ = Staging::owned;
-  dnnl::memory staged_;  // in the chosen layout
-  dnnl::reorder to_chosen_;
+  bool staged_now_ = false;  // the last load()/bind() went through staging
+  dnnl::memory direct_;      // chosen_ over the caller's tensor
+  dnnl::memory staged_;      // chosen_ over the staging buffer
+  dnnl::memory outer_[3];    // the caller's input in each Layout
+  dnnl::reorder to_chosen_[3];
+  dnnl::memory plain_out_;   // the caller's output, plain
   dnnl::reorder to_plain_;
 };
 
@@ -168,10 +204,12 @@ class PlanCache {
 };
 
 // The cache key of a plan: the input shape plus whether it trains (training
-// primitives differ: prop kind, pooling workspace).
-inline Shape plan_key(const Shape& input, bool training) {
+// primitives differ: prop kind, pooling workspace) and, for layers that run
+// in their input's layout, that layout.
+inline Shape plan_key(const Shape& input, bool training, Layout layout = Layout::plain) {
   Shape key = input;
   key.push_back(training ? 1 : 0);
+  key.push_back(static_cast<std::int64_t>(layout));
   return key;
 }
 
