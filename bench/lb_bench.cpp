@@ -1,0 +1,293 @@
+// lb-bench: times largebatch's training step and its optimizer step and
+// prints one JSON line per run, in the format bench/torch_bench.py prints for
+// PyTorch, so bench/compare.py can put the two side by side.
+//
+//   lb-bench train --model resnet20 --batch 256 --precision fp16 --optimizer lars
+//   lb-bench optimizer --model resnet50 --optimizer lars --steps 20
+//
+// Exit codes: 0 success, 2 bad command line, 1 runtime failure.
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <span>
+#include <vector>
+
+#include "runtime/backends/cpu/dnnl_context.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/core/half.hpp"
+#include "runtime/core/rng.hpp"
+#include "runtime/core/spec.hpp"
+#include "runtime/models/model.hpp"
+#include "runtime/nn/softmax_cross_entropy.hpp"
+#include "runtime/optim/loss_scaler.hpp"
+#include "runtime/optim/optimizer.hpp"
+#include "runtime/train/training_state.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+constexpr int kClasses = 10;            // the train mode's Fashion-MNIST-shaped task
+constexpr float kLearningRate = 0.01f;  // fixed: a schedule costs nothing measurable
+
+struct Args {
+  std::string model;
+  std::int64_t batch = 256;
+  std::string precision = "fp32";
+  std::string optimizer = "sgd";
+  int threads = 2;
+  int warmup = 3;
+  int steps = 20;
+  std::uint64_t seed = 1;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::int64_t peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return std::int64_t{usage.ru_maxrss} * 1024;  // Linux reports KiB
+}
+
+// The spec the trainer would run, so optimizer and loss-scale settings are the
+// spec defaults (momentum 0.9, weight decay 5e-4 off for bias/BN, LARS eta).
+lb::Spec bench_spec(const Args& a) {
+  return lb::parse_spec(json{{"name", "lb-bench"},
+                             {"model", {{"name", a.model}}},
+                             {"data", {{"dataset", "synthetic"}}},
+                             {"train",
+                              {{"global_batch", a.batch},
+                               {"precision", a.precision},
+                               {"threads", a.threads},
+                               {"seed", a.seed}}},
+                             {"optimizer", {{"name", a.optimizer}}}});
+}
+
+// A fixed batch of uniform [0, 1) images (like scaled pixels) and random labels.
+struct SyntheticBatch {
+  lb::Tensor images;  // (B, 1, 28, 28)
+  std::vector<std::int32_t> labels;
+};
+
+SyntheticBatch make_batch(std::int64_t batch, std::uint64_t seed) {
+  lb::Rng rng(lb::mix(seed, 0x6261746368ull));  // "batch"
+  SyntheticBatch b{lb::Tensor({batch, 1, 28, 28}), std::vector<std::int32_t>(batch)};
+  std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
+  for (float& x : b.images.span()) x = pixel(rng);
+  std::uniform_int_distribution<std::int32_t> label(0, kClasses - 1);
+  for (auto& y : b.labels) y = label(rng);
+  return b;
+}
+
+// Everything one training step touches, built as Trainer::Impl::build_model does.
+struct TrainBench {
+  lb::Spec spec;
+  std::unique_ptr<lb::Model> model;
+  std::unique_ptr<lb::TrainingState> state;
+  std::unique_ptr<lb::Optimizer> optimizer;
+  std::unique_ptr<lb::LossScaler> scaler;
+  lb::SoftmaxCrossEntropy loss_fn;
+  SyntheticBatch batch;
+  std::int64_t skipped = 0;
+
+  explicit TrainBench(const Args& a) : spec(bench_spec(a)), batch(make_batch(a.batch, a.seed)) {
+    model = lb::make_model(a.model, {1, 28, 28}, kClasses);
+    lb::Rng rng(lb::mix(a.seed, 0x6d6f64656cull));  // "model"
+    model->net->init(rng);
+    state = std::make_unique<lb::TrainingState>(model->net->params(), model->net->buffers(),
+                                                spec.optimizer, spec.train.precision);
+    optimizer = lb::make_optimizer(spec.optimizer);
+    scaler = std::make_unique<lb::LossScaler>(spec.train.loss_scale, fp16());
+  }
+
+  bool fp16() const { return spec.train.precision == lb::Precision::fp16; }
+
+  // One step exactly as Trainer::Impl::train_step does it.
+  void step(std::int64_t index) {
+    const lb::Context ctx{lb::Mode::train, spec.train.precision,
+                          lb::mix(spec.train.seed, static_cast<std::uint64_t>(index))};
+    const lb::Tensor& logits = model->net->forward(batch.images, ctx);
+    const double loss = loss_fn.forward(logits, batch.labels, 0.0f);
+    if (!std::isfinite(loss)) throw std::runtime_error("loss is not finite");
+    lb::Tensor dlogits = loss_fn.backward(scaler->scale());
+    if (fp16()) lb::round_to_half(dlogits.span());
+    model->net->backward(dlogits, ctx);
+    state->round_gradients();
+    const bool finite = !fp16() || state->gradients_finite();
+    const float scale = scaler->scale();
+    if (scaler->update(finite)) {
+      optimizer->step(state->slots(), kLearningRate, 1.0f / scale);
+      state->sync_values();
+    } else {
+      ++skipped;
+    }
+  }
+};
+
+json train_mode(const Args& a) {
+  lb::cpu::set_threads(a.threads);
+  TrainBench bench(a);
+  for (int i = 0; i < a.warmup; ++i) bench.step(i);
+  bench.skipped = 0;  // count only the timed steps' skips
+  std::vector<double> times;
+  for (int i = 0; i < a.steps; ++i) {
+    const auto start = Clock::now();
+    bench.step(a.warmup + i);
+    times.push_back(seconds_since(start));
+  }
+  double total = 0;
+  for (double t : times) total += t;
+  return {{"impl", "largebatch"},
+          {"mode", "train"},
+          {"model", a.model},
+          {"batch", a.batch},
+          {"precision", a.precision},
+          {"optimizer", a.optimizer},
+          {"threads", lb::cpu::threads()},
+          {"steps", a.steps},
+          {"images_per_s", double(a.batch) * a.steps / total},
+          {"step_s_median", median(times)},
+          {"skipped_steps", bench.skipped},
+          {"peak_rss_bytes", peak_rss_bytes()}};
+}
+
+// Bytes one optimizer step moves: the update pass reads w, g, v and writes w,
+// v (5 floats per parameter); LARS adds a norm pass reading w and g (2 floats)
+// on the tensors it adapts (all but bias and BatchNorm).
+std::int64_t bytes_per_step(std::span<const lb::OptimSlot> slots, bool lars) {
+  std::int64_t bytes = 0;
+  for (const lb::OptimSlot& s : slots) {
+    const auto n = static_cast<std::int64_t>(s.weight.size());
+    bytes += 5 * 4 * n + (lars && s.adapt ? 2 * 4 * n : 0);
+  }
+  return bytes;
+}
+
+void fill_random_grads(lb::Model& model, std::uint64_t seed) {
+  lb::Rng rng(lb::mix(seed, 0x67726164ull));  // "grad"
+  std::normal_distribution<float> normal(0.0f, 1e-3f);
+  for (lb::Param* p : model.net->params()) {
+    for (float& g : p->grad.span()) g = normal(rng);
+  }
+}
+
+json optimizer_mode(const Args& a) {
+  lb::cpu::set_threads(a.threads);
+  const lb::Spec spec = bench_spec(a);
+  auto model = lb::make_model(a.model, {3, 224, 224}, 1000);
+  lb::Rng rng(lb::mix(a.seed, 0x6d6f64656cull));  // "model"
+  model->net->init(rng);
+  fill_random_grads(*model, a.seed);
+  // fp32: the optimizer updates the parameters' own values, no master copy.
+  lb::TrainingState state(model->net->params(), model->net->buffers(), spec.optimizer,
+                          lb::Precision::fp32);
+  auto optimizer = lb::make_optimizer(spec.optimizer);
+  for (int i = 0; i < a.warmup; ++i) optimizer->step(state.slots(), kLearningRate, 1.0f);
+  std::vector<double> times;
+  for (int i = 0; i < a.steps; ++i) {
+    const auto start = Clock::now();
+    optimizer->step(state.slots(), kLearningRate, 1.0f);
+    times.push_back(seconds_since(start));
+  }
+  const double step_s = median(times);
+  const std::int64_t bytes = bytes_per_step(state.slots(), a.optimizer == "lars");
+  return {{"impl", "largebatch"},
+          {"mode", "optimizer"},
+          {"model", a.model},
+          {"optimizer", a.optimizer},
+          {"threads", lb::cpu::threads()},
+          {"steps", a.steps},
+          {"params", model->param_count()},
+          {"bytes_per_step", bytes},
+          {"step_s_median", step_s},
+          {"gbps", double(bytes) / step_s / 1e9},
+          {"peak_rss_bytes", peak_rss_bytes()}};
+}
+
+void add_common(CLI::App& cmd, Args& a) {
+  cmd.add_option("--optimizer", a.optimizer, "sgd | lars")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sgd", "lars"}));
+  cmd.add_option("--threads", a.threads, "CPU threads")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("--warmup", a.warmup, "untimed steps first")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--steps", a.steps, "timed steps")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("--seed", a.seed, "seed of the weights, batch and gradients")
+      ->capture_default_str();
+}
+
+CLI::App* add_train(CLI::App& app, Args& a) {
+  CLI::App* cmd =
+      app.add_subcommand("train", "time full training steps (forward, backward, optimizer)");
+  cmd->add_option("--model", a.model, "lenet_bn | resnet20")
+      ->required()
+      ->check(CLI::IsMember({"lenet_bn", "resnet20"}));
+  cmd->add_option("--batch", a.batch, "images per step")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--precision", a.precision, "fp32 | fp16")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "fp16"}));
+  add_common(*cmd, a);
+  return cmd;
+}
+
+CLI::App* add_optimizer(CLI::App& app, Args& a) {
+  CLI::App* cmd =
+      app.add_subcommand("optimizer", "time the optimizer step alone, random gradients");
+  a.model = "resnet50";
+  cmd->add_option("--model", a.model, "parameter set: a zoo model at 3x224x224, 1000 classes")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"resnet50"}));
+  add_common(*cmd, a);
+  return cmd;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lb-bench: largebatch training and optimizer step times, one JSON line per run"};
+  app.require_subcommand(1);
+  Args args;
+  CLI::App* train = add_train(app, args);
+  add_optimizer(app, args);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::cerr << "lb-bench: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  try {
+    const json row = train->parsed() ? train_mode(args) : optimizer_mode(args);
+    std::cout << row.dump() << std::endl;
+    return 0;
+  } catch (const lb::InputError& e) {
+    std::cerr << "lb-bench: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "lb-bench: " << e.what() << '\n';
+    return 1;
+  }
+}
