@@ -22,12 +22,23 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # PyTorch runs with these unset: they are set on this project's machines for
 # old OpenBLAS builds and slow PyTorch's linear layers about threefold.
-TORCH = ["env", "-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE",
-         "/usr/bin/python3", str(HERE / "torch_bench.py")]
+TORCH_ENV = ["-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE"]
+TORCH = ["/usr/bin/python3", str(HERE / "torch_bench.py")]
+# Both sides run with glibc malloc told to keep freed memory: PyTorch frees
+# and reallocates its activations every step, and by default glibc hands
+# blocks of a few MiB back to the kernel (mmap/munmap, heap trimming), so
+# every step page-faults them in again: on this machine that halves PyTorch's
+# speed (resnet20 b256: 465k-640k page faults, 400-580 img/s; tuned: 156k,
+# ~930 img/s).
+# PyTorch's own CPU tuning guide fixes this with jemalloc or tcmalloc; these
+# two glibc settings do the same without installing anything. largebatch
+# allocates its buffers once and is unaffected (checked both ways).
+MALLOC_ENV = ["MALLOC_MMAP_THRESHOLD_=33554432",  # 32 MiB, glibc's maximum
+              "MALLOC_TRIM_THRESHOLD_=4294967296"]
 # (warmup, timed steps) per model and batch: enough steps for a stable median
-# while the default run stays within about 15 minutes on 2 cores.
-STEPS = {("lenet_bn", 256): (2, 12), ("lenet_bn", 64): (3, 30), ("lenet_bn", 32): (3, 40),
-         ("resnet20", 256): (1, 5), ("resnet20", 64): (2, 10), ("resnet20", 32): (2, 16)}
+# while the default run stays within 15 minutes on 2 cores (9 min 20 s quiet).
+STEPS = {("lenet_bn", 256): (2, 20), ("lenet_bn", 64): (3, 50), ("lenet_bn", 32): (3, 80),
+         ("resnet20", 256): (1, 12), ("resnet20", 64): (2, 25), ("resnet20", 32): (2, 40)}
 OPTIMIZER_STEPS = (2, 20)
 VARIANTS = ("ours_fp32", "ours_fp16", "torch_contiguous", "torch_channels_last")
 
@@ -38,15 +49,23 @@ def variant_command(args, variant, model, batch, optimizer):
     common = ["train", "--model", model, "--batch", str(batch), "--optimizer", optimizer,
               "--threads", str(args.threads), "--warmup", str(warmup), "--steps", str(steps)]
     if variant.startswith("ours"):
-        return [args.lb_bench] + common + ["--precision", variant.split("_")[1]]
-    return TORCH + common + (["--channels-last"] if variant.endswith("channels_last") else [])
+        precision = ["--precision", variant.split("_")[1]]
+        return with_env(args, "ours", [args.lb_bench] + common + precision)
+    layout = ["--channels-last"] if variant.endswith("channels_last") else []
+    return with_env(args, "torch", TORCH + common + layout)
 
 
 def optimizer_command(args, impl):
     warmup, steps = OPTIMIZER_STEPS
     common = ["optimizer", "--model", "resnet50", "--optimizer", "lars",
               "--threads", str(args.threads), "--warmup", str(warmup), "--steps", str(steps)]
-    return ([args.lb_bench] if impl == "ours" else TORCH) + common
+    return with_env(args, impl, ([args.lb_bench] if impl == "ours" else TORCH) + common)
+
+
+def with_env(args, impl, cmd):
+    """Prefixes `env ...` so the command in the results file reproduces the run."""
+    settings = (TORCH_ENV if impl == "torch" else []) + ([] if args.default_malloc else MALLOC_ENV)
+    return ["env"] + settings + cmd if settings else cmd
 
 
 def run_one(cmd, results, tags):
@@ -143,6 +162,8 @@ def parse_args(argv):
     parser.add_argument("--optimizers", nargs="+", default=["sgd", "lars"], choices=["sgd", "lars"])
     parser.add_argument("--steps-scale", type=float, default=1.0,
                         help="multiply every configuration's timed steps (e.g. 0.3 for a smoke run)")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="run both without the glibc malloc settings (shows their effect)")
     parser.add_argument("--results", type=Path, default=None,
                         help="raw JSON lines go here (default: build/bench-results/results-TIME.jsonl)")
     args = parser.parse_args(argv)
@@ -161,7 +182,9 @@ def main(argv):
     skipped = sum(row.get("skipped_steps", 0) for runs in rows.values() for row in runs)
     if skipped:  # a skipped fp16 step has no optimizer step, so it is faster
         table.append(f"\nNote: {skipped} timed fp16 steps were skipped (non-finite gradients).")
-    print(f"{args.rounds} rounds, {args.threads} threads, medians over rounds; raw rows: {path}")
+    malloc = "glibc default malloc" if args.default_malloc else "malloc: " + " ".join(MALLOC_ENV)
+    print(f"{args.rounds} rounds, {args.threads} threads, medians over rounds, {malloc}; "
+          f"raw rows: {path}")
     print("\n".join(table))
     path.with_suffix(".md").write_text("\n".join(table) + "\n")
 
