@@ -1,67 +1,30 @@
 // lb-train under mpirun: N ranks train like one, and a stalled or killed rank
 // ends the job instead of hanging it.
-#include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
+#include "e2e_helpers.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
+using namespace lb::e2e;
 
-const fs::path kBinary = fs::path(LB_BINARY_DIR) / "bin" / "lb-train";
-const fs::path kSpec = fs::path(LB_SOURCE_DIR) / "experiments" / "fmnist-lenet-lars-fp16.json";
-
-struct RunResult {
-  int exit_code;
-  std::string output;
-  double seconds;
-};
-
-class DataParallel : public ::testing::Test {
+class DataParallel : public E2eTest {
  protected:
   void SetUp() override {
     if (std::system("command -v mpirun >/dev/null 2>&1") != 0) GTEST_SKIP() << "SKIPPED: mpirun not found";
-    if (!fs::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "SKIPPED: no Fashion-MNIST";
-    dir_ = fs::temp_directory_path() /
-           ("lb_dp_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
+    require_dataset();
+    if (IsSkipped()) return;
+    E2eTest::SetUp();
   }
 
   RunResult run(int ranks, const std::string& args, const std::string& env = "") {
-    const fs::path log = dir_ / "output.txt";
-    const std::string command =
-        "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " + env +
-        " mpirun --oversubscribe --bind-to none --mca btl self,vader,tcp --mca btl_tcp_if_include lo"
-        " --mca oob_tcp_if_include lo -x LB_FAULT -np " + std::to_string(ranks) + " " +
-        kBinary.string() + " " + kSpec.string() + " " + kCommon + " " + args + " >" + log.string() + " 2>&1";
-    const auto start = std::chrono::steady_clock::now();
-    const int status = std::system(command.c_str());
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::ifstream in(log);
-    std::stringstream text;
-    text << in.rdbuf();
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str(), seconds};
-  }
-
-  nlohmann::json summary(const fs::path& out) {
-    std::ifstream in(out / "summary.json");
-    return nlohmann::json::parse(in);
+    return shell("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " + env +
+                 " mpirun --oversubscribe --bind-to none --mca btl self,vader,tcp"
+                 " --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo -x LB_FAULT -np " +
+                 std::to_string(ranks) + " " + kLbTrain.string() + " " + kDefaultSpec.string() +
+                 " " + kCommon + " " + args);
   }
 
   const std::string kCommon =
       "--set data.train_subset=4096 --set train.threads=1 --set train.precision=fp32 -q";
-  fs::path dir_;
 };
 
 // Same global batch, same data order, same augmentation: the runs differ only

@@ -1,58 +1,15 @@
 // lb-train end to end, through the binary as a user runs it.
-#include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "e2e_helpers.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
+using namespace lb::e2e;
 
-const fs::path kBinary = fs::path(LB_BINARY_DIR) / "bin" / "lb-train";
-const fs::path kDefaultSpec = fs::path(LB_SOURCE_DIR) / "experiments" / "fmnist-lenet-lars-fp16.json";
-const fs::path kFashionMnist = "/usr/share/datasets/fashion-mnist";
-
-struct RunResult {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-class LbTrain : public ::testing::Test {
+class LbTrain : public E2eTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("lb_e2e_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  RunResult run(const std::string& args) {
-    const fs::path log = dir_ / "output.txt";
-    const std::string command = kBinary.string() + " " + args + " >" + log.string() + " 2>&1";
-    const int status = std::system(command.c_str());
-    std::ifstream in(log);
-    std::stringstream text;
-    text << in.rdbuf();
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
-  }
-
-  nlohmann::json summary(const fs::path& out) {
-    std::ifstream in(out / "summary.json");
-    return nlohmann::json::parse(in);
-  }
-
-  void require_dataset() {
-    if (!fs::exists(kFashionMnist)) GTEST_SKIP() << "SKIPPED: " << kFashionMnist << " is not installed";
-  }
-
-  fs::path dir_;
+  RunResult run(const std::string& args) { return shell(kLbTrain.string() + " " + args); }
 };
 
 TEST_F(LbTrain, DefaultExperimentReachesTargetAccuracyInOneEpoch) {
