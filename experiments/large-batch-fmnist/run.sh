@@ -8,7 +8,7 @@
 #   SMOKE=1 experiments/large-batch-fmnist/run.sh    # end-to-end check, minutes
 #
 # Environment (all optional):
-#   EPOCHS    E, the length of every run in epochs (--set train.epochs=E); default 12
+#   EPOCHS    E, the length of every run in epochs (--set train.epochs=E); default 5
 #   SEEDS     seeds of every config (--set train.seed=S); default "1 2"
 #   CONFIGS   spec names (file names without .json), in table order; default all five
 #   OUT       where the runs go, OUT/<config>-s<seed>/; default runs/large-batch-fmnist
@@ -29,7 +29,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 
 here=experiments/large-batch-fmnist
-EPOCHS=${EPOCHS:-12}
+EPOCHS=${EPOCHS:-5}
 SEEDS=${SEEDS:-"1 2"}
 CONFIGS=${CONFIGS:-"a-sgd-b256-fp32 b-sgd-b8192-fp32 c-lars-b8192-fp32 d-lars-b8192-fp16 e-lars-b8192-fp16-decayall"}
 LB_TRAIN=${LB_TRAIN:-build/bin/lb-train}
