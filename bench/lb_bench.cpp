@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <span>
@@ -47,6 +48,18 @@ struct Args {
   int warmup = 3;
   int steps = 20;
   std::uint64_t seed = 1;
+  bool breakdown = false;
+};
+
+// Sums the time of every layer event by layer kind ("add" for a residual
+// block's own work), to show where a training step's time goes.
+struct TimeByKind final : lb::LayerObserver {
+  std::map<std::string, double> seconds;
+  void forward_done(const lb::Layer& l, TimePoint begin, TimePoint end) override { add(l, begin, end); }
+  void backward_done(const lb::Layer& l, TimePoint begin, TimePoint end) override { add(l, begin, end); }
+  void add(const lb::Layer& l, TimePoint begin, TimePoint end) {
+    seconds[l.is_composite() ? "add" : l.kind()] += std::chrono::duration<double>(end - begin).count();
+  }
 };
 
 double median(std::vector<double> v) {
@@ -105,6 +118,7 @@ struct TrainBench {
   lb::SoftmaxCrossEntropy loss_fn;
   SyntheticBatch batch;
   std::int64_t skipped = 0;
+  lb::LayerObserver* observer = nullptr;
 
   explicit TrainBench(const Args& a) : spec(bench_spec(a)), batch(make_batch(a.batch, a.seed)) {
     model = lb::make_model(a.model, {1, 28, 28}, kClasses);
@@ -121,7 +135,7 @@ struct TrainBench {
   // One step exactly as Trainer::Impl::train_step does it.
   void step(std::int64_t index) {
     const lb::Context ctx{lb::Mode::train, spec.train.precision,
-                          lb::mix(spec.train.seed, static_cast<std::uint64_t>(index))};
+                          lb::mix(spec.train.seed, static_cast<std::uint64_t>(index)), observer};
     const lb::Tensor& logits = model->net->forward(batch.images, ctx);
     const double loss = loss_fn.forward(logits, batch.labels, 0.0f);
     if (!std::isfinite(loss)) throw std::runtime_error("loss is not finite");
@@ -144,6 +158,8 @@ json train_mode(const Args& a) {
   TrainBench bench(a);
   for (int i = 0; i < a.warmup; ++i) bench.step(i);
   bench.skipped = 0;  // count only the timed steps' skips
+  TimeByKind by_kind;
+  if (a.breakdown) bench.observer = &by_kind;
   std::vector<double> times;
   for (int i = 0; i < a.steps; ++i) {
     const auto start = Clock::now();
@@ -152,6 +168,13 @@ json train_mode(const Args& a) {
   }
   double total = 0;
   for (double t : times) total += t;
+  json share = json::object();
+  double layers = 0;
+  for (const auto& [kind, seconds] : by_kind.seconds) {
+    share[kind] = seconds / total;
+    layers += seconds;
+  }
+  if (a.breakdown) share["other (loss, optimizer, conversions)"] = 1.0 - layers / total;
   return {{"impl", "largebatch"},
           {"mode", "train"},
           {"model", a.model},
@@ -163,7 +186,8 @@ json train_mode(const Args& a) {
           {"images_per_s", double(a.batch) * a.steps / total},
           {"step_s_median", median(times)},
           {"skipped_steps", bench.skipped},
-          {"peak_rss_bytes", peak_rss_bytes()}};
+          {"peak_rss_bytes", peak_rss_bytes()},
+          {"time_share", share}};
 }
 
 // Bytes one optimizer step moves: the update pass reads w, g, v and writes w,
@@ -248,6 +272,8 @@ CLI::App* add_train(CLI::App& app, Args& a) {
   cmd->add_option("--precision", a.precision, "fp32 | fp16")
       ->capture_default_str()
       ->check(CLI::IsMember({"fp32", "fp16"}));
+  cmd->add_flag("--breakdown", a.breakdown,
+                "time every layer and report the share of the step per layer kind (time_share)");
   add_common(*cmd, a);
   return cmd;
 }

@@ -257,13 +257,29 @@ def train_mode(args):
         model = model.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
     opt = make_optimizer(args.optimizer, model.parameters())
-    times = timed(lambda: train_step(model, opt, images, labels), args.warmup, args.steps)
+    step = lambda: train_step(model, opt, images, labels)  # noqa: E731
+    share = {}
+    if args.breakdown:
+        # Operator self time (autograd profiler) over the timed steps, as a
+        # share of the steps' wall time; the profiler's own overhead is in it.
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            times = timed(step, args.warmup, args.steps)
+        total_us = sum(times) * 1e6
+        ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+        share["convolution (all aten ops named *conv*)"] = sum(
+            e.self_cpu_time_total for e in ops if "conv" in e.key) / total_us
+        for e in ops[:8]:
+            share[e.key] = e.self_cpu_time_total / total_us
+    else:
+        times = timed(step, args.warmup, args.steps)
     return {"impl": "pytorch", "mode": "train", "model": args.model, "batch": args.batch,
             "precision": "fp32", "optimizer": args.optimizer,
             "threads": torch.get_num_threads(),
             "layout": "channels_last" if args.channels_last else "contiguous",
             "steps": args.steps, "images_per_s": args.batch * args.steps / sum(times),
-            "step_s_median": statistics.median(times), "peak_rss_bytes": peak_rss_bytes()}
+            "step_s_median": statistics.median(times), "peak_rss_bytes": peak_rss_bytes(),
+            "time_share": share}
 
 
 def optimizer_mode(args):
@@ -298,6 +314,8 @@ def parse_args(argv):
     train.add_argument("--batch", type=int, default=256)
     train.add_argument("--precision", choices=["fp32"], default="fp32",
                        help="fp32 only: PyTorch has no CPU fp16 training")
+    train.add_argument("--breakdown", action="store_true",
+                       help="profile the timed steps; time_share: conv share and the top operators")
     train.add_argument("--channels-last", action="store_true",
                        help="model and input in torch.channels_last (NHWC)")
     add_common(train)
