@@ -7,7 +7,8 @@
 // Knobs (environment):
 //   FAKE_TRIAL_EPOCH_S=0.02     sleep per evaluated epoch
 //   FAKE_TRIAL_LOG=FILE         append "start DIR" / "finish DIR" per run
-//   FAKE_TRIAL_FAULT=MODE:KEY>X one fault when spec key KEY exceeds X, MODE:
+//   FAKE_TRIAL_FAULT=MODE:KEY>X[,MODE:KEY=X]...  a fault when spec key KEY
+//     exceeds (or equals) X; the first rule that matches applies. MODE:
 //     crash (SIGABRT after the first eval), hang (sleep forever), nan
 //     (diverges: exits 1 with lb-train's message), flaky (crashes on the
 //     first attempt only, remembered in DIR.flaky), badinput (exits 2)
@@ -22,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "runtime/core/errors.hpp"
@@ -56,22 +58,30 @@ void log_event(const char* what, const std::string& out) {
   close(fd);
 }
 
-// The fault mode that applies to this spec, or "".
-std::string fault(const lb::Spec& spec) {
-  const char* f = std::getenv("FAKE_TRIAL_FAULT");
-  if (f == nullptr) return "";
-  const std::string text = f;
-  const auto colon = text.find(':'), gt = text.find('>');
-  if (colon == std::string::npos || gt == std::string::npos) return "";
+double spec_value(const lb::Spec& spec, const std::string& key) {
   json node = lb::to_json(spec);
-  const std::string key = text.substr(colon + 1, gt - colon - 1);
   std::size_t start = 0;
   while (start <= key.size()) {
     const auto dot = std::min(key.find('.', start), key.size());
     node = node.at(key.substr(start, dot - start));
     start = dot + 1;
   }
-  return node.get<double>() > std::stod(text.substr(gt + 1)) ? text.substr(0, colon) : "";
+  return node.get<double>();
+}
+
+// The fault mode that applies to this spec, or "".
+std::string fault(const lb::Spec& spec) {
+  const char* f = std::getenv("FAKE_TRIAL_FAULT");
+  std::stringstream rules(f ? f : "");
+  std::string rule;
+  while (std::getline(rules, rule, ',')) {
+    const auto colon = rule.find(':'), op = rule.find_first_of(">=", colon);
+    if (colon == std::string::npos || op == std::string::npos) continue;
+    const double value = spec_value(spec, rule.substr(colon + 1, op - colon - 1));
+    const double x = std::stod(rule.substr(op + 1));
+    if (rule[op] == '>' ? value > x : std::fabs(value - x) < 1e-12) return rule.substr(0, colon);
+  }
+  return "";
 }
 
 int train(const std::string& spec_file, const fs::path& out, const std::vector<std::string>& sets) {
