@@ -60,6 +60,13 @@ TEST_F(HparamTest, WholeSweepFindsTheOptimumAndWritesABestSpec) {
   EXPECT_EQ(csv.exit_code, 0);
   EXPECT_EQ(std::count(csv.output.begin(), csv.output.end(), '\n'), long(trials.size()) + 1);
   EXPECT_NE(csv.output.find("optimizer.lr.base"), std::string::npos);
+  const RunResult report = shell(kSweep.string() + " report " + out.string());
+  EXPECT_EQ(report.exit_code, 0) << report.output << read_text(out / "report" / "plot.log");
+  for (const char* file : {"report.md", "trials.csv", "evals.csv", "objective_vs_params.png", "best_so_far.png",
+                           "learning_curves.png"}) {
+    EXPECT_TRUE(fs::exists(out / "report" / file)) << file;
+  }
+  EXPECT_NE(read_text(out / "report" / "report.md").find("## Best configurations"), std::string::npos);
 }
 
 TEST_F(HparamTest, RerunOfAFinishedSweepRunsNothing) {
