@@ -356,6 +356,11 @@ bool Runner::run_stage(std::size_t stage) {
 int Runner::finish() {
   const std::size_t last = sweep_.stages.size() - 1;
   const auto ranked = rank_trials(store_->trials(int(last)), sweep_.goal());
+  if (ranked.empty()) {
+    log_ << "stage " << sweep_.stages[last].name << ": no trial with a finite " << sweep_.objective
+         << "; no best configuration\n";
+    return 1;
+  }
   const TrialRecord& best = ranked.front();
   const json spec = full_run_spec(sweep_, best.params);
   write_file_atomically(options_.out / "best-spec.json", spec.dump(2) + "\n");

@@ -202,6 +202,29 @@ TEST_F(HparamTest, KillNineMidSweepThenResumeLosesAndRepeatsNothing) {
   EXPECT_TRUE(fs::exists(out / "best-spec.json"));
 }
 
+TEST_F(HparamTest, SigtermStopsTrialsMarksThemPendingAndExits130) {
+  const fs::path out = dir_ / "out", sweep = write_sweep(small_sweep());
+  const std::string command = sweep_command(sweep, out, "--workers 2");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("FAKE_TRIAL_EPOCH_S=0.2 exec " + command + " >/dev/null 2>&1").c_str(), nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (finished_count(out / "sweep.db") < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  TrialStore store(out / "sweep.db", true);
+  for (const TrialRecord& t : store.trials()) EXPECT_NE(t.status, Status::running) << t.id;
+  EXPECT_EQ(shell("FAKE_TRIAL_EPOCH_S=0 " + command).exit_code, 0);
+}
+
 TEST_F(HparamTest, CostEstimateBeforeTheFinalStageAndPlanOnly) {
   const fs::path sim = dir_ / "fake-simulate-scaling";
   std::ofstream(sim) << "#!/bin/sh\n# SPEC --gpus N --out DIR\nmkdir -p \"$5\"\n"
