@@ -14,13 +14,17 @@ namespace {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-std::optional<Estimate> simulate(const SweepConfig& sweep, const TrialRecord& t, const RunOptions& options,
-                                 std::string& error) {
+std::optional<Estimate> simulate(const SweepConfig& sweep, const TrialRecord& t,
+                                 const RunOptions& options, std::string& error) {
   const fs::path dir = options.out / "cost" / std::to_string(t.id);
   fs::create_directories(dir);
   write_file_atomically(dir / "spec.json", full_run_spec(sweep, t.params).dump(2) + "\n");
-  const std::vector<std::string> argv{options.simulator.string(), (dir / "spec.json").string(), "--gpus",
-                                      std::to_string(sweep.target_gpus), "--out", dir.string()};
+  const std::vector<std::string> argv{options.simulator.string(),
+                                      (dir / "spec.json").string(),
+                                      "--gpus",
+                                      std::to_string(sweep.target_gpus),
+                                      "--out",
+                                      dir.string()};
   const ExitStatus status = run_to_completion(argv, dir / "stdout.log", dir / "stderr.log", 600);
   if (status.code != 0 || status.signal != 0) {
     error = status.describe() + ": " + last_line(dir / "stderr.log");
@@ -55,14 +59,18 @@ std::optional<Estimate> scaling_row(const json& scaling, int gpus) {
 std::string format_duration(double s) {
   char buf[64];
   if (!std::isfinite(s)) return "n/a";
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%d h %02d min", int(s / 3600), int(std::fmod(s, 3600) / 60));
-  else if (s >= 60) std::snprintf(buf, sizeof buf, "%d min %02d s", int(s / 60), int(std::fmod(s, 60)));
-  else std::snprintf(buf, sizeof buf, "%.1f s", s);
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%d h %02d min", int(s / 3600), int(std::fmod(s, 3600) / 60));
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%d min %02d s", int(s / 60), int(std::fmod(s, 60)));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f s", s);
   return buf;
 }
 
-void estimate_costs(const SweepConfig& sweep, TrialStore& store, const std::vector<TrialRecord>& final_trials,
-                    const RunOptions& options, std::ostream& log) {
+void estimate_costs(const SweepConfig& sweep, TrialStore& store,
+                    const std::vector<TrialRecord>& final_trials, const RunOptions& options,
+                    std::ostream& log) {
   if (sweep.target_gpus <= 0) {
     log << "cost estimate: skipped, the sweep file sets no target.gpus\n";
     return;
@@ -72,7 +80,8 @@ void estimate_costs(const SweepConfig& sweep, TrialStore& store, const std::vect
         << " (build simulate-scaling or pass --simulator PATH)\n";
     return;
   }
-  log << "cost estimate of the full runs on " << sweep.target_gpus << " GPUs (" << options.simulator.filename().string() << "):\n";
+  log << "cost estimate of the full runs on " << sweep.target_gpus << " GPUs ("
+      << options.simulator.filename().string() << "):\n";
   for (const TrialRecord& t : final_trials) {
     std::string error;
     const auto e = simulate(sweep, t, options, error);
@@ -84,8 +93,8 @@ void estimate_costs(const SweepConfig& sweep, TrialStore& store, const std::vect
     stored.trial_id = t.id;
     store.set_estimate(stored);
     char line[160];
-    std::snprintf(line, sizeof line, "%s, %.0f images/s, efficiency %.2f", format_duration(e->time_to_train_s).c_str(),
-                  e->images_per_s, e->efficiency);
+    std::snprintf(line, sizeof line, "%s, %.0f images/s, efficiency %.2f",
+                  format_duration(e->time_to_train_s).c_str(), e->images_per_s, e->efficiency);
     log << "  trial " << t.id << ": " << line << "  " << short_params(t.params) << "\n";
   }
 }

@@ -4,11 +4,10 @@
 // --gpus N --out DIR -> DIR/scaling.json), before any full run starts. A
 // missing simulator is reported in one line and the sweep goes on.
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "hparam/store.hpp"
 #include "hparam/sweep_file.hpp"
@@ -17,8 +16,9 @@ namespace lb::hparam {
 
 struct RunOptions;
 
-void estimate_costs(const SweepConfig& sweep, TrialStore& store, const std::vector<TrialRecord>& final_trials,
-                    const RunOptions& options, std::ostream& log);
+void estimate_costs(const SweepConfig& sweep, TrialStore& store,
+                    const std::vector<TrialRecord>& final_trials, const RunOptions& options,
+                    std::ostream& log);
 
 // The row for `gpus` in a scaling.json (an object with "results", or a bare
 // list of rows); nullopt when there is none.

@@ -23,7 +23,7 @@ ExitStatus decode(int status) {
 // In the child, between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(char* const* argv, const char* out, const char* err, pid_t parent) {
   setpgid(0, 0);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);  // a kill -9 of the sweep must not leave trials running
+  prctl(PR_SET_PDEATHSIG, SIGKILL);     // a kill -9 of the sweep must not leave trials running
   if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
   const int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   const int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -79,12 +79,14 @@ std::optional<ExitStatus> Process::poll() {
 ExitStatus Process::kill_and_wait() {
   kill(-pid_, SIGKILL);
   int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
   pid_ = -1;
   return decode(status);
 }
 
-ExitStatus run_to_completion(const std::vector<std::string>& argv, const std::filesystem::path& stdout_file,
+ExitStatus run_to_completion(const std::vector<std::string>& argv,
+                             const std::filesystem::path& stdout_file,
                              const std::filesystem::path& stderr_file, double timeout_s) {
   Process p(argv, stdout_file, stderr_file);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
@@ -96,18 +98,27 @@ ExitStatus run_to_completion(const std::vector<std::string>& argv, const std::fi
 }
 
 std::string shell_quote(const std::string& arg) {
-  if (!arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                            "_-./=:,+@%") == std::string::npos) {
+  if (!arg.empty() &&
+      arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                            "_-./=:,+@%") == std::string::npos) {
     return arg;
   }
   std::string out = "'";
-  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  for (char c : arg) {
+    if (c == '\'')
+      out.append("'\\''");
+    else
+      out.push_back(c);
+  }
   return out + "'";
 }
 
 std::string shell_command(const std::vector<std::string>& argv) {
   std::string out;
-  for (const std::string& a : argv) out += (out.empty() ? "" : " ") + shell_quote(a);
+  for (const std::string& a : argv) {
+    if (!out.empty()) out.push_back(' ');
+    out += shell_quote(a);
+  }
   return out;
 }
 

@@ -12,8 +12,8 @@
 namespace lb::hparam {
 
 struct ExitStatus {
-  int code = 0;    // exit code when the process exited
-  int signal = 0;  // the signal that ended it, else 0
+  int code = 0;                  // exit code when the process exited
+  int signal = 0;                // the signal that ended it, else 0
   std::string describe() const;  // "exit 1", "signal 9 (Killed)"
 };
 
@@ -37,7 +37,8 @@ class Process {
 };
 
 // Runs argv to completion (or kills it after timeout_s); for short helpers like the simulator.
-ExitStatus run_to_completion(const std::vector<std::string>& argv, const std::filesystem::path& stdout_file,
+ExitStatus run_to_completion(const std::vector<std::string>& argv,
+                             const std::filesystem::path& stdout_file,
                              const std::filesystem::path& stderr_file, double timeout_s);
 
 // Quotes an argument for display as a shell command.

@@ -64,7 +64,8 @@ std::vector<StageRow> stage_rows(const std::vector<TrialRecord>& trials, Goal go
     r.pending += t.status == Status::pending;
     r.epochs += t.epochs_done;
     r.wall_s += t.wall_s;
-    if (t.status == Status::done && t.objective && (!r.best || better(*t.objective, *r.best, goal))) {
+    if (t.status == Status::done && t.objective &&
+        (!r.best || better(*t.objective, *r.best, goal))) {
       r.best = t.objective;
       r.best_id = t.id;
     }
@@ -74,18 +75,24 @@ std::vector<StageRow> stage_rows(const std::vector<TrialRecord>& trials, Goal go
   return out;
 }
 
-Goal goal_of(const json& sweep) { return sweep.value("objective", "test_accuracy") == "test_loss" ? Goal::minimize : Goal::maximize; }
+Goal goal_of(const json& sweep) {
+  return sweep.value("objective", "test_accuracy") == "test_loss" ? Goal::minimize : Goal::maximize;
+}
 
 void stage_table(const std::vector<StageRow>& rows, std::ostream& out, bool markdown) {
   const char* fmt = markdown ? "| %s | %d | %d | %d | %d | %d | %d | %.1f | %.0f | %s |\n"
                              : "%-12s %6d %5d %6d %6d %7d %7d %9.1f %8.0f  %s\n";
-  if (markdown) out << "| stage | trials | done | pruned | failed | running | pending | trial-epochs | trial wall s | best |\n|---|---|---|---|---|---|---|---|---|---|\n";
-  else out << "stage        trials  done pruned failed running pending  trial-ep   wall s  best\n";
+  if (markdown)
+    out << "| stage | trials | done | pruned | failed | running | pending | trial-epochs | trial "
+           "wall s | best |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  else
+    out << "stage        trials  done pruned failed running pending  trial-ep   wall s  best\n";
   for (const StageRow& r : rows) {
-    const std::string best = r.best ? num(r.best) + " (trial " + std::to_string(r.best_id) + ")" : "-";
+    const std::string best =
+        r.best ? num(r.best) + " (trial " + std::to_string(r.best_id) + ")" : "-";
     char line[512];
-    std::snprintf(line, sizeof line, fmt, r.name.c_str(), r.trials, r.done, r.pruned, r.failed, r.running, r.pending,
-                  r.epochs, r.wall_s, best.c_str());
+    std::snprintf(line, sizeof line, fmt, r.name.c_str(), r.trials, r.done, r.pruned, r.failed,
+                  r.running, r.pending, r.epochs, r.wall_s, best.c_str());
     out << line;
   }
 }
@@ -102,14 +109,16 @@ void print_status(const fs::path& dir, std::ostream& out) {
   out << "\n   id stage        status   epochs  objective   wall s  params / reason\n";
   for (const TrialRecord& t : trials) {
     char line[256];
-    std::snprintf(line, sizeof line, "%5lld %-12s %-8s %6.2f %10s %8.1f  ", static_cast<long long>(t.id),
-                  t.stage_name.c_str(), to_string(t.status).c_str(), t.epochs_done, num(t.objective).c_str(), t.wall_s);
+    std::snprintf(line, sizeof line, "%5lld %-12s %-8s %6.2f %10s %8.1f  ",
+                  static_cast<long long>(t.id), t.stage_name.c_str(), to_string(t.status).c_str(),
+                  t.epochs_done, num(t.objective).c_str(), t.wall_s);
     out << line << short_params(t.params);
     if (!t.reason.empty() && t.status != Status::done) out << "  [" << t.reason << "]";
     out << "\n";
   }
   for (const Estimate& e : store.estimates()) {
-    out << "estimate: trial " << e.trial_id << " on " << e.gpus << " GPUs: " << format_duration(e.time_to_train_s) << "\n";
+    out << "estimate: trial " << e.trial_id << " on " << e.gpus
+        << " GPUs: " << format_duration(e.time_to_train_s) << "\n";
   }
 }
 
@@ -119,14 +128,16 @@ void write_trials_csv(const fs::path& dir, std::ostream& out) {
   const auto keys = param_keys(trials);
   std::map<std::int64_t, Estimate> estimates;
   for (const Estimate& e : store.estimates()) estimates[e.trial_id] = e;
-  out << "id,stage,stage_name,status,objective,epochs_done,budget_epochs,wall_s,attempts,finished_at";
+  out << "id,stage,stage_name,status,objective,epochs_done,budget_epochs,wall_s,attempts,finished_"
+         "at";
   for (const std::string& k : keys) out << "," << k;
   out << ",estimated_time_to_train_s,reason,command\n";
   for (const TrialRecord& t : trials) {
-    out << t.id << "," << t.stage << "," << csv_field(t.stage_name) << "," << to_string(t.status) << ","
-        << num(t.objective, 6) << "," << t.epochs_done << "," << t.budget_epochs << "," << num(t.wall_s, 3) << ","
-        << t.attempts << "," << num(t.finished_at, 3);
-    for (const std::string& k : keys) out << "," << (t.params.contains(k) ? csv_field(t.params[k].dump()) : "");
+    out << t.id << "," << t.stage << "," << csv_field(t.stage_name) << "," << to_string(t.status)
+        << "," << num(t.objective, 6) << "," << t.epochs_done << "," << t.budget_epochs << ","
+        << num(t.wall_s, 3) << "," << t.attempts << "," << num(t.finished_at, 3);
+    for (const std::string& k : keys)
+      out << "," << (t.params.contains(k) ? csv_field(t.params[k].dump()) : "");
     out << "," << (estimates.count(t.id) ? num(estimates[t.id].time_to_train_s, 1) : "") << ","
         << csv_field(t.reason) << "," << csv_field(t.command) << "\n";
   }
@@ -138,7 +149,8 @@ void write_evals_csv(const fs::path& dir, std::ostream& out) {
   for (const TrialRecord& t : store.trials()) stage_of[t.id] = t.stage;
   out << "trial_id,stage,epoch,value\n";
   for (const EvalRecord& e : store.evals()) {
-    out << e.trial_id << "," << stage_of[e.trial_id] << "," << e.epoch << "," << num(e.value, 6) << "\n";
+    out << e.trial_id << "," << stage_of[e.trial_id] << "," << e.epoch << "," << num(e.value, 6)
+        << "\n";
   }
 }
 
@@ -157,32 +169,35 @@ bool write_report(const fs::path& dir, const fs::path& analysis_dir, std::ostrea
   const Goal goal = goal_of(sweep);
   const std::string objective = sweep.value("objective", "test_accuracy");
   const auto script = analysis_dir / "hparam_report.py";
-  const ExitStatus plotted = run_to_completion({"/usr/bin/python3", script.string(), report.string(), objective},
-                                               report / "plot.stdout.log", report / "plot.log", 300);
+  const ExitStatus plotted =
+      run_to_completion({"/usr/bin/python3", script.string(), report.string(), objective},
+                        report / "plot.stdout.log", report / "plot.log", 300);
   const bool plots_ok = plotted.code == 0 && plotted.signal == 0;
 
   std::ostringstream md;
   md << "# Sweep " << sweep.value("name", "sweep") << "\n\nObjective: `" << objective << "` ("
-     << (goal == Goal::maximize ? "higher" : "lower") << " is better). Directory: `" << dir.string() << "`.\n\n";
+     << (goal == Goal::maximize ? "higher" : "lower") << " is better). Directory: `" << dir.string()
+     << "`.\n\n";
   stage_table(stage_rows(trials, goal), md, true);
   std::vector<TrialRecord> ranked;
   for (int s = 0; s < 64; ++s) {
     auto r = rank_trials(store.trials(s), goal);
     if (!r.empty()) ranked = r;  // the last stage with results
   }
-  md << "\n## Best configurations (last stage with results)\n\n| trial | stage | status | " << objective
-     << " | epochs | params |\n|---|---|---|---|---|---|\n";
+  md << "\n## Best configurations (last stage with results)\n\n| trial | stage | status | "
+     << objective << " | epochs | params |\n|---|---|---|---|---|---|\n";
   for (std::size_t i = 0; i < ranked.size() && i < 10; ++i) {
     const TrialRecord& t = ranked[i];
-    md << "| " << t.id << " | " << t.stage_name << " | " << to_string(t.status) << " | " << num(t.objective) << " | "
-       << t.epochs_done << " | `" << short_params(t.params) << "` |\n";
+    md << "| " << t.id << " | " << t.stage_name << " | " << to_string(t.status) << " | "
+       << num(t.objective) << " | " << t.epochs_done << " | `" << short_params(t.params) << "` |\n";
   }
   const auto estimates = store.estimates();
   if (!estimates.empty()) {
-    md << "\n## Estimated cost of the full runs (simulate-scaling)\n\n| trial | GPUs | time to train | images/s | efficiency |\n|---|---|---|---|---|\n";
+    md << "\n## Estimated cost of the full runs (simulate-scaling)\n\n| trial | GPUs | time to "
+          "train | images/s | efficiency |\n|---|---|---|---|---|\n";
     for (const Estimate& e : estimates) {
-      md << "| " << e.trial_id << " | " << e.gpus << " | " << format_duration(e.time_to_train_s) << " | "
-         << num(e.images_per_s, 0) << " | " << num(e.efficiency, 2) << " |\n";
+      md << "| " << e.trial_id << " | " << e.gpus << " | " << format_duration(e.time_to_train_s)
+         << " | " << num(e.images_per_s, 0) << " | " << num(e.efficiency, 2) << " |\n";
     }
   }
   int failed = 0;
@@ -190,7 +205,8 @@ bool write_report(const fs::path& dir, const fs::path& analysis_dir, std::ostrea
   if (failed > 0) {
     md << "\n## Failed trials\n\n";
     for (const TrialRecord& t : trials) {
-      if (t.status == Status::failed) md << "- trial " << t.id << " (" << t.stage_name << "): " << t.reason << "\n";
+      if (t.status == Status::failed)
+        md << "- trial " << t.id << " (" << t.stage_name << "): " << t.reason << "\n";
     }
   }
   md << "\n## Plots\n\n";
@@ -202,7 +218,8 @@ bool write_report(const fs::path& dir, const fs::path& analysis_dir, std::ostrea
     md << "Plots could not be drawn (" << plotted.describe() << "): see `plot.log`.\n";
   }
   write_file_atomically(report / "report.md", md.str());
-  log << "report: " << (report / "report.md").string() << (plots_ok ? " with plots" : " (no plots: " + last_line(report / "plot.log") + ")") << "\n";
+  log << "report: " << (report / "report.md").string()
+      << (plots_ok ? " with plots" : " (no plots: " + last_line(report / "plot.log") + ")") << "\n";
   return plots_ok;
 }
 

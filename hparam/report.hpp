@@ -18,6 +18,7 @@ void write_evals_csv(const std::filesystem::path& dir, std::ostream& out);
 
 // Writes DIR/report/report.md, trials.csv, evals.csv and the PNG plots.
 // Returns false (after writing the markdown) when the plots could not be drawn.
-bool write_report(const std::filesystem::path& dir, const std::filesystem::path& analysis_dir, std::ostream& log);
+bool write_report(const std::filesystem::path& dir, const std::filesystem::path& analysis_dir,
+                  std::ostream& log);
 
 }  // namespace lb::hparam

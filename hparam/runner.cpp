@@ -62,11 +62,11 @@ struct Running {
   fs::path dir;
   double started = 0;
   std::size_t metrics_offset = 0;
-  std::string partial;       // an incomplete last line of metrics.jsonl
+  std::string partial;  // an incomplete last line of metrics.jsonl
   std::size_t next_rung = 0;
-  double epoch = 0;          // latest epoch seen in metrics.jsonl
+  double epoch = 0;  // latest epoch seen in metrics.jsonl
   std::optional<double> last_value;
-  std::string stop;          // why we killed it: "pruned ..." or "timeout ..."
+  std::string stop;  // why we killed it: "pruned ..." or "timeout ..."
 };
 
 class Runner {
@@ -105,13 +105,15 @@ void Runner::open_store() {
     lock_ = std::make_unique<DirLock>(options_.out);
     store_ = std::make_unique<TrialStore>(db);
     if (store_->sweep() != sweep_.source) {
-      throw InputError(db.string() + ": holds a different sweep (the sweep file or its base spec changed); "
+      throw InputError(db.string() +
+                       ": holds a different sweep (the sweep file or its base spec changed); "
                        "use a new --out");
     }
     return;
   }
   if (fs::exists(options_.out) && !fs::is_empty(options_.out)) {
-    throw InputError("--out " + options_.out.string() + ": exists and holds no sweep.db; use a new or empty directory");
+    throw InputError("--out " + options_.out.string() +
+                     ": exists and holds no sweep.db; use a new or empty directory");
   }
   fs::create_directories(options_.out);
   lock_ = std::make_unique<DirLock>(options_.out);
@@ -143,7 +145,8 @@ std::vector<TrialRecord> Runner::generate(std::size_t stage) {
   if (!store_->stage_generated(int(stage))) {
     std::vector<Params> previous;
     if (stage > 0) {
-      for (const TrialRecord& t : rank_trials(store_->trials(int(stage - 1)), sweep_.goal())) previous.push_back(t.params);
+      for (const TrialRecord& t : rank_trials(store_->trials(int(stage - 1)), sweep_.goal()))
+        previous.push_back(t.params);
     }
     const auto configs = stage_configurations(sweep_, stage, previous);
     store_->add_stage(int(stage), st.name, configs, st.fidelity, stage_epochs(sweep_, st));
@@ -154,14 +157,16 @@ std::vector<TrialRecord> Runner::generate(std::size_t stage) {
 std::vector<std::string> Runner::command(const TrialRecord& t, const fs::path& dir) const {
   const Stage& st = sweep_.stages[std::size_t(t.stage)];
   std::vector<std::string> argv = sweep_.trial.launcher;
-  argv.insert(argv.end(), {options_.trainer.string(), (options_.out / "base-spec.json").string(), "--out",
-                           dir.string(), "-q"});
+  argv.insert(argv.end(), {options_.trainer.string(), (options_.out / "base-spec.json").string(),
+                           "--out", dir.string(), "-q"});
   auto set = [&](const std::string& key, const json& value) {
     argv.push_back("--set");
     argv.push_back(set_argument(key, value));
   };
-  if (st.halving && !st.fidelity.contains("train.eval_every_epochs")) set("train.eval_every_epochs", st.halving->min_epochs);
-  if (!st.final && !st.fidelity.contains("train.checkpoint_every_epochs")) set("train.checkpoint_every_epochs", 0);
+  if (st.halving && !st.fidelity.contains("train.eval_every_epochs"))
+    set("train.eval_every_epochs", st.halving->min_epochs);
+  if (!st.final && !st.fidelity.contains("train.checkpoint_every_epochs"))
+    set("train.checkpoint_every_epochs", 0);
   for (const auto& [key, value] : t.fidelity.items()) set(key, value);
   for (const auto& [key, value] : t.params.items()) set(key, value);
   return argv;
@@ -175,9 +180,11 @@ void Runner::start(Running& r) {
   r.process = std::make_unique<Process>(argv, r.dir / "stdout.log", r.dir / "stderr.log");
   r.started = unix_now();
   store_->mark_running(r.trial.id, shell_command(argv), r.process->pid(), r.started);
-  progress(std::size_t(r.trial.stage), "trial " + std::to_string(r.trial.id) + " started" +
-                                           (r.trial.attempts > 0 ? " (attempt " + std::to_string(r.trial.attempts + 1) + ")" : "") +
-                                           ": " + short_params(r.trial.params));
+  progress(
+      std::size_t(r.trial.stage),
+      "trial " + std::to_string(r.trial.id) + " started" +
+          (r.trial.attempts > 0 ? " (attempt " + std::to_string(r.trial.attempts + 1) + ")" : "") +
+          ": " + short_params(r.trial.params));
 }
 
 void Runner::read_metrics(Running& r) {
@@ -193,7 +200,8 @@ void Runner::read_metrics(Running& r) {
     r.partial.erase(0, newline + 1);
     const json record = json::parse(line, nullptr, false);
     if (!record.is_object()) continue;
-    if (record.contains("epoch") && record["epoch"].is_number()) r.epoch = std::max(r.epoch, record["epoch"].get<double>());
+    if (record.contains("epoch") && record["epoch"].is_number())
+      r.epoch = std::max(r.epoch, record["epoch"].get<double>());
     if (record.value("type", "") == "eval") on_eval(r, record);
   }
 }
@@ -211,8 +219,9 @@ void Runner::on_eval(Running& r, const json& record) {
     const double rung = rungs[r.next_rung++];
     const auto values = store_->rung_values(r.trial.stage, rung);
     if (survives_rung(value, values, st.halving->eta, sweep_.goal())) continue;
-    r.stop = "pruned at epoch " + fixed(epoch, 2) + ": " + sweep_.objective + " " + fixed(value, 4) +
-             " not in the top 1/" + format_number(st.halving->eta) + " of " + std::to_string(values.size()) + " at this rung";
+    r.stop = "pruned at epoch " + fixed(epoch, 2) + ": " + sweep_.objective + " " +
+             fixed(value, 4) + " not in the top 1/" + format_number(st.halving->eta) + " of " +
+             std::to_string(values.size()) + " at this rung";
     r.epoch = epoch;
     r.process->kill_and_wait();
     return;
@@ -225,7 +234,8 @@ void Runner::record_exit(Running& r, const ExitStatus& status) {
   const std::string name = "trial " + std::to_string(id);
   const std::size_t stage = std::size_t(r.trial.stage);
   if (r.stop.starts_with("pruned")) {
-    store_->finish(id, Status::pruned, r.last_value, r.epoch, r.stop, wall, unix_now(), json::object());
+    store_->finish(id, Status::pruned, r.last_value, r.epoch, r.stop, wall, unix_now(),
+                   json::object());
     progress(stage, name + " " + r.stop);
     return;
   }
@@ -251,13 +261,20 @@ void Runner::record_exit(Running& r, const ExitStatus& status) {
     }
   } else {
     const std::string line = last_line(r.dir / "stderr.log");
-    if (line.find("diverged") != std::string::npos) reason = "diverged: " + line;
-    else if (status.code == 2) reason = "bad input: " + line;
-    else if (status.code == 127) reason = "cannot run: " + line;
-    else { reason = status.describe() + ": " + line; retry = true; }
+    if (line.find("diverged") != std::string::npos)
+      reason = "diverged: " + line;
+    else if (status.code == 2)
+      reason = "bad input: " + line;
+    else if (status.code == 127)
+      reason = "cannot run: " + line;
+    else {
+      reason = status.describe() + ": " + line;
+      retry = true;
+    }
   }
   if (reason.empty()) {
-    store_->finish(id, Status::done, objective, r.trial.budget_epochs, "", wall, unix_now(), summary);
+    store_->finish(id, Status::done, objective, r.trial.budget_epochs, "", wall, unix_now(),
+                   summary);
     progress(stage, name + " done: " + sweep_.objective + " " + fixed(*objective, 4) + " after " +
                         format_number(r.trial.budget_epochs) + " epochs, " + fixed(wall, 1) + " s");
     return;
@@ -292,7 +309,9 @@ void Runner::progress(std::size_t stage, const std::string& line) {
   std::optional<double> best;
   for (const TrialRecord& t : trials) {
     ended += finished(t.status) ? 1 : 0;
-    if (t.status == Status::done && t.objective && (!best || better(*t.objective, *best, sweep_.goal()))) best = t.objective;
+    if (t.status == Status::done && t.objective &&
+        (!best || better(*t.objective, *best, sweep_.goal())))
+      best = t.objective;
   }
   log_ << "[" << sweep_.stages[stage].name << " " << ended << "/" << trials.size() << "] " << line;
   if (best) log_ << "  (best " << fixed(*best, 4) << ")";
@@ -304,8 +323,8 @@ void Runner::heartbeat(std::size_t stage, const std::map<std::int64_t, Running>&
   if (unix_now() - last_heartbeat_ < options_.heartbeat_s) return;
   std::string line = std::to_string(running.size()) + " running:";
   for (const auto& [id, r] : running) {
-    line += " trial " + std::to_string(id) + " at epoch " + fixed(r.epoch, 2) + "/" + format_number(r.trial.budget_epochs) +
-            " (" + fixed(unix_now() - r.started, 0) + " s)";
+    line += " trial " + std::to_string(id) + " at epoch " + fixed(r.epoch, 2) + "/" +
+            format_number(r.trial.budget_epochs) + " (" + fixed(unix_now() - r.started, 0) + " s)";
   }
   progress(stage, line);
 }
@@ -364,10 +383,13 @@ int Runner::finish() {
   const TrialRecord& best = ranked.front();
   const json spec = full_run_spec(sweep_, best.params);
   write_file_atomically(options_.out / "best-spec.json", spec.dump(2) + "\n");
-  log_ << "best: trial " << best.id << " (stage " << best.stage_name << "), " << sweep_.objective << " "
-       << (best.objective ? fixed(*best.objective, 4) : "n/a") << ": " << short_params(best.params) << "\n";
+  log_ << "best: trial " << best.id << " (stage " << best.stage_name << "), " << sweep_.objective
+       << " " << (best.objective ? fixed(*best.objective, 4) : "n/a") << ": "
+       << short_params(best.params) << "\n";
   for (const Estimate& e : store_->estimates()) {
-    if (e.trial_id == best.id) log_ << "estimated full run on " << e.gpus << " GPUs: " << format_duration(e.time_to_train_s) << "\n";
+    if (e.trial_id == best.id)
+      log_ << "estimated full run on " << e.gpus << " GPUs: " << format_duration(e.time_to_train_s)
+           << "\n";
   }
   log_ << "ready spec for the full run: " << (options_.out / "best-spec.json").string() << "\n";
   return 0;
@@ -376,18 +398,21 @@ int Runner::finish() {
 int Runner::run() {
   open_store();
   recover_running();
-  log_ << "sweep " << sweep_.name << ": " << sweep_.stages.size() << " stage(s), " << sweep_.space.size()
-       << " parameter(s), seed " << sweep_.seed << ", " << options_.workers << " worker(s), objective "
-       << sweep_.objective << "\n";
+  log_ << "sweep " << sweep_.name << ": " << sweep_.stages.size() << " stage(s), "
+       << sweep_.space.size() << " parameter(s), seed " << sweep_.seed << ", " << options_.workers
+       << " worker(s), objective " << sweep_.objective << "\n";
   for (std::size_t s = 0; s < sweep_.stages.size(); ++s) {
     const Stage& st = sweep_.stages[s];
     const auto trials = generate(s);
-    if (std::all_of(trials.begin(), trials.end(), [](const TrialRecord& t) { return finished(t.status); }) &&
+    if (std::all_of(trials.begin(), trials.end(),
+                    [](const TrialRecord& t) { return finished(t.status); }) &&
         !st.final) {
       continue;
     }
-    log_ << "stage " << st.name << ": " << trials.size() << " trial(s) of " << format_number(stage_epochs(sweep_, st))
-         << " epoch(s)" << (st.halving ? ", successive halving eta " + format_number(st.halving->eta) : "") << "\n";
+    log_ << "stage " << st.name << ": " << trials.size() << " trial(s) of "
+         << format_number(stage_epochs(sweep_, st)) << " epoch(s)"
+         << (st.halving ? ", successive halving eta " + format_number(st.halving->eta) : "")
+         << "\n";
     if (st.final) {
       estimate_costs(sweep_, *store_, trials, options_, log_);
       if (options_.plan_only) {
@@ -397,8 +422,9 @@ int Runner::run() {
       }
     }
     if (!run_stage(s)) {
-      log_ << "stage " << st.name << ": every trial failed; see " << (options_.out / "trials").string()
-           << "/*/stderr.log and `hparam-sweep status " << options_.out.string() << "`\n";
+      log_ << "stage " << st.name << ": every trial failed; see "
+           << (options_.out / "trials").string() << "/*/stderr.log and `hparam-sweep status "
+           << options_.out.string() << "`\n";
       return 1;
     }
   }
@@ -413,19 +439,23 @@ void request_stop() { g_stop = true; }
 
 std::vector<TrialRecord> rank_trials(std::vector<TrialRecord> trials, Goal goal) {
   std::erase_if(trials, [](const TrialRecord& t) {
-    return !(t.status == Status::done || t.status == Status::pruned) || !t.objective || std::isnan(*t.objective);
+    return !(t.status == Status::done || t.status == Status::pruned) || !t.objective ||
+           std::isnan(*t.objective);
   });
-  std::stable_sort(trials.begin(), trials.end(), [goal](const TrialRecord& a, const TrialRecord& b) {
-    if ((a.status == Status::done) != (b.status == Status::done)) return a.status == Status::done;
-    if (a.epochs_done != b.epochs_done) return a.epochs_done > b.epochs_done;
-    return better(*a.objective, *b.objective, goal);
-  });
+  std::stable_sort(trials.begin(), trials.end(),
+                   [goal](const TrialRecord& a, const TrialRecord& b) {
+                     if ((a.status == Status::done) != (b.status == Status::done))
+                       return a.status == Status::done;
+                     if (a.epochs_done != b.epochs_done) return a.epochs_done > b.epochs_done;
+                     return better(*a.objective, *b.objective, goal);
+                   });
   return trials;
 }
 
 json full_run_spec(const SweepConfig& sweep, const json& params) {
   json spec = sweep.base;
-  if (!sweep.stages.empty() && sweep.stages.back().final) spec = apply_overrides(spec, sweep.stages.back().fidelity);
+  if (!sweep.stages.empty() && sweep.stages.back().final)
+    spec = apply_overrides(spec, sweep.stages.back().fidelity);
   return apply_overrides(spec, params);
 }
 
@@ -433,7 +463,8 @@ std::string short_params(const json& params) {
   std::string out;
   for (const auto& [key, value] : params.items()) {
     const auto dot = key.find('.');
-    out += (out.empty() ? "" : " ") + (dot == std::string::npos ? key : key.substr(dot + 1)) + "=" + value.dump();
+    out += (out.empty() ? "" : " ") + (dot == std::string::npos ? key : key.substr(dot + 1)) + "=" +
+           value.dump();
   }
   return out;
 }
@@ -448,7 +479,8 @@ int run_sweep(const SweepConfig& sweep, const RunOptions& options, std::ostream&
   try {
     return runner.run();
   } catch (const Interrupted&) {
-    log << "interrupted: running trials stopped and marked pending; rerun the same command to resume\n";
+    log << "interrupted: running trials stopped and marked pending; rerun the same command to "
+           "resume\n";
     return 130;
   }
 }

@@ -20,7 +20,7 @@ struct RunOptions {
   std::filesystem::path simulator;  // simulate-scaling; may not exist
   bool plan_only = false;           // stop before the final stage, after the cost estimate
   double poll_s = 0.05;
-  double heartbeat_s = 30;          // a progress line at least this often
+  double heartbeat_s = 30;  // a progress line at least this often
 };
 
 // Exit code: 0 done (or planned), 1 a stage had no usable trial, 130 interrupted.

@@ -22,7 +22,8 @@ double Param::to_unit(const nlohmann::json& value) const {
   }
   const double v = value.get<double>();
   if (max == min) return 0.5;
-  const double u = kind == Kind::log ? std::log(v / min) / std::log(max / min) : (v - min) / (max - min);
+  const double u =
+      kind == Kind::log ? std::log(v / min) / std::log(max / min) : (v - min) / (max - min);
   return std::clamp(u, 0.0, 1.0);
 }
 

@@ -3,10 +3,9 @@
 // unit coordinate in [0, 1] (log params in log space, choices by index) so
 // the samplers and the narrowing around good points work on one shape.
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace lb::hparam {
 
@@ -14,8 +13,8 @@ struct Param {
   enum class Kind { linear, log, choice };
   std::string key;  // dotted spec key, e.g. "optimizer.lr.base"
   Kind kind = Kind::linear;
-  double min = 0, max = 0;            // linear and log
-  bool integer = false;               // values rounded (the spec key is an integer)
+  double min = 0, max = 0;              // linear and log
+  bool integer = false;                 // values rounded (the spec key is an integer)
   std::vector<nlohmann::json> choices;  // choice
 
   bool continuous() const { return kind != Kind::choice; }

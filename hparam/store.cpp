@@ -53,10 +53,14 @@ class Statement {
     if (rc != SQLITE_DONE) fail("step");
     return false;
   }
-  void run() { while (step()) {} }
+  void run() {
+    while (step()) {
+    }
+  }
   std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
   double real(int col) const {
-    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::numeric_limits<double>::quiet_NaN();
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL)
+      return std::numeric_limits<double>::quiet_NaN();
     return sqlite3_column_double(stmt_, col);
   }
   bool null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
@@ -119,17 +123,23 @@ sqlite3* open_db(const std::filesystem::path& file, int flags) {
 
 std::string to_string(Status s) {
   switch (s) {
-    case Status::pending: return "pending";
-    case Status::running: return "running";
-    case Status::done: return "done";
-    case Status::pruned: return "pruned";
-    case Status::failed: return "failed";
+    case Status::pending:
+      return "pending";
+    case Status::running:
+      return "running";
+    case Status::done:
+      return "done";
+    case Status::pruned:
+      return "pruned";
+    case Status::failed:
+      return "failed";
   }
   return "?";
 }
 
 Status status_from(const std::string& text) {
-  for (Status s : {Status::pending, Status::running, Status::done, Status::pruned, Status::failed}) {
+  for (Status s :
+       {Status::pending, Status::running, Status::done, Status::pruned, Status::failed}) {
     if (to_string(s) == text) return s;
   }
   throw std::runtime_error("trial store: unknown status \"" + text + "\"");
@@ -196,9 +206,17 @@ void TrialStore::add_stage(int stage, const std::string& name, const std::vector
   exec("BEGIN IMMEDIATE");
   try {
     for (std::size_t i = 0; i < params.size(); ++i) {
-      Statement s(db_, "INSERT INTO trials (stage, stage_name, idx, params, fidelity, budget_epochs, status) "
-                       "VALUES (?, ?, ?, ?, ?, ?, 'pending')");
-      s.bind(stage).bind(name).bind(int(i)).bind(params[i].dump()).bind(fidelity.dump()).bind(budget_epochs).run();
+      Statement s(
+          db_,
+          "INSERT INTO trials (stage, stage_name, idx, params, fidelity, budget_epochs, status) "
+          "VALUES (?, ?, ?, ?, ?, ?, 'pending')");
+      s.bind(stage)
+          .bind(name)
+          .bind(int(i))
+          .bind(params[i].dump())
+          .bind(fidelity.dump())
+          .bind(budget_epochs)
+          .run();
     }
     exec("COMMIT");
   } catch (...) {
@@ -228,36 +246,62 @@ std::vector<TrialRecord> TrialStore::reset_running() {
   for (TrialRecord& t : trials()) {
     if (t.status == Status::running) running.push_back(t);
   }
-  exec("BEGIN IMMEDIATE; DELETE FROM evals WHERE trial_id IN (SELECT id FROM trials WHERE status = 'running'); "
-       "UPDATE trials SET status = 'pending', pid = 0 WHERE status = 'running'; COMMIT;");
+  exec(
+      "BEGIN IMMEDIATE; DELETE FROM evals WHERE trial_id IN (SELECT id FROM trials WHERE status = "
+      "'running'); "
+      "UPDATE trials SET status = 'pending', pid = 0 WHERE status = 'running'; COMMIT;");
   return running;
 }
 
-void TrialStore::mark_running(std::int64_t id, const std::string& command, std::int64_t pid, double now) {
+void TrialStore::mark_running(std::int64_t id, const std::string& command, std::int64_t pid,
+                              double now) {
   exec("BEGIN IMMEDIATE");
   Statement(db_, "DELETE FROM evals WHERE trial_id = ?").bind(id).run();
-  Statement(db_, "UPDATE trials SET status = 'running', command = ?, pid = ?, started_at = ?, "
-                 "attempts = attempts + 1, epochs_done = 0 WHERE id = ?")
-      .bind(command).bind(pid).bind(now).bind(id).run();
+  Statement(db_,
+            "UPDATE trials SET status = 'running', command = ?, pid = ?, started_at = ?, "
+            "attempts = attempts + 1, epochs_done = 0 WHERE id = ?")
+      .bind(command)
+      .bind(pid)
+      .bind(now)
+      .bind(id)
+      .run();
   exec("COMMIT");
 }
 
 void TrialStore::retry(std::int64_t id, const std::string& reason, double wall_s) {
-  Statement(db_, "UPDATE trials SET status = 'pending', reason = ?, wall_s = wall_s + ?, pid = 0 WHERE id = ?")
-      .bind(reason).bind(wall_s).bind(id).run();
+  Statement(
+      db_,
+      "UPDATE trials SET status = 'pending', reason = ?, wall_s = wall_s + ?, pid = 0 WHERE id = ?")
+      .bind(reason)
+      .bind(wall_s)
+      .bind(id)
+      .run();
 }
 
-void TrialStore::finish(std::int64_t id, Status status, std::optional<double> objective, double epochs_done,
-                        const std::string& reason, double wall_s, double now, const json& summary) {
-  Statement(db_, "UPDATE trials SET status = ?, objective = ?, epochs_done = ?, reason = ?, "
-                 "wall_s = wall_s + ?, finished_at = ?, summary = ?, pid = 0 WHERE id = ?")
-      .bind(to_string(status)).bind(objective).bind(epochs_done).bind(reason).bind(wall_s).bind(now)
-      .bind(summary.dump()).bind(id).run();
+void TrialStore::finish(std::int64_t id, Status status, std::optional<double> objective,
+                        double epochs_done, const std::string& reason, double wall_s, double now,
+                        const json& summary) {
+  Statement(db_,
+            "UPDATE trials SET status = ?, objective = ?, epochs_done = ?, reason = ?, "
+            "wall_s = wall_s + ?, finished_at = ?, summary = ?, pid = 0 WHERE id = ?")
+      .bind(to_string(status))
+      .bind(objective)
+      .bind(epochs_done)
+      .bind(reason)
+      .bind(wall_s)
+      .bind(now)
+      .bind(summary.dump())
+      .bind(id)
+      .run();
 }
 
 void TrialStore::add_eval(std::int64_t id, double epoch, double value, const json& record) {
   Statement(db_, "INSERT OR REPLACE INTO evals VALUES (?, ?, ?, ?)")
-      .bind(id).bind(epoch).bind(std::optional<double>(value)).bind(record.dump()).run();
+      .bind(id)
+      .bind(epoch)
+      .bind(std::optional<double>(value))
+      .bind(record.dump())
+      .run();
 }
 
 std::vector<EvalRecord> TrialStore::evals() const {
@@ -268,8 +312,10 @@ std::vector<EvalRecord> TrialStore::evals() const {
 }
 
 std::vector<double> TrialStore::rung_values(int stage, double rung) const {
-  Statement s(db_, "SELECT e.value FROM evals e JOIN trials t ON t.id = e.trial_id WHERE t.stage = ? AND "
-                   "e.epoch = (SELECT MIN(epoch) FROM evals WHERE trial_id = e.trial_id AND epoch >= ?)");
+  Statement s(
+      db_,
+      "SELECT e.value FROM evals e JOIN trials t ON t.id = e.trial_id WHERE t.stage = ? AND "
+      "e.epoch = (SELECT MIN(epoch) FROM evals WHERE trial_id = e.trial_id AND epoch >= ?)");
   s.bind(stage).bind(rung - 1e-9);
   std::vector<double> out;
   while (s.step()) out.push_back(s.real(0));
@@ -278,13 +324,21 @@ std::vector<double> TrialStore::rung_values(int stage, double rung) const {
 
 void TrialStore::set_estimate(const Estimate& e) {
   Statement(db_, "INSERT OR REPLACE INTO estimates VALUES (?, ?, ?, ?, ?)")
-      .bind(e.trial_id).bind(e.gpus).bind(e.time_to_train_s).bind(e.images_per_s).bind(e.efficiency).run();
+      .bind(e.trial_id)
+      .bind(e.gpus)
+      .bind(e.time_to_train_s)
+      .bind(e.images_per_s)
+      .bind(e.efficiency)
+      .run();
 }
 
 std::vector<Estimate> TrialStore::estimates() const {
-  Statement s(db_, "SELECT trial_id, gpus, time_to_train_s, images_per_s, efficiency FROM estimates ORDER BY trial_id");
+  Statement s(db_,
+              "SELECT trial_id, gpus, time_to_train_s, images_per_s, efficiency FROM estimates "
+              "ORDER BY trial_id");
   std::vector<Estimate> out;
-  while (s.step()) out.push_back({s.integer(0), int(s.integer(1)), s.real(2), s.real(3), s.real(4)});
+  while (s.step())
+    out.push_back({s.integer(0), int(s.integer(1)), s.real(2), s.real(3), s.real(4)});
   return out;
 }
 

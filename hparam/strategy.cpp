@@ -19,7 +19,8 @@ struct Box {
 
 Box whole_space(const SearchSpace& space) {
   const std::size_t n = space.size();
-  return {std::vector<double>(n, 0.0), std::vector<double>(n, 1.0), std::vector<std::optional<json>>(n)};
+  return {std::vector<double>(n, 0.0), std::vector<double>(n, 1.0),
+          std::vector<std::optional<json>>(n)};
 }
 
 Box box_around(const SearchSpace& space, const Params& centre, double half_width) {
@@ -51,9 +52,12 @@ std::vector<Params> grid(const SearchSpace& space, const Box& box, int n) {
   for (std::size_t d = 0; d < space.size(); ++d) {
     const Param& p = space.params[d];
     std::vector<json> values;
-    if (box.fixed[d]) values = {*box.fixed[d]};
-    else if (!p.continuous()) values = p.choices;
-    else for (double u : axis(box.lo[d], box.hi[d], n)) values.push_back(p.from_unit(u));
+    if (box.fixed[d])
+      values = {*box.fixed[d]};
+    else if (!p.continuous())
+      values = p.choices;
+    else
+      for (double u : axis(box.lo[d], box.hi[d], n)) values.push_back(p.from_unit(u));
     std::vector<Params> next;
     for (const Params& point : points) {
       for (const json& v : values) {
@@ -86,7 +90,8 @@ std::vector<Params> halton(const SearchSpace& space, const Box& box, int n, std:
         point[p.key] = *box.fixed[d];
         continue;
       }
-      const double u = std::fmod(radical_inverse(static_cast<std::uint64_t>(i), nth_prime(d)) + shift[d], 1.0);
+      const double u =
+          std::fmod(radical_inverse(static_cast<std::uint64_t>(i), nth_prime(d)) + shift[d], 1.0);
       point[p.key] = p.from_unit(box.lo[d] + u * (box.hi[d] - box.lo[d]));
     }
     points.push_back(std::move(point));
@@ -130,9 +135,11 @@ std::vector<Params> stage_configurations(const SweepConfig& sweep, std::size_t s
   std::mt19937_64 rng(sweep.seed * 0x9e3779b97f4a7c15ull + stage + 1);
   std::vector<Params> out;
   std::set<std::string> seen;
-  const std::size_t k = std::min<std::size_t>(previous_best.size(), static_cast<std::size_t>(st.top_k));
+  const std::size_t k =
+      std::min<std::size_t>(previous_best.size(), static_cast<std::size_t>(st.top_k));
   if (stage == 0) {
-    for (const Params& p : sample_box(sweep, st, whole_space(sweep.space), rng)) append_unique(out, seen, p);
+    for (const Params& p : sample_box(sweep, st, whole_space(sweep.space), rng))
+      append_unique(out, seen, p);
   } else if (st.final) {
     for (std::size_t i = 0; i < k; ++i) append_unique(out, seen, previous_best[i]);
   } else {

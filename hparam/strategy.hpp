@@ -4,10 +4,9 @@
 // trials are ranked, and the successive-halving rule that stops poor trials
 // early from their per-epoch evaluations.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "hparam/sweep_file.hpp"
 

@@ -5,11 +5,10 @@
 // spec with each stage's fidelity and each end of each range is a valid spec,
 // so a bad sweep fails before any directory or trial exists.
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "hparam/space.hpp"
 
@@ -18,7 +17,7 @@ namespace lb::hparam {
 enum class Sampler { grid, halton };
 enum class Goal { maximize, minimize };
 
-struct Halving {  // asynchronous successive halving inside a stage
+struct Halving {          // asynchronous successive halving inside a stage
   double eta = 3;         // reduction factor: the top 1/eta at each rung go on
   double min_epochs = 1;  // first rung; rungs at min_epochs * eta^k below the stage's epochs
 };
@@ -27,8 +26,8 @@ struct Stage {
   std::string name;
   bool final = false;  // the full runs: the previous stage's top_k at the base spec's fidelity
   Sampler sampler = Sampler::grid;
-  int points = 3;      // grid: values per continuous axis; halton: points per box
-  int top_k = 3;       // previous-stage configurations carried into this stage
+  int points = 3;           // grid: values per continuous axis; halton: points per box
+  int top_k = 3;            // previous-stage configurations carried into this stage
   double narrow = 1.0 / 3;  // box half-width relative to the previous search stage's
   nlohmann::json fidelity = nlohmann::json::object();  // "spec.key": value overrides
   std::optional<Halving> halving;
@@ -45,7 +44,7 @@ struct SweepConfig {
   nlohmann::json base;  // the base experiment spec, inlined
   std::uint64_t seed = 1;
   std::string objective = "test_accuracy";  // test_accuracy (max) | test_loss (min)
-  int target_gpus = 0;  // 0: no cost estimate
+  int target_gpus = 0;                      // 0: no cost estimate
   TrialSettings trial;
   SearchSpace space;
   std::vector<Stage> stages;

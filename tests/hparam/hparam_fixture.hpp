@@ -58,8 +58,9 @@ inline json small_sweep() {
 class HparamTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lb_hparam_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("lb_hparam_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -78,10 +79,11 @@ class HparamTest : public ::testing::Test {
   }
 
   // hparam-sweep SWEEP --out DIR --trainer FAKE with the fake's knobs in `env`.
-  std::string sweep_command(const fs::path& sweep, const fs::path& out, const std::string& extra = "",
-                            const std::string& env = "") {
-    return env + " " + kSweep.string() + " " + sweep.string() + " --out " + out.string() + " --trainer " +
-           kFake.string() + " --simulator " + (dir_ / "no-simulator").string() + " " + extra;
+  std::string sweep_command(const fs::path& sweep, const fs::path& out,
+                            const std::string& extra = "", const std::string& env = "") {
+    return env + " " + kSweep.string() + " " + sweep.string() + " --out " + out.string() +
+           " --trainer " + kFake.string() + " --simulator " + (dir_ / "no-simulator").string() +
+           " " + extra;
   }
 
   fs::path dir_;

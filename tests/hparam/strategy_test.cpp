@@ -1,11 +1,12 @@
 // Search space, samplers, narrowing, successive halving and ranking.
+#include "hparam/strategy.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <set>
 
 #include "hparam/runner.hpp"
-#include "hparam/strategy.hpp"
 #include "hparam/sweep_file.hpp"
 #include "hparam_fixture.hpp"
 
@@ -101,18 +102,21 @@ TEST(Strategy, FineStageNarrowsAroundTheTopK) {
   json doc = test::small_sweep();
   doc["space"]["train.global_batch"] = {{"choices", {256, 512}}};
   const SweepConfig sweep = config(doc);
-  const std::vector<json> best{{{"optimizer.lr.base", 0.3}, {"optimizer.lars.eta", 0.01}, {"train.global_batch", 512}},
-                               {{"optimizer.lr.base", 0.03}, {"optimizer.lars.eta", 0.001}, {"train.global_batch", 256}},
-                               {{"optimizer.lr.base", 3}, {"optimizer.lars.eta", 0.1}, {"train.global_batch", 256}}};
+  const std::vector<json> best{
+      {{"optimizer.lr.base", 0.3}, {"optimizer.lars.eta", 0.01}, {"train.global_batch", 512}},
+      {{"optimizer.lr.base", 0.03}, {"optimizer.lars.eta", 0.001}, {"train.global_batch", 256}},
+      {{"optimizer.lr.base", 3}, {"optimizer.lars.eta", 0.1}, {"train.global_batch", 256}}};
   const auto configs = stage_configurations(sweep, 1, best);
-  EXPECT_EQ(configs[0], best[0]);  // each centre is re-run first
+  EXPECT_EQ(configs[0], best[0]);      // each centre is re-run first
   EXPECT_EQ(configs.size(), 2u * 4u);  // top_k 2 of 3, centre + 3 Halton points each
   EXPECT_DOUBLE_EQ(box_half_width(sweep, 1), 0.25);
   const Param& lr = sweep.space.params[1];
   for (const json& c : configs) {
     const bool near_first = c["train.global_batch"] == 512;
     const json& centre = near_first ? best[0] : best[1];
-    EXPECT_LE(std::fabs(lr.to_unit(c["optimizer.lr.base"]) - lr.to_unit(centre["optimizer.lr.base"])), 0.25 + 1e-3);
+    EXPECT_LE(
+        std::fabs(lr.to_unit(c["optimizer.lr.base"]) - lr.to_unit(centre["optimizer.lr.base"])),
+        0.25 + 1e-3);
     EXPECT_NE(c, best[2]);  // beyond top_k
   }
 }
@@ -153,10 +157,11 @@ TEST(Ranking, DoneBeforePrunedFailedDropped) {
     t.epochs_done = epochs;
     return t;
   };
-  const auto ranked = rank_trials({trial(1, Status::pruned, 0.95, 1), trial(2, Status::done, 0.8, 3),
-                                   trial(3, Status::failed, std::nullopt, 1), trial(4, Status::done, 0.9, 3),
-                                   trial(5, Status::pruned, 0.7, 2)},
-                                  Goal::maximize);
+  const auto ranked =
+      rank_trials({trial(1, Status::pruned, 0.95, 1), trial(2, Status::done, 0.8, 3),
+                   trial(3, Status::failed, std::nullopt, 1), trial(4, Status::done, 0.9, 3),
+                   trial(5, Status::pruned, 0.7, 2)},
+                  Goal::maximize);
   std::vector<std::int64_t> ids;
   for (const auto& t : ranked) ids.push_back(t.id);
   EXPECT_EQ(ids, (std::vector<std::int64_t>{4, 2, 5, 1}));

@@ -26,10 +26,13 @@ std::map<std::string, int> count_events(const fs::path& log, const std::string& 
 
 TEST_F(HparamTest, WholeSweepFindsTheOptimumAndWritesABestSpec) {
   const fs::path out = dir_ / "out";
-  const RunResult r = shell(sweep_command(write_sweep(small_sweep()), out, "--workers 2", "FAKE_TRIAL_EPOCH_S=0.01"));
+  const RunResult r = shell(
+      sweep_command(write_sweep(small_sweep()), out, "--workers 2", "FAKE_TRIAL_EPOCH_S=0.01"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("[coarse 1/9]"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("cost estimate: skipped, the sweep file sets no target.gpus"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cost estimate: skipped, the sweep file sets no target.gpus"),
+            std::string::npos)
+      << r.output;
   TrialStore store(out / "sweep.db", true);
   const auto trials = store.trials();
   int pruned = 0, finals = 0;
@@ -62,11 +65,12 @@ TEST_F(HparamTest, WholeSweepFindsTheOptimumAndWritesABestSpec) {
   EXPECT_NE(csv.output.find("optimizer.lr.base"), std::string::npos);
   const RunResult report = shell(kSweep.string() + " report " + out.string());
   EXPECT_EQ(report.exit_code, 0) << report.output << read_text(out / "report" / "plot.log");
-  for (const char* file : {"report.md", "trials.csv", "evals.csv", "objective_vs_params.png", "best_so_far.png",
-                           "learning_curves.png"}) {
+  for (const char* file : {"report.md", "trials.csv", "evals.csv", "objective_vs_params.png",
+                           "best_so_far.png", "learning_curves.png"}) {
     EXPECT_TRUE(fs::exists(out / "report" / file)) << file;
   }
-  EXPECT_NE(read_text(out / "report" / "report.md").find("## Best configurations"), std::string::npos);
+  EXPECT_NE(read_text(out / "report" / "report.md").find("## Best configurations"),
+            std::string::npos);
 }
 
 TEST_F(HparamTest, RerunOfAFinishedSweepRunsNothing) {
@@ -85,8 +89,9 @@ TEST_F(HparamTest, ParallelWorkersRunTrialsAtTheSameTime) {
   doc["stages"] = json::parse(R"([{"name": "only", "sampler": "grid", "points": 2,
                                     "fidelity": {"train.epochs": 2}}])");
   const fs::path out = dir_ / "out", log = dir_ / "trials.log";
-  const RunResult r = shell(sweep_command(write_sweep(doc), out, "--workers 3",
-                                          "FAKE_TRIAL_EPOCH_S=0.25 FAKE_TRIAL_LOG=" + log.string()));
+  const RunResult r =
+      shell(sweep_command(write_sweep(doc), out, "--workers 3",
+                          "FAKE_TRIAL_EPOCH_S=0.25 FAKE_TRIAL_LOG=" + log.string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // Three workers: three trials start before the first one finishes.
   std::istringstream in(read_text(log));
@@ -100,16 +105,20 @@ TEST_F(HparamTest, ParallelWorkersRunTrialsAtTheSameTime) {
 TEST_F(HparamTest, FailingTrialsAreRecordedAndDoNotStopTheSweep) {
   json doc = small_sweep();
   doc["space"] = json::parse(R"({"optimizer.lr.base": {"choices": [0.3, 2, 3, 4, 5]}})");
-  doc["stages"] = json::parse(R"([{"name": "only", "sampler": "grid", "fidelity": {"train.epochs": 2}}])");
+  doc["stages"] =
+      json::parse(R"([{"name": "only", "sampler": "grid", "fidelity": {"train.epochs": 2}}])");
   doc["trial"] = {{"timeout_s", 1.5}, {"retries", 1}};
-  const std::string faults = "FAKE_TRIAL_FAULT=nan:optimizer.lr.base=2,crash:optimizer.lr.base=3,"
-                             "hang:optimizer.lr.base=4,flaky:optimizer.lr.base=5";
+  const std::string faults =
+      "FAKE_TRIAL_FAULT=nan:optimizer.lr.base=2,crash:optimizer.lr.base=3,"
+      "hang:optimizer.lr.base=4,flaky:optimizer.lr.base=5";
   const fs::path out = dir_ / "out";
-  const RunResult r = shell(sweep_command(write_sweep(doc), out, "--workers 2", "FAKE_TRIAL_EPOCH_S=0.01 " + faults));
+  const RunResult r = shell(
+      sweep_command(write_sweep(doc), out, "--workers 2", "FAKE_TRIAL_EPOCH_S=0.01 " + faults));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   TrialStore store(out / "sweep.db", true);
   std::map<double, TrialRecord> by_lr;
-  for (const TrialRecord& t : store.trials()) by_lr[t.params["optimizer.lr.base"].get<double>()] = t;
+  for (const TrialRecord& t : store.trials())
+    by_lr[t.params["optimizer.lr.base"].get<double>()] = t;
   EXPECT_EQ(by_lr[0.3].status, Status::done);
   EXPECT_EQ(by_lr[2].status, Status::failed);
   EXPECT_EQ(by_lr[2].reason.rfind("diverged: ", 0), 0u) << by_lr[2].reason;
@@ -128,20 +137,24 @@ TEST_F(HparamTest, FailingTrialsAreRecordedAndDoNotStopTheSweep) {
 TEST_F(HparamTest, AStageWithoutAnyUsableTrialEndsTheSweepWithExit1) {
   json doc = small_sweep();
   doc["stages"] = json::parse(R"([{"name": "only", "sampler": "grid", "points": 1}])");
-  const RunResult r = shell(sweep_command(write_sweep(doc), dir_ / "out", "", "FAKE_TRIAL_FAULT='nan:train.epochs>0'"));
+  const RunResult r = shell(
+      sweep_command(write_sweep(doc), dir_ / "out", "", "FAKE_TRIAL_FAULT='nan:train.epochs>0'"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("stage only: every trial failed"), std::string::npos) << r.output;
 }
 
 TEST_F(HparamTest, ADifferentSweepOnTheSameDirectoryIsRefused) {
   const fs::path out = dir_ / "out";
-  ASSERT_EQ(shell(sweep_command(write_sweep(small_sweep()), out, "", "FAKE_TRIAL_EPOCH_S=0")).exit_code, 0);
+  ASSERT_EQ(
+      shell(sweep_command(write_sweep(small_sweep()), out, "", "FAKE_TRIAL_EPOCH_S=0")).exit_code,
+      0);
   json doc = small_sweep();
   doc["seed"] = 8;
   const RunResult r = shell(sweep_command(write_sweep(doc), out));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("holds a different sweep"), std::string::npos) << r.output;
-  const RunResult not_sweep = shell(sweep_command(write_sweep(doc), dir_));  // non-empty, no sweep.db
+  const RunResult not_sweep =
+      shell(sweep_command(write_sweep(doc), dir_));  // non-empty, no sweep.db
   EXPECT_EQ(not_sweep.exit_code, 2);
 }
 
@@ -160,7 +173,9 @@ TEST_F(HparamTest, KillNineMidSweepThenResumeLosesAndRepeatsNothing) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", (env + " exec " + command + " >" + (dir_ / "first.txt").string() + " 2>&1").c_str(), nullptr);
+    execl("/bin/sh", "sh", "-c",
+          (env + " exec " + command + " >" + (dir_ / "first.txt").string() + " 2>&1").c_str(),
+          nullptr);
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -208,7 +223,8 @@ TEST_F(HparamTest, SigtermStopsTrialsMarksThemPendingAndExits130) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", ("FAKE_TRIAL_EPOCH_S=0.2 exec " + command + " >/dev/null 2>&1").c_str(), nullptr);
+    execl("/bin/sh", "sh", "-c",
+          ("FAKE_TRIAL_EPOCH_S=0.2 exec " + command + " >/dev/null 2>&1").c_str(), nullptr);
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -227,19 +243,23 @@ TEST_F(HparamTest, SigtermStopsTrialsMarksThemPendingAndExits130) {
 
 TEST_F(HparamTest, CostEstimateBeforeTheFinalStageAndPlanOnly) {
   const fs::path sim = dir_ / "fake-simulate-scaling";
-  std::ofstream(sim) << "#!/bin/sh\n# SPEC --gpus N --out DIR\nmkdir -p \"$5\"\n"
-                        "echo '{\"model\":\"lenet_bn\",\"results\":[{\"gpus\":'$3',\"iteration_s\":0.01,"
-                        "\"images_per_s\":1000000,\"efficiency\":0.9,\"time_to_train_s\":3725}]}' > \"$5/scaling.json\"\n";
+  std::ofstream(sim)
+      << "#!/bin/sh\n# SPEC --gpus N --out DIR\nmkdir -p \"$5\"\n"
+         "echo '{\"model\":\"lenet_bn\",\"results\":[{\"gpus\":'$3',\"iteration_s\":0.01,"
+         "\"images_per_s\":1000000,\"efficiency\":0.9,\"time_to_train_s\":3725}]}' > "
+         "\"$5/scaling.json\"\n";
   fs::permissions(sim, fs::perms::owner_all);
   json doc = small_sweep();
   doc["target"] = {{"gpus", 1024}};
   const fs::path out = dir_ / "out", sweep = write_sweep(doc);
-  const std::string base = kSweep.string() + " " + sweep.string() + " --out " + out.string() + " --trainer " +
-                           kFake.string() + " --simulator " + sim.string();
+  const std::string base = kSweep.string() + " " + sweep.string() + " --out " + out.string() +
+                           " --trainer " + kFake.string() + " --simulator " + sim.string();
   const RunResult plan = shell("FAKE_TRIAL_EPOCH_S=0 " + base + " --plan-only");
   ASSERT_EQ(plan.exit_code, 0) << plan.output;
-  EXPECT_NE(plan.output.find("cost estimate of the full runs on 1024 GPUs"), std::string::npos) << plan.output;
-  EXPECT_NE(plan.output.find(": 1 h 02 min, 1000000 images/s, efficiency 0.90"), std::string::npos) << plan.output;
+  EXPECT_NE(plan.output.find("cost estimate of the full runs on 1024 GPUs"), std::string::npos)
+      << plan.output;
+  EXPECT_NE(plan.output.find(": 1 h 02 min, 1000000 images/s, efficiency 0.90"), std::string::npos)
+      << plan.output;
   EXPECT_NE(plan.output.find("--plan-only: stopping before the final stage"), std::string::npos);
   EXPECT_FALSE(fs::exists(out / "best-spec.json"));
   {
@@ -249,19 +269,23 @@ TEST_F(HparamTest, CostEstimateBeforeTheFinalStageAndPlanOnly) {
   }
   const RunResult full = shell("FAKE_TRIAL_EPOCH_S=0 " + base);
   ASSERT_EQ(full.exit_code, 0) << full.output;
-  EXPECT_NE(full.output.find("estimated full run on 1024 GPUs: 1 h 02 min"), std::string::npos) << full.output;
+  EXPECT_NE(full.output.find("estimated full run on 1024 GPUs: 1 h 02 min"), std::string::npos)
+      << full.output;
 
   // A simulator that fails is reported per configuration; the sweep goes on.
   std::ofstream(sim) << "#!/bin/sh\necho 'simulate-scaling: boom' >&2\nexit 1\n";
-  const RunResult broken = shell("FAKE_TRIAL_EPOCH_S=0 " + kSweep.string() + " " + sweep.string() + " --out " +
-                                 (dir_ / "out2").string() + " --trainer " + kFake.string() + " --simulator " + sim.string());
+  const RunResult broken = shell("FAKE_TRIAL_EPOCH_S=0 " + kSweep.string() + " " + sweep.string() +
+                                 " --out " + (dir_ / "out2").string() + " --trainer " +
+                                 kFake.string() + " --simulator " + sim.string());
   EXPECT_EQ(broken.exit_code, 0) << broken.output;
-  EXPECT_NE(broken.output.find("no estimate (exit 1: simulate-scaling: boom)"), std::string::npos) << broken.output;
+  EXPECT_NE(broken.output.find("no estimate (exit 1: simulate-scaling: boom)"), std::string::npos)
+      << broken.output;
 
   // No simulator at all: one line, and the sweep goes on.
   const RunResult missing = shell(sweep_command(sweep, dir_ / "out3", "", "FAKE_TRIAL_EPOCH_S=0"));
   EXPECT_EQ(missing.exit_code, 0) << missing.output;
-  EXPECT_NE(missing.output.find("cost estimate: skipped, simulator not found at " + (dir_ / "no-simulator").string() +
+  EXPECT_NE(missing.output.find("cost estimate: skipped, simulator not found at " +
+                                (dir_ / "no-simulator").string() +
                                 " (build simulate-scaling or pass --simulator PATH)\n"),
             std::string::npos)
       << missing.output;

@@ -39,10 +39,12 @@ double sq(double x) { return x * x; }
 
 // Peak accuracy: best at lr.base 0.3, eta 0.01, weight decay 1e-4, 1 warm-up epoch.
 double peak_accuracy(const lb::Spec& s) {
-  const double data = s.data.train_subset > 0 ? std::min(1.0, double(s.data.train_subset) / 60000.0) : 1.0;
-  return 0.92 - 0.08 * sq(std::log10(s.optimizer.lr.base / 0.3)) - 0.04 * sq(std::log10(s.optimizer.lars.eta / 0.01)) -
-         0.02 * sq(std::log10(s.optimizer.weight_decay / 1e-4)) - 0.01 * sq(s.optimizer.lr.warmup_epochs - 1) -
-         0.02 * (1 - data);
+  const double data =
+      s.data.train_subset > 0 ? std::min(1.0, double(s.data.train_subset) / 60000.0) : 1.0;
+  return 0.92 - 0.08 * sq(std::log10(s.optimizer.lr.base / 0.3)) -
+         0.04 * sq(std::log10(s.optimizer.lars.eta / 0.01)) -
+         0.02 * sq(std::log10(s.optimizer.weight_decay / 1e-4)) -
+         0.01 * sq(s.optimizer.lr.warmup_epochs - 1) - 0.02 * (1 - data);
 }
 
 double accuracy_at(const lb::Spec& s, double epoch) {
@@ -99,18 +101,32 @@ int train(const std::string& spec_file, const fs::path& out, const std::vector<s
   double acc = 0;
   for (int k = 1;; ++k) {
     const double epoch = std::min(epochs, k * every);
-    std::this_thread::sleep_for(std::chrono::duration<double>(sleep_s * (epoch - std::min(epochs, (k - 1) * every))));
+    std::this_thread::sleep_for(
+        std::chrono::duration<double>(sleep_s * (epoch - std::min(epochs, (k - 1) * every))));
     if (mode == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
-    if (mode == "nan") throw std::runtime_error("training diverged: loss is nan at step " + std::to_string(k));
+    if (mode == "nan")
+      throw std::runtime_error("training diverged: loss is nan at step " + std::to_string(k));
     acc = accuracy_at(spec, epoch);
-    metrics << json{{"type", "step"}, {"step", k}, {"epoch", epoch}, {"loss", 1 - acc}}.dump() << "\n"
-            << json{{"type", "eval"}, {"step", k}, {"epoch", epoch}, {"test_accuracy", acc}, {"test_loss", 1 - acc}}.dump()
-            << "\n" << std::flush;
+    metrics << json{{"type", "step"}, {"step", k}, {"epoch", epoch}, {"loss", 1 - acc}}.dump()
+            << "\n"
+            << json{{"type", "eval"},
+                    {"step", k},
+                    {"epoch", epoch},
+                    {"test_accuracy", acc},
+                    {"test_loss", 1 - acc}}
+                   .dump()
+            << "\n"
+            << std::flush;
     if (mode == "crash" || flaky_first) std::abort();
     if (epoch >= epochs) break;
   }
-  const json summary{{"test_accuracy", acc}, {"test_loss", 1 - acc}, {"final_loss", 1 - acc}, {"finished", true},
-                     {"train_time_s", epochs * sleep_s}, {"steps", 1}, {"spec", lb::to_json(spec)}};
+  const json summary{{"test_accuracy", acc},
+                     {"test_loss", 1 - acc},
+                     {"final_loss", 1 - acc},
+                     {"finished", true},
+                     {"train_time_s", epochs * sleep_s},
+                     {"steps", 1},
+                     {"spec", lb::to_json(spec)}};
   lb::write_file_atomically(out / "summary.json", summary.dump(2) + "\n");
   log_event("finish", out.string());
   return 0;
