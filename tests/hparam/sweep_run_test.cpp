@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "hparam/store.hpp"
@@ -44,7 +45,9 @@ TEST_F(HparamTest, WholeSweepFindsTheOptimumAndWritesABestSpec) {
       EXPECT_EQ(t.status, Status::done);
       EXPECT_EQ(t.budget_epochs, 4);
     }
-    if (t.status == Status::pruned) EXPECT_LT(t.epochs_done, t.budget_epochs);
+    if (t.status == Status::pruned) {
+      EXPECT_LT(t.epochs_done, t.budget_epochs);
+    }
   }
   EXPECT_EQ(finals, 2);
   EXPECT_GT(pruned, 0);
@@ -179,8 +182,18 @@ TEST_F(HparamTest, KillNineMidSweepThenResumeLosesAndRepeatsNothing) {
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (finished_count(out / "sweep.db") < 5 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Kill right after a trial has started (one takes ~0.45 s), so the kill
+  // certainly lands while it runs: polling the store for "running" races
+  // with the trial's end.
+  std::set<std::string> seen_started;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto started = count_events(log, "start");
+    const auto ended = count_events(log, "finish");
+    bool fresh = false;
+    for (const auto& [dir, n] : started)
+      fresh |= seen_started.insert(dir).second && !ended.count(dir);
+    if (ended.size() >= 5 && fresh) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
