@@ -249,7 +249,8 @@ std::vector<TrialRecord> TrialStore::reset_running() {
   exec(
       "BEGIN IMMEDIATE; DELETE FROM evals WHERE trial_id IN (SELECT id FROM trials WHERE status = "
       "'running'); "
-      "UPDATE trials SET status = 'pending', pid = 0 WHERE status = 'running'; COMMIT;");
+      "UPDATE trials SET status = 'pending', pid = 0, attempts = MAX(0, attempts - 1) "
+      "WHERE status = 'running'; COMMIT;");
   return running;
 }
 

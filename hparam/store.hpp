@@ -72,7 +72,8 @@ class TrialStore {
   std::vector<TrialRecord> trials(std::optional<int> stage = std::nullopt) const;
   TrialRecord trial(std::int64_t id) const;
 
-  // Trials a killed sweep left running; they go back to pending and lose their evals.
+  // Trials a killed sweep left running; they go back to pending and lose their
+  // evals, and the interrupted attempt does not count against trial.retries.
   std::vector<TrialRecord> reset_running();
   void mark_running(std::int64_t id, const std::string& command, std::int64_t pid, double now);
   // Back to pending for another attempt (the attempt's time still counts).

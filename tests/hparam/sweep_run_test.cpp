@@ -137,6 +137,20 @@ TEST_F(HparamTest, FailingTrialsAreRecordedAndDoNotStopTheSweep) {
   EXPECT_EQ(parse_spec(json::parse(read_text(out / "best-spec.json"))).optimizer.lr.base, 0.3);
 }
 
+TEST_F(HparamTest, LauncherPrefixesEveryTrialCommand) {
+  json doc = small_sweep();
+  doc["stages"] = json::parse(R"([{"name": "only", "sampler": "grid", "points": 1}])");
+  doc["trial"]["launcher"] = {"/usr/bin/env", "FAKE_TRIAL_EPOCH_S=0"};
+  const fs::path out = dir_ / "out";
+  const RunResult r = shell(sweep_command(write_sweep(doc), out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  TrialStore store(out / "sweep.db", true);
+  const TrialRecord t = store.trial(1);
+  EXPECT_EQ(t.status, Status::done);
+  EXPECT_EQ(t.command.rfind("/usr/bin/env FAKE_TRIAL_EPOCH_S=0 " + kFake.string() + " ", 0), 0u)
+      << t.command;
+}
+
 TEST_F(HparamTest, AStageWithoutAnyUsableTrialEndsTheSweepWithExit1) {
   json doc = small_sweep();
   doc["stages"] = json::parse(R"([{"name": "only", "sampler": "grid", "points": 1}])");
@@ -216,6 +230,10 @@ TEST_F(HparamTest, KillNineMidSweepThenResumeLosesAndRepeatsNothing) {
   const RunResult resumed = shell(env + " " + command);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resuming"), std::string::npos) << resumed.output;
+  for (const TrialRecord& t : TrialStore(out / "sweep.db", true).trials()) {
+    EXPECT_EQ(t.attempts, 1) << "an interrupted attempt counts against the retries of trial "
+                             << t.id;
+  }
   const auto starts_after = count_events(log, "start");
   TrialStore store(out / "sweep.db", true);
   for (const TrialRecord& t : store.trials()) {
