@@ -1,7 +1,9 @@
 #include "hparam/cost.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <ostream>
 
 #include "hparam/process.hpp"
@@ -75,16 +77,23 @@ void estimate_costs(const SweepConfig& sweep, TrialStore& store,
     log << "cost estimate: skipped, the sweep file sets no target.gpus\n";
     return;
   }
-  if (!fs::exists(options.simulator)) {
+  std::map<std::int64_t, Estimate> known;  // from an earlier run of this sweep: not simulated again
+  for (const Estimate& e : store.estimates()) {
+    if (e.gpus == sweep.target_gpus) known[e.trial_id] = e;
+  }
+  const bool all_known = std::all_of(final_trials.begin(), final_trials.end(),
+                                     [&](const TrialRecord& t) { return known.count(t.id) > 0; });
+  if (!all_known && !fs::exists(options.simulator)) {
     log << "cost estimate: skipped, simulator not found at " << options.simulator.string()
         << " (build simulate-scaling or pass --simulator PATH)\n";
     return;
   }
   log << "cost estimate of the full runs on " << sweep.target_gpus << " GPUs ("
-      << options.simulator.filename().string() << "):\n";
+      << (all_known ? std::string("stored") : options.simulator.filename().string()) << "):\n";
   for (const TrialRecord& t : final_trials) {
     std::string error;
-    const auto e = simulate(sweep, t, options, error);
+    const auto e = known.count(t.id) ? std::optional<Estimate>(known[t.id])
+                                     : simulate(sweep, t, options, error);
     if (!e) {
       log << "  trial " << t.id << ": no estimate (" << error << ")\n";
       continue;

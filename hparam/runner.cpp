@@ -90,6 +90,7 @@ class Runner {
   void heartbeat(std::size_t stage, const std::map<std::int64_t, Running>& running);
   void stop_all(std::map<std::int64_t, Running>& running);
   int finish();
+  int no_usable_trial(const Stage& st);
 
   const SweepConfig& sweep_;
   const RunOptions& options_;
@@ -395,6 +396,12 @@ int Runner::finish() {
   return 0;
 }
 
+int Runner::no_usable_trial(const Stage& st) {
+  log_ << "stage " << st.name << ": every trial failed; see " << (options_.out / "trials").string()
+       << "/*/stderr.log and `hparam-sweep status " << options_.out.string() << "`\n";
+  return 1;
+}
+
 int Runner::run() {
   open_store();
   recover_running();
@@ -407,7 +414,8 @@ int Runner::run() {
     if (std::all_of(trials.begin(), trials.end(),
                     [](const TrialRecord& t) { return finished(t.status); }) &&
         !st.final) {
-      continue;
+      if (rank_trials(trials, sweep_.goal()).empty()) return no_usable_trial(st);
+      continue;  // finished in an earlier run
     }
     log_ << "stage " << st.name << ": " << trials.size() << " trial(s) of "
          << format_number(stage_epochs(sweep_, st)) << " epoch(s)"
@@ -421,12 +429,7 @@ int Runner::run() {
         return 0;
       }
     }
-    if (!run_stage(s)) {
-      log_ << "stage " << st.name << ": every trial failed; see "
-           << (options_.out / "trials").string() << "/*/stderr.log and `hparam-sweep status "
-           << options_.out.string() << "`\n";
-      return 1;
-    }
+    if (!run_stage(s)) return no_usable_trial(st);
   }
   return finish();
 }

@@ -158,6 +158,10 @@ TEST_F(HparamTest, AStageWithoutAnyUsableTrialEndsTheSweepWithExit1) {
       sweep_command(write_sweep(doc), dir_ / "out", "", "FAKE_TRIAL_FAULT='nan:train.epochs>0'"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("stage only: every trial failed"), std::string::npos) << r.output;
+  const RunResult again =
+      shell(sweep_command(sweep, dir_ / "out"));  // resumed: still nothing to go on with
+  EXPECT_EQ(again.exit_code, 1) << again.output;
+  EXPECT_NE(again.output.find("stage only: every trial failed"), std::string::npos) << again.output;
 }
 
 TEST_F(HparamTest, ADifferentSweepOnTheSameDirectoryIsRefused) {
@@ -167,7 +171,8 @@ TEST_F(HparamTest, ADifferentSweepOnTheSameDirectoryIsRefused) {
       0);
   json doc = small_sweep();
   doc["seed"] = 8;
-  const RunResult r = shell(sweep_command(write_sweep(doc), out));
+  const fs::path sweep = write_sweep(doc);
+  const RunResult r = shell(sweep_command(sweep, out));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("holds a different sweep"), std::string::npos) << r.output;
   const RunResult not_sweep =
@@ -300,6 +305,8 @@ TEST_F(HparamTest, CostEstimateBeforeTheFinalStageAndPlanOnly) {
   }
   const RunResult full = shell("FAKE_TRIAL_EPOCH_S=0 " + base);
   ASSERT_EQ(full.exit_code, 0) << full.output;
+  EXPECT_NE(full.output.find("GPUs (stored):"), std::string::npos)
+      << full.output;  // not simulated again
   EXPECT_NE(full.output.find("estimated full run on 1024 GPUs: 1 h 02 min"), std::string::npos)
       << full.output;
 
