@@ -154,12 +154,13 @@ TEST_F(HparamTest, LauncherPrefixesEveryTrialCommand) {
 TEST_F(HparamTest, AStageWithoutAnyUsableTrialEndsTheSweepWithExit1) {
   json doc = small_sweep();
   doc["stages"] = json::parse(R"([{"name": "only", "sampler": "grid", "points": 1}])");
-  const RunResult r = shell(
-      sweep_command(write_sweep(doc), dir_ / "out", "", "FAKE_TRIAL_FAULT='nan:train.epochs>0'"));
+  const fs::path sweep = write_sweep(doc);
+  const std::string fault = "FAKE_TRIAL_FAULT='nan:train.epochs>0'";
+  const RunResult r = shell(sweep_command(sweep, dir_ / "out", "", fault));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("stage only: every trial failed"), std::string::npos) << r.output;
-  const RunResult again =
-      shell(sweep_command(sweep, dir_ / "out"));  // resumed: still nothing to go on with
+  // Resumed: the stage is finished and still has nothing to go on with.
+  const RunResult again = shell(sweep_command(sweep, dir_ / "out", "", fault));
   EXPECT_EQ(again.exit_code, 1) << again.output;
   EXPECT_NE(again.output.find("stage only: every trial failed"), std::string::npos) << again.output;
 }
