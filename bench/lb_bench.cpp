@@ -128,7 +128,6 @@ struct TrainBench {
     lb::Tensor dlogits = loss_fn.backward(scaler->scale());
     if (fp16()) lb::round_to_half(dlogits.span());
     model->net->backward(dlogits, ctx);
-    state->round_gradients();
     const bool finite = !fp16() || state->gradients_finite();
     const float scale = scaler->scale();
     if (scaler->update(finite)) {

@@ -5,15 +5,25 @@
 
 namespace lb {
 
+namespace {
+using Clock = std::chrono::steady_clock;
+}  // namespace
+
 const Tensor& Layer::forward_native(const Tensor& x, const Context& ctx) {
+  if (is_composite()) return forward_impl(x, ctx);
+  const auto begin = ctx.observer ? Clock::now() : Clock::time_point{};
   Tensor& y = forward_impl(x, ctx);
-  if (ctx.precision == Precision::fp16 && !is_composite()) round_to_half(y.span());
+  if (ctx.precision == Precision::fp16) round_to_half(y.span());
+  if (ctx.observer) ctx.observer->forward_done(*this, begin, Clock::now());
   return y;
 }
 
 const Tensor& Layer::backward_native(const Tensor& dy, const Context& ctx) {
+  if (is_composite()) return backward_impl(dy, ctx);
+  const auto begin = ctx.observer ? Clock::now() : Clock::time_point{};
   Tensor& dx = backward_impl(dy, ctx);
-  if (ctx.precision == Precision::fp16 && !is_composite()) round_to_half(dx.span());
+  if (ctx.precision == Precision::fp16) round_to_half(dx.span());
+  if (ctx.observer) ctx.observer->backward_done(*this, begin, Clock::now());
   return dx;
 }
 

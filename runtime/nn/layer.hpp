@@ -4,6 +4,7 @@
 // construction without allocating; init() allocates and initialises its
 // parameters. Each layer owns its output and input-gradient buffers, so the
 // tensor returned by forward() stays valid until the next forward().
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,10 +18,27 @@ namespace lb {
 
 enum class Mode { train, eval };
 
+class Layer;
+
+// Told when each leaf layer finishes its forward or backward, and when a
+// composite finishes work of its own (a residual block's add). The trainer
+// uses it to time layers (traces, profile.json) and to start a gradient
+// bucket's all-reduce the moment backward has produced its last gradient,
+// while the backward of the layers before it goes on.
+class LayerObserver {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  virtual ~LayerObserver() = default;
+  virtual void forward_done(const Layer& leaf, TimePoint begin, TimePoint end) {}
+  // The leaf's parameter gradients are final (rounded to half in fp16 mode).
+  virtual void backward_done(const Layer& leaf, TimePoint begin, TimePoint end) {}
+};
+
 struct Context {
   Mode mode = Mode::train;
   Precision precision = Precision::fp32;
   std::uint64_t seed = 0;  // per-step seed for stochastic layers (dropout)
+  LayerObserver* observer = nullptr;
 };
 
 // One row of a model's cost table; shapes include the batch dimension.

@@ -6,6 +6,9 @@
 #include "runtime/nn/gradient_pool.hpp"
 
 namespace lb {
+namespace {
+using Clock = std::chrono::steady_clock;
+}  // namespace
 
 Residual::Residual(std::string name, std::unique_ptr<Layer> branch, std::unique_ptr<Layer> shortcut,
                    bool relu_after)
@@ -104,8 +107,12 @@ Tensor& Residual::forward_impl(const Tensor& x, const Context& ctx) {
                                 " does not match shortcut output " + to_string(s.shape()));
   }
   // The paths normally agree on a layout; the output takes the branch's.
+  const auto begin = ctx.observer ? Clock::now() : Clock::time_point{};
   add(b, in_layout(s, b.layout(), converted_), relu_after_, y_);
   if (ctx.precision == Precision::fp16) round_to_half(y_.span());
+  // A composite that does work of its own reports it (the "<name>.add" row of
+  // the cost table), so that profiles account for it.
+  if (ctx.observer) ctx.observer->forward_done(*this, begin, Clock::now());
   return y_;
 }
 
@@ -128,18 +135,25 @@ Tensor& Residual::backward_impl(const Tensor& dy, const Context& ctx) {
     throw std::invalid_argument(name() + ": gradient shape " + to_string(dy.shape()) +
                                 " does not match output " + to_string(y_.shape()));
   }
+  auto begin = ctx.observer ? Clock::now() : Clock::time_point{};
   Tensor dsum = GradientPool::local().take(dy.numel());
   mask_gradient(dy, dsum);
-  const Tensor& db = branch_->backward_native(dsum, ctx);
+  if (ctx.observer) ctx.observer->backward_done(*this, begin, Clock::now());
+  // The shortcut first: then gradients come out in exactly the reverse of the
+  // parameters' forward order (branch, then shortcut), the order the gradient
+  // buckets are planned in, so each bucket's all-reduce can start as early as possible.
   const Tensor& ds = shortcut_ ? shortcut_->backward_native(dsum, ctx) : dsum;
+  const Tensor& db = branch_->backward_native(dsum, ctx);
   if (db.shape() != ds.shape() && needs_input_grad()) {
     throw std::logic_error(name() + ": branch and shortcut input gradients differ in shape");
   }
+  begin = ctx.observer ? Clock::now() : Clock::time_point{};
   Tensor& dx = needs_input_grad() ? input_grad(db.shape(), db.layout()) : no_input_grad();
   if (needs_input_grad()) {
     add(db, in_layout(ds, db.layout(), converted_), false, dx);
     if (ctx.precision == Precision::fp16) round_to_half(dx.span());
   }
+  if (ctx.observer) ctx.observer->backward_done(*this, begin, Clock::now());
   // Both paths' gradients and dsum are consumed: their buffers can be reused.
   branch_->release_input_grad();
   if (shortcut_) shortcut_->release_input_grad();

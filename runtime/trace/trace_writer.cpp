@@ -34,6 +34,11 @@ TraceWriter::~TraceWriter() {
 
 double TraceWriter::now_us() const { return double(steady_ns() - start_ns_) / 1e3; }
 
+double TraceWriter::us_at(std::chrono::steady_clock::time_point t) const {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return double(ns - start_ns_) / 1e3;
+}
+
 void TraceWriter::metadata(int track, std::string_view name) {
   const nlohmann::json e{{"name", "thread_name"}, {"ph", "M"}, {"pid", rank_}, {"tid", track},
                          {"args", {{"name", name}}}};

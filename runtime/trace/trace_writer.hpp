@@ -3,6 +3,7 @@
 // per rank. The file is a JSON array that is valid after every flush(): each
 // flush overwrites the closing bracket with the new events and a new bracket,
 // so a killed process leaves at worst the events since its last flush out.
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,7 @@ class TraceWriter {
   void complete(std::string_view name, std::string_view category, double start_us,
                 double duration_us, int track, const nlohmann::json& args = nullptr);
   double now_us() const;  // microseconds since the writer began
+  double us_at(std::chrono::steady_clock::time_point t) const;  // the same, for a past instant
   void flush();
 
  private:

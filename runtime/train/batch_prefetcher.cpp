@@ -40,13 +40,15 @@ void BatchPrefetcher::work() {
     const std::int64_t step = next_claim_.fetch_add(1);
     if (step >= end_step_ || !wait_for_free_slot(step)) return;
     Slot& slot = slots_[static_cast<std::size_t>(step % depth_)];
+    const auto start = std::chrono::steady_clock::now();
     loader_.fill(step / steps_per_epoch_, step % steps_per_epoch_, slot.batch);
+    slot.prepare_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     slot.step.store(step, std::memory_order_release);
     slot.step.notify_all();
   }
 }
 
-const Batch& BatchPrefetcher::next(std::int64_t step, double& waited_s) {
+const Batch& BatchPrefetcher::next(std::int64_t step, double& waited_s, double* prepare_s) {
   const auto start = std::chrono::steady_clock::now();
   consumed_.store(step, std::memory_order_release);  // releases the previous batch's slot
   consumed_.notify_all();
@@ -56,6 +58,7 @@ const Batch& BatchPrefetcher::next(std::int64_t step, double& waited_s) {
     slot.step.wait(held, std::memory_order_acquire);
   }
   waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (prepare_s != nullptr) *prepare_s = slot.prepare_s;
   return slot.batch;
 }
 

@@ -26,12 +26,14 @@ class BatchPrefetcher {
   BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
 
   // The batch for `step` (the next one in order); valid until the next call.
-  // `waited_s` receives the time the trainer spent waiting for it.
-  const Batch& next(std::int64_t step, double& waited_s);
+  // `waited_s` receives the time the trainer spent waiting for it, and
+  // `prepare_s` the time a worker took to prepare it (read, augment, shard).
+  const Batch& next(std::int64_t step, double& waited_s, double* prepare_s = nullptr);
 
  private:
   struct Slot {
     Batch batch;
+    double prepare_s = 0;                 // written before `step` is released
     std::atomic<std::int64_t> step{-1};  // the step whose batch the slot holds
   };
   void work();

@@ -27,8 +27,10 @@
 #include "runtime/trace/trace_writer.hpp"
 #include "runtime/train/batch_prefetcher.hpp"
 #include "runtime/train/checkpoint.hpp"
+#include "runtime/train/layer_hooks.hpp"
 #include "runtime/train/metrics_log.hpp"
 #include "runtime/train/progress.hpp"
+#include "runtime/train/step_profile.hpp"
 #include "runtime/train/training_state.hpp"
 
 namespace lb {
@@ -37,6 +39,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::int64_t kEvalBatch = 500;
 constexpr const char* kCheckpointFile = "checkpoint.bin";
+constexpr const char* kProfileFile = "profile.json";
+// Per-layer trace events are written for a process's first steps and then on
+// every logged step: enough to see the step's structure without a trace that
+// grows by hundreds of events per step.
+constexpr std::int64_t kDetailedTraceSteps = 10;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -83,6 +90,9 @@ struct Trainer::Impl {
   std::unique_ptr<GradientSync> sync;    // several ranks only
   std::unique_ptr<MetricsLog> metrics;   // rank 0 only
   std::unique_ptr<TraceWriter> trace;
+  std::unique_ptr<StepProfile> profile;
+  std::unique_ptr<LayerHooks> hooks;
+  double sync_start_us = 0;  // trace time of this step's GradientSync::begin_step
   SoftmaxCrossEntropy loss_fn;
   std::int64_t steps_per_epoch = 0, total_steps = 0, step = 0;
   std::deque<double> recent_losses;  // the last log window, for final_loss
@@ -110,7 +120,8 @@ struct Trainer::Impl {
   void resume_from_checkpoint();
   TrainResult run();
   double train_step(const Batch& batch);
-  void average_gradients();
+  void finish_gradient_sync();
+  void write_profile() const;
   EvalResult evaluate();
   void log_step(double loss, double lr, double step_images_per_s);
   void end_of_interval(std::int64_t done);
@@ -122,6 +133,7 @@ struct Trainer::Impl {
   Context context(Mode mode) const {
     return {mode, spec.train.precision, mix(spec.train.seed, static_cast<std::uint64_t>(step))};
   }
+  std::int64_t per_rank_batch() const { return spec.train.global_batch / ranks; }
 };
 
 void Trainer::Impl::setup() {
@@ -197,32 +209,44 @@ void Trainer::Impl::resume_from_checkpoint() {
   state->sync_values();
 }
 
-// Averages the gradients across ranks, bucket by bucket, and traces each
-// bucket's all-reduce on the communication track.
-void Trainer::Impl::average_gradients() {
+// Waits for the gradient all-reduces (with overlap most were started during
+// backward; without, they all start here) and traces each bucket on the
+// communication track. The wait is the communication backward did not hide.
+void Trainer::Impl::finish_gradient_sync() {
   if (!sync) return;
-  const double begin_us = trace ? trace->now_us() : 0;
-  sync->begin_step();
-  for (std::size_t i = 0; i < sync->buckets().size(); ++i) {
-    for (std::size_t t : sync->buckets()[i].tensors) sync->ready(t);
+  if (!spec.comm.overlap) {
+    for (const Bucket& b : sync->buckets()) {
+      for (std::size_t t : b.tensors) sync->ready(t);
+    }
   }
+  const auto wait_start = Clock::now();
+  const double wait_us = trace->now_us();
   sync->finish();
-  if (!trace) return;
+  const double exposed = seconds_since(wait_start);
+  trace_step(wait_us, "allreduce wait", exposed);
+  profile->add_phase(Phase::exposed_comm, exposed);
+  const int wire_bytes_per_element = spec.comm.fp16_gradients ? 2 : 4;
   for (const BucketTiming& t : sync->timings()) {
+    const bool fp16_wire = wire_bytes_per_element == 2 && t.algorithm != Algorithm::mpi;
+    const std::size_t wire_bytes = fp16_wire ? t.bytes / 2 : t.bytes;
+    profile->add_allreduce(to_string(t.algorithm), wire_bytes, t.end_s - t.start_s);
     trace->complete("allreduce bucket " + std::to_string(t.bucket), "allreduce",
-                    begin_us + t.start_s * 1e6, (t.end_s - t.start_s) * 1e6, 1,
-                    {{"bytes", t.bytes}, {"algorithm", to_string(t.algorithm)}, {"step", step}});
+                    sync_start_us + t.start_s * 1e6, (t.end_s - t.start_s) * 1e6, 1,
+                    {{"bytes", wire_bytes}, {"algorithm", to_string(t.algorithm)}, {"step", step}});
   }
 }
 
 double Trainer::Impl::train_step(const Batch& batch) {
-  const Context ctx = context(Mode::train);
+  Context ctx = context(Mode::train);
+  ctx.observer = hooks.get();
   auto phase_start = Clock::now();
-  double phase_us = trace ? trace->now_us() : 0;
-  auto phase_done = [&](const char* name) {
-    trace_step(phase_us, name, seconds_since(phase_start));
+  double phase_us = trace->now_us();
+  auto phase_done = [&](const char* name, Phase phase) {
+    const double elapsed = seconds_since(phase_start);
+    trace_step(phase_us, name, elapsed);
+    profile->add_phase(phase, elapsed);
     phase_start = Clock::now();
-    phase_us = trace ? trace->now_us() : 0;
+    phase_us = trace->now_us();
   };
   const Tensor& logits = model->net->forward(batch.images, ctx);
   const double loss = loss_fn.forward(logits, batch.labels, float(spec.train.label_smoothing));
@@ -230,13 +254,18 @@ double Trainer::Impl::train_step(const Batch& batch) {
     throw std::runtime_error("training diverged: loss is " + std::to_string(loss) + " at step " +
                              std::to_string(step));
   }
-  phase_done("forward");
+  phase_done("forward", Phase::forward);
+  if (sync) {
+    sync->begin_step();
+    sync_start_us = trace->now_us();
+  }
   Tensor dlogits = loss_fn.backward(scaler->scale());
   if (spec.train.precision == Precision::fp16) round_to_half(dlogits.span());
   model->net->backward(dlogits, ctx);
-  state->round_gradients();
-  phase_done("backward");
-  average_gradients();
+  phase_done("backward", Phase::backward);
+  finish_gradient_sync();
+  phase_start = Clock::now();  // the optimizer phase starts after the wait
+  phase_us = trace->now_us();
   // The averaged gradients are identical on every rank, so every rank's
   // scaler takes the same decision.
   const bool finite = spec.train.precision == Precision::fp32 || state->gradients_finite();
@@ -245,7 +274,7 @@ double Trainer::Impl::train_step(const Batch& batch) {
     optimizer->step(state->slots(), float(schedule->at(step)), 1.0f / scale);
     state->sync_values();
   }
-  phase_done("optimizer");
+  phase_done("optimizer", Phase::optimizer);
   return loss;
 }
 
@@ -330,17 +359,28 @@ TrainResult Trainer::Impl::run() {
   std::filesystem::create_directories(options.out);
   if (rank == 0) metrics = std::make_unique<MetricsLog>(options.out / "metrics.jsonl", options.resume);
   trace = std::make_unique<TraceWriter>(options.out / ("trace.rank" + std::to_string(rank) + ".json"), rank);
+  profile = std::make_unique<StepProfile>(model->layer_table(per_rank_batch()));
+  hooks = std::make_unique<LayerHooks>(model->net->params(), *profile, trace.get(),
+                                       spec.comm.overlap ? sync.get() : nullptr);
+  const std::int64_t first_step = step;
   const std::int64_t end = options.max_steps > 0 ? std::min(options.max_steps, total_steps) : total_steps;
   BatchPrefetcher prefetcher(*train_loader, step, end, spec.data.prefetch, spec.data.workers);
   while (step < end) {
     inject_fault(rank, step);
-    double waited = 0;
+    profile->begin_step();
+    hooks->begin_step(step, step - first_step < kDetailedTraceSteps ||
+                                (step + 1) % spec.train.log_every_steps == 0);
+    double waited = 0, prepared = 0;
     const double wait_us = trace->now_us();
-    const Batch& batch = prefetcher.next(step, waited);
+    const Batch& batch = prefetcher.next(step, waited, &prepared);
     trace->complete("data wait", "data", wait_us, waited * 1e6, 2, {{"step", step}});
+    profile->add_phase(Phase::data_wait, waited);
+    profile->add_phase(Phase::data_prepare, prepared);
     const auto start = Clock::now();
     const double loss = train_step(batch);
     const double elapsed = seconds_since(start);
+    profile->add_phase(Phase::step, elapsed + waited);
+    profile->end_step();
     train_time_s += elapsed;
     data_wait_s += waited;
     images_trained += static_cast<std::int64_t>(batch.labels.size()) * ranks;
@@ -354,8 +394,27 @@ TrainResult Trainer::Impl::run() {
   return finish();
 }
 
+// profile.json (rank 0): this run's step, measured; see experiments/SPEC.md.
+void Trainer::Impl::write_profile() const {
+  if (rank != 0 || profile->steps_recorded() == 0) return;
+  const nlohmann::json meta{
+      {"model", spec.model.name},
+      {"device", spec.device},
+      {"precision", std::string(to_string(spec.train.precision))},
+      {"threads", cpu::threads()},
+      {"per_rank_batch", per_rank_batch()},
+      {"ranks", ranks},
+      {"optimizer", spec.optimizer.name},
+      {"comm", {{"algorithm", spec.comm.algorithm}, {"fusion_bytes", spec.comm.fusion_bytes},
+                {"fp16_gradients", spec.comm.fp16_gradients}, {"overlap", spec.comm.overlap},
+                {"group_size", reducer ? reducer->group_size() : 1},
+                {"buckets", sync ? sync->buckets().size() : 0}}}};
+  write_file_atomically(options.out / kProfileFile, profile->to_json(meta).dump(2) + "\n");
+}
+
 TrainResult Trainer::Impl::finish() {
   trace->flush();
+  write_profile();
   TrainResult r;
   r.test_accuracy = last_eval.accuracy;
   r.test_loss = last_eval.loss;

@@ -36,13 +36,6 @@ void TrainingState::sync_values() {
   }
 }
 
-void TrainingState::round_gradients() {
-  if (precision_ != Precision::fp16) return;
-  for (Param* p : params_) {
-    if (p->half_storage) round_to_half(p->grad.span());
-  }
-}
-
 bool TrainingState::gradients_finite() const {
   return std::all_of(params_.begin(), params_.end(),
                      [](const Param* p) { return all_finite(p->grad.span()); });

@@ -2,7 +2,8 @@
 // The optimizer's view of a model: fp32 master weights and momentum for every
 // parameter. In fp16 mode the layers read half-rounded copies of the masters
 // (Param::value) and write half-rounded gradients; in fp32 mode the masters
-// are the values themselves.
+// are the values themselves. Gradients arrive already rounded: the layers
+// that own half-stored parameters round their gradients in backward.
 #include <string>
 #include <vector>
 
@@ -25,8 +26,6 @@ class TrainingState {
   std::span<const OptimSlot> slots() const { return slots_; }
   // Copies the masters into Param::value, rounding to half where stored so.
   void sync_values();
-  // fp16: rounds the gradients that are stored as half (after backward).
-  void round_gradients();
   bool gradients_finite() const;
 
   // SHA-256 of the fp32 master weights, in parameter order.

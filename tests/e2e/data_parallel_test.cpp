@@ -1,5 +1,7 @@
 // lb-train under mpirun: N ranks train like one, and a stalled or killed rank
 // ends the job instead of hanging it.
+#include <map>
+
 #include "e2e_helpers.hpp"
 
 namespace {
@@ -44,6 +46,59 @@ TEST_F(DataParallel, TwoRanksTrainLikeOneWithTheSameGlobalBatch) {
               0.15 * a.at("final_loss").get<double>());
   EXPECT_TRUE(fs::exists(dir_ / "two" / "trace.rank0.json"));
   EXPECT_TRUE(fs::exists(dir_ / "two" / "trace.rank1.json"));
+}
+
+nlohmann::json read_json(const fs::path& file) {
+  std::ifstream in(file);
+  return nlohmann::json::parse(in);
+}
+
+// With overlap, the all-reduce of the first buckets (the last layers'
+// gradients) runs while backward is still busy with the layers before them;
+// profile.json holds the run's measured step for the simulator.
+TEST_F(DataParallel, OverlapStartsAllreducesDuringBackwardAndProfileIsWritten) {
+  const fs::path out = dir_ / "o";
+  const RunResult r = run(2, "--max-steps 6 --set comm.overlap=true --set comm.fusion_bytes=65536"
+                             " --set comm.algorithm=ring --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  std::map<std::int64_t, std::pair<double, double>> backward;  // step -> (start, end) in µs
+  std::map<std::int64_t, double> first_allreduce;             // step -> start in µs
+  for (const auto& e : read_json(out / "trace.rank0.json")) {
+    if (e.value("ph", "") != "X") continue;
+    const std::int64_t step = e["args"]["step"];
+    const double ts = e["ts"], dur = e["dur"];
+    if (e["name"] == "backward") backward[step] = {ts, ts + dur};
+    if (e["cat"] == "allreduce" && !first_allreduce.count(step)) first_allreduce[step] = ts;
+  }
+  int overlapped = 0;
+  for (const auto& [step, span] : backward) {
+    ASSERT_TRUE(first_allreduce.count(step)) << "step " << step;
+    if (first_allreduce[step] < span.second) ++overlapped;
+  }
+  EXPECT_EQ(overlapped, int(backward.size())) << "steps whose first all-reduce began before backward ended";
+
+  const auto profile = read_json(out / "profile.json");
+  EXPECT_EQ(profile["format"], "largebatch-profile");
+  EXPECT_EQ(profile["ranks"], 2);
+  EXPECT_EQ(profile["per_rank_batch"], 128);
+  EXPECT_EQ(profile["steps"], 5);  // the first step is a warm-up
+  std::int64_t params = 0;
+  for (const auto& layer : profile["layers"]) {
+    params += layer["params"].get<std::int64_t>();
+    if (layer["kind"] == "conv2d") {
+      EXPECT_GT(layer["backward_s"].get<double>(), 0.0) << layer;
+    }
+  }
+  EXPECT_EQ(params, summary(out).at("params"));
+  EXPECT_EQ(profile["gradient_order"].front(), "fc2");
+  EXPECT_EQ(profile["gradient_order"].back(), "block1.conv");
+  ASSERT_FALSE(profile["allreduce"].empty());
+  for (const auto& a : profile["allreduce"]) {
+    EXPECT_EQ(a["algorithm"], "ring");
+    EXPECT_EQ(a["ranks"], 2);
+    EXPECT_GT(a["median_s"].get<double>(), 0.0);
+  }
 }
 
 TEST_F(DataParallel, StalledRankIsNamedAndTheJobEndsWithinTheTimeout) {
