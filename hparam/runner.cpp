@@ -100,6 +100,17 @@ class Runner {
   double last_heartbeat_ = 0;
 };
 
+// Empty, absent, or holding only what a sweep killed while creating its
+// store leaves behind.
+bool fresh_directory(const fs::path& dir) {
+  if (!fs::exists(dir)) return true;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name != ".lock" && name != "base-spec.json" && name != "sweep.db.tmp") return false;
+  }
+  return true;
+}
+
 void Runner::open_store() {
   const fs::path db = options_.out / "sweep.db";
   if (fs::exists(db)) {
@@ -112,7 +123,7 @@ void Runner::open_store() {
     }
     return;
   }
-  if (fs::exists(options_.out) && !fs::is_empty(options_.out)) {
+  if (!fresh_directory(options_.out)) {
     throw InputError("--out " + options_.out.string() +
                      ": exists and holds no sweep.db; use a new or empty directory");
   }
