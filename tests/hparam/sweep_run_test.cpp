@@ -181,6 +181,16 @@ TEST_F(HparamTest, ADifferentSweepOnTheSameDirectoryIsRefused) {
   EXPECT_EQ(not_sweep.exit_code, 2);
 }
 
+TEST_F(HparamTest, LeftoversOfASweepKilledWhileCreatingItsStoreAreReused) {
+  const fs::path out = dir_ / "out";
+  fs::create_directories(out);
+  std::ofstream(out / ".lock");
+  std::ofstream(out / "base-spec.json") << "{";
+  const RunResult r =
+      shell(sweep_command(write_sweep(small_sweep()), out, "", "FAKE_TRIAL_EPOCH_S=0"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
 std::size_t finished_count(const fs::path& db) {
   if (!fs::exists(db)) return 0;
   TrialStore store(db, true);
