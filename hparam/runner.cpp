@@ -1,0 +1,502 @@
+#include "hparam/runner.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <thread>
+
+#include "hparam/cost.hpp"
+#include "hparam/process.hpp"
+#include "hparam/strategy.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/core/files.hpp"
+#include "runtime/core/json_reader.hpp"
+
+namespace lb::hparam {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+std::atomic<bool> g_stop{false};
+
+class Interrupted : public std::exception {};
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// An exclusive lock on DIR/.lock for the life of the run: two sweeps writing
+// one store would rerun each other's trials.
+class DirLock {
+ public:
+  explicit DirLock(const fs::path& dir) {
+    fd_ = open((dir / ".lock").c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ < 0 || flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      throw std::runtime_error(dir.string() + " is in use by another hparam-sweep run");
+    }
+  }
+  ~DirLock() { close(fd_); }
+
+ private:
+  int fd_ = -1;
+};
+
+// A trial in flight.
+struct Running {
+  TrialRecord trial;
+  std::unique_ptr<Process> process;
+  fs::path dir;
+  double started = 0;
+  std::size_t metrics_offset = 0;
+  std::string partial;  // an incomplete last line of metrics.jsonl
+  std::size_t next_rung = 0;
+  double epoch = 0;  // latest epoch seen in metrics.jsonl
+  std::optional<double> last_value;
+  std::string stop;  // why we killed it: "pruned ..." or "timeout ..."
+};
+
+class Runner {
+ public:
+  Runner(const SweepConfig& sweep, const RunOptions& options, std::ostream& log)
+      : sweep_(sweep), options_(options), log_(log) {}
+  int run();
+
+ private:
+  void open_store();
+  void recover_running();
+  std::vector<TrialRecord> generate(std::size_t stage);
+  bool run_stage(std::size_t stage);
+  void start(Running& r);
+  std::vector<std::string> command(const TrialRecord& t, const fs::path& dir) const;
+  void read_metrics(Running& r);
+  void on_eval(Running& r, const json& record);
+  bool check(Running& r);  // true when the trial has ended and is recorded
+  void record_exit(Running& r, const ExitStatus& status);
+  void progress(std::size_t stage, const std::string& line);
+  void heartbeat(std::size_t stage, const std::map<std::int64_t, Running>& running);
+  void stop_all(std::map<std::int64_t, Running>& running);
+  int finish();
+  int no_usable_trial(const Stage& st);
+
+  const SweepConfig& sweep_;
+  const RunOptions& options_;
+  std::ostream& log_;
+  std::unique_ptr<TrialStore> store_;
+  std::unique_ptr<DirLock> lock_;
+  double last_heartbeat_ = 0;
+};
+
+// Empty, absent, or holding only what a sweep killed while creating its
+// store leaves behind.
+bool fresh_directory(const fs::path& dir) {
+  if (!fs::exists(dir)) return true;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name != ".lock" && name != "base-spec.json" && name != "sweep.db.tmp") return false;
+  }
+  return true;
+}
+
+void Runner::open_store() {
+  const fs::path db = options_.out / "sweep.db";
+  if (fs::exists(db)) {
+    lock_ = std::make_unique<DirLock>(options_.out);
+    store_ = std::make_unique<TrialStore>(db);
+    if (store_->sweep() != sweep_.source) {
+      throw InputError(db.string() +
+                       ": holds a different sweep (the sweep file or its base spec changed); "
+                       "use a new --out");
+    }
+    return;
+  }
+  if (!fresh_directory(options_.out)) {
+    throw InputError("--out " + options_.out.string() +
+                     ": exists and holds no sweep.db; use a new or empty directory");
+  }
+  fs::create_directories(options_.out);
+  lock_ = std::make_unique<DirLock>(options_.out);
+  write_file_atomically(options_.out / "base-spec.json", sweep_.base.dump(2) + "\n");
+  TrialStore::create(db, sweep_.source);
+  store_ = std::make_unique<TrialStore>(db);
+}
+
+// A sweep killed with -9 may leave a trial running only if the kernel has
+// not delivered its parent-death signal yet; end it before rerunning.
+void Runner::recover_running() {
+  const auto running = store_->reset_running();
+  for (const TrialRecord& t : running) {
+    std::ifstream cmdline("/proc/" + std::to_string(t.pid) + "/cmdline");
+    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    const std::string dir = (options_.out / "trials" / std::to_string(t.id)).string();
+    if (t.pid > 0 && text.find(dir) != std::string::npos) kill(-pid_t(t.pid), SIGKILL);
+  }
+  std::size_t kept = 0;
+  for (const TrialRecord& t : store_->trials()) kept += finished(t.status) ? 1 : 0;
+  if (kept > 0 || !running.empty()) {
+    log_ << "resuming " << options_.out.string() << ": " << kept << " finished trial(s) kept, "
+         << running.size() << " interrupted trial(s) to rerun\n";
+  }
+}
+
+std::vector<TrialRecord> Runner::generate(std::size_t stage) {
+  const Stage& st = sweep_.stages[stage];
+  if (!store_->stage_generated(int(stage))) {
+    std::vector<Params> previous;
+    if (stage > 0) {
+      for (const TrialRecord& t : rank_trials(store_->trials(int(stage - 1)), sweep_.goal()))
+        previous.push_back(t.params);
+    }
+    const auto configs = stage_configurations(sweep_, stage, previous);
+    store_->add_stage(int(stage), st.name, configs, st.fidelity, stage_epochs(sweep_, st));
+  }
+  return store_->trials(int(stage));
+}
+
+std::vector<std::string> Runner::command(const TrialRecord& t, const fs::path& dir) const {
+  const Stage& st = sweep_.stages[std::size_t(t.stage)];
+  std::vector<std::string> argv = sweep_.trial.launcher;
+  argv.insert(argv.end(), {options_.trainer.string(), (options_.out / "base-spec.json").string(),
+                           "--out", dir.string(), "-q"});
+  auto set = [&](const std::string& key, const json& value) {
+    argv.push_back("--set");
+    argv.push_back(set_argument(key, value));
+  };
+  if (st.halving && !st.fidelity.contains("train.eval_every_epochs"))
+    set("train.eval_every_epochs", st.halving->min_epochs);
+  if (!st.final && !st.fidelity.contains("train.checkpoint_every_epochs"))
+    set("train.checkpoint_every_epochs", 0);
+  for (const auto& [key, value] : t.fidelity.items()) set(key, value);
+  for (const auto& [key, value] : t.params.items()) set(key, value);
+  return argv;
+}
+
+void Runner::start(Running& r) {
+  r.dir = options_.out / "trials" / std::to_string(r.trial.id);
+  fs::remove_all(r.dir);  // an earlier attempt's files would mix with this one's
+  fs::create_directories(r.dir);
+  const auto argv = command(r.trial, r.dir);
+  r.process = std::make_unique<Process>(argv, r.dir / "stdout.log", r.dir / "stderr.log");
+  r.started = unix_now();
+  store_->mark_running(r.trial.id, shell_command(argv), r.process->pid(), r.started);
+  progress(
+      std::size_t(r.trial.stage),
+      "trial " + std::to_string(r.trial.id) + " started" +
+          (r.trial.attempts > 0 ? " (attempt " + std::to_string(r.trial.attempts + 1) + ")" : "") +
+          ": " + short_params(r.trial.params));
+}
+
+void Runner::read_metrics(Running& r) {
+  std::ifstream in(r.dir / "metrics.jsonl", std::ios::binary);
+  if (!in) return;
+  in.seekg(std::streamoff(r.metrics_offset));
+  std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  r.metrics_offset += chunk.size();
+  r.partial += chunk;
+  std::size_t newline;
+  while (r.stop.empty() && (newline = r.partial.find('\n')) != std::string::npos) {
+    const std::string line = r.partial.substr(0, newline);
+    r.partial.erase(0, newline + 1);
+    const json record = json::parse(line, nullptr, false);
+    if (!record.is_object()) continue;
+    if (record.contains("epoch") && record["epoch"].is_number())
+      r.epoch = std::max(r.epoch, record["epoch"].get<double>());
+    if (record.value("type", "") == "eval") on_eval(r, record);
+  }
+}
+
+void Runner::on_eval(Running& r, const json& record) {
+  const double epoch = record.value("epoch", 0.0);
+  const json& v = record.contains(sweep_.objective) ? record[sweep_.objective] : json();
+  const double value = v.is_number() ? v.get<double>() : std::nan("");
+  r.last_value = value;
+  store_->add_eval(r.trial.id, epoch, value, record);
+  const Stage& st = sweep_.stages[std::size_t(r.trial.stage)];
+  if (!st.halving) return;
+  const auto rungs = halving_rungs(*st.halving, r.trial.budget_epochs);
+  while (r.next_rung < rungs.size() && epoch >= rungs[r.next_rung] - 1e-9) {
+    const double rung = rungs[r.next_rung++];
+    const auto values = store_->rung_values(r.trial.stage, rung);
+    if (survives_rung(value, values, st.halving->eta, sweep_.goal())) continue;
+    r.stop = "pruned at epoch " + fixed(epoch, 2) + ": " + sweep_.objective + " " +
+             fixed(value, 4) + " not in the top 1/" + format_number(st.halving->eta) + " of " +
+             std::to_string(values.size()) + " at this rung";
+    r.epoch = epoch;
+    r.process->kill_and_wait();
+    return;
+  }
+}
+
+void Runner::record_exit(Running& r, const ExitStatus& status) {
+  const double wall = unix_now() - r.started;
+  const std::int64_t id = r.trial.id;
+  const std::string name = "trial " + std::to_string(id);
+  const std::size_t stage = std::size_t(r.trial.stage);
+  if (r.stop.starts_with("pruned")) {
+    store_->finish(id, Status::pruned, r.last_value, r.epoch, r.stop, wall, unix_now(),
+                   json::object());
+    progress(stage, name + " " + r.stop);
+    return;
+  }
+  std::string reason;
+  bool retry = false;
+  json summary = json::object();
+  std::optional<double> objective;
+  if (!r.stop.empty()) {
+    reason = r.stop;
+    retry = true;
+  } else if (status.signal != 0) {
+    reason = "crashed: " + status.describe();
+    retry = true;
+  } else if (status.code == 0) {
+    try {
+      summary = json::parse(read_file(r.dir / "summary.json"));
+      const json& v = summary.at(sweep_.objective);
+      objective = v.is_number() ? v.get<double>() : std::nan("");
+      if (!std::isfinite(*objective)) reason = "diverged: " + sweep_.objective + " is not finite";
+    } catch (const std::exception& e) {
+      reason = "exit 0 but no usable summary.json (" + std::string(e.what()) + ")";
+      objective.reset();
+    }
+  } else {
+    const std::string line = last_line(r.dir / "stderr.log");
+    if (line.find("diverged") != std::string::npos)
+      reason = "diverged: " + line;
+    else if (status.code == 2)
+      reason = "bad input: " + line;
+    else if (status.code == 127)
+      reason = "cannot run: " + line;
+    else {
+      reason = status.describe() + ": " + line;
+      retry = true;
+    }
+  }
+  if (reason.empty()) {
+    store_->finish(id, Status::done, objective, r.trial.budget_epochs, "", wall, unix_now(),
+                   summary);
+    progress(stage, name + " done: " + sweep_.objective + " " + fixed(*objective, 4) + " after " +
+                        format_number(r.trial.budget_epochs) + " epochs, " + fixed(wall, 1) + " s");
+    return;
+  }
+  if (retry && r.trial.attempts + 1 <= sweep_.trial.retries) {
+    store_->retry(id, reason, wall);
+    progress(stage, name + " failed (" + reason + "), will retry");
+    return;
+  }
+  store_->finish(id, Status::failed, std::nullopt, r.epoch, reason, wall, unix_now(), summary);
+  progress(stage, name + " failed: " + reason);
+}
+
+bool Runner::check(Running& r) {
+  read_metrics(r);
+  std::optional<ExitStatus> status;
+  if (!r.stop.empty()) status = ExitStatus{0, SIGKILL};  // pruned: already killed and reaped
+  if (!status && unix_now() - r.started > sweep_.trial.timeout_s) {
+    r.stop = "timeout after " + format_number(sweep_.trial.timeout_s) + " s";
+    status = r.process->kill_and_wait();
+  }
+  if (!status) status = r.process->poll();
+  if (!status) return false;
+  if (r.stop.empty()) read_metrics(r);  // the lines written just before it exited
+  record_exit(r, *status);
+  return true;
+}
+
+void Runner::progress(std::size_t stage, const std::string& line) {
+  const auto trials = store_->trials(int(stage));
+  std::size_t ended = 0;
+  std::optional<double> best;
+  for (const TrialRecord& t : trials) {
+    ended += finished(t.status) ? 1 : 0;
+    if (t.status == Status::done && t.objective &&
+        (!best || better(*t.objective, *best, sweep_.goal())))
+      best = t.objective;
+  }
+  log_ << "[" << sweep_.stages[stage].name << " " << ended << "/" << trials.size() << "] " << line;
+  if (best) log_ << "  (best " << fixed(*best, 4) << ")";
+  log_ << "\n" << std::flush;
+  last_heartbeat_ = unix_now();
+}
+
+void Runner::heartbeat(std::size_t stage, const std::map<std::int64_t, Running>& running) {
+  if (unix_now() - last_heartbeat_ < options_.heartbeat_s) return;
+  std::string line = std::to_string(running.size()) + " running:";
+  for (const auto& [id, r] : running) {
+    line += " trial " + std::to_string(id) + " at epoch " + fixed(r.epoch, 2) + "/" +
+            format_number(r.trial.budget_epochs) + " (" + fixed(unix_now() - r.started, 0) + " s)";
+  }
+  progress(stage, line);
+}
+
+void Runner::stop_all(std::map<std::int64_t, Running>& running) {
+  for (auto& [id, r] : running) {
+    if (r.process && r.stop.empty()) r.process->kill_and_wait();
+  }
+  running.clear();
+  store_->reset_running();
+}
+
+bool Runner::run_stage(std::size_t stage) {
+  std::deque<TrialRecord> pending;
+  for (const TrialRecord& t : store_->trials(int(stage))) {
+    if (t.status == Status::pending) pending.push_back(t);
+  }
+  std::map<std::int64_t, Running> running;
+  while (!pending.empty() || !running.empty()) {
+    if (g_stop) {
+      stop_all(running);
+      throw Interrupted();
+    }
+    while (int(running.size()) < options_.workers && !pending.empty()) {
+      Running& r = running[pending.front().id];
+      r.trial = pending.front();
+      pending.pop_front();
+      start(r);
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(options_.poll_s));
+    for (auto it = running.begin(); it != running.end();) {
+      if (!check(it->second)) {
+        ++it;
+        continue;
+      }
+      const TrialRecord after = store_->trial(it->first);
+      if (after.status == Status::pending) pending.push_back(after);  // a retry
+      it = running.erase(it);
+    }
+    heartbeat(stage, running);
+  }
+  for (const TrialRecord& t : store_->trials(int(stage))) {
+    if (t.status == Status::done || t.status == Status::pruned) return true;
+  }
+  return false;
+}
+
+int Runner::finish() {
+  const std::size_t last = sweep_.stages.size() - 1;
+  const auto ranked = rank_trials(store_->trials(int(last)), sweep_.goal());
+  if (ranked.empty()) {
+    log_ << "stage " << sweep_.stages[last].name << ": no trial with a finite " << sweep_.objective
+         << "; no best configuration\n";
+    return 1;
+  }
+  const TrialRecord& best = ranked.front();
+  const json spec = full_run_spec(sweep_, best.params);
+  write_file_atomically(options_.out / "best-spec.json", spec.dump(2) + "\n");
+  log_ << "best: trial " << best.id << " (stage " << best.stage_name << "), " << sweep_.objective
+       << " " << (best.objective ? fixed(*best.objective, 4) : "n/a") << ": "
+       << short_params(best.params) << "\n";
+  for (const Estimate& e : store_->estimates()) {
+    if (e.trial_id == best.id)
+      log_ << "estimated full run on " << e.gpus << " GPUs: " << format_duration(e.time_to_train_s)
+           << "\n";
+  }
+  log_ << "ready spec for the full run: " << (options_.out / "best-spec.json").string() << "\n";
+  return 0;
+}
+
+int Runner::no_usable_trial(const Stage& st) {
+  log_ << "stage " << st.name << ": every trial failed; see " << (options_.out / "trials").string()
+       << "/*/stderr.log and `hparam-sweep status " << options_.out.string() << "`\n";
+  return 1;
+}
+
+int Runner::run() {
+  open_store();
+  recover_running();
+  log_ << "sweep " << sweep_.name << ": " << sweep_.stages.size() << " stage(s), "
+       << sweep_.space.size() << " parameter(s), seed " << sweep_.seed << ", " << options_.workers
+       << " worker(s), objective " << sweep_.objective << "\n";
+  for (std::size_t s = 0; s < sweep_.stages.size(); ++s) {
+    const Stage& st = sweep_.stages[s];
+    const auto trials = generate(s);
+    if (std::all_of(trials.begin(), trials.end(),
+                    [](const TrialRecord& t) { return finished(t.status); }) &&
+        !st.final) {
+      if (rank_trials(trials, sweep_.goal()).empty()) return no_usable_trial(st);
+      continue;  // finished in an earlier run
+    }
+    log_ << "stage " << st.name << ": " << trials.size() << " trial(s) of "
+         << format_number(stage_epochs(sweep_, st)) << " epoch(s)"
+         << (st.halving ? ", successive halving eta " + format_number(st.halving->eta) : "")
+         << "\n";
+    if (st.final) {
+      estimate_costs(sweep_, *store_, trials, options_, log_);
+      if (options_.plan_only) {
+        log_ << "--plan-only: stopping before the final stage (" << trials.size()
+             << " full run(s)); rerun without --plan-only to launch them\n";
+        return 0;
+      }
+    }
+    if (!run_stage(s)) return no_usable_trial(st);
+  }
+  return finish();
+}
+
+void on_signal(int) { g_stop = true; }
+
+}  // namespace
+
+void request_stop() { g_stop = true; }
+
+std::vector<TrialRecord> rank_trials(std::vector<TrialRecord> trials, Goal goal) {
+  std::erase_if(trials, [](const TrialRecord& t) {
+    return !(t.status == Status::done || t.status == Status::pruned) || !t.objective ||
+           std::isnan(*t.objective);
+  });
+  std::stable_sort(trials.begin(), trials.end(),
+                   [goal](const TrialRecord& a, const TrialRecord& b) {
+                     if ((a.status == Status::done) != (b.status == Status::done))
+                       return a.status == Status::done;
+                     if (a.epochs_done != b.epochs_done) return a.epochs_done > b.epochs_done;
+                     return better(*a.objective, *b.objective, goal);
+                   });
+  return trials;
+}
+
+json full_run_spec(const SweepConfig& sweep, const json& params) {
+  json spec = sweep.base;
+  if (!sweep.stages.empty() && sweep.stages.back().final)
+    spec = apply_overrides(spec, sweep.stages.back().fidelity);
+  return apply_overrides(spec, params);
+}
+
+std::string short_params(const json& params) {
+  std::string out;
+  for (const auto& [key, value] : params.items()) {
+    const auto dot = key.find('.');
+    out += (out.empty() ? "" : " ") + (dot == std::string::npos ? key : key.substr(dot + 1)) + "=" +
+           value.dump();
+  }
+  return out;
+}
+
+int run_sweep(const SweepConfig& sweep, const RunOptions& options, std::ostream& log) {
+  g_stop = false;
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  Runner runner(sweep, options, log);
+  try {
+    return runner.run();
+  } catch (const Interrupted&) {
+    log << "interrupted: running trials stopped and marked pending; rerun the same command to "
+           "resume\n";
+    return 130;
+  }
+}
+
+}  // namespace lb::hparam

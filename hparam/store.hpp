@@ -1,0 +1,97 @@
+#pragma once
+// The trial store: DIR/sweep.db, SQLite in WAL mode. Every state change is
+// one transaction, so killing the sweep at any moment keeps every finished
+// trial; a trial left "running" by a killed sweep goes back to "pending".
+//
+// Tables: meta(key, value); trials(id, stage, stage_name, idx, params JSON,
+// fidelity JSON, budget_epochs, status, objective, epochs_done, reason,
+// attempts, command, pid, started_at, finished_at, wall_s, summary JSON);
+// evals(trial_id, epoch, value, record JSON); estimates(trial_id, gpus,
+// time_to_train_s, images_per_s, efficiency).
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace lb::hparam {
+
+// pending -> running -> done | pruned | failed (or back to pending to retry)
+enum class Status { pending, running, done, pruned, failed };
+std::string to_string(Status s);
+Status status_from(const std::string& text);
+bool finished(Status s);  // done, pruned or failed: never run again
+
+struct TrialRecord {
+  std::int64_t id = 0;
+  int stage = 0;
+  std::string stage_name;
+  int index = 0;  // position within the stage
+  nlohmann::json params = nlohmann::json::object();
+  nlohmann::json fidelity = nlohmann::json::object();
+  double budget_epochs = 0;
+  Status status = Status::pending;
+  std::optional<double> objective;
+  double epochs_done = 0;
+  std::string reason;
+  int attempts = 0;
+  std::string command;
+  std::int64_t pid = 0;
+  double started_at = 0, finished_at = 0, wall_s = 0;  // unix seconds; wall_s summed over attempts
+};
+
+struct Estimate {
+  std::int64_t trial_id = 0;
+  int gpus = 0;
+  double time_to_train_s = 0, images_per_s = 0, efficiency = 0;
+};
+
+struct EvalRecord {
+  std::int64_t trial_id = 0;
+  double epoch = 0, value = 0;
+};
+
+class TrialStore {
+ public:
+  // Creates DIR/sweep.db (through a temporary file, so a half-made store
+  // never exists) holding `sweep` (the sweep file, base inlined) in meta.
+  static void create(const std::filesystem::path& file, const nlohmann::json& sweep);
+  explicit TrialStore(const std::filesystem::path& file, bool read_only = false);
+  ~TrialStore();
+  TrialStore(const TrialStore&) = delete;
+  TrialStore& operator=(const TrialStore&) = delete;
+
+  nlohmann::json sweep() const;
+
+  bool stage_generated(int stage) const;
+  void add_stage(int stage, const std::string& name, const std::vector<nlohmann::json>& params,
+                 const nlohmann::json& fidelity, double budget_epochs);
+  std::vector<TrialRecord> trials(std::optional<int> stage = std::nullopt) const;
+  TrialRecord trial(std::int64_t id) const;
+
+  // Trials a killed sweep left running; they go back to pending and lose their
+  // evals, and the interrupted attempt does not count against trial.retries.
+  std::vector<TrialRecord> reset_running();
+  void mark_running(std::int64_t id, const std::string& command, std::int64_t pid, double now);
+  // Back to pending for another attempt (the attempt's time still counts).
+  void retry(std::int64_t id, const std::string& reason, double wall_s);
+  void finish(std::int64_t id, Status status, std::optional<double> objective, double epochs_done,
+              const std::string& reason, double wall_s, double now, const nlohmann::json& summary);
+
+  void add_eval(std::int64_t id, double epoch, double value, const nlohmann::json& record);
+  std::vector<EvalRecord> evals() const;
+  // Values every trial of `stage` recorded at its first evaluation at or past `rung`.
+  std::vector<double> rung_values(int stage, double rung) const;
+
+  void set_estimate(const Estimate& e);
+  std::vector<Estimate> estimates() const;
+
+ private:
+  void exec(const std::string& sql) const;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace lb::hparam

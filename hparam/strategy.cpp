@@ -1,0 +1,178 @@
+#include "hparam/strategy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+
+namespace lb::hparam {
+namespace {
+
+using json = nlohmann::json;
+
+// A box in unit coordinates: continuous dims get [lo, hi]; a choice dim is
+// either free (every choice) or fixed to one value.
+struct Box {
+  std::vector<double> lo, hi;
+  std::vector<std::optional<json>> fixed;
+};
+
+Box whole_space(const SearchSpace& space) {
+  const std::size_t n = space.size();
+  return {std::vector<double>(n, 0.0), std::vector<double>(n, 1.0),
+          std::vector<std::optional<json>>(n)};
+}
+
+Box box_around(const SearchSpace& space, const Params& centre, double half_width) {
+  Box box = whole_space(space);
+  for (std::size_t d = 0; d < space.size(); ++d) {
+    const Param& p = space.params[d];
+    const json& value = centre.at(p.key);
+    if (!p.continuous()) {
+      box.fixed[d] = value;
+      continue;
+    }
+    const double u = p.to_unit(value);
+    box.lo[d] = std::max(0.0, u - half_width);
+    box.hi[d] = std::min(1.0, u + half_width);
+  }
+  return box;
+}
+
+std::vector<double> axis(double lo, double hi, int n) {
+  if (n == 1) return {(lo + hi) / 2};
+  std::vector<double> values;
+  for (int i = 0; i < n; ++i) values.push_back(lo + (hi - lo) * i / (n - 1));
+  return values;
+}
+
+// Cartesian product, one dimension at a time.
+std::vector<Params> grid(const SearchSpace& space, const Box& box, int n) {
+  std::vector<Params> points{json::object()};
+  for (std::size_t d = 0; d < space.size(); ++d) {
+    const Param& p = space.params[d];
+    std::vector<json> values;
+    if (box.fixed[d])
+      values = {*box.fixed[d]};
+    else if (!p.continuous())
+      values = p.choices;
+    else
+      for (double u : axis(box.lo[d], box.hi[d], n)) values.push_back(p.from_unit(u));
+    std::vector<Params> next;
+    for (const Params& point : points) {
+      for (const json& v : values) {
+        next.push_back(point);
+        next.back()[p.key] = v;
+      }
+    }
+    points = std::move(next);
+  }
+  return points;
+}
+
+unsigned nth_prime(std::size_t n) {
+  static const unsigned kPrimes[] = {2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53};
+  return kPrimes[n % std::size(kPrimes)];
+}
+
+// Halton points with a seeded random shift per dimension (Cranley-Patterson
+// rotation), so different seeds give different but equally even point sets.
+std::vector<Params> halton(const SearchSpace& space, const Box& box, int n, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::vector<double> shift(space.size());
+  for (double& s : shift) s = uniform(rng);
+  std::vector<Params> points;
+  for (int i = 1; i <= n; ++i) {
+    Params point = json::object();
+    for (std::size_t d = 0; d < space.size(); ++d) {
+      const Param& p = space.params[d];
+      if (box.fixed[d]) {
+        point[p.key] = *box.fixed[d];
+        continue;
+      }
+      const double u =
+          std::fmod(radical_inverse(static_cast<std::uint64_t>(i), nth_prime(d)) + shift[d], 1.0);
+      point[p.key] = p.from_unit(box.lo[d] + u * (box.hi[d] - box.lo[d]));
+    }
+    points.push_back(std::move(point));
+  }
+  return points;
+}
+
+void append_unique(std::vector<Params>& out, std::set<std::string>& seen, const Params& p) {
+  if (seen.insert(p.dump()).second) out.push_back(p);
+}
+
+std::vector<Params> sample_box(const SweepConfig& sweep, const Stage& stage, const Box& box,
+                               std::mt19937_64& rng) {
+  return stage.sampler == Sampler::grid ? grid(sweep.space, box, stage.points)
+                                        : halton(sweep.space, box, stage.points, rng);
+}
+
+}  // namespace
+
+double radical_inverse(std::uint64_t index, unsigned base) {
+  double result = 0, fraction = 1.0 / base;
+  while (index > 0) {
+    result += static_cast<double>(index % base) * fraction;
+    index /= base;
+    fraction /= base;
+  }
+  return result;
+}
+
+double box_half_width(const SweepConfig& sweep, std::size_t stage) {
+  double w = 0.5;
+  for (std::size_t s = 1; s <= stage && s < sweep.stages.size(); ++s) {
+    if (!sweep.stages[s].final) w *= sweep.stages[s].narrow;
+  }
+  return w;
+}
+
+std::vector<Params> stage_configurations(const SweepConfig& sweep, std::size_t stage,
+                                         const std::vector<Params>& previous_best) {
+  const Stage& st = sweep.stages.at(stage);
+  std::mt19937_64 rng(sweep.seed * 0x9e3779b97f4a7c15ull + stage + 1);
+  std::vector<Params> out;
+  std::set<std::string> seen;
+  const std::size_t k =
+      std::min<std::size_t>(previous_best.size(), static_cast<std::size_t>(st.top_k));
+  if (stage == 0) {
+    for (const Params& p : sample_box(sweep, st, whole_space(sweep.space), rng))
+      append_unique(out, seen, p);
+  } else if (st.final) {
+    for (std::size_t i = 0; i < k; ++i) append_unique(out, seen, previous_best[i]);
+  } else {
+    for (std::size_t i = 0; i < k; ++i) {  // the centre itself is re-run at the new fidelity
+      append_unique(out, seen, previous_best[i]);
+      const Box box = box_around(sweep.space, previous_best[i], box_half_width(sweep, stage));
+      for (const Params& p : sample_box(sweep, st, box, rng)) append_unique(out, seen, p);
+    }
+  }
+  // Halving judges a trial against those that reached its rung before it:
+  // a random order keeps neighbouring grid points from meeting first.
+  if (st.halving) std::shuffle(out.begin(), out.end(), rng);
+  return out;
+}
+
+std::vector<double> halving_rungs(const Halving& halving, double epochs) {
+  std::vector<double> rungs;
+  for (double r = halving.min_epochs; r < epochs - 1e-9; r *= halving.eta) rungs.push_back(r);
+  return rungs;
+}
+
+bool better(double a, double b, Goal goal) {
+  if (std::isnan(a)) return false;
+  if (std::isnan(b)) return true;
+  return goal == Goal::maximize ? a > b : a < b;
+}
+
+bool survives_rung(double value, const std::vector<double>& rung_values, double eta, Goal goal) {
+  const std::size_t n = rung_values.size();
+  const auto keep = std::max<std::size_t>(1, static_cast<std::size_t>(std::floor(double(n) / eta)));
+  std::size_t strictly_better = 0;
+  for (double v : rung_values) strictly_better += better(v, value, goal) ? 1 : 0;
+  return !std::isnan(value) && strictly_better < keep;
+}
+
+}  // namespace lb::hparam

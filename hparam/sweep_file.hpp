@@ -1,0 +1,70 @@
+#pragma once
+// A sweep file (experiments/sweeps/*.json, documented in experiments/SPEC.md):
+// a base experiment spec, a search space over spec keys and a list of stages.
+// parse_sweep_file validates everything up front, including that the base
+// spec with each stage's fidelity and each end of each range is a valid spec,
+// so a bad sweep fails before any directory or trial exists.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hparam/space.hpp"
+
+namespace lb::hparam {
+
+enum class Sampler { grid, halton };
+enum class Goal { maximize, minimize };
+
+struct Halving {          // asynchronous successive halving inside a stage
+  double eta = 3;         // reduction factor: the top 1/eta at each rung go on
+  double min_epochs = 1;  // first rung; rungs at min_epochs * eta^k below the stage's epochs
+};
+
+struct Stage {
+  std::string name;
+  bool final = false;  // the full runs: the previous stage's top_k at the base spec's fidelity
+  Sampler sampler = Sampler::grid;
+  int points = 3;           // grid: values per continuous axis; halton: points per box
+  int top_k = 3;            // previous-stage configurations carried into this stage
+  double narrow = 1.0 / 3;  // box half-width relative to the previous search stage's
+  nlohmann::json fidelity = nlohmann::json::object();  // "spec.key": value overrides
+  std::optional<Halving> halving;
+};
+
+struct TrialSettings {
+  double timeout_s = 3600;
+  int retries = 1;  // extra attempts after a crash or timeout (never after divergence)
+  std::vector<std::string> launcher;  // e.g. ["mpirun", "-np", "2"]
+};
+
+struct SweepConfig {
+  std::string name = "sweep";
+  nlohmann::json base;  // the base experiment spec, inlined
+  std::uint64_t seed = 1;
+  std::string objective = "test_accuracy";  // test_accuracy (max) | test_loss (min)
+  int target_gpus = 0;                      // 0: no cost estimate
+  TrialSettings trial;
+  SearchSpace space;
+  std::vector<Stage> stages;
+  nlohmann::json source;  // the file with "base" inlined: identifies the sweep on resume
+
+  Goal goal() const { return objective == "test_loss" ? Goal::minimize : Goal::maximize; }
+};
+
+// Throws InputError ("sweep error: FILE: JSON.PATH: what") on any problem.
+SweepConfig parse_sweep_file(const std::filesystem::path& file);
+SweepConfig parse_sweep(const nlohmann::json& document, const std::filesystem::path& base_dir);
+
+// The base spec with `overrides` ("a.b": value) applied.
+nlohmann::json apply_overrides(nlohmann::json spec, const nlohmann::json& overrides);
+
+// "a.b.c=VALUE" for lb-train's --set, VALUE as JSON (strings unquoted when
+// they would not parse as JSON anyway, to keep commands readable).
+std::string set_argument(const std::string& key, const nlohmann::json& value);
+
+// The epochs a trial of `stage` trains (train.epochs of base + fidelity).
+double stage_epochs(const SweepConfig& sweep, const Stage& stage);
+
+}  // namespace lb::hparam

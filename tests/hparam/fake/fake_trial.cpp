@@ -1,0 +1,156 @@
+// hparam-fake-trial: a stand-in for lb-train in the hparam tests. Same CLI
+// (SPEC --out DIR [--set K=V]... [-q]), same spec validation, same outputs
+// (metrics.jsonl with "eval" lines per eval interval, summary.json), but the
+// accuracy is a deterministic synthetic function of the hyper-parameters and
+// the epoch, so a trial takes milliseconds.
+//
+// Knobs (environment):
+//   FAKE_TRIAL_EPOCH_S=0.02     sleep per evaluated epoch
+//   FAKE_TRIAL_LOG=FILE         append "start DIR" / "finish DIR" per run
+//   FAKE_TRIAL_FAULT=MODE:KEY>X[,MODE:KEY=X]...  a fault when spec key KEY
+//     exceeds (or equals) X; the first rule that matches applies. MODE:
+//     crash (SIGABRT after the first eval), hang (sleep forever), nan
+//     (diverges: exits 1 with lb-train's message), flaky (crashes on the
+//     first attempt only, remembered in DIR.flaky), badinput (exits 2)
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "runtime/core/errors.hpp"
+#include "runtime/core/files.hpp"
+#include "runtime/core/spec.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+double sq(double x) { return x * x; }
+
+// Peak accuracy: best at lr.base 0.3, eta 0.01, weight decay 1e-4, 1 warm-up epoch.
+double peak_accuracy(const lb::Spec& s) {
+  const double data =
+      s.data.train_subset > 0 ? std::min(1.0, double(s.data.train_subset) / 60000.0) : 1.0;
+  return 0.92 - 0.08 * sq(std::log10(s.optimizer.lr.base / 0.3)) -
+         0.04 * sq(std::log10(s.optimizer.lars.eta / 0.01)) -
+         0.02 * sq(std::log10(s.optimizer.weight_decay / 1e-4)) -
+         0.01 * sq(s.optimizer.lr.warmup_epochs - 1) - 0.02 * (1 - data);
+}
+
+double accuracy_at(const lb::Spec& s, double epoch) {
+  return peak_accuracy(s) * (1 - 0.5 * std::exp(-epoch));
+}
+
+void log_event(const char* what, const std::string& out) {
+  const char* file = std::getenv("FAKE_TRIAL_LOG");
+  if (file == nullptr) return;
+  const std::string line = std::string(what) + " " + out + "\n";
+  const int fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  (void)!write(fd, line.data(), line.size());
+  close(fd);
+}
+
+double spec_value(const lb::Spec& spec, const std::string& key) {
+  json node = lb::to_json(spec);
+  std::size_t start = 0;
+  while (start <= key.size()) {
+    const auto dot = std::min(key.find('.', start), key.size());
+    node = node.at(key.substr(start, dot - start));
+    start = dot + 1;
+  }
+  return node.get<double>();
+}
+
+// The fault mode that applies to this spec, or "".
+std::string fault(const lb::Spec& spec) {
+  const char* f = std::getenv("FAKE_TRIAL_FAULT");
+  std::stringstream rules(f ? f : "");
+  std::string rule;
+  while (std::getline(rules, rule, ',')) {
+    const auto colon = rule.find(':'), op = rule.find_first_of(">=", colon);
+    if (colon == std::string::npos || op == std::string::npos) continue;
+    const double value = spec_value(spec, rule.substr(colon + 1, op - colon - 1));
+    const double x = std::stod(rule.substr(op + 1));
+    if (rule[op] == '>' ? value > x : std::fabs(value - x) < 1e-12) return rule.substr(0, colon);
+  }
+  return "";
+}
+
+int train(const std::string& spec_file, const fs::path& out, const std::vector<std::string>& sets) {
+  const lb::Spec spec = lb::load_spec(spec_file, sets);
+  const std::string mode = fault(spec);
+  if (mode == "badinput") throw lb::InputError("spec error: fake: bad input requested");
+  fs::create_directories(out);
+  log_event("start", out.string());
+  const bool flaky_first = mode == "flaky" && !fs::exists(out.string() + ".flaky");
+  if (flaky_first) std::ofstream(out.string() + ".flaky") << "1\n";
+  const char* sleep_env = std::getenv("FAKE_TRIAL_EPOCH_S");
+  const double sleep_s = sleep_env ? std::atof(sleep_env) : 0.02;
+  std::ofstream metrics(out / "metrics.jsonl");
+  const double every = spec.train.eval_every_epochs, epochs = spec.train.epochs;
+  double acc = 0;
+  for (int k = 1;; ++k) {
+    const double epoch = std::min(epochs, k * every);
+    std::this_thread::sleep_for(
+        std::chrono::duration<double>(sleep_s * (epoch - std::min(epochs, (k - 1) * every))));
+    if (mode == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
+    if (mode == "nan")
+      throw std::runtime_error("training diverged: loss is nan at step " + std::to_string(k));
+    acc = accuracy_at(spec, epoch);
+    metrics << json{{"type", "step"}, {"step", k}, {"epoch", epoch}, {"loss", 1 - acc}}.dump()
+            << "\n"
+            << json{{"type", "eval"},
+                    {"step", k},
+                    {"epoch", epoch},
+                    {"test_accuracy", acc},
+                    {"test_loss", 1 - acc}}
+                   .dump()
+            << "\n"
+            << std::flush;
+    if (mode == "crash" || flaky_first) std::abort();
+    if (epoch >= epochs) break;
+  }
+  const json summary{{"test_accuracy", acc},
+                     {"test_loss", 1 - acc},
+                     {"final_loss", 1 - acc},
+                     {"finished", true},
+                     {"train_time_s", epochs * sleep_s},
+                     {"steps", 1},
+                     {"spec", lb::to_json(spec)}};
+  lb::write_file_atomically(out / "summary.json", summary.dump(2) + "\n");
+  log_event("finish", out.string());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hparam-fake-trial: lb-train's CLI with a synthetic objective (hparam tests)"};
+  std::string spec, out;
+  std::vector<std::string> sets;
+  bool quiet = false;
+  app.add_option("spec", spec)->required();
+  app.add_option("--out", out)->required();
+  app.add_option("--set", sets);
+  app.add_flag("-q,--quiet", quiet);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return train(spec, out, sets);
+  } catch (const lb::InputError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "\nlb-train: error: " << e.what() << "\n";
+    return 1;
+  }
+}

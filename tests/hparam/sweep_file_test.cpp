@@ -1,0 +1,196 @@
+// Every way a sweep file can be wrong gives one line naming the JSON path,
+// exit 2 from the CLI, and no sweep directory.
+#include "hparam/sweep_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "hparam_fixture.hpp"
+#include "runtime/core/errors.hpp"
+
+namespace lb::hparam::test {
+namespace {
+
+struct BadCase {
+  const char* name;
+  std::function<void(json&)> edit;
+  const char* expected;  // a substring of the message
+};
+
+const BadCase kBadCases[] = {
+    {"unknown top-level key", [](json& d) { d["stagez"] = 1; }, ": stagez: unknown key"},
+    {"missing base", [](json& d) { d.erase("base"); }, ": base: missing"},
+    {"base of the wrong type", [](json& d) { d["base"] = 3; },
+     ": base: expected a spec file path or a spec object"},
+    {"base file missing", [](json& d) { d["base"] = "nowhere.json"; }, "nowhere.json: cannot open"},
+    {"base spec invalid", [](json& d) { d["base"]["train"]["epoch"] = 3; },
+     "base: gives an invalid spec: train.epoch: unknown key"},
+    {"bad objective", [](json& d) { d["objective"] = "accuracy"; }, ": objective: expected one of"},
+    {"negative target gpus", [](json& d) { d["target"]["gpus"] = -1; },
+     ": target.gpus: expected an integer"},
+    {"unknown target key", [](json& d) { d["target"]["nodes"] = 2; },
+     ": target.nodes: unknown key"},
+    {"bad timeout", [](json& d) { d["trial"]["timeout_s"] = 0; },
+     ": trial.timeout_s: expected a number > 0"},
+    {"launcher not strings",
+     [](json& d) {
+       d["trial"]["launcher"] = {"mpirun", 2};
+     },
+     ": trial.launcher[1]: expected a string"},
+    {"missing space", [](json& d) { d.erase("space"); },
+     ": space: expected an object with at least one spec key"},
+    {"empty space", [](json& d) { d["space"] = json::object(); }, ": space: expected an object"},
+    {"space key not in the spec",
+     [](json& d) {
+       d["space"]["optimizer.lr.bse"] = {{"min", 1}, {"max", 2}};
+     },
+     ": space.optimizer.lr.bse: gives an invalid spec: optimizer.lr.bse: unknown key"},
+    {"log range from 0", [](json& d) { d["space"]["optimizer.lr.base"]["min"] = 0; },
+     ": space.optimizer.lr.base.min: expected a number > 0"},
+    {"max below min", [](json& d) { d["space"]["optimizer.lr.base"]["max"] = 0.01; },
+     ": space.optimizer.lr.base.max: expected a number >= 0.03"},
+    {"missing max", [](json& d) { d["space"]["optimizer.lr.base"].erase("max"); },
+     ": space.optimizer.lr.base.max: missing"},
+    {"bad scale", [](json& d) { d["space"]["optimizer.lr.base"]["scale"] = "exp"; },
+     ": space.optimizer.lr.base.scale: expected one of"},
+    {"range outside the spec's range",
+     [](json& d) {
+       d["space"]["optimizer.lars.eta"] = {{"min", 0}, {"max", 0.1}};
+     },
+     ": space.optimizer.lars.eta: gives an invalid spec: optimizer.lars.eta: expected a number > "
+     "0"},
+    {"range over a string key",
+     [](json& d) {
+       d["space"]["optimizer.name"] = {{"min", 0}, {"max", 1}};
+     },
+     ": space.optimizer.name: a range needs a numeric spec key"},
+    {"empty choices",
+     [](json& d) {
+       d["space"]["optimizer.name"] = {{"choices", json::array()}};
+     },
+     ": space.optimizer.name.choices: expected a non-empty array"},
+    {"choices with a scale",
+     [](json& d) {
+       d["space"]["optimizer.name"] = {{"choices", {"sgd"}}, {"scale", "log"}};
+     },
+     ": space.optimizer.name.scale: unknown key"},
+    {"invalid choice",
+     [](json& d) {
+       d["space"]["optimizer.name"] = {{"choices", {"sgd", "adam"}}};
+     },
+     ": space.optimizer.name: gives an invalid spec: optimizer.name: expected one of"},
+    {"missing stages", [](json& d) { d.erase("stages"); }, ": stages: expected a non-empty array"},
+    {"empty stages", [](json& d) { d["stages"] = json::array(); },
+     ": stages: expected a non-empty array"},
+    {"stage without a name", [](json& d) { d["stages"][1].erase("name"); },
+     ": stages[1].name: missing"},
+    {"duplicate stage name", [](json& d) { d["stages"][1]["name"] = "coarse"; },
+     ": stages[1].name: duplicate stage name"},
+    {"first stage final",
+     [](json& d) {
+       d["stages"][0] = {{"name", "x"}, {"final", true}};
+     },
+     ": stages[0].final: the first stage cannot be final"},
+    {"stage after the final",
+     [](json& d) {
+       d["stages"].push_back({{"name", "late"}});
+     },
+     ": stages[3]: no stage may follow the final stage"},
+    {"top_k in the first stage", [](json& d) { d["stages"][0]["top_k"] = 2; },
+     ": stages[0].top_k: unknown key"},
+    {"sampler in the final stage", [](json& d) { d["stages"][2]["sampler"] = "grid"; },
+     ": stages[2].sampler: unknown key"},
+    {"bad sampler", [](json& d) { d["stages"][0]["sampler"] = "sobol"; },
+     ": stages[0].sampler: expected one of"},
+    {"zero points", [](json& d) { d["stages"][0]["points"] = 0; },
+     ": stages[0].points: expected an integer in [1, 10000]"},
+    {"zero top_k", [](json& d) { d["stages"][1]["top_k"] = 0; },
+     ": stages[1].top_k: expected an integer in [1, 1000]"},
+    {"narrow 0", [](json& d) { d["stages"][1]["narrow"] = 0; },
+     ": stages[1].narrow: expected a number in (0, 1]"},
+    {"fidelity not an object", [](json& d) { d["stages"][0]["fidelity"] = 3; },
+     ": stages[0].fidelity: expected an object"},
+    {"fidelity unknown key", [](json& d) { d["stages"][0]["fidelity"]["train.epoch"] = 1; },
+     ": stages[0].fidelity: gives an invalid spec: train.epoch: unknown key"},
+    {"fidelity bad value", [](json& d) { d["stages"][0]["fidelity"]["train.precision"] = "fp8"; },
+     ": stages[0].fidelity: gives an invalid spec: train.precision: expected one of"},
+    {"halving eta 1", [](json& d) { d["stages"][0]["halving"]["eta"] = 1; },
+     ": stages[0].halving.eta: expected a number > 1"},
+    {"halving first rung at the budget",
+     [](json& d) { d["stages"][0]["halving"]["min_epochs"] = 3; },
+     ": stages[0].halving.min_epochs: expected a number in (0, 3)"},
+    {"halving unknown key", [](json& d) { d["stages"][0]["halving"]["factor"] = 2; },
+     ": stages[0].halving.factor: unknown key"},
+    {"halving in the final stage", [](json& d) { d["stages"][2]["halving"] = json::object(); },
+     ": stages[2].halving: not allowed in the final stage"},
+};
+
+class BadSweepFile : public HparamTest, public ::testing::WithParamInterface<BadCase> {};
+
+TEST_P(BadSweepFile, NamesThePathAndWritesNothing) {
+  json doc = small_sweep();
+  GetParam().edit(doc);
+  const fs::path file = write_sweep(doc);
+  try {
+    parse_sweep_file(file);
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("sweep error: " + file.string()), std::string::npos) << message;
+    EXPECT_NE(message.find(GetParam().expected), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPaths, BadSweepFile, ::testing::ValuesIn(kBadCases),
+                         [](const ::testing::TestParamInfo<BadCase>& info) {
+                           std::string name = info.param.name;
+                           for (char& c : name)
+                             c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return name;
+                         });
+
+TEST_F(HparamTest, GoodFilesParse) {
+  EXPECT_NO_THROW(parse_sweep_file(write_sweep(small_sweep())));
+  const SweepConfig example =
+      parse_sweep_file(fs::path(LB_SOURCE_DIR) / "experiments/sweeps/fmnist-lars-8192.json");
+  EXPECT_EQ(example.space.size(), 4u);
+  EXPECT_EQ(example.target_gpus, 1024);
+  ASSERT_EQ(example.stages.size(), 3u);
+  EXPECT_TRUE(example.stages[2].final);
+  EXPECT_DOUBLE_EQ(example.stages[0].halving->eta, 3);
+}
+
+TEST_F(HparamTest, BaseSpecPathIsRelativeToTheSweepFile) {
+  fs::create_directories(dir_ / "specs");
+  std::ofstream(dir_ / "specs" / "base.json") << small_sweep()["base"].dump();
+  json doc = small_sweep();
+  doc["base"] = "specs/base.json";
+  const SweepConfig sweep = parse_sweep_file(write_sweep(doc));
+  EXPECT_EQ(sweep.base, small_sweep()["base"]);
+}
+
+TEST_F(HparamTest, CliRejectsABadSweepWithExit2AndNoDirectory) {
+  json doc = small_sweep();
+  doc["stages"][0]["halving"]["eta"] = 0.5;
+  const fs::path out = dir_ / "out";
+  const RunResult r = shell(sweep_command(write_sweep(doc), out));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_EQ(r.output, "sweep error: " + (dir_ / "sweep.json").string() +
+                          ": stages[0].halving.eta: expected a number > 1, got 0.5\n");
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(HparamTest, CliUsageErrorsExit2) {
+  EXPECT_EQ(shell(kSweep.string() + " " + write_sweep(small_sweep()).string()).exit_code,
+            2);  // no --out
+  EXPECT_EQ(shell(kSweep.string() + " --workers 0 x").exit_code, 2);
+  EXPECT_EQ(shell(kSweep.string() + " status " + dir_.string()).exit_code, 2);  // not a sweep dir
+  const RunResult help = shell(kSweep.string() + " --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("status"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lb::hparam::test
