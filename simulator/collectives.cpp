@@ -151,16 +151,21 @@ std::string to_string(Collective c) {
 
 Collective resolve(Collective c, std::uint64_t bytes, const CollectiveConfig& config) {
   if (c != Collective::automatic) return c;
-  if (std::int64_t(bytes) < config.auto_small_bytes) return Collective::mpi;
+  // The runtime compares the fp32 buffer's size, whatever the wire format.
+  if (std::int64_t(bytes / config.wire_bytes * 4) < config.auto_small_bytes) return Collective::mpi;
   return config.group_size < config.ranks ? Collective::hierarchical : Collective::ring;
 }
 
 std::vector<Phase> plan_collective(Collective c, std::uint64_t bytes, const CollectiveConfig& config) {
   if (config.ranks < 2 || bytes == 0) return {};
   switch (resolve(c, bytes, config)) {
-    case Collective::mpi:
-      if (std::int64_t(bytes) < config.mpi_ring_bytes) return doubling_plan(bytes, config);
-      return ring_plan(bytes, config);
+    case Collective::mpi: {  // MPI_Allreduce sums the fp32 buffer: no fp16 wire
+      const std::uint64_t fp32 = bytes / config.wire_bytes * 4;
+      CollectiveConfig native = config;
+      native.wire_bytes = 4;
+      if (std::int64_t(fp32) < config.mpi_ring_bytes) return doubling_plan(fp32, native);
+      return ring_plan(fp32, native);
+    }
     case Collective::ring: return ring_plan(bytes, config);
     case Collective::hierarchical: return hierarchical_plan(bytes, config);
     case Collective::torus2d: return torus2d_plan(bytes, config);

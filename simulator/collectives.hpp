@@ -39,7 +39,8 @@ struct CollectiveConfig {
   std::int64_t mpi_ring_bytes = 64 << 10;
 };
 
-// What `automatic` resolves to for a buffer of `bytes`, as Allreducer::resolve.
+// What `automatic` resolves to for a buffer of `bytes` wire bytes, as
+// Allreducer::resolve (which compares the fp32 size).
 Collective resolve(Collective c, std::uint64_t bytes, const CollectiveConfig& config);
 
 // The phases of one all-reduce of `bytes` wire bytes over ranks 0..ranks-1.
