@@ -1,9 +1,9 @@
 #include "simulator/model_info.hpp"
 
+#include <map>
 #include <stdexcept>
 
 #include "runtime/core/errors.hpp"
-#include "runtime/core/rng.hpp"
 #include "runtime/models/model.hpp"
 
 namespace lb::sim {
@@ -26,13 +26,25 @@ ModelInfo model_info(const Spec& spec) {
     throw SpecError("model.name", e.what());
   }
   ModelInfo info{spec.model.name, model->layer_table(1), {}, model->param_count(), images};
-  // Parameter shapes exist only after init(); the values are never used.
-  Rng rng(1);
-  model->net->init(rng);
+  // Tensor sizes without init() (which would allocate and fill every weight):
+  // a bias (conv, linear, BatchNorm beta) has one value per output channel,
+  // the weight the rest of the leaf's parameters.
+  std::map<std::string, const LayerInfo*> rows;
+  for (const auto& row : info.table) rows[row.name] = &row;
+  std::map<std::string, bool> has_bias;
   const auto params = model->net->params();
+  for (const Param* p : params) {
+    if (p->name.ends_with(".bias")) has_bias[p->name.substr(0, p->name.size() - 5)] = true;
+  }
   for (auto it = params.rbegin(); it != params.rend(); ++it) {
-    const std::string& name = (*it)->name;  // "<leaf>.weight"
-    info.gradients.push_back({name.substr(0, name.rfind('.')), (*it)->grad.span().size()});
+    const std::string& name = (*it)->name;
+    const std::string leaf = name.substr(0, name.rfind('.'));
+    const auto row = rows.find(leaf);
+    if (row == rows.end()) throw std::logic_error("model_info: parameter " + name + " has no layer row");
+    const auto channels = std::size_t(row->second->output_shape.at(1));
+    const bool bias = name.ends_with(".bias");
+    const std::size_t size = bias ? channels : std::size_t(row->second->params) - (has_bias[leaf] ? channels : 0);
+    info.gradients.push_back({leaf, size});
   }
   return info;
 }

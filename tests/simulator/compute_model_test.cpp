@@ -5,6 +5,8 @@
 #include "simulator/compute_model.hpp"
 #include "simulator/device.hpp"
 #include "simulator/model_info.hpp"
+#include "runtime/core/rng.hpp"
+#include "runtime/models/model.hpp"
 
 namespace lb::sim {
 namespace {
@@ -103,6 +105,25 @@ TEST(ModelInfo, GradientsAreInBackwardOrderAndAddUpToTheParameters) {
   EXPECT_EQ(total, model.params);
   EXPECT_EQ(model.gradients.front().layer, model.table.back().name);  // the classifier first
   EXPECT_EQ(model.train_images, 60000);
+}
+
+// The sizes model_info derives without allocating match the real tensors in
+// the order the runtime's GradientSync registers them.
+TEST(ModelInfo, GradientSizesMatchTheInitialisedModel) {
+  for (const char* name : {"lenet_bn", "resnet20"}) {
+    Spec spec;
+    spec.model.name = name;
+    const ModelInfo info = model_info(spec);
+    auto model = make_model(name, {1, 28, 28}, 10);
+    Rng rng(1);
+    model->net->init(rng);
+    const auto params = model->net->params();
+    ASSERT_EQ(info.gradients.size(), params.size()) << name;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      EXPECT_EQ(info.gradients[i].elements, params[params.size() - 1 - i]->grad.span().size())
+          << name << " " << params[params.size() - 1 - i]->name;
+    }
+  }
 }
 
 }  // namespace
