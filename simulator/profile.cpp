@@ -52,6 +52,7 @@ void read_comm(const json& doc, RuntimeProfile& p) {
     p.overlap = field<bool>(c, "overlap", at, true);
     p.exposed_comm_s = field<double>(c, "exposed_s", at, 0);
   }
+  p.exposed_comm_s = field<double>(doc, "exposed_comm_s", p.file, p.exposed_comm_s);
   for (const json& row : doc.value("allreduce", json::array())) {
     p.allreduce.push_back({required<std::string>(row, "algorithm", p.file + ": allreduce"),
                            required<std::int64_t>(row, "bytes", p.file + ": allreduce"),
