@@ -1,11 +1,13 @@
 // simulate-scaling: predicts throughput, scaling efficiency and time to train
 // of a spec on 1..thousands of GPUs with a SimGrid model of the runtime's step.
-//   simulate-scaling SPEC.json --out DIR [--gpus 8,16,...] [--profile P ...]
+//   simulate-scaling SPEC.json [--out DIR] [--gpus 8,16,...] [--profile P ...]
 //                    [--calibration cal.json] [--set key=value ...] [--trace N]
 //   simulate-scaling calibrate --from RUN_DIR|profile.json|bench.jsonl ... --out cal.json
-// Writes DIR/scaling.json, DIR/scaling.csv and (--trace N) DIR/trace.gpusN.json.
+// Writes DIR/scaling.json, DIR/scaling.csv, DIR/scaling.png (unless --no-plot)
+// and (--trace N) DIR/trace.gpusN.json; DIR defaults to runs/simulate-<spec name>.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -23,6 +25,7 @@ struct Args {
   std::vector<int> gpus;
   std::vector<std::string> profiles, overrides;
   int trace = 0;
+  bool plot = true;
 };
 
 struct CalibrateArgs {
@@ -105,8 +108,26 @@ std::string csv(const std::vector<ScalingRow>& rows) {
   return out.str();
 }
 
-int simulate(const Args& a) {
+// The PNG comes from analysis/plot_scaling.py (matplotlib); a missing
+// Python only costs the plot, never the results.
+void plot(const std::string& out) {
+  const std::filesystem::path script = std::filesystem::path(LB_SOURCE_DIR) / "analysis" / "plot_scaling.py";
+  std::error_code ec;
+  if (!std::filesystem::exists("/usr/bin/python3", ec) || !std::filesystem::exists(script, ec)) {
+    std::printf("plot skipped: needs /usr/bin/python3 and %s\n", script.c_str());
+    return;
+  }
+  const std::string command = "/usr/bin/python3 '" + script.string() + "' '" + out + "' >/dev/null 2>&1";
+  if (std::system(command.c_str()) == 0) {
+    std::printf("wrote %s/scaling.png\n", out.c_str());
+  } else {
+    std::printf("plot skipped: %s failed (python3-matplotlib installed?)\n", script.c_str());
+  }
+}
+
+int simulate(Args a) {
   const Scenario s = scenario(a);
+  if (a.out.empty()) a.out = "runs/simulate-" + s.spec.name;
   const std::vector<int> gpus = a.gpus.empty() ? default_gpus(s.spec.train.global_batch) : a.gpus;
   check_gpus(s, gpus);
   if (a.trace > 0) check_gpus(s, {a.trace});
@@ -129,6 +150,8 @@ int simulate(const Args& a) {
     const auto file = std::filesystem::path(a.out) / ("trace.gpus" + std::to_string(a.trace) + ".json");
     write_file_atomically(file, chrome_trace(trace, a.trace).dump() + "\n");
   }
+  std::printf("wrote %s/scaling.json, scaling.csv%s\n", a.out.c_str(), a.trace > 0 ? ", trace" : "");
+  if (a.plot) plot(a.out);
   return 0;
 }
 
@@ -162,7 +185,7 @@ int main(int argc, char** argv) {
   lb::sim::CalibrateArgs cal;
   CLI::App app{"simulate-scaling: SimGrid model of the runtime's data-parallel step on 1..thousands of GPUs"};
   app.add_option("spec", args.spec, "experiment spec (experiments/*.json)");
-  app.add_option("--out", args.out, "output directory (scaling.json, scaling.csv, trace)");
+  app.add_option("--out", args.out, "output directory (default runs/simulate-<spec name>)");
   app.add_option("--gpus", args.gpus, "GPU counts, comma-separated (default 8,16,...,2048 up to the global batch)")
       ->delimiter(',');
   app.add_option("--profile", args.profiles, "lb-train profile.json or run directory (repeatable): compute model");
@@ -170,15 +193,14 @@ int main(int argc, char** argv) {
   app.add_option("--set", args.overrides, "override a spec key, e.g. --set cluster.gpu=A100 (repeatable)");
   app.add_option("--trace", args.trace, "write DIR/trace.gpusN.json: Chrome trace of one step at N GPUs");
   app.add_option("--devices", args.devices, "directory of GPU profiles")->capture_default_str();
+  app.add_flag("!--no-plot", args.plot, "do not draw DIR/scaling.png");
   auto* calibrate = app.add_subcommand("calibrate", "fit link latency/bandwidth and per-layer compute to measurements");
   calibrate->add_option("--from", cal.from, "run directories, profile.json files, allreduce-bench --json output")
       ->required();
   calibrate->add_option("--out", cal.out, "calibration file to write")->required();
   try {
     app.parse(argc, argv);
-    if (!calibrate->parsed() && (args.spec.empty() || args.out.empty())) {
-      throw CLI::RequiredError("SPEC and --out");
-    }
+    if (!calibrate->parsed() && args.spec.empty()) throw CLI::RequiredError("SPEC");
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::fprintf(stderr, "simulate-scaling: %s (see --help)\n", e.what());

@@ -98,7 +98,7 @@ TEST(Profile, CalibrateThenSimulate) {
   EXPECT_NEAR(c.compute->layers[0].forward.per_image_s, 5e-5, 1e-12);
   const std::string spec = (fs::path(LB_SOURCE_DIR) / "experiments" / "large-batch-fmnist" /
                             "a-sgd-b256-fp32.json").string();  // resnet20, batch 256
-  ASSERT_EQ(shell(bin + " " + spec + " --calibration " + cal.string() + " --gpus 1,4 --out " + out.string() +
+  ASSERT_EQ(shell(bin + " " + spec + " --calibration " + cal.string() + " --gpus 1,4 --no-plot --out " + out.string() +
                   " >/dev/null"), 0);
   std::ifstream in(out / "scaling.json");
   const json doc = json::parse(in);
