@@ -20,11 +20,23 @@ ClusterModel cluster_model(const ClusterSpec& s) {
   c.oversubscription = s.oversubscription;
   c.uplink_latency_s = s.uplink_latency_us * 1e-6;
   c.input_images_per_s = s.input_images_per_s;
+  if (s.topology == "torus") {
+    for (double d : s.torus_dims) c.torus_dims.push_back(int(d));
+  }
   return c;
 }
 
 void check_fits(const ClusterSpec& s, int gpus) {
   if (gpus < 1) throw InputError("--gpus: expected GPU counts >= 1, got " + std::to_string(gpus));
+  if (s.topology == "torus") {
+    std::int64_t torus_nodes = 1;
+    for (double d : s.torus_dims) torus_nodes *= std::int64_t(d);
+    const std::int64_t needed = (gpus + s.gpus_per_node - 1) / s.gpus_per_node;
+    if (needed > torus_nodes) {
+      throw SpecError("cluster.torus_dims", "the torus holds " + std::to_string(torus_nodes) + " nodes, " +
+                                                std::to_string(gpus) + " GPUs need " + std::to_string(needed));
+    }
+  }
   const std::int64_t capacity = std::int64_t(s.nodes) * s.gpus_per_node;
   if (s.nodes > 0 && gpus > capacity) {
     throw SpecError("cluster.nodes", "the cluster has " + std::to_string(s.nodes) + " nodes x " +

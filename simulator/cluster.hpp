@@ -2,6 +2,7 @@
 // The simulated cluster in SI units, resolved from the spec's `cluster`
 // section (or its documented defaults) and optionally a calibration.
 #include <string>
+#include <vector>
 
 #include "runtime/core/spec.hpp"
 
@@ -20,7 +21,8 @@ struct ClusterModel {
   bool fat_tree = false;
   int nodes_per_leaf = 16;
   double oversubscription = 1;
-  double uplink_latency_s = 0;
+  double uplink_latency_s = 0;    // fat tree: through the core; torus: per hop
+  std::vector<int> torus_dims;    // empty: no torus; nodes numbered with dimension 0 fastest
   double input_images_per_s = 0;  // per GPU; 0 = unlimited
 
   int nodes_for(int gpus) const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
@@ -28,7 +30,7 @@ struct ClusterModel {
   int leaf_of(int gpu) const { return node_of(gpu) / nodes_per_leaf; }
 };
 
-// Checks the cluster against a GPU count (nodes, if given, must hold them);
+// Checks the cluster against a GPU count (torus: the dimensions must hold the nodes; (nodes, if given, must hold them);
 // throws SpecError naming the key.
 ClusterModel cluster_model(const ClusterSpec& spec);
 void check_fits(const ClusterSpec& spec, int gpus);

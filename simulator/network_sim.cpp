@@ -57,6 +57,17 @@ Platform::Platform(const ClusterModel& cluster, int gpus,
       uplinks_.push_back(make_link(zone, "uplink" + std::to_string(l), up, cluster.uplink_latency_s / 2));
     }
   }
+  if (!cluster.torus_dims.empty()) {
+    int torus_nodes = 1;
+    for (int d : cluster.torus_dims) torus_nodes *= d;
+    const double node_Bps = cluster.nic.bandwidth_Bps * (cluster.nic_per_gpu ? cluster.gpus_per_node : 1);
+    for (int n = 0; n < torus_nodes; ++n) {
+      for (std::size_t d = 0; d < cluster.torus_dims.size(); ++d) {
+        torus_links_.push_back(make_link(zone, "torus" + std::to_string(n) + "." + std::to_string(d),
+                                         {node_Bps, 0}, cluster.uplink_latency_s));
+      }
+    }
+  }
   for (const auto& [src, dst] : pairs) {
     zone->add_route(hosts_[src]->get_netpoint(), hosts_[dst]->get_netpoint(), nullptr, nullptr,
                     route(src, dst), false);
@@ -73,6 +84,7 @@ std::vector<s4u::LinkInRoute> Platform::route(int src, int dst) const {
   auto nic_of = [&](int g) { return nic_links_[c.nic_per_gpu ? g : c.node_of(g)]; };
   if (!c.nic_per_gpu) links.push_back({gpu_links_[src], Dir::UP});  // GPU to the node's NIC
   links.push_back({nic_of(src), Dir::UP});
+  if (!c.torus_dims.empty()) add_torus_hops(c.node_of(src), c.node_of(dst), links);
   if (c.fat_tree && c.leaf_of(src) != c.leaf_of(dst)) {
     links.push_back({uplinks_[c.leaf_of(src)], Dir::UP});
     links.push_back({uplinks_[c.leaf_of(dst)], Dir::DOWN});
@@ -80,6 +92,28 @@ std::vector<s4u::LinkInRoute> Platform::route(int src, int dst) const {
   links.push_back({nic_of(dst), Dir::DOWN});
   if (!c.nic_per_gpu) links.push_back({gpu_links_[dst], Dir::DOWN});
   return links;
+}
+
+// Dimension-order routing, each dimension the shorter way round (ties go +).
+// Going + from coordinate x uses x's link UP; going - uses (x-1)'s link DOWN.
+void Platform::add_torus_hops(int src_node, int dst_node, std::vector<s4u::LinkInRoute>& links) const {
+  const auto& dims = cluster_.torus_dims;
+  const int n_dims = int(dims.size());
+  int node = src_node, stride = 1;
+  for (int d = 0; d < n_dims; ++d) {
+    const int size = dims[d];
+    const int from = (src_node / stride) % size, to = (dst_node / stride) % size;
+    const int forward = ((to - from) % size + size) % size;
+    const bool plus = forward <= size - forward;
+    for (int hop = 0, hops = plus ? forward : size - forward; hop < hops; ++hop) {
+      const int x = (node / stride) % size;
+      const int next = plus ? (x + 1) % size : (x - 1 + size) % size;
+      const int owner = plus ? node : node + (next - x) * stride;  // the node whose + link this is
+      links.push_back({torus_links_[std::size_t(owner * n_dims + d)], plus ? Dir::UP : Dir::DOWN});
+      node += (next - x) * stride;
+    }
+    stride *= size;
+  }
 }
 
 double run_phases_by_step(const std::vector<Phase>& phases, const Platform& platform) {

@@ -32,10 +32,12 @@ class Platform {
 
  private:
   std::vector<simgrid::s4u::LinkInRoute> route(int src, int dst) const;
+  void add_torus_hops(int src_node, int dst_node, std::vector<simgrid::s4u::LinkInRoute>& links) const;
 
   ClusterModel cluster_;
   std::vector<simgrid::s4u::Host*> hosts_;
   std::vector<simgrid::s4u::Link*> gpu_links_, nic_links_, uplinks_;
+  std::vector<simgrid::s4u::Link*> torus_links_;  // [node * dims + d]: node to its + neighbour in d
 };
 
 // Runs inside an actor: each phase's step once with all its flows at the same

@@ -1,5 +1,6 @@
 #include "runtime/core/spec.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <string_view>
 
@@ -143,6 +144,18 @@ void read_link(ObjectReader r, LinkSpec& l) {
   r.finish();
 }
 
+void check_torus_dims(const ObjectReader& r, const ClusterSpec& c) {
+  for (std::size_t i = 0; i < c.torus_dims.size(); ++i) {
+    if (c.torus_dims[i] == std::floor(c.torus_dims[i])) continue;
+    throw SpecError(index_path(r.path_of("torus_dims"), i),
+                    "expected an integer >= 1, got " + format_number(c.torus_dims[i]));
+  }
+  if (c.torus_dims.size() > 3 || (c.topology == "torus" && c.torus_dims.empty())) {
+    throw SpecError(r.path_of("torus_dims"), "expected 1 to 3 dimensions for topology \"torus\", got " +
+                                                 std::to_string(c.torus_dims.size()));
+  }
+}
+
 void read_cluster(ObjectReader r, ClusterSpec& c) {
   r.read("gpu", c.gpu);
   r.read("gpus_per_node", c.gpus_per_node, IntRange::at_least(1));
@@ -150,10 +163,12 @@ void read_cluster(ObjectReader r, ClusterSpec& c) {
   read_link(r.child("intra"), c.intra);
   read_link(r.child("nic"), c.nic);
   r.read_choice("nic_per", c.nic_per, {"node", "gpu"});
-  r.read_choice("topology", c.topology, {"switch", "fat_tree"});
+  r.read_choice("topology", c.topology, {"switch", "fat_tree", "torus"});
   r.read("nodes_per_leaf", c.nodes_per_leaf, IntRange::at_least(1));
   r.read("oversubscription", c.oversubscription, NumberRange::at_least(1));
   r.read("uplink_latency_us", c.uplink_latency_us, NumberRange::at_least(0));
+  r.read("torus_dims", c.torus_dims, NumberRange::at_least(1));
+  check_torus_dims(r, c);
   r.read("input_images_per_s", c.input_images_per_s, NumberRange::at_least(0));
   r.finish();
 }
@@ -250,6 +265,7 @@ json cluster_json(const ClusterSpec& c) {
           {"nodes_per_leaf", c.nodes_per_leaf},
           {"oversubscription", c.oversubscription},
           {"uplink_latency_us", c.uplink_latency_us},
+          {"torus_dims", json(c.torus_dims)},
           {"input_images_per_s", c.input_images_per_s}};
 }
 

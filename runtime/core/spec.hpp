@@ -120,10 +120,11 @@ struct ClusterSpec {
   LinkSpec intra{150, 2};       // GPU <-> node switch (NVLink / PCIe); intra-node messages cross two
   LinkSpec nic{100, 5};         // the network interface: one per node or one per GPU
   std::string nic_per = "node"; // node | gpu
-  std::string topology = "switch";  // switch | fat_tree
+  std::string topology = "switch";  // switch | fat_tree | torus
   int nodes_per_leaf = 16;          // fat_tree: nodes under one leaf switch
   double oversubscription = 1;      // fat_tree: leaf down-link / up-link bandwidth
-  double uplink_latency_us = 1;     // fat_tree: extra latency through the core
+  double uplink_latency_us = 1;     // fat_tree: extra latency through the core; torus: per hop
+  std::vector<double> torus_dims{}; // torus: nodes along each dimension (1-3 integers)
   double input_images_per_s = 0;    // per-GPU input pipeline rate; 0 = never a bottleneck
   bool present = false;             // false: the spec had no "cluster" (defaults in use)
 };

@@ -93,6 +93,9 @@ TEST(SimulateScaling, BadInputIsOneLineAndExit2) {
   expect_bad_input(seed_spec() + " --set comm.algorithm=torus2d --set comm.group_size=3 --gpus 16", "comm.group_size");
   expect_bad_input(seed_spec() + " --set cluster.colour=red", "cluster.colour");
   expect_bad_input(seed_spec() + " --gpus 0", "--gpus");
+  expect_bad_input(seed_spec() + " --set cluster.topology=torus --set cluster.torus_dims=[4,4] --gpus 2048",
+                   "cluster.torus_dims");
+  expect_bad_input(seed_spec() + " --set cluster.topology=torus", "cluster.torus_dims");
   expect_bad_input("/nonexistent.json", "/nonexistent.json");
 }
 

@@ -116,3 +116,45 @@ TEST(Network, Torus2dRefusesAGroupThatDoesNotDivide) {
 
 }  // namespace
 }  // namespace lb::sim
+
+namespace lb::sim {
+namespace {
+
+// A ring of 8 nodes (1-D torus), one GPU each; 1 us per torus hop.
+ClusterModel torus8() {
+  ClusterModel c = cluster(1);
+  c.torus_dims = {8};
+  c.uplink_latency_s = 1e-6;
+  return c;
+}
+
+TEST(Network, RingOnATorusIsOneHopPerStep) {
+  const ClusterModel c = torus8();
+  const double alpha = c.intra.latency_s + c.nic.latency_s + c.uplink_latency_s, S = 8 << 20;
+  const double closed = 2 * 7 * alpha + 2.0 * 7 / 8 * S / c.nic.bandwidth_Bps;
+  expect_within(simulate(c, config(8, 1), Collective::ring, std::uint64_t(S), false), closed, 0.01);
+}
+
+// 4 x 4 torus: ring neighbours that change row move one hop in each
+// dimension, so the lock-step ring pays two hops of latency per step.
+TEST(Network, RingOnA2dTorusPaysTwoHopsAtRowChanges) {
+  ClusterModel c = torus8();
+  c.torus_dims = {4, 4};
+  const double alpha = c.intra.latency_s + c.nic.latency_s + 2 * c.uplink_latency_s, S = 8 << 20;
+  const double closed = 2 * 15 * alpha + 2.0 * 15 / 16 * S / c.nic.bandwidth_Bps;
+  expect_within(simulate(c, config(16, 1), Collective::ring, std::uint64_t(S), false), closed, 0.01);
+}
+
+// Recursive doubling at distance 1, 2, 4 crosses 1, 2, 4 hops, and the
+// busiest torus link carries 1, 2, 4 flows (distance 4 ties all go +).
+TEST(Network, TorusRoutesAreDimensionOrderedShortestPaths) {
+  const ClusterModel c = torus8();
+  const double S = 32'000, base = c.intra.latency_s + c.nic.latency_s;
+  double closed = 0;
+  for (int d : {1, 2, 4}) closed += base + d * c.uplink_latency_s + S * d / c.nic.bandwidth_Bps;
+  expect_within(simulate(c, config(8, 1), Collective::mpi, std::uint64_t(S), false), closed, 0.01);
+  expect_fast_matches_message_level(c, config(8, 1), Collective::mpi, std::uint64_t(S));
+}
+
+}  // namespace
+}  // namespace lb::sim
