@@ -49,7 +49,9 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-bool fitted_algorithm(const std::string& a) { return a == "ring" || a == "hierarchical" || a == "torus2d"; }
+bool fitted_algorithm(const std::string& a) {
+  return a == "ring" || a == "hierarchical" || a == "torus2d";
+}
 
 }  // namespace
 
@@ -57,7 +59,8 @@ CalibrationInputs read_calibration_inputs(const std::vector<std::filesystem::pat
   CalibrationInputs in;
   for (const auto& path : from) {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) throw InputError("calibration error: " + path.string() + ": no such file or directory");
+    if (!std::filesystem::exists(path, ec))
+      throw InputError("calibration error: " + path.string() + ": no such file or directory");
     if (!std::filesystem::is_directory(path, ec) && is_bench_file(path)) {
       read_bench(path, in.samples);
       continue;
@@ -77,7 +80,8 @@ std::pair<double, double> alpha_beta_features(Collective c, std::uint64_t bytes,
   double steps = 0, load = 0;
   for (const Phase& phase : plan_collective(c, bytes, cfg)) {
     std::map<std::pair<int, int>, double> link;  // (rank, 0 = out / 1 = in) -> bytes
-    for (const Flow& f : phase.flows) link[{f.src, 0}] += double(f.bytes), link[{f.dst, 1}] += double(f.bytes);
+    for (const Flow& f : phase.flows)
+      link[{f.src, 0}] += double(f.bytes), link[{f.dst, 1}] += double(f.bytes);
     double busiest = 0;
     for (const auto& [key, b] : link) busiest = std::max(busiest, b);
     steps += phase.repeats;
@@ -95,8 +99,9 @@ Calibration calibrate(const CalibrationInputs& in) {
   std::vector<std::tuple<const AllreduceSample*, double, double>> rows;
   for (const auto& s : in.samples) {
     if (s.ranks < 2 || s.time_s <= 0) continue;
-    const auto [steps, load] = alpha_beta_features(parse_collective(s.algorithm), std::uint64_t(s.bytes),
-                                                   s.ranks, s.ranks, s.fp16_wire ? 2 : 4);
+    const auto [steps, load] =
+        alpha_beta_features(parse_collective(s.algorithm), std::uint64_t(s.bytes), s.ranks, s.ranks,
+                            s.fp16_wire ? 2 : 4);
     rows.emplace_back(&s, steps, load);
     if (!fitted_algorithm(s.algorithm)) continue;
     const double w = 1 / s.time_s, x1 = steps * w, x2 = load * w;
@@ -111,9 +116,14 @@ Calibration calibrate(const CalibrationInputs& in) {
   std::vector<double> errors;
   for (const auto& [s, steps, load] : rows) {
     const double predicted = steps * alpha + load * inv_bw, error = predicted / s->time_s - 1;
-    cal.residuals.push_back({{"source", s->source}, {"algorithm", s->algorithm}, {"ranks", s->ranks},
-                             {"bytes", s->bytes}, {"measured_s", s->time_s}, {"predicted_s", predicted},
-                             {"error", error}, {"fitted", fitted_algorithm(s->algorithm)}});
+    cal.residuals.push_back({{"source", s->source},
+                             {"algorithm", s->algorithm},
+                             {"ranks", s->ranks},
+                             {"bytes", s->bytes},
+                             {"measured_s", s->time_s},
+                             {"predicted_s", predicted},
+                             {"error", error},
+                             {"fitted", fitted_algorithm(s->algorithm)}});
     if (fitted_algorithm(s->algorithm)) errors.push_back(std::abs(error)), ++fit.rows;
   }
   fit.median_abs_error = median(errors);
@@ -146,7 +156,8 @@ Calibration load_calibration(const std::filesystem::path& file) {
   try {
     if (j.contains("links") && j["links"].contains("intra")) {
       const json& l = j["links"]["intra"];
-      c.intra = LinkFit{{l.at("bandwidth_gbps").get<double>() * 1e9 / 8, l.at("latency_us").get<double>() * 1e-6}};
+      c.intra = LinkFit{{l.at("bandwidth_gbps").get<double>() * 1e9 / 8,
+                         l.at("latency_us").get<double>() * 1e-6}};
     }
   } catch (const json::exception& e) {
     throw InputError(at + ": links.intra: expected bandwidth_gbps and latency_us numbers");

@@ -11,11 +11,10 @@
 // torus2d). MPI_Allreduce's internals are Open MPI's, so its rows are
 // reported with residuals but not fitted.
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "runtime/core/spec.hpp"
 #include "simulator/cluster.hpp"

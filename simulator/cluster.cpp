@@ -5,7 +5,9 @@
 namespace lb::sim {
 namespace {
 
-LinkClass link_class(const LinkSpec& l) { return {l.bandwidth_gbps * 1e9 / 8, l.latency_us * 1e-6}; }
+LinkClass link_class(const LinkSpec& l) {
+  return {l.bandwidth_gbps * 1e9 / 8, l.latency_us * 1e-6};
+}
 
 }  // namespace
 
@@ -33,16 +35,17 @@ void check_fits(const ClusterSpec& s, int gpus) {
     for (double d : s.torus_dims) torus_nodes *= std::int64_t(d);
     const std::int64_t needed = (gpus + s.gpus_per_node - 1) / s.gpus_per_node;
     if (needed > torus_nodes) {
-      throw SpecError("cluster.torus_dims", "the torus holds " + std::to_string(torus_nodes) + " nodes, " +
-                                                std::to_string(gpus) + " GPUs need " + std::to_string(needed));
+      throw SpecError("cluster.torus_dims", "the torus holds " + std::to_string(torus_nodes) +
+                                                " nodes, " + std::to_string(gpus) + " GPUs need " +
+                                                std::to_string(needed));
     }
   }
   const std::int64_t capacity = std::int64_t(s.nodes) * s.gpus_per_node;
   if (s.nodes > 0 && gpus > capacity) {
     throw SpecError("cluster.nodes", "the cluster has " + std::to_string(s.nodes) + " nodes x " +
-                                         std::to_string(s.gpus_per_node) + " GPUs = " +
-                                         std::to_string(capacity) + " GPUs, cannot run " +
-                                         std::to_string(gpus));
+                                         std::to_string(s.gpus_per_node) +
+                                         " GPUs = " + std::to_string(capacity) +
+                                         " GPUs, cannot run " + std::to_string(gpus));
   }
 }
 

@@ -30,8 +30,8 @@ struct ClusterModel {
   int leaf_of(int gpu) const { return node_of(gpu) / nodes_per_leaf; }
 };
 
-// Checks the cluster against a GPU count (torus: the dimensions must hold the nodes; (nodes, if given, must hold them);
-// throws SpecError naming the key.
+// Checks the cluster against a GPU count (torus: the dimensions must hold the nodes; (nodes, if
+// given, must hold them); throws SpecError naming the key.
 ClusterModel cluster_model(const ClusterSpec& spec);
 void check_fits(const ClusterSpec& spec, int gpus);
 

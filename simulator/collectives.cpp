@@ -99,7 +99,8 @@ std::vector<Phase> hierarchical_plan(std::uint64_t bytes, const CollectiveConfig
   for (const auto& g : groups) leaders.push_back(g[0]);
   const int n = int(leaders.size());
   if (n > 1) {
-    phases.push_back(ring_phase("leader ring", {leaders}, chunk_bytes(bytes, n, c.wire_bytes), 2 * (n - 1)));
+    phases.push_back(
+        ring_phase("leader ring", {leaders}, chunk_bytes(bytes, n, c.wire_bytes), 2 * (n - 1)));
   }
   if (m > 1) add_broadcast(phases, groups, bytes / c.wire_bytes * 4);
   return phases;
@@ -119,8 +120,8 @@ std::vector<Phase> torus2d_plan(std::uint64_t bytes, const CollectiveConfig& c) 
   std::vector<Phase> phases;
   if (m > 1) phases.push_back(ring_phase("row reduce-scatter", rows, row_chunk, m - 1));
   if (n > 1) {
-    phases.push_back(ring_phase("column ring", columns, chunk_bytes(row_chunk, n, c.wire_bytes),
-                                2 * (n - 1)));
+    phases.push_back(
+        ring_phase("column ring", columns, chunk_bytes(row_chunk, n, c.wire_bytes), 2 * (n - 1)));
   }
   if (m > 1) phases.push_back(ring_phase("row all-gather", rows, row_chunk, m - 1));
   return phases;
@@ -140,11 +141,16 @@ Collective parse_collective(const std::string& name) {
 
 std::string to_string(Collective c) {
   switch (c) {
-    case Collective::mpi: return "mpi";
-    case Collective::ring: return "ring";
-    case Collective::hierarchical: return "hierarchical";
-    case Collective::torus2d: return "torus2d";
-    case Collective::automatic: return "auto";
+    case Collective::mpi:
+      return "mpi";
+    case Collective::ring:
+      return "ring";
+    case Collective::hierarchical:
+      return "hierarchical";
+    case Collective::torus2d:
+      return "torus2d";
+    case Collective::automatic:
+      return "auto";
   }
   return "?";
 }
@@ -156,7 +162,8 @@ Collective resolve(Collective c, std::uint64_t bytes, const CollectiveConfig& co
   return config.group_size < config.ranks ? Collective::hierarchical : Collective::ring;
 }
 
-std::vector<Phase> plan_collective(Collective c, std::uint64_t bytes, const CollectiveConfig& config) {
+std::vector<Phase> plan_collective(Collective c, std::uint64_t bytes,
+                                   const CollectiveConfig& config) {
   if (config.ranks < 2 || bytes == 0) return {};
   switch (resolve(c, bytes, config)) {
     case Collective::mpi: {  // MPI_Allreduce sums the fp32 buffer: no fp16 wire
@@ -166,10 +173,14 @@ std::vector<Phase> plan_collective(Collective c, std::uint64_t bytes, const Coll
       if (std::int64_t(fp32) < config.mpi_ring_bytes) return doubling_plan(fp32, native);
       return ring_plan(fp32, native);
     }
-    case Collective::ring: return ring_plan(bytes, config);
-    case Collective::hierarchical: return hierarchical_plan(bytes, config);
-    case Collective::torus2d: return torus2d_plan(bytes, config);
-    case Collective::automatic: break;
+    case Collective::ring:
+      return ring_plan(bytes, config);
+    case Collective::hierarchical:
+      return hierarchical_plan(bytes, config);
+    case Collective::torus2d:
+      return torus2d_plan(bytes, config);
+    case Collective::automatic:
+      break;
   }
   return {};
 }

@@ -24,15 +24,15 @@ struct Flow {
 };
 
 struct Phase {
-  std::string name;        // "ring", "gather", ... for traces
-  std::vector<Flow> flows; // one step's flows, all concurrent
-  int repeats = 1;         // identical steps in a row
+  std::string name;         // "ring", "gather", ... for traces
+  std::vector<Flow> flows;  // one step's flows, all concurrent
+  int repeats = 1;          // identical steps in a row
 };
 
 struct CollectiveConfig {
   int ranks = 1;
-  int group_size = 1;          // resolved: comm.group_size, or GPUs per node, capped at ranks
-  int wire_bytes = 4;          // 4 (fp32) or 2 (comm.fp16_gradients)
+  int group_size = 1;  // resolved: comm.group_size, or GPUs per node, capped at ranks
+  int wire_bytes = 4;  // 4 (fp32) or 2 (comm.fp16_gradients)
   std::int64_t auto_small_bytes = 64 << 10;
   // MPI_Allreduce is modelled as recursive doubling below this size and as
   // a ring above (Open MPI's tuned component switches similarly).

@@ -51,11 +51,15 @@ Line fit_line(const std::vector<double>& x, const std::vector<double>& y) {
   return {(sy - slope * sx) / n, slope};
 }
 
-ComputeModel analytic_compute_model(const ModelInfo& model, const DeviceProfile& d, Precision precision) {
+ComputeModel analytic_compute_model(const ModelInfo& model, const DeviceProfile& d,
+                                    Precision precision) {
   const double peak = (precision == Precision::fp16 ? d.fp16_tflops : d.fp32_tflops) * 1e12;
   std::string how;
   const double efficiency = efficiency_for(model, d, precision, peak, how);
-  ComputeModel m{model.name, "analytic: " + d.name + " " + std::string(to_string(precision)) + ", " + how, {}, 0};
+  ComputeModel m{model.name,
+                 "analytic: " + d.name + " " + std::string(to_string(precision)) + ", " + how,
+                 {},
+                 0};
   for (const auto& row : model.table) {
     const double per_image = row.forward_flops / (peak * efficiency);
     m.layers.push_back({row.name, row.kind, row.params, {0, per_image}, {0, 2 * per_image}});
@@ -77,8 +81,10 @@ void check_profile(const ModelInfo& model, const RuntimeProfile& p) {
   for (std::size_t i = 0; i < p.layers.size(); ++i) {
     const auto& l = p.layers[i];
     const auto it = params.find(l.name);
-    const std::string at = "profile error: " + p.file + ": layers[" + std::to_string(i) + "] \"" + l.name + "\"";
-    if (it == params.end() && l.params > 0) throw InputError(at + ": no such layer in " + model.name);
+    const std::string at =
+        "profile error: " + p.file + ": layers[" + std::to_string(i) + "] \"" + l.name + "\"";
+    if (it == params.end() && l.params > 0)
+      throw InputError(at + ": no such layer in " + model.name);
     if (it != params.end() && it->second != l.params) {
       throw InputError(at + ": " + std::to_string(l.params) + " params, " + model.name + " has " +
                        std::to_string(it->second));
@@ -87,14 +93,16 @@ void check_profile(const ModelInfo& model, const RuntimeProfile& p) {
   }
   for (const auto& row : model.table) {
     if (row.params > 0 && !seen.count(row.name)) {
-      throw InputError("profile error: " + p.file + ": layer \"" + row.name + "\" of " + model.name + " is missing");
+      throw InputError("profile error: " + p.file + ": layer \"" + row.name + "\" of " +
+                       model.name + " is missing");
     }
   }
 }
 
 }  // namespace
 
-ComputeModel fitted_compute_model(const ModelInfo& model, const std::vector<RuntimeProfile>& profiles) {
+ComputeModel fitted_compute_model(const ModelInfo& model,
+                                  const std::vector<RuntimeProfile>& profiles) {
   for (const auto& p : profiles) check_profile(model, p);
   return fit_profiles(profiles);
 }
@@ -110,12 +118,15 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
   const std::string model_name = profiles.front().model;
   std::set<std::int64_t> batches;
   std::vector<double> optimizer;
-  for (const auto& p : profiles) batches.insert(p.per_rank_batch), optimizer.push_back(p.optimizer_s);
-  ComputeModel m{model_name,
-                 "profile: " + std::to_string(profiles.size()) + " profile(s) at " +
-                     std::to_string(batches.size()) + " batch size(s)" +
-                     (batches.size() >= 2 ? ", linear fit per layer" : ", time proportional to batch"),
-                 {}, 0};
+  for (const auto& p : profiles)
+    batches.insert(p.per_rank_batch), optimizer.push_back(p.optimizer_s);
+  ComputeModel m{
+      model_name,
+      "profile: " + std::to_string(profiles.size()) + " profile(s) at " +
+          std::to_string(batches.size()) + " batch size(s)" +
+          (batches.size() >= 2 ? ", linear fit per layer" : ", time proportional to batch"),
+      {},
+      0};
   for (const auto& first : profiles.front().layers) {  // the first profile's layer order
     std::vector<double> x, f, b;
     for (const auto& p : profiles) {
@@ -135,21 +146,31 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
 nlohmann::json to_json(const ComputeModel& m) {
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : m.layers) {
-    layers.push_back({{"name", l.name}, {"kind", l.kind}, {"params", l.params},
-                      {"forward_fixed_s", l.forward.fixed_s}, {"forward_per_image_s", l.forward.per_image_s},
-                      {"backward_fixed_s", l.backward.fixed_s}, {"backward_per_image_s", l.backward.per_image_s}});
+    layers.push_back({{"name", l.name},
+                      {"kind", l.kind},
+                      {"params", l.params},
+                      {"forward_fixed_s", l.forward.fixed_s},
+                      {"forward_per_image_s", l.forward.per_image_s},
+                      {"backward_fixed_s", l.backward.fixed_s},
+                      {"backward_per_image_s", l.backward.per_image_s}});
   }
-  return {{"model", m.model}, {"source", m.source}, {"optimizer_s", m.optimizer_s}, {"layers", layers}};
+  return {
+      {"model", m.model}, {"source", m.source}, {"optimizer_s", m.optimizer_s}, {"layers", layers}};
 }
 
 ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string& where) {
   try {
-    ComputeModel m{j.at("model").get<std::string>(), j.value("source", "calibration"), {},
+    ComputeModel m{j.at("model").get<std::string>(),
+                   j.value("source", "calibration"),
+                   {},
                    j.at("optimizer_s").get<double>()};
     for (const auto& l : j.at("layers")) {
-      m.layers.push_back({l.at("name").get<std::string>(), l.value("kind", ""), l.value("params", std::int64_t(0)),
-                          {l.at("forward_fixed_s").get<double>(), l.at("forward_per_image_s").get<double>()},
-                          {l.at("backward_fixed_s").get<double>(), l.at("backward_per_image_s").get<double>()}});
+      m.layers.push_back(
+          {l.at("name").get<std::string>(),
+           l.value("kind", ""),
+           l.value("params", std::int64_t(0)),
+           {l.at("forward_fixed_s").get<double>(), l.at("forward_per_image_s").get<double>()},
+           {l.at("backward_fixed_s").get<double>(), l.at("backward_per_image_s").get<double>()}});
     }
     return m;
   } catch (const nlohmann::json::exception& e) {

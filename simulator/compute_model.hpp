@@ -6,10 +6,9 @@
 // batch), or the zoo's FLOPs over the device's peak times an efficiency
 // (backward = 2x forward), the efficiency fitted to a published throughput
 // when the device profile has one for this model and precision.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "runtime/core/precision.hpp"
 #include "simulator/device.hpp"
@@ -31,7 +30,7 @@ struct LayerTimeModel {
 
 struct ComputeModel {
   std::string model;
-  std::string source;  // "analytic: P40 fp16 ...", "profile: 1 batch size", ...
+  std::string source;                  // "analytic: P40 fp16 ...", "profile: 1 batch size", ...
   std::vector<LayerTimeModel> layers;  // forward order
   double optimizer_s = 0;              // per step, independent of the batch
 
@@ -45,7 +44,8 @@ ComputeModel analytic_compute_model(const ModelInfo& model, const DeviceProfile&
 // Checks every profile against the model (same model name; every leaf with
 // parameters present with the same count) and fits. Throws InputError naming
 // the profile file and the mismatch.
-ComputeModel fitted_compute_model(const ModelInfo& model, const std::vector<RuntimeProfile>& profiles);
+ComputeModel fitted_compute_model(const ModelInfo& model,
+                                  const std::vector<RuntimeProfile>& profiles);
 // The fit alone (calibrate, which has no spec): profiles must share a model.
 ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles);
 

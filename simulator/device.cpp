@@ -48,7 +48,8 @@ DeviceProfile parse_device(const nlohmann::json& doc, const std::string& file) {
   if (const auto* list = r.take("measured")) {
     if (!list->is_array()) throw SpecError(r.path_of("measured"), "expected an array");
     for (std::size_t i = 0; i < list->size(); ++i) {
-      d.measured.push_back(read_measured(ObjectReader((*list)[i], index_path(r.path_of("measured"), i))));
+      d.measured.push_back(
+          read_measured(ObjectReader((*list)[i], index_path(r.path_of("measured"), i))));
     }
   }
   r.take("notes");

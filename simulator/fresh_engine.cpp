@@ -51,13 +51,15 @@ nlohmann::json in_fresh_engine(const std::function<nlohmann::json()>& body) {
   ::close(fds[1]);
   std::string text;
   char buffer[1 << 16];
-  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, std::size_t(n));
+  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;)
+    text.append(buffer, std::size_t(n));
   ::close(fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
   const auto reply = nlohmann::json::parse(text, nullptr, false);
   if (reply.is_discarded() || !reply.is_object()) {
-    throw std::runtime_error("simulator: the simulation process died (status " + std::to_string(status) + ")");
+    throw std::runtime_error("simulator: the simulation process died (status " +
+                             std::to_string(status) + ")");
   }
   if (reply.contains("input_error")) throw InputError(reply["input_error"].get<std::string>());
   if (reply.contains("error")) throw std::runtime_error(reply["error"].get<std::string>());

@@ -5,7 +5,6 @@
 // child sends its result back as JSON through a pipe. Errors cross too: an
 // InputError in the child is rethrown as an InputError here.
 #include <functional>
-
 #include <nlohmann/json.hpp>
 
 namespace lb::sim {

@@ -79,7 +79,8 @@ std::vector<std::pair<int, int>> all_pairs(const StepPlan& plan) {
   std::set<std::pair<int, int>> pairs;
   std::set<std::uint64_t> sizes(plan.bucket_bytes.begin(), plan.bucket_bytes.end());
   for (std::uint64_t bytes : sizes) {
-    for (const auto& pair : pairs_used(plan_collective(plan.algorithm, bytes, plan.collective))) pairs.insert(pair);
+    for (const auto& pair : pairs_used(plan_collective(plan.algorithm, bytes, plan.collective)))
+      pairs.insert(pair);
   }
   return {pairs.begin(), pairs.end()};
 }
@@ -101,7 +102,8 @@ StepResult simulate_step(const StepPlan& plan, const ClusterModel& cluster, int 
   // for what the pipeline cannot hide.
   result.data_wait_s = std::max(0.0, p.data_s - result.iteration_s);
   if (result.data_wait_s > 0) {
-    result.events.push_back({"data wait", "data", 0, result.iteration_s, result.data_wait_s, 0, ""});
+    result.events.push_back(
+        {"data wait", "data", 0, result.iteration_s, result.data_wait_s, 0, ""});
   }
   result.iteration_s += result.data_wait_s;
   return result;

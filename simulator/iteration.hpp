@@ -16,7 +16,7 @@
 namespace lb::sim {
 
 struct StepPlan {
-  std::vector<std::string> layers;           // forward order
+  std::vector<std::string> layers;            // forward order
   std::vector<double> forward_s, backward_s;  // per layer, at this per-GPU batch
   std::vector<std::uint64_t> bucket_bytes;    // wire bytes, in launch (backward) order
   std::vector<int> bucket_ready_after;        // the layer whose backward completes the bucket

@@ -40,10 +40,12 @@ ModelInfo model_info(const Spec& spec) {
     const std::string& name = (*it)->name;
     const std::string leaf = name.substr(0, name.rfind('.'));
     const auto row = rows.find(leaf);
-    if (row == rows.end()) throw std::logic_error("model_info: parameter " + name + " has no layer row");
+    if (row == rows.end())
+      throw std::logic_error("model_info: parameter " + name + " has no layer row");
     const auto channels = std::size_t(row->second->output_shape.at(1));
     const bool bias = name.ends_with(".bias");
-    const std::size_t size = bias ? channels : std::size_t(row->second->params) - (has_bias[leaf] ? channels : 0);
+    const std::size_t size =
+        bias ? channels : std::size_t(row->second->params) - (has_bias[leaf] ? channels : 0);
     info.gradients.push_back({leaf, size});
   }
   return info;

@@ -12,16 +12,16 @@
 namespace lb::sim {
 
 struct GradientTensor {
-  std::string layer;          // the leaf that owns it ("layer1.0.conv1")
+  std::string layer;  // the leaf that owns it ("layer1.0.conv1")
   std::size_t elements = 0;
 };
 
 struct ModelInfo {
   std::string name;
-  std::vector<LayerInfo> table;          // forward order, at a batch of one image
-  std::vector<GradientTensor> gradients; // backward order
+  std::vector<LayerInfo> table;           // forward order, at a batch of one image
+  std::vector<GradientTensor> gradients;  // backward order
   std::int64_t params = 0;
-  std::int64_t train_images = 0;         // one epoch of the spec's dataset
+  std::int64_t train_images = 0;  // one epoch of the spec's dataset
 };
 
 // The spec's model at its dataset's image shape. Throws SpecError("model.name").

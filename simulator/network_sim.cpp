@@ -37,33 +37,39 @@ Platform::Platform(const ClusterModel& cluster, int gpus,
   for (int g = 0; g < gpus; ++g) {
     hosts_.push_back(zone->create_host("gpu" + std::to_string(g), 1.0)->seal());
     // Half the class latency on each end: an intra-node message crosses two.
-    gpu_links_.push_back(make_link(zone, "intra" + std::to_string(g), cluster.intra,
-                                   cluster.intra.latency_s / 2));
+    gpu_links_.push_back(
+        make_link(zone, "intra" + std::to_string(g), cluster.intra, cluster.intra.latency_s / 2));
     if (cluster.nic_per_gpu) {
-      nic_links_.push_back(make_link(zone, "nic" + std::to_string(g), cluster.nic, cluster.nic.latency_s / 2));
+      nic_links_.push_back(
+          make_link(zone, "nic" + std::to_string(g), cluster.nic, cluster.nic.latency_s / 2));
     }
   }
   if (!cluster.nic_per_gpu) {
     for (int n = 0; n < nodes; ++n) {
-      nic_links_.push_back(make_link(zone, "nic" + std::to_string(n), cluster.nic, cluster.nic.latency_s / 2));
+      nic_links_.push_back(
+          make_link(zone, "nic" + std::to_string(n), cluster.nic, cluster.nic.latency_s / 2));
     }
   }
   if (cluster.fat_tree) {
     const int leaves = (nodes + cluster.nodes_per_leaf - 1) / cluster.nodes_per_leaf;
-    const double node_Bps = cluster.nic.bandwidth_Bps * (cluster.nic_per_gpu ? cluster.gpus_per_node : 1);
+    const double node_Bps =
+        cluster.nic.bandwidth_Bps * (cluster.nic_per_gpu ? cluster.gpus_per_node : 1);
     // One link stands for a leaf's bundle of up-links (perfect ECMP spreading).
     const LinkClass up{node_Bps * cluster.nodes_per_leaf / cluster.oversubscription, 0};
     for (int l = 0; l < leaves; ++l) {
-      uplinks_.push_back(make_link(zone, "uplink" + std::to_string(l), up, cluster.uplink_latency_s / 2));
+      uplinks_.push_back(
+          make_link(zone, "uplink" + std::to_string(l), up, cluster.uplink_latency_s / 2));
     }
   }
   if (!cluster.torus_dims.empty()) {
     int torus_nodes = 1;
     for (int d : cluster.torus_dims) torus_nodes *= d;
-    const double node_Bps = cluster.nic.bandwidth_Bps * (cluster.nic_per_gpu ? cluster.gpus_per_node : 1);
+    const double node_Bps =
+        cluster.nic.bandwidth_Bps * (cluster.nic_per_gpu ? cluster.gpus_per_node : 1);
     for (int n = 0; n < torus_nodes; ++n) {
       for (std::size_t d = 0; d < cluster.torus_dims.size(); ++d) {
-        torus_links_.push_back(make_link(zone, "torus" + std::to_string(n) + "." + std::to_string(d),
+        torus_links_.push_back(make_link(zone,
+                                         "torus" + std::to_string(n) + "." + std::to_string(d),
                                          {node_Bps, 0}, cluster.uplink_latency_s));
       }
     }
@@ -96,7 +102,8 @@ std::vector<s4u::LinkInRoute> Platform::route(int src, int dst) const {
 
 // Dimension-order routing, each dimension the shorter way round (ties go +).
 // Going + from coordinate x uses x's link UP; going - uses (x-1)'s link DOWN.
-void Platform::add_torus_hops(int src_node, int dst_node, std::vector<s4u::LinkInRoute>& links) const {
+void Platform::add_torus_hops(int src_node, int dst_node,
+                              std::vector<s4u::LinkInRoute>& links) const {
   const auto& dims = cluster_.torus_dims;
   const int n_dims = int(dims.size());
   int node = src_node, stride = 1;
@@ -171,7 +178,8 @@ double CollectiveRunner::allreduce(Collective c, std::uint64_t bytes) {
   const auto key = std::make_pair(resolve(c, bytes, config_), bytes);
   auto it = cache_.find(key);
   if (it == cache_.end()) {
-    it = cache_.emplace(key, run_phases_by_step(plan_collective(c, bytes, config_), platform_)).first;
+    it = cache_.emplace(key, run_phases_by_step(plan_collective(c, bytes, config_), platform_))
+             .first;
   } else {
     s4u::this_actor::sleep_for(it->second);
   }

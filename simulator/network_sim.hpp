@@ -5,12 +5,11 @@
 // SimGrid keeps one Engine per process, so every simulation runs in a fresh
 // child process (fresh_engine.hpp); the functions here assume that engine.
 #include <map>
+#include <simgrid/s4u.hpp>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
-
-#include <simgrid/s4u.hpp>
 
 #include "simulator/cluster.hpp"
 #include "simulator/collectives.hpp"
@@ -32,7 +31,8 @@ class Platform {
 
  private:
   std::vector<simgrid::s4u::LinkInRoute> route(int src, int dst) const;
-  void add_torus_hops(int src_node, int dst_node, std::vector<simgrid::s4u::LinkInRoute>& links) const;
+  void add_torus_hops(int src_node, int dst_node,
+                      std::vector<simgrid::s4u::LinkInRoute>& links) const;
 
   ClusterModel cluster_;
   std::vector<simgrid::s4u::Host*> hosts_;

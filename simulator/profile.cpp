@@ -17,7 +17,8 @@ T field(const json& doc, const char* key, const std::string& where, T fallback) 
   try {
     return doc.at(key).get<T>();
   } catch (const json::exception&) {
-    throw InputError("profile error: " + where + "." + key + ": wrong type, got " + doc.at(key).dump());
+    throw InputError("profile error: " + where + "." + key + ": wrong type, got " +
+                     doc.at(key).dump());
   }
 }
 
@@ -36,9 +37,10 @@ void read_layers(const json& doc, RuntimeProfile& p) {
     const json& row = doc["layers"][i];
     const std::string at = where + "[" + std::to_string(i) + "]";
     if (!row.is_object()) throw InputError("profile error: " + at + ": expected an object");
-    p.layers.push_back({required<std::string>(row, "name", at), field<std::string>(row, "kind", at, ""),
-                        field<std::int64_t>(row, "params", at, 0), required<double>(row, "forward_s", at),
-                        required<double>(row, "backward_s", at)});
+    p.layers.push_back(
+        {required<std::string>(row, "name", at), field<std::string>(row, "kind", at, ""),
+         field<std::int64_t>(row, "params", at, 0), required<double>(row, "forward_s", at),
+         required<double>(row, "backward_s", at)});
   }
 }
 
@@ -69,15 +71,18 @@ RuntimeProfile load_profile(const std::filesystem::path& path) {
   RuntimeProfile p;
   p.file = file.string();
   const json doc = json::parse(read_file(file), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) throw InputError("profile error: " + p.file + ": not a JSON object");
+  if (doc.is_discarded() || !doc.is_object())
+    throw InputError("profile error: " + p.file + ": not a JSON object");
   if (doc.value("format", "") != "largebatch-profile" || doc.value("version", 0) != 1) {
-    throw InputError("profile error: " + p.file + ": expected \"format\": \"largebatch-profile\", \"version\": 1");
+    throw InputError("profile error: " + p.file +
+                     ": expected \"format\": \"largebatch-profile\", \"version\": 1");
   }
   p.model = required<std::string>(doc, "model", p.file);
   p.device = field<std::string>(doc, "device", p.file, "");
   p.precision = field<std::string>(doc, "precision", p.file, "fp32");
   p.per_rank_batch = required<std::int64_t>(doc, "per_rank_batch", p.file);
-  if (p.per_rank_batch < 1) throw InputError("profile error: " + p.file + ".per_rank_batch: expected >= 1");
+  if (p.per_rank_batch < 1)
+    throw InputError("profile error: " + p.file + ".per_rank_batch: expected >= 1");
   p.ranks = field<int>(doc, "ranks", p.file, 1);
   read_layers(doc, p);
   p.forward_s = field<double>(doc, "forward_s", p.file, 0);

@@ -1,10 +1,9 @@
 #pragma once
 // The sweep: one simulated step per GPU count, turned into the rows of
 // scaling.json (throughput, efficiency, time split, time to train).
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "runtime/core/spec.hpp"
 #include "simulator/cluster.hpp"

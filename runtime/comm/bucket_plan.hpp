@@ -23,8 +23,8 @@ inline std::vector<Bucket> plan_buckets(std::span<const std::size_t> sizes,
   const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(fusion_bytes, 0));
   for (std::size_t i = 0; i < sizes.size(); ++i) {
     const std::size_t bytes = sizes[i] * sizeof(float);
-    const bool fits = !buckets.empty() && limit > 0 &&
-                      (buckets.back().elements * sizeof(float) + bytes) <= limit;
+    const bool fits =
+        !buckets.empty() && limit > 0 && (buckets.back().elements * sizeof(float) + bytes) <= limit;
     if (!fits) buckets.emplace_back();
     buckets.back().tensors.push_back(i);
     buckets.back().elements += sizes[i];

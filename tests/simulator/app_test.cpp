@@ -1,6 +1,7 @@
 // simulate-scaling end to end: outputs, and bad input -> one line, exit 2,
 // nothing written.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -8,7 +9,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <sys/wait.h>
 
 namespace {
 
@@ -48,8 +48,8 @@ TEST(SimulateScaling, SeedSpecWritesRowsCsvAndTrace) {
   const auto doc = nlohmann::json::parse(in);
   ASSERT_EQ(doc.at("results").size(), 2u);
   for (const auto& row : doc["results"]) {
-    for (const char* key : {"gpus", "iteration_s", "images_per_s", "efficiency", "compute_s", "exposed_comm_s",
-                            "data_wait_s", "optimizer_s", "time_to_train_s"}) {
+    for (const char* key : {"gpus", "iteration_s", "images_per_s", "efficiency", "compute_s",
+                            "exposed_comm_s", "data_wait_s", "optimizer_s", "time_to_train_s"}) {
       EXPECT_TRUE(row.contains(key)) << key;
     }
     EXPECT_GT(row["efficiency"].get<double>(), 0.5);
@@ -67,7 +67,7 @@ TEST(SimulateScaling, SeedSpecWritesRowsCsvAndTrace) {
 TEST(SimulateScaling, ASpecWithoutClusterUsesTheDefault) {
   const fs::path out = fresh_dir("default");
   const Outcome r = run((kSource / "experiments" / "fmnist-lenet-lars-fp16.json").string() +
-                    " --gpus 1,2,4 --no-plot --out " + out.string());
+                        " --gpus 1,2,4 --no-plot --out " + out.string());
   ASSERT_EQ(r.code, 0) << r.err;
   std::ifstream in(out / "scaling.json");
   const auto doc = nlohmann::json::parse(in);
@@ -90,11 +90,13 @@ TEST(SimulateScaling, BadInputIsOneLineAndExit2) {
   expect_bad_input(seed_spec() + " --gpus 4096", "cluster.nodes");  // 256 nodes x 8
   expect_bad_input(seed_spec() + " --set cluster.topology=hypercube", "cluster.topology");
   expect_bad_input(seed_spec() + " --set cluster.gpus_per_node=0", "cluster.gpus_per_node");
-  expect_bad_input(seed_spec() + " --set comm.algorithm=torus2d --set comm.group_size=3 --gpus 16", "comm.group_size");
+  expect_bad_input(seed_spec() + " --set comm.algorithm=torus2d --set comm.group_size=3 --gpus 16",
+                   "comm.group_size");
   expect_bad_input(seed_spec() + " --set cluster.colour=red", "cluster.colour");
   expect_bad_input(seed_spec() + " --gpus 0", "--gpus");
-  expect_bad_input(seed_spec() + " --set cluster.topology=torus --set cluster.torus_dims=[4,4] --gpus 2048",
-                   "cluster.torus_dims");
+  expect_bad_input(
+      seed_spec() + " --set cluster.topology=torus --set cluster.torus_dims=[4,4] --gpus 2048",
+      "cluster.torus_dims");
   expect_bad_input(seed_spec() + " --set cluster.topology=torus", "cluster.torus_dims");
   expect_bad_input("/nonexistent.json", "/nonexistent.json");
 }
@@ -103,8 +105,11 @@ TEST(SimulateScaling, AProfileOfAnotherModelIsRefused) {
   const fs::path profile = fs::temp_directory_path() / "lb_sim_app_profile.json";
   {
     std::ofstream out(profile);
-    out << nlohmann::json{{"format", "largebatch-profile"}, {"version", 1}, {"model", "resnet20"},
-                          {"per_rank_batch", 64}, {"layers", nlohmann::json::array()}};
+    out << nlohmann::json{{"format", "largebatch-profile"},
+                          {"version", 1},
+                          {"model", "resnet20"},
+                          {"per_rank_batch", 64},
+                          {"layers", nlohmann::json::array()}};
   }
   expect_bad_input(seed_spec() + " --profile " + profile.string(), "does not match");
   fs::remove(profile);

@@ -1,11 +1,12 @@
 // Calibration: the alpha-beta features agree with the simulated platform,
 // and a fit recovers the latency and bandwidth that generated its data.
+#include "simulator/calibration.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "simulator/calibration.hpp"
 #include "simulator/fresh_engine.hpp"
 #include "simulator/network_sim.hpp"
 
@@ -24,7 +25,8 @@ double simulated_on_one_node(Collective c, std::uint64_t bytes, int ranks) {
            const auto phases = plan_collective(c, bytes, cfg);
            Platform platform(cluster, ranks, pairs_used(phases));
            double t = 0;
-           simgrid::s4u::Actor::create("d", platform.host(0), [&] { t = run_phases_by_step(phases, platform); });
+           simgrid::s4u::Actor::create("d", platform.host(0),
+                                       [&] { t = run_phases_by_step(phases, platform); });
            simgrid::s4u::Engine::get_instance()->run();
            return nlohmann::json(t);
          })
@@ -50,10 +52,14 @@ TEST(Calibration, FitRecoversLatencyAndBandwidthFromBenchRows) {
     for (const char* algorithm : {"ring", "hierarchical", "torus2d"}) {
       for (int ranks : {2, 4}) {
         for (std::int64_t bytes = 4096; bytes <= (16 << 20); bytes *= 4) {
-          const auto [steps, load] = alpha_beta_features(parse_collective(algorithm), bytes, ranks, ranks, 4);
+          const auto [steps, load] =
+              alpha_beta_features(parse_collective(algorithm), bytes, ranks, ranks, 4);
           const double t = steps * kAlpha + load / kBandwidth;
-          out << nlohmann::json{{"algorithm", algorithm}, {"ranks", ranks}, {"bytes", bytes},
-                                {"time_us", t * 1e6}, {"wrong", 0}}
+          out << nlohmann::json{{"algorithm", algorithm},
+                                {"ranks", ranks},
+                                {"bytes", bytes},
+                                {"time_us", t * 1e6},
+                                {"wrong", 0}}
               << "\n";
         }
       }

@@ -1,12 +1,13 @@
 // Compute model: line fits, profile checks, the analytic model; device profiles.
+#include "simulator/compute_model.hpp"
+
 #include <gtest/gtest.h>
 
 #include "runtime/core/errors.hpp"
-#include "simulator/compute_model.hpp"
-#include "simulator/device.hpp"
-#include "simulator/model_info.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/models/model.hpp"
+#include "simulator/device.hpp"
+#include "simulator/model_info.hpp"
 
 namespace lb::sim {
 namespace {
@@ -43,7 +44,8 @@ TEST(ComputeModel, FitLineRecoversALineAndFallsBackToTheOrigin) {
 
 TEST(ComputeModel, TwoProfilesGiveAPerLayerLinearModel) {
   const ModelInfo model = model_info(resnet20_spec());
-  const ComputeModel m = fitted_compute_model(model, {synthetic_profile(model, 32), synthetic_profile(model, 128)});
+  const ComputeModel m =
+      fitted_compute_model(model, {synthetic_profile(model, 32), synthetic_profile(model, 128)});
   ASSERT_EQ(m.layers.size(), model.table.size());
   for (const auto& l : m.layers) {
     EXPECT_NEAR(l.forward.fixed_s, 1e-3, 1e-9) << l.name;

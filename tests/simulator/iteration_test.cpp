@@ -1,10 +1,11 @@
 // One simulated step: overlap of fusion buckets with backward, the exposed
 // communication, the optimizer and the input pipeline, on a timeline small
 // enough to check by hand.
+#include "simulator/iteration.hpp"
+
 #include <gtest/gtest.h>
 
 #include "simulator/fresh_engine.hpp"
-#include "simulator/iteration.hpp"
 
 namespace lb::sim {
 namespace {
@@ -25,7 +26,7 @@ StepPlan two_layer_plan(bool overlap) {
   p.forward_s = {1, 1};
   p.backward_s = {1, 1};
   p.bucket_bytes = {1'000'000, 1'000'000};  // 1 s each
-  p.bucket_ready_after = {1, 0};           // b's gradient first, then a's
+  p.bucket_ready_after = {1, 0};            // b's gradient first, then a's
   p.overlap = overlap;
   p.algorithm = Collective::ring;
   p.collective = {2, 1, 4};
@@ -36,7 +37,8 @@ StepPlan two_layer_plan(bool overlap) {
 StepResult run(const StepPlan& plan, int gpus) {
   const auto j = in_fresh_engine([&] {
     const StepResult r = simulate_step(plan, two_nodes(), gpus);
-    return nlohmann::json{r.iteration_s, r.exposed_comm_s, r.comm_s, r.data_wait_s, r.events.size()};
+    return nlohmann::json{r.iteration_s, r.exposed_comm_s, r.comm_s, r.data_wait_s,
+                          r.events.size()};
   });
   StepResult r;
   r.iteration_s = j[0], r.exposed_comm_s = j[1], r.comm_s = j[2], r.data_wait_s = j[3];

@@ -16,8 +16,8 @@ namespace {
 ClusterModel cluster(int gpus_per_node) {
   ClusterModel c;
   c.gpus_per_node = gpus_per_node;
-  c.intra = {20e9, 2e-6};   // 20 GB/s, 2 us
-  c.nic = {12.5e9, 5e-6};   // 100 Gbps, 5 us
+  c.intra = {20e9, 2e-6};  // 20 GB/s, 2 us
+  c.nic = {12.5e9, 5e-6};  // 100 Gbps, 5 us
   return c;
 }
 
@@ -41,7 +41,8 @@ double simulate(const ClusterModel& c, const CollectiveConfig& cfg, Collective a
 }
 
 void expect_within(double actual, double expected, double tolerance) {
-  EXPECT_NEAR(actual / expected, 1.0, tolerance) << "actual " << actual << " s, expected " << expected << " s";
+  EXPECT_NEAR(actual / expected, 1.0, tolerance)
+      << "actual " << actual << " s, expected " << expected << " s";
 }
 
 TEST(Network, RingMatchesClosedFormOnUncontendedSwitch) {
@@ -50,7 +51,8 @@ TEST(Network, RingMatchesClosedFormOnUncontendedSwitch) {
   for (int p : {2, 16, 256}) {
     const double S = 64 << 20;
     const double closed = 2 * (p - 1) * alpha + 2.0 * (p - 1) / p * S / bw;
-    expect_within(simulate(c, config(p, 1), Collective::ring, std::uint64_t(S), false), closed, 0.01);
+    expect_within(simulate(c, config(p, 1), Collective::ring, std::uint64_t(S), false), closed,
+                  0.01);
   }
 }
 
@@ -60,11 +62,12 @@ TEST(Network, HierarchicalMatchesClosedForm) {
   const double S = 16 << 20;
   const double ai = c.intra.latency_s, bi = c.intra.bandwidth_Bps;
   const double an = c.intra.latency_s + c.nic.latency_s, bn = c.nic.bandwidth_Bps;
-  const double closed = (m - 1) * (ai + S / m / bi)      // reduce-scatter in the node
-                        + ai + (m - 1) * (S / m) / bi    // gather: m-1 flows into the leader
+  const double closed = (m - 1) * (ai + S / m / bi)        // reduce-scatter in the node
+                        + ai + (m - 1) * (S / m) / bi      // gather: m-1 flows into the leader
                         + 2 * (g - 1) * (an + S / g / bn)  // ring of leaders
-                        + 3 * (ai + S / bi);              // binomial broadcast, log2(8) steps
-  expect_within(simulate(c, config(p, m), Collective::hierarchical, std::uint64_t(S), false), closed, 0.01);
+                        + 3 * (ai + S / bi);               // binomial broadcast, log2(8) steps
+  expect_within(simulate(c, config(p, m), Collective::hierarchical, std::uint64_t(S), false),
+                closed, 0.01);
 }
 
 TEST(Network, Torus2dMatchesClosedForm) {
@@ -75,7 +78,8 @@ TEST(Network, Torus2dMatchesClosedForm) {
   const double an = c.intra.latency_s + c.nic.latency_s;
   const double column_bw = std::min(bi, c.nic.bandwidth_Bps / m);  // 8 column rings share the NIC
   const double closed = 2 * (m - 1) * (ai + row / bi) + 2 * (g - 1) * (an + row / g / column_bw);
-  expect_within(simulate(c, config(p, m), Collective::torus2d, std::uint64_t(S), false), closed, 0.01);
+  expect_within(simulate(c, config(p, m), Collective::torus2d, std::uint64_t(S), false), closed,
+                0.01);
 }
 
 // The step-once formulation against one actor per rank sending every message.
@@ -142,7 +146,8 @@ TEST(Network, RingOnA2dTorusPaysTwoHopsAtRowChanges) {
   c.torus_dims = {4, 4};
   const double alpha = c.intra.latency_s + c.nic.latency_s + 2 * c.uplink_latency_s, S = 8 << 20;
   const double closed = 2 * 15 * alpha + 2.0 * 15 / 16 * S / c.nic.bandwidth_Bps;
-  expect_within(simulate(c, config(16, 1), Collective::ring, std::uint64_t(S), false), closed, 0.01);
+  expect_within(simulate(c, config(16, 1), Collective::ring, std::uint64_t(S), false), closed,
+                0.01);
 }
 
 // Recursive doubling at distance 1, 2, 4 crosses 1, 2, 4 hops, and the

@@ -1,16 +1,17 @@
 // profile.json as lb-train writes it (runtime/train/step_profile.cpp):
 // read, fitted, and used end to end through calibrate and --calibration.
+#include "simulator/profile.hpp"
+
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 
 #include "runtime/core/errors.hpp"
 #include "simulator/calibration.hpp"
 #include "simulator/model_info.hpp"
-#include "simulator/profile.hpp"
 
 namespace lb::sim {
 namespace {
@@ -24,22 +25,47 @@ json runtime_profile(const ModelInfo& model, int batch, int ranks) {
   json layers = json::array(), order = json::array();
   for (const auto& row : model.table) {
     const double f = 1e-3 + 5e-5 * batch;
-    layers.push_back({{"name", row.name}, {"kind", row.kind}, {"params", row.params},
-                      {"forward_flops", row.forward_flops * batch}, {"forward_s", f}, {"backward_s", 2 * f}});
+    layers.push_back({{"name", row.name},
+                      {"kind", row.kind},
+                      {"params", row.params},
+                      {"forward_flops", row.forward_flops * batch},
+                      {"forward_s", f},
+                      {"backward_s", 2 * f}});
   }
   for (auto it = model.table.rbegin(); it != model.table.rend(); ++it) {
     if (it->params > 0) order.push_back(it->name);
   }
-  return {{"format", "largebatch-profile"}, {"version", 1}, {"model", model.name}, {"device", "cpu"},
-          {"precision", "fp32"}, {"threads", 2}, {"per_rank_batch", batch}, {"ranks", ranks},
+  return {{"format", "largebatch-profile"},
+          {"version", 1},
+          {"model", model.name},
+          {"device", "cpu"},
+          {"precision", "fp32"},
+          {"threads", 2},
+          {"per_rank_batch", batch},
+          {"ranks", ranks},
           {"optimizer", "lars"},
-          {"comm", {{"algorithm", "ring"}, {"fusion_bytes", 1 << 20}, {"fp16_gradients", false},
-                    {"overlap", true}, {"group_size", ranks}, {"buckets", 2}}},
-          {"steps", 18}, {"layers", layers}, {"gradient_order", order},
-          {"forward_s", 0.1}, {"backward_s", 0.2}, {"exposed_comm_s", 0.01}, {"optimizer_s", 0.004},
-          {"data_wait_s", 0.0}, {"data_prepare_s", 0.002}, {"step_s", 0.32},
-          {"allreduce", json::array({{{"algorithm", "ring"}, {"bytes", 1 << 20}, {"ranks", ranks},
-                                       {"median_s", 0.002}, {"count", 18}}})}};
+          {"comm",
+           {{"algorithm", "ring"},
+            {"fusion_bytes", 1 << 20},
+            {"fp16_gradients", false},
+            {"overlap", true},
+            {"group_size", ranks},
+            {"buckets", 2}}},
+          {"steps", 18},
+          {"layers", layers},
+          {"gradient_order", order},
+          {"forward_s", 0.1},
+          {"backward_s", 0.2},
+          {"exposed_comm_s", 0.01},
+          {"optimizer_s", 0.004},
+          {"data_wait_s", 0.0},
+          {"data_prepare_s", 0.002},
+          {"step_s", 0.32},
+          {"allreduce", json::array({{{"algorithm", "ring"},
+                                      {"bytes", 1 << 20},
+                                      {"ranks", ranks},
+                                      {"median_s", 0.002},
+                                      {"count", 18}}})}};
 }
 
 Spec resnet20() {
@@ -91,19 +117,23 @@ TEST(Profile, CalibrateThenSimulate) {
   const fs::path cal = fs::temp_directory_path() / "lb_sim_profile_cal.json";
   const fs::path out = fs::temp_directory_path() / "lb_sim_profile_out";
   const std::string bin = (fs::path(LB_BINARY_DIR) / "bin" / "simulate-scaling").string();
-  ASSERT_EQ(shell(bin + " calibrate --from " + a.string() + " " + b.string() + " --out " + cal.string() +
-                  " >/dev/null"), 0);
+  ASSERT_EQ(shell(bin + " calibrate --from " + a.string() + " " + b.string() + " --out " +
+                  cal.string() + " >/dev/null"),
+            0);
   const Calibration c = load_calibration(cal);
   ASSERT_TRUE(c.compute.has_value());
   EXPECT_NEAR(c.compute->layers[0].forward.per_image_s, 5e-5, 1e-12);
-  const std::string spec = (fs::path(LB_SOURCE_DIR) / "experiments" / "large-batch-fmnist" /
-                            "a-sgd-b256-fp32.json").string();  // resnet20, batch 256
-  ASSERT_EQ(shell(bin + " " + spec + " --calibration " + cal.string() + " --gpus 1,4 --no-plot --out " + out.string() +
-                  " >/dev/null"), 0);
+  const std::string spec =
+      (fs::path(LB_SOURCE_DIR) / "experiments" / "large-batch-fmnist" / "a-sgd-b256-fp32.json")
+          .string();  // resnet20, batch 256
+  ASSERT_EQ(shell(bin + " " + spec + " --calibration " + cal.string() +
+                  " --gpus 1,4 --no-plot --out " + out.string() + " >/dev/null"),
+            0);
   std::ifstream in(out / "scaling.json");
   const json doc = json::parse(in);
   const double per_layer = 3 * (1e-3 + 5e-5 * 256);  // forward + 2x backward at batch 256
-  EXPECT_NEAR(doc["results"][0]["compute_s"].get<double>(), per_layer * double(model.table.size()), 1e-9);
+  EXPECT_NEAR(doc["results"][0]["compute_s"].get<double>(), per_layer * double(model.table.size()),
+              1e-9);
   for (const auto& p : {a, b, out}) fs::remove_all(p);
   fs::remove(cal);
 }
