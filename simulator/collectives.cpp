@@ -66,11 +66,10 @@ std::vector<Phase> doubling_plan(std::uint64_t bytes, const CollectiveConfig& c)
   return phases;
 }
 
-// Binomial broadcast from each group's first rank (MPI_Bcast on the group).
-void add_broadcast(std::vector<Phase>& phases, const std::vector<std::vector<int>>& groups,
-                   std::uint64_t bytes) {
+void add_binomial_broadcast(std::vector<Phase>& phases, const std::vector<std::vector<int>>& groups,
+                            std::uint64_t bytes) {
   for (int distance = 1;; distance *= 2) {
-    Phase step{"broadcast", {}, 1};
+    Phase step{"broadcast (binomial)", {}, 1};
     for (const auto& g : groups) {
       for (int l = 0; l < distance && l + distance < int(g.size()); ++l) {
         step.flows.push_back({g[l], g[l + distance], bytes});
@@ -78,6 +77,34 @@ void add_broadcast(std::vector<Phase>& phases, const std::vector<std::vector<int
     }
     if (step.flows.empty()) return;
     phases.push_back(step);
+  }
+}
+
+// MPI_Ibcast from each group's first rank, as Open MPI's libnbc schedules
+// it (nbc_ibcast.c): linear from the root for up to 4 ranks, a binomial
+// tree below 64 KiB, else a pipelined chain of 8 KiB (below 512 KiB) or
+// 32 KiB segments.
+void add_broadcast(std::vector<Phase>& phases, const std::vector<std::vector<int>>& groups,
+                   std::uint64_t bytes) {
+  std::size_t m = 0;
+  for (const auto& g : groups) m = std::max(m, g.size());
+  if (m <= 4) {
+    Phase linear{"broadcast (linear)", {}, 1};
+    for (const auto& g : groups) {
+      for (std::size_t l = 1; l < g.size(); ++l) linear.flows.push_back({g[0], g[l], bytes});
+    }
+    phases.push_back(linear);
+  } else if (bytes < 65536) {
+    add_binomial_broadcast(phases, groups, bytes);
+  } else {
+    const std::uint64_t segment = bytes < 524288 ? 8192 : 32768;
+    const std::uint64_t fragments = (bytes + segment - 1) / segment;
+    Phase chain{"broadcast (chain)", {}, int(fragments + m - 2)};
+    for (const auto& g : groups) {
+      for (std::size_t l = 0; l + 1 < g.size(); ++l)
+        chain.flows.push_back({g[l], g[l + 1], (bytes + fragments - 1) / fragments});
+    }
+    phases.push_back(chain);
   }
 }
 

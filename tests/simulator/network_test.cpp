@@ -62,10 +62,11 @@ TEST(Network, HierarchicalMatchesClosedForm) {
   const double S = 16 << 20;
   const double ai = c.intra.latency_s, bi = c.intra.bandwidth_Bps;
   const double an = c.intra.latency_s + c.nic.latency_s, bn = c.nic.bandwidth_Bps;
-  const double closed = (m - 1) * (ai + S / m / bi)        // reduce-scatter in the node
-                        + ai + (m - 1) * (S / m) / bi      // gather: m-1 flows into the leader
-                        + 2 * (g - 1) * (an + S / g / bn)  // ring of leaders
-                        + 3 * (ai + S / bi);               // binomial broadcast, log2(8) steps
+  const double closed =
+      (m - 1) * (ai + S / m / bi)           // reduce-scatter in the node
+      + ai + (m - 1) * (S / m) / bi         // gather: m-1 flows into the leader
+      + 2 * (g - 1) * (an + S / g / bn)     // ring of leaders
+      + (512 + m - 2) * (ai + 32768 / bi);  // chain broadcast: 512 segments of 32 KiB
   expect_within(simulate(c, config(p, m), Collective::hierarchical, std::uint64_t(S), false),
                 closed, 0.01);
 }
