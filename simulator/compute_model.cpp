@@ -99,6 +99,22 @@ void check_profile(const ModelInfo& model, const RuntimeProfile& p) {
   }
 }
 
+// Forward and backward phases take longer than their layers' sum (the loss,
+// the copies between layers); that remainder is kept as one more "layer"
+// after the last, so its forward runs last and its backward first, as the
+// loss's do.
+void add_unattributed(const std::vector<RuntimeProfile>& profiles, ComputeModel& m) {
+  std::vector<double> x, f, b;
+  for (const auto& p : profiles) {
+    double layers_f = 0, layers_b = 0;
+    for (const auto& l : p.layers) layers_f += l.forward_s, layers_b += l.backward_s;
+    x.push_back(double(p.per_rank_batch));
+    f.push_back(std::max(0.0, p.forward_s - layers_f));
+    b.push_back(std::max(0.0, p.backward_s - layers_b));
+  }
+  m.layers.push_back({"(unattributed)", "other", 0, fit_line(x, f), fit_line(x, b)});
+}
+
 }  // namespace
 
 ComputeModel fitted_compute_model(const ModelInfo& model,
@@ -137,6 +153,7 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
     }
     m.layers.push_back({first.name, first.kind, first.params, fit_line(x, f), fit_line(x, b)});
   }
+  add_unattributed(profiles, m);
   double sum = 0;
   for (double o : optimizer) sum += o;
   m.optimizer_s = sum / double(optimizer.size());

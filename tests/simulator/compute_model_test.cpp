@@ -46,13 +46,35 @@ TEST(ComputeModel, TwoProfilesGiveAPerLayerLinearModel) {
   const ModelInfo model = model_info(resnet20_spec());
   const ComputeModel m =
       fitted_compute_model(model, {synthetic_profile(model, 32), synthetic_profile(model, 128)});
-  ASSERT_EQ(m.layers.size(), model.table.size());
-  for (const auto& l : m.layers) {
+  ASSERT_EQ(m.layers.size(), model.table.size() + 1);  // + the unattributed remainder
+  for (std::size_t i = 0; i < model.table.size(); ++i) {
+    const auto& l = m.layers[i];
     EXPECT_NEAR(l.forward.fixed_s, 1e-3, 1e-9) << l.name;
     EXPECT_NEAR(l.backward.per_image_s, 2e-4, 1e-10) << l.name;
   }
   EXPECT_NEAR(m.forward_s(64), double(model.table.size()) * (1e-3 + 64e-4), 1e-9);
   EXPECT_DOUBLE_EQ(m.optimizer_s, 0.01);
+}
+
+// Phase times beyond the layers' sum (the loss, copies) become one more layer
+// after the last, fitted like the others.
+TEST(ComputeModel, TimeOutsideTheLayersIsKept) {
+  const ModelInfo model = model_info(resnet20_spec());
+  std::vector<RuntimeProfile> profiles;
+  for (int batch : {32, 128}) {
+    RuntimeProfile p = synthetic_profile(model, batch);
+    for (const auto& l : p.layers) p.forward_s += l.forward_s, p.backward_s += l.backward_s;
+    p.forward_s += 0.002 + 1e-5 * batch;
+    p.backward_s += 0.004;
+    profiles.push_back(p);
+  }
+  const ComputeModel m = fitted_compute_model(model, profiles);
+  const auto& extra = m.layers.back();
+  EXPECT_EQ(extra.name, "(unattributed)");
+  EXPECT_NEAR(extra.forward.fixed_s, 0.002, 1e-9);
+  EXPECT_NEAR(extra.forward.per_image_s, 1e-5, 1e-11);
+  EXPECT_NEAR(extra.backward.at(64), 0.004, 1e-9);
+  EXPECT_NEAR(m.forward_s(32), profiles[0].forward_s, 1e-9);
 }
 
 TEST(ComputeModel, AProfileOfAnotherModelIsRefused) {
