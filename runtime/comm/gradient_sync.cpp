@@ -12,20 +12,6 @@ double now_s() {
 
 }  // namespace
 
-std::vector<Bucket> plan_buckets(std::span<const std::size_t> sizes, std::int64_t fusion_bytes) {
-  std::vector<Bucket> buckets;
-  const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(fusion_bytes, 0));
-  for (std::size_t i = 0; i < sizes.size(); ++i) {
-    const std::size_t bytes = sizes[i] * sizeof(float);
-    const bool fits = !buckets.empty() && limit > 0 &&
-                      (buckets.back().elements * sizeof(float) + bytes) <= limit;
-    if (!fits) buckets.emplace_back();
-    buckets.back().tensors.push_back(i);
-    buckets.back().elements += sizes[i];
-  }
-  return buckets;
-}
-
 GradientSync::GradientSync(Allreducer& reducer, std::vector<std::span<float>> grads,
                            std::int64_t fusion_bytes, bool overlap)
     : reducer_(reducer), grads_(std::move(grads)), overlap_(overlap) {

@@ -15,17 +15,9 @@
 #include <vector>
 
 #include "runtime/comm/allreduce.hpp"
+#include "runtime/comm/bucket_plan.hpp"  // Bucket, plan_buckets
 
 namespace lb {
-
-struct Bucket {
-  std::vector<std::size_t> tensors;  // indices into the backward-ordered list
-  std::size_t elements = 0;
-};
-
-// Greedy packing in backward order; a tensor larger than the limit gets a
-// bucket of its own.
-std::vector<Bucket> plan_buckets(std::span<const std::size_t> sizes, std::int64_t fusion_bytes);
 
 // What one bucket's all-reduce did, for traces and profile.json.
 struct BucketTiming {

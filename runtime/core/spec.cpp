@@ -1,5 +1,6 @@
 #include "runtime/core/spec.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <string_view>
 
@@ -137,6 +138,41 @@ void read_comm(ObjectReader r, CommSpec& c) {
   r.finish();
 }
 
+void read_link(ObjectReader r, LinkSpec& l) {
+  r.read("bandwidth_gbps", l.bandwidth_gbps, NumberRange::greater(0));
+  r.read("latency_us", l.latency_us, NumberRange::at_least(0));
+  r.finish();
+}
+
+void check_torus_dims(const ObjectReader& r, const ClusterSpec& c) {
+  for (std::size_t i = 0; i < c.torus_dims.size(); ++i) {
+    if (c.torus_dims[i] == std::floor(c.torus_dims[i])) continue;
+    throw SpecError(index_path(r.path_of("torus_dims"), i),
+                    "expected an integer >= 1, got " + format_number(c.torus_dims[i]));
+  }
+  if (c.torus_dims.size() > 3 || (c.topology == "torus" && c.torus_dims.empty())) {
+    throw SpecError(r.path_of("torus_dims"), "expected 1 to 3 dimensions for topology \"torus\", got " +
+                                                 std::to_string(c.torus_dims.size()));
+  }
+}
+
+void read_cluster(ObjectReader r, ClusterSpec& c) {
+  r.read("gpu", c.gpu);
+  r.read("gpus_per_node", c.gpus_per_node, IntRange::at_least(1));
+  r.read("nodes", c.nodes, IntRange::at_least(0));
+  read_link(r.child("intra"), c.intra);
+  read_link(r.child("nic"), c.nic);
+  r.read_choice("nic_per", c.nic_per, {"node", "gpu"});
+  r.read_choice("topology", c.topology, {"switch", "fat_tree", "torus"});
+  r.read("nodes_per_leaf", c.nodes_per_leaf, IntRange::at_least(1));
+  r.read("oversubscription", c.oversubscription, NumberRange::at_least(1));
+  r.read("uplink_latency_us", c.uplink_latency_us, NumberRange::at_least(0));
+  r.read("torus_dims", c.torus_dims, NumberRange::at_least(1));
+  check_torus_dims(r, c);
+  r.read("input_images_per_s", c.input_images_per_s, NumberRange::at_least(0));
+  r.finish();
+}
+
 // --- emitting: the exact inverse of the readers above ------------------------
 
 json model_json(const ModelSpec& m) { return {{"name", m.name}, {"dropout", m.dropout}}; }
@@ -214,6 +250,25 @@ json comm_json(const CommSpec& c) {
   };
 }
 
+json link_json(const LinkSpec& l) {
+  return {{"bandwidth_gbps", l.bandwidth_gbps}, {"latency_us", l.latency_us}};
+}
+
+json cluster_json(const ClusterSpec& c) {
+  return {{"gpu", c.gpu},
+          {"gpus_per_node", c.gpus_per_node},
+          {"nodes", c.nodes},
+          {"intra", link_json(c.intra)},
+          {"nic", link_json(c.nic)},
+          {"nic_per", c.nic_per},
+          {"topology", c.topology},
+          {"nodes_per_leaf", c.nodes_per_leaf},
+          {"oversubscription", c.oversubscription},
+          {"uplink_latency_us", c.uplink_latency_us},
+          {"torus_dims", json(c.torus_dims)},
+          {"input_images_per_s", c.input_images_per_s}};
+}
+
 // --- files and overrides ------------------------------------------------------
 
 [[noreturn]] void malformed_override(const std::string& assignment) {
@@ -277,6 +332,8 @@ Spec parse_spec(const nlohmann::json& document) {
   read_train(root.child("train"), spec.train);
   read_optimizer(root.child("optimizer"), spec.optimizer);
   read_comm(root.child("comm"), spec.comm);
+  spec.cluster.present = document.contains("cluster");
+  read_cluster(root.child("cluster"), spec.cluster);
   root.finish();
   spec.source = document;
   return spec;
@@ -321,7 +378,8 @@ nlohmann::json to_json(const Spec& spec) {
           {"data", data_json(spec.data)},
           {"train", train_json(spec.train)},
           {"optimizer", optimizer_json(spec.optimizer)},
-          {"comm", comm_json(spec.comm)}};
+          {"comm", comm_json(spec.comm)},
+          {"cluster", cluster_json(spec.cluster)}};
 }
 
 }  // namespace lb

@@ -107,6 +107,28 @@ struct CommSpec {  // used by multi-rank runs (issue 4); validated now
   std::int64_t auto_small_bytes = 64 << 10;
 };
 
+struct LinkSpec {  // one class of link in the simulated cluster
+  double bandwidth_gbps = 100;  // per direction (links are full duplex)
+  double latency_us = 5;        // one-way latency a message sees crossing this class
+};
+
+// The cluster simulate-scaling models (issue 5). Never read by lb-train.
+struct ClusterSpec {
+  std::string gpu = "V100";     // a profile in experiments/devices/ (case-insensitive)
+  int gpus_per_node = 8;
+  int nodes = 0;                // 0 = as many as the GPU count asks for
+  LinkSpec intra{150, 2};       // GPU <-> node switch (NVLink / PCIe); intra-node messages cross two
+  LinkSpec nic{100, 5};         // the network interface: one per node or one per GPU
+  std::string nic_per = "node"; // node | gpu
+  std::string topology = "switch";  // switch | fat_tree | torus
+  int nodes_per_leaf = 16;          // fat_tree: nodes under one leaf switch
+  double oversubscription = 1;      // fat_tree: leaf down-link / up-link bandwidth
+  double uplink_latency_us = 1;     // fat_tree: extra latency through the core; torus: per hop
+  std::vector<double> torus_dims{}; // torus: nodes along each dimension (1-3 integers)
+  double input_images_per_s = 0;    // per-GPU input pipeline rate; 0 = never a bottleneck
+  bool present = false;             // false: the spec had no "cluster" (defaults in use)
+};
+
 struct Spec {
   std::string name = "experiment";
   std::string device = "cpu";  // cpu | cuda
@@ -115,6 +137,7 @@ struct Spec {
   TrainSpec train;
   OptimizerSpec optimizer;
   CommSpec comm;
+  ClusterSpec cluster;
   nlohmann::json source;  // the merged JSON the spec was parsed from (for summary.json)
 };
 

@@ -110,6 +110,7 @@ Spec spec_with_no_defaults() {
   s.optimizer.lr = {3.2, false, 5, 0.1, "step", 1.5, {30, 60.5, 80}, 0.2, 1e-5};
   s.optimizer.lars = {0.02, 1e-6, true, false};
   s.comm = {"hierarchical", 4, 1 << 20, false, true, 12.5};
+  s.cluster = {"P40", 4, 64, {32, 3}, {200, 1.5}, "gpu", "torus", 8, 2, 0.5, {4, 4, 4}, 5000, true};
   return s;
 }
 
@@ -131,6 +132,7 @@ TEST(Spec, ToJsonEmitsEveryKey) {
   EXPECT_EQ(j.at("data").at("synthetic").at("classes"), 10);
   EXPECT_EQ(j.at("optimizer").at("lr").at("step_epochs"), json::array());
   EXPECT_EQ(j.at("comm").at("timeout_s"), 300.0);
+  EXPECT_EQ(j.at("cluster").at("gpu"), "V100");
 }
 
 TEST(Spec, DefaultExperimentFileParses) {
@@ -150,7 +152,7 @@ TEST(Spec, UnknownTopLevelKey) {
   EXPECT_EQ(f.path, "larss");
   EXPECT_EQ(f.message,
             "spec error: larss: unknown key (expected one of: name, device, model, data, train, "
-            "optimizer, comm)");
+            "optimizer, comm, cluster)");
 }
 
 TEST(Spec, UnknownNestedKeys) {

@@ -1,0 +1,252 @@
+// simulate-scaling: predicts throughput, scaling efficiency and time to train
+// of a spec on 1..thousands of GPUs with a SimGrid model of the runtime's step.
+//   simulate-scaling SPEC.json [--out DIR] [--gpus 8,16,...] [--profile P ...]
+//                    [--calibration cal.json] [--set key=value ...] [--trace N]
+//   simulate-scaling calibrate --from RUN_DIR|profile.json|bench.jsonl ... --out cal.json
+// Writes DIR/scaling.json, DIR/scaling.csv, DIR/scaling.png (unless --no-plot)
+// and (--trace N) DIR/trace.gpusN.json; DIR defaults to runs/simulate-<spec name>.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "runtime/core/errors.hpp"
+#include "runtime/core/files.hpp"
+#include "simulator/calibration.hpp"
+#include "simulator/device.hpp"
+#include "simulator/scaling.hpp"
+
+namespace lb::sim {
+namespace {
+
+struct Args {
+  std::string spec, out, calibration, devices = default_devices_dir().string();
+  std::vector<int> gpus;
+  std::vector<std::string> profiles, overrides;
+  int trace = 0;
+  bool plot = true;
+};
+
+struct CalibrateArgs {
+  std::vector<std::string> from;
+  std::string out;
+};
+
+std::vector<int> default_gpus(std::int64_t global_batch) {
+  std::vector<int> gpus;
+  for (int n = 8; n <= 2048 && n <= global_batch; n *= 2) gpus.push_back(n);
+  if (gpus.empty()) gpus.push_back(1);
+  return gpus;
+}
+
+// Compute model: a calibration's if it is for this model, else profiles, else analytic.
+ComputeModel choose_compute(const Args& a, const Spec& spec, const ModelInfo& model,
+                            const std::optional<Calibration>& cal) {
+  if (cal && cal->compute) {
+    if (cal->compute->model != model.name) {
+      throw InputError("calibration error: " + a.calibration + ": compute model is for \"" +
+                       cal->compute->model + "\", the spec's model.name is \"" + model.name + "\"");
+    }
+    return *cal->compute;
+  }
+  if (!a.profiles.empty()) {
+    std::vector<RuntimeProfile> profiles;
+    for (const auto& p : a.profiles) profiles.push_back(load_profile(p));
+    return fitted_compute_model(model, profiles);
+  }
+  return analytic_compute_model(model, load_device(a.devices, spec.cluster.gpu),
+                                spec.train.precision);
+}
+
+Scenario scenario(const Args& a) {
+  const Spec spec = load_spec(a.spec, a.overrides);
+  load_device(a.devices,
+              spec.cluster.gpu);  // an unknown GPU is an error whatever the compute model
+  Scenario s{spec, model_info(spec), {}, cluster_model(spec.cluster)};
+  std::optional<Calibration> cal;
+  if (!a.calibration.empty()) cal = load_calibration(a.calibration);
+  if (cal && cal->intra) s.cluster.intra = cal->intra->link;
+  s.compute = choose_compute(a, spec, s.model, cal);
+  return s;
+}
+
+void check_gpus(const Scenario& s, const std::vector<int>& gpus) {
+  for (int n : gpus) {
+    check_fits(s.spec.cluster, n);
+    if (n > s.spec.train.global_batch) {
+      throw InputError("--gpus: " + std::to_string(n) + " GPUs exceed train.global_batch " +
+                       std::to_string(s.spec.train.global_batch) +
+                       " (less than one image per GPU)");
+    }
+    if (s.spec.comm.algorithm == "torus2d") {
+      plan_collective(Collective::torus2d, 1 << 20,
+                      step_plan(s, n).collective);  // throws if the group does not divide
+    }
+  }
+}
+
+void print_table(const Scenario& s, const std::vector<ScalingRow>& rows) {
+  std::printf("# %s: %s, global batch %lld, %s, %s all-reduce, fusion %lld B; compute: %s\n",
+              s.spec.name.c_str(), s.model.name.c_str(), (long long)s.spec.train.global_batch,
+              s.spec.cluster.gpu.c_str(), s.spec.comm.algorithm.c_str(),
+              (long long)s.spec.comm.fusion_bytes, s.compute.source.c_str());
+  std::printf("%6s %9s %11s %12s %7s %10s %10s %10s %10s %12s\n", "gpus", "batch/gpu",
+              "iteration_s", "images/s", "eff", "compute_s", "exposed_s", "optim_s", "data_s",
+              "train_min");
+  for (const auto& r : rows) {
+    std::printf("%6d %9.1f %11.5f %12.1f %6.1f%% %10.5f %10.5f %10.5f %10.5f %12.2f\n", r.gpus,
+                r.per_gpu_batch, r.iteration_s, r.images_per_s, 100 * r.efficiency, r.compute_s,
+                r.exposed_comm_s, r.optimizer_s, r.data_wait_s, r.time_to_train_s / 60);
+  }
+}
+
+std::string csv(const std::vector<ScalingRow>& rows) {
+  std::ostringstream out;
+  out << "gpus,per_gpu_batch,iteration_s,images_per_s,efficiency,compute_s,comm_s,exposed_comm_s,"
+         "data_wait_s,"
+         "optimizer_s,time_to_train_s,buckets\n";
+  for (const auto& r : rows) {
+    out << r.gpus << ',' << r.per_gpu_batch << ',' << r.iteration_s << ',' << r.images_per_s << ','
+        << r.efficiency << ',' << r.compute_s << ',' << r.comm_s << ',' << r.exposed_comm_s << ','
+        << r.data_wait_s << ',' << r.optimizer_s << ',' << r.time_to_train_s << ',' << r.buckets
+        << '\n';
+  }
+  return out.str();
+}
+
+// The PNG comes from analysis/plot_scaling.py (matplotlib); a missing
+// Python only costs the plot, never the results.
+void plot(const std::string& out) {
+  const std::filesystem::path script =
+      std::filesystem::path(LB_SOURCE_DIR) / "analysis" / "plot_scaling.py";
+  std::error_code ec;
+  if (!std::filesystem::exists("/usr/bin/python3", ec) || !std::filesystem::exists(script, ec)) {
+    std::printf("plot skipped: needs /usr/bin/python3 and %s\n", script.c_str());
+    return;
+  }
+  const std::string command =
+      "/usr/bin/python3 '" + script.string() + "' '" + out + "' >/dev/null 2>&1";
+  if (std::system(command.c_str()) == 0) {
+    std::printf("wrote %s/scaling.png\n", out.c_str());
+  } else {
+    std::printf("plot skipped: %s failed (python3-matplotlib installed?)\n", script.c_str());
+  }
+}
+
+int simulate(Args a) {
+  const Scenario s = scenario(a);
+  if (a.out.empty()) a.out = "runs/simulate-" + s.spec.name;
+  const std::vector<int> gpus = a.gpus.empty() ? default_gpus(s.spec.train.global_batch) : a.gpus;
+  check_gpus(s, gpus);
+  if (a.trace > 0) check_gpus(s, {a.trace});
+  std::vector<ScalingRow> rows;
+  std::vector<TraceEvent> trace;
+  for (int n : gpus) rows.push_back(simulate_gpus(s, n, n == a.trace ? &trace : nullptr));
+  if (a.trace > 0 && trace.empty()) simulate_gpus(s, a.trace, &trace);
+  print_table(s, rows);
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& r : rows) results.push_back(to_json(r));
+  const nlohmann::json doc{{"model", s.model.name},
+                           {"global_batch", s.spec.train.global_batch},
+                           {"epochs", s.spec.train.epochs},
+                           {"train_images", s.model.train_images},
+                           {"precision", to_string(s.spec.train.precision)},
+                           {"comm", to_json(s.spec).at("comm")},
+                           {"cluster", to_json(s.spec).at("cluster")},
+                           {"cluster_is_default", !s.spec.cluster.present},
+                           {"compute_model", s.compute.source},
+                           {"results", results}};
+  std::filesystem::create_directories(a.out);
+  write_file_atomically(std::filesystem::path(a.out) / "scaling.json", doc.dump(2) + "\n");
+  write_file_atomically(std::filesystem::path(a.out) / "scaling.csv", csv(rows));
+  if (a.trace > 0) {
+    const auto file =
+        std::filesystem::path(a.out) / ("trace.gpus" + std::to_string(a.trace) + ".json");
+    write_file_atomically(file, chrome_trace(trace, a.trace).dump() + "\n");
+  }
+  std::printf("wrote %s/scaling.json, scaling.csv%s\n", a.out.c_str(),
+              a.trace > 0 ? ", trace" : "");
+  if (a.plot) plot(a.out);
+  return 0;
+}
+
+int run_calibrate(const CalibrateArgs& a) {
+  std::vector<std::filesystem::path> from(a.from.begin(), a.from.end());
+  const Calibration cal = calibrate(read_calibration_inputs(from));
+  if (!cal.intra && !cal.compute)
+    throw InputError(
+        "calibrate: nothing to fit in --from (no all-reduce rows of ring, hierarchical or torus2d "
+        "with 2+ ranks, no profiles)");
+  if (cal.intra) {
+    std::printf(
+        "intra link: latency %.2f us, bandwidth %.3f Gbps (%.3f GB/s) from %d rows; |error| median "
+        "%.1f%%, max %.1f%%\n",
+        cal.intra->link.latency_s * 1e6, cal.intra->link.bandwidth_Bps * 8 / 1e9,
+        cal.intra->link.bandwidth_Bps / 1e9, cal.intra->rows, 100 * cal.intra->median_abs_error,
+        100 * cal.intra->max_abs_error);
+    std::printf("%-13s %6s %12s %12s %12s %8s\n", "algorithm", "ranks", "bytes", "measured_s",
+                "predicted_s", "error");
+    for (const auto& r : cal.residuals) {
+      std::printf("%-13s %6d %12lld %12.6f %12.6f %7.1f%%%s\n",
+                  r["algorithm"].get<std::string>().c_str(), r["ranks"].get<int>(),
+                  (long long)r["bytes"].get<std::int64_t>(), r["measured_s"].get<double>(),
+                  r["predicted_s"].get<double>(), 100 * r["error"].get<double>(),
+                  r["fitted"].get<bool>() ? "" : " (not fitted)");
+    }
+  }
+  if (cal.compute)
+    std::printf("compute: %s, %zu layers, optimizer %.6f s\n", cal.compute->source.c_str(),
+                cal.compute->layers.size(), cal.compute->optimizer_s);
+  write_file_atomically(a.out, to_json(cal).dump(2) + "\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace lb::sim
+
+int main(int argc, char** argv) {
+  lb::sim::Args args;
+  lb::sim::CalibrateArgs cal;
+  CLI::App app{
+      "simulate-scaling: SimGrid model of the runtime's data-parallel step on 1..thousands of "
+      "GPUs"};
+  app.add_option("spec", args.spec, "experiment spec (experiments/*.json)");
+  app.add_option("--out", args.out, "output directory (default runs/simulate-<spec name>)");
+  app.add_option("--gpus", args.gpus,
+                 "GPU counts, comma-separated (default 8,16,...,2048 up to the global batch)")
+      ->delimiter(',');
+  app.add_option("--profile", args.profiles,
+                 "lb-train profile.json or run directory (repeatable): compute model");
+  app.add_option("--calibration", args.calibration, "cal.json from 'simulate-scaling calibrate'");
+  app.add_option("--set", args.overrides,
+                 "override a spec key, e.g. --set cluster.gpu=A100 (repeatable)");
+  app.add_option("--trace", args.trace,
+                 "write DIR/trace.gpusN.json: Chrome trace of one step at N GPUs");
+  app.add_option("--devices", args.devices, "directory of GPU profiles")->capture_default_str();
+  app.add_flag("!--no-plot", args.plot, "do not draw DIR/scaling.png");
+  auto* calibrate = app.add_subcommand(
+      "calibrate", "fit link latency/bandwidth and per-layer compute to measurements");
+  calibrate
+      ->add_option("--from", cal.from,
+                   "run directories, profile.json files, allreduce-bench --json output")
+      ->required();
+  calibrate->add_option("--out", cal.out, "calibration file to write")->required();
+  try {
+    app.parse(argc, argv);
+    if (!calibrate->parsed() && args.spec.empty()) throw CLI::RequiredError("SPEC");
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "simulate-scaling: %s (see --help)\n", e.what());
+    return 2;
+  }
+  try {
+    return calibrate->parsed() ? lb::sim::run_calibrate(cal) : lb::sim::simulate(args);
+  } catch (const lb::InputError& e) {
+    std::fprintf(stderr, "simulate-scaling: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "simulate-scaling: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,60 @@
+// sim-step-vs-message: one flat ring all-reduce of ResNet-50's fp16 gradients
+// (51,114,064 bytes) on P ranks (8 GPUs per node, PCIe + 100 Gbps NIC, one
+// switch), simulated step-once and message-level; prints both simulated
+// times and the wall time each took. The benchmark behind bench/README.md.
+//   build/bin/sim-step-vs-message 256 512 1024
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "simulator/fresh_engine.hpp"
+#include "simulator/network_sim.hpp"
+
+using namespace lb::sim;
+
+namespace {
+
+double simulate(int ranks, bool message_level) {
+  ClusterModel c;
+  c.gpus_per_node = 8;
+  c.intra = {12e9, 2e-6};
+  c.nic = {12.5e9, 5e-6};
+  const CollectiveConfig cfg{ranks, 8, 2};
+  return in_fresh_engine([&] {
+           start_engine();
+           const auto phases = plan_collective(Collective::ring, 51'114'064, cfg);
+           Platform platform(c, ranks, pairs_used(phases));
+           if (message_level) return nlohmann::json(run_phases_message_level(phases, platform));
+           double t = 0;
+           simgrid::s4u::Actor::create("driver", platform.host(0),
+                                       [&] { t = run_phases_by_step(phases, platform); });
+           simgrid::s4u::Engine::get_instance()->run();
+           return nlohmann::json(t);
+         })
+      .get<double>();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: sim-step-vs-message RANKS...\n");
+    return 2;
+  }
+  for (int i = 1; i < argc; ++i) {
+    const int ranks = std::atoi(argv[i]);
+    if (ranks < 2) {
+      std::fprintf(stderr, "sim-step-vs-message: expected ranks >= 2, got %s\n", argv[i]);
+      return 2;
+    }
+    for (bool message_level : {false, true}) {
+      const auto start = std::chrono::steady_clock::now();
+      const double simulated = simulate(ranks, message_level);
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::printf("ranks %5d %-13s simulated %.9f s  wall %.2f s\n", ranks,
+                  message_level ? "message-level" : "step-once", simulated, wall);
+    }
+  }
+  return 0;
+}

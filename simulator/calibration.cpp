@@ -1,0 +1,169 @@
+#include "simulator/calibration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+
+#include "runtime/core/errors.hpp"
+#include "runtime/core/files.hpp"
+
+namespace lb::sim {
+namespace {
+
+using json = nlohmann::json;
+
+bool is_bench_file(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const json j = json::parse(line, nullptr, false);
+    return !j.is_discarded() && j.is_object() && j.contains("time_us");
+  }
+  return false;
+}
+
+void read_bench(const std::filesystem::path& file, std::vector<AllreduceSample>& out) {
+  std::ifstream in(file);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    const json j = json::parse(line, nullptr, false);
+    const std::string at = "calibration error: " + file.string() + ":" + std::to_string(n);
+    if (j.is_discarded() || !j.is_object()) throw InputError(at + ": not a JSON object");
+    if (j.contains("per_tensor_s")) continue;  // --model rows: whole-model syncs, not one size
+    try {
+      out.push_back({file.string(), j.at("algorithm").get<std::string>(), j.at("ranks").get<int>(),
+                     j.at("bytes").get<std::int64_t>(), j.at("time_us").get<double>() * 1e-6,
+                     j.value("fp16_wire", false)});
+    } catch (const json::exception& e) {
+      throw InputError(at + ": expected algorithm, ranks, bytes, time_us");
+    }
+  }
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+bool fitted_algorithm(const std::string& a) {
+  return a == "ring" || a == "hierarchical" || a == "torus2d";
+}
+
+}  // namespace
+
+CalibrationInputs read_calibration_inputs(const std::vector<std::filesystem::path>& from) {
+  CalibrationInputs in;
+  for (const auto& path : from) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+      throw InputError("calibration error: " + path.string() + ": no such file or directory");
+    if (!std::filesystem::is_directory(path, ec) && is_bench_file(path)) {
+      read_bench(path, in.samples);
+      continue;
+    }
+    RuntimeProfile p = load_profile(path);
+    for (const auto& a : p.allreduce) {
+      in.samples.push_back({p.file, a.algorithm, a.ranks, a.bytes, a.median_s, p.fp16_gradients});
+    }
+    in.profiles.push_back(std::move(p));
+  }
+  return in;
+}
+
+std::pair<double, double> alpha_beta_features(Collective c, std::uint64_t bytes, int ranks,
+                                              int group_size, int wire_bytes) {
+  CollectiveConfig cfg{ranks, std::min(group_size, ranks), wire_bytes};
+  double steps = 0, load = 0;
+  for (const Phase& phase : plan_collective(c, bytes, cfg)) {
+    std::map<std::pair<int, int>, double> link;  // (rank, 0 = out / 1 = in) -> bytes
+    for (const Flow& f : phase.flows)
+      link[{f.src, 0}] += double(f.bytes), link[{f.dst, 1}] += double(f.bytes);
+    double busiest = 0;
+    for (const auto& [key, b] : link) busiest = std::max(busiest, b);
+    steps += phase.repeats;
+    load += phase.repeats * busiest;
+  }
+  return {steps, load};
+}
+
+Calibration calibrate(const CalibrationInputs& in) {
+  Calibration cal;
+  if (!in.profiles.empty()) cal.compute = fit_profiles(in.profiles);
+  // Least squares for T = steps * alpha + load * inv_bw, rows weighted by
+  // 1/T so that small and large messages count alike (relative error).
+  double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
+  std::vector<std::tuple<const AllreduceSample*, double, double>> rows;
+  for (const auto& s : in.samples) {
+    if (s.ranks < 2 || s.time_s <= 0) continue;
+    const auto [steps, load] =
+        alpha_beta_features(parse_collective(s.algorithm), std::uint64_t(s.bytes), s.ranks, s.ranks,
+                            s.fp16_wire ? 2 : 4);
+    rows.emplace_back(&s, steps, load);
+    if (!fitted_algorithm(s.algorithm)) continue;
+    const double w = 1 / s.time_s, x1 = steps * w, x2 = load * w;
+    a11 += x1 * x1, a12 += x1 * x2, a22 += x2 * x2, b1 += x1, b2 += x2;
+  }
+  const double det = a11 * a22 - a12 * a12;
+  if (det <= 0 || a22 <= 0) return cal;
+  double alpha = (b1 * a22 - b2 * a12) / det, inv_bw = (a11 * b2 - a12 * b1) / det;
+  if (alpha < 0) alpha = 0, inv_bw = b2 / a22;  // latency cannot be negative
+  if (inv_bw <= 0) return cal;
+  LinkFit fit{{1 / inv_bw, alpha}};
+  std::vector<double> errors;
+  for (const auto& [s, steps, load] : rows) {
+    const double predicted = steps * alpha + load * inv_bw, error = predicted / s->time_s - 1;
+    cal.residuals.push_back({{"source", s->source},
+                             {"algorithm", s->algorithm},
+                             {"ranks", s->ranks},
+                             {"bytes", s->bytes},
+                             {"measured_s", s->time_s},
+                             {"predicted_s", predicted},
+                             {"error", error},
+                             {"fitted", fitted_algorithm(s->algorithm)}});
+    if (fitted_algorithm(s->algorithm)) errors.push_back(std::abs(error)), ++fit.rows;
+  }
+  fit.median_abs_error = median(errors);
+  fit.max_abs_error = errors.empty() ? 0 : *std::max_element(errors.begin(), errors.end());
+  cal.intra = fit;
+  return cal;
+}
+
+json to_json(const Calibration& c) {
+  json j{{"format", "largebatch-calibration"}, {"version", 1}, {"links", json::object()}};
+  if (c.intra) {
+    j["links"]["intra"] = {{"bandwidth_gbps", c.intra->link.bandwidth_Bps * 8 / 1e9},
+                           {"latency_us", c.intra->link.latency_s * 1e6},
+                           {"rows", c.intra->rows},
+                           {"median_abs_error", c.intra->median_abs_error},
+                           {"max_abs_error", c.intra->max_abs_error}};
+  }
+  if (c.compute) j["compute"] = to_json(*c.compute);
+  j["residuals"] = c.residuals;
+  return j;
+}
+
+Calibration load_calibration(const std::filesystem::path& file) {
+  const json j = json::parse(read_file(file), nullptr, false);
+  const std::string at = "calibration error: " + file.string();
+  if (j.is_discarded() || !j.is_object() || j.value("format", "") != "largebatch-calibration") {
+    throw InputError(at + ": expected a JSON object with \"format\": \"largebatch-calibration\"");
+  }
+  Calibration c;
+  try {
+    if (j.contains("links") && j["links"].contains("intra")) {
+      const json& l = j["links"]["intra"];
+      c.intra = LinkFit{{l.at("bandwidth_gbps").get<double>() * 1e9 / 8,
+                         l.at("latency_us").get<double>() * 1e-6}};
+    }
+  } catch (const json::exception& e) {
+    throw InputError(at + ": links.intra: expected bandwidth_gbps and latency_us numbers");
+  }
+  if (j.contains("compute")) c.compute = compute_model_from_json(j["compute"], file.string());
+  return c;
+}
+
+}  // namespace lb::sim

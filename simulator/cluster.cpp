@@ -1,0 +1,52 @@
+#include "simulator/cluster.hpp"
+
+#include "runtime/core/errors.hpp"
+
+namespace lb::sim {
+namespace {
+
+LinkClass link_class(const LinkSpec& l) {
+  return {l.bandwidth_gbps * 1e9 / 8, l.latency_us * 1e-6};
+}
+
+}  // namespace
+
+ClusterModel cluster_model(const ClusterSpec& s) {
+  ClusterModel c;
+  c.gpus_per_node = s.gpus_per_node;
+  c.intra = link_class(s.intra);
+  c.nic = link_class(s.nic);
+  c.nic_per_gpu = s.nic_per == "gpu";
+  c.fat_tree = s.topology == "fat_tree";
+  c.nodes_per_leaf = s.nodes_per_leaf;
+  c.oversubscription = s.oversubscription;
+  c.uplink_latency_s = s.uplink_latency_us * 1e-6;
+  c.input_images_per_s = s.input_images_per_s;
+  if (s.topology == "torus") {
+    for (double d : s.torus_dims) c.torus_dims.push_back(int(d));
+  }
+  return c;
+}
+
+void check_fits(const ClusterSpec& s, int gpus) {
+  if (gpus < 1) throw InputError("--gpus: expected GPU counts >= 1, got " + std::to_string(gpus));
+  if (s.topology == "torus") {
+    std::int64_t torus_nodes = 1;
+    for (double d : s.torus_dims) torus_nodes *= std::int64_t(d);
+    const std::int64_t needed = (gpus + s.gpus_per_node - 1) / s.gpus_per_node;
+    if (needed > torus_nodes) {
+      throw SpecError("cluster.torus_dims", "the torus holds " + std::to_string(torus_nodes) +
+                                                " nodes, " + std::to_string(gpus) + " GPUs need " +
+                                                std::to_string(needed));
+    }
+  }
+  const std::int64_t capacity = std::int64_t(s.nodes) * s.gpus_per_node;
+  if (s.nodes > 0 && gpus > capacity) {
+    throw SpecError("cluster.nodes", "the cluster has " + std::to_string(s.nodes) + " nodes x " +
+                                         std::to_string(s.gpus_per_node) +
+                                         " GPUs = " + std::to_string(capacity) +
+                                         " GPUs, cannot run " + std::to_string(gpus));
+  }
+}
+
+}  // namespace lb::sim

@@ -1,0 +1,59 @@
+#pragma once
+// Per-layer compute time as a function of the per-GPU batch:
+//   t(batch) = fixed_s + per_image_s * batch   (forward and backward apart)
+// from, in order of preference: runtime profiles at two or more batch sizes
+// (a least-squares line per layer), one profile (time proportional to the
+// batch), or the zoo's FLOPs over the device's peak times an efficiency
+// (backward = 2x forward), the efficiency fitted to a published throughput
+// when the device profile has one for this model and precision.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "runtime/core/precision.hpp"
+#include "simulator/device.hpp"
+#include "simulator/model_info.hpp"
+#include "simulator/profile.hpp"
+
+namespace lb::sim {
+
+struct Line {
+  double fixed_s = 0, per_image_s = 0;
+  double at(double batch) const { return std::max(0.0, fixed_s + per_image_s * batch); }
+};
+
+struct LayerTimeModel {
+  std::string name, kind;
+  std::int64_t params = 0;
+  Line forward, backward;
+};
+
+struct ComputeModel {
+  std::string model;
+  std::string source;                  // "analytic: P40 fp16 ...", "profile: 1 batch size", ...
+  std::vector<LayerTimeModel> layers;  // forward order
+  double optimizer_s = 0;              // per step, independent of the batch
+
+  double forward_s(double batch) const;
+  double backward_s(double batch) const;
+};
+
+ComputeModel analytic_compute_model(const ModelInfo& model, const DeviceProfile& device,
+                                    Precision precision);
+
+// Checks every profile against the model (same model name; every leaf with
+// parameters present with the same count) and fits. Throws InputError naming
+// the profile file and the mismatch.
+ComputeModel fitted_compute_model(const ModelInfo& model,
+                                  const std::vector<RuntimeProfile>& profiles);
+// The fit alone (calibrate, which has no spec): profiles must share a model.
+ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles);
+
+nlohmann::json to_json(const ComputeModel& m);
+ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string& where);
+
+// A least-squares line through (x, y) points; one distinct x gives a line
+// through the origin.
+Line fit_line(const std::vector<double>& x, const std::vector<double>& y);
+
+}  // namespace lb::sim

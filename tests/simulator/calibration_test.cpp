@@ -1,0 +1,79 @@
+// Calibration: the alpha-beta features agree with the simulated platform,
+// and a fit recovers the latency and bandwidth that generated its data.
+#include "simulator/calibration.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "simulator/fresh_engine.hpp"
+#include "simulator/network_sim.hpp"
+
+namespace lb::sim {
+namespace {
+
+constexpr double kAlpha = 10e-6, kBandwidth = 5e9;
+
+double simulated_on_one_node(Collective c, std::uint64_t bytes, int ranks) {
+  return in_fresh_engine([&] {
+           start_engine();
+           ClusterModel cluster;
+           cluster.gpus_per_node = ranks;
+           cluster.intra = {kBandwidth, kAlpha};
+           const CollectiveConfig cfg{ranks, ranks, 4};
+           const auto phases = plan_collective(c, bytes, cfg);
+           Platform platform(cluster, ranks, pairs_used(phases));
+           double t = 0;
+           simgrid::s4u::Actor::create("d", platform.host(0),
+                                       [&] { t = run_phases_by_step(phases, platform); });
+           simgrid::s4u::Engine::get_instance()->run();
+           return nlohmann::json(t);
+         })
+      .get<double>();
+}
+
+TEST(Calibration, FeaturesPredictTheSimulatedTime) {
+  for (Collective c : {Collective::ring, Collective::hierarchical, Collective::torus2d}) {
+    for (int ranks : {2, 3, 4}) {
+      const std::uint64_t bytes = 1 << 22;
+      const auto [steps, load] = alpha_beta_features(c, bytes, ranks, ranks, 4);
+      EXPECT_NEAR(steps * kAlpha + load / kBandwidth, simulated_on_one_node(c, bytes, ranks),
+                  1e-9 + 1e-3 * load / kBandwidth)
+          << to_string(c) << " on " << ranks;
+    }
+  }
+}
+
+TEST(Calibration, FitRecoversLatencyAndBandwidthFromBenchRows) {
+  const auto file = std::filesystem::temp_directory_path() / "lb_calibration_bench.jsonl";
+  {
+    std::ofstream out(file);
+    for (const char* algorithm : {"ring", "hierarchical", "torus2d"}) {
+      for (int ranks : {2, 4}) {
+        for (std::int64_t bytes = 4096; bytes <= (16 << 20); bytes *= 4) {
+          const auto [steps, load] =
+              alpha_beta_features(parse_collective(algorithm), bytes, ranks, ranks, 4);
+          const double t = steps * kAlpha + load / kBandwidth;
+          out << nlohmann::json{{"algorithm", algorithm},
+                                {"ranks", ranks},
+                                {"bytes", bytes},
+                                {"time_us", t * 1e6},
+                                {"wrong", 0}}
+              << "\n";
+        }
+      }
+    }
+    out << nlohmann::json{{"model", "resnet20"}, {"per_tensor_s", 1.0}, {"fused_s", 0.5}} << "\n";
+  }
+  const Calibration cal = calibrate(read_calibration_inputs({file}));
+  ASSERT_TRUE(cal.intra.has_value());
+  EXPECT_NEAR(cal.intra->link.latency_s / kAlpha, 1.0, 1e-6);
+  EXPECT_NEAR(cal.intra->link.bandwidth_Bps / kBandwidth, 1.0, 1e-6);
+  EXPECT_LT(cal.intra->max_abs_error, 1e-6);
+  EXPECT_EQ(cal.intra->rows, 3 * 2 * 7);  // algorithms x rank counts x sizes
+  std::filesystem::remove(file);
+}
+
+}  // namespace
+}  // namespace lb::sim

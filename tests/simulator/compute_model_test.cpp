@@ -1,0 +1,154 @@
+// Compute model: line fits, profile checks, the analytic model; device profiles.
+#include "simulator/compute_model.hpp"
+
+#include <gtest/gtest.h>
+
+#include "runtime/core/errors.hpp"
+#include "runtime/core/rng.hpp"
+#include "runtime/models/model.hpp"
+#include "simulator/device.hpp"
+#include "simulator/model_info.hpp"
+
+namespace lb::sim {
+namespace {
+
+Spec resnet20_spec() {
+  Spec s;
+  s.model.name = "resnet20";
+  return s;
+}
+
+// A profile of `model` whose every layer takes 1 ms + 0.1 ms per image forward
+// and twice that backward.
+RuntimeProfile synthetic_profile(const ModelInfo& model, std::int64_t batch) {
+  RuntimeProfile p;
+  p.file = "synthetic-b" + std::to_string(batch);
+  p.model = model.name;
+  p.per_rank_batch = batch;
+  for (const auto& row : model.table) {
+    const double f = 1e-3 + 1e-4 * double(batch);
+    p.layers.push_back({row.name, row.kind, row.params, f, 2 * f});
+  }
+  p.optimizer_s = 0.01;
+  return p;
+}
+
+TEST(ComputeModel, FitLineRecoversALineAndFallsBackToTheOrigin) {
+  const Line l = fit_line({32, 64, 128}, {0.5 + 32 * 0.01, 0.5 + 64 * 0.01, 0.5 + 128 * 0.01});
+  EXPECT_NEAR(l.fixed_s, 0.5, 1e-9);
+  EXPECT_NEAR(l.per_image_s, 0.01, 1e-12);
+  const Line origin = fit_line({64, 64}, {1.0, 1.0});
+  EXPECT_DOUBLE_EQ(origin.fixed_s, 0);
+  EXPECT_NEAR(origin.per_image_s, 1.0 / 64, 1e-12);
+}
+
+TEST(ComputeModel, TwoProfilesGiveAPerLayerLinearModel) {
+  const ModelInfo model = model_info(resnet20_spec());
+  const ComputeModel m =
+      fitted_compute_model(model, {synthetic_profile(model, 32), synthetic_profile(model, 128)});
+  ASSERT_EQ(m.layers.size(), model.table.size() + 1);  // + the unattributed remainder
+  for (std::size_t i = 0; i < model.table.size(); ++i) {
+    const auto& l = m.layers[i];
+    EXPECT_NEAR(l.forward.fixed_s, 1e-3, 1e-9) << l.name;
+    EXPECT_NEAR(l.backward.per_image_s, 2e-4, 1e-10) << l.name;
+  }
+  EXPECT_NEAR(m.forward_s(64), double(model.table.size()) * (1e-3 + 64e-4), 1e-9);
+  EXPECT_DOUBLE_EQ(m.optimizer_s, 0.01);
+}
+
+// Phase times beyond the layers' sum (the loss, copies) become one more layer
+// after the last, fitted like the others.
+TEST(ComputeModel, TimeOutsideTheLayersIsKept) {
+  const ModelInfo model = model_info(resnet20_spec());
+  std::vector<RuntimeProfile> profiles;
+  for (int batch : {32, 128}) {
+    RuntimeProfile p = synthetic_profile(model, batch);
+    for (const auto& l : p.layers) p.forward_s += l.forward_s, p.backward_s += l.backward_s;
+    p.forward_s += 0.002 + 1e-5 * batch;
+    p.backward_s += 0.004;
+    profiles.push_back(p);
+  }
+  const ComputeModel m = fitted_compute_model(model, profiles);
+  const auto& extra = m.layers.back();
+  EXPECT_EQ(extra.name, "(unattributed)");
+  EXPECT_NEAR(extra.forward.fixed_s, 0.002, 1e-9);
+  EXPECT_NEAR(extra.forward.per_image_s, 1e-5, 1e-11);
+  EXPECT_NEAR(extra.backward.at(64), 0.004, 1e-9);
+  EXPECT_NEAR(m.forward_s(32), profiles[0].forward_s, 1e-9);
+}
+
+TEST(ComputeModel, AProfileOfAnotherModelIsRefused) {
+  const ModelInfo model = model_info(resnet20_spec());
+  RuntimeProfile p = synthetic_profile(model, 32);
+  p.model = "lenet_bn";
+  EXPECT_THROW(fitted_compute_model(model, {p}), InputError);
+  p = synthetic_profile(model, 32);
+  p.layers[0].params += 1;
+  try {
+    fitted_compute_model(model, {p});
+    FAIL() << "a layer with the wrong parameter count was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(p.layers[0].name), std::string::npos) << e.what();
+  }
+  p = synthetic_profile(model, 32);
+  p.layers.erase(p.layers.begin());  // conv1 has parameters
+  EXPECT_THROW(fitted_compute_model(model, {p}), InputError);
+}
+
+TEST(ComputeModel, AnalyticTimeIsFlopsOverPeakTimesEfficiency) {
+  const ModelInfo model = model_info(resnet20_spec());
+  DeviceProfile d{"X", 10, 100, 500, 0.5, {}};
+  const ComputeModel m = analytic_compute_model(model, d, Precision::fp32);
+  double flops = 0;
+  for (const auto& row : model.table) flops += row.forward_flops;
+  EXPECT_NEAR(m.forward_s(8), 8 * flops / (10e12 * 0.5), 1e-12);
+  EXPECT_NEAR(m.backward_s(8), 2 * m.forward_s(8), 1e-12);
+  // A published throughput for this model and precision sets the efficiency.
+  d.measured.push_back({"resnet20", "fp16", 1000, 128});
+  const ComputeModel fitted = analytic_compute_model(model, d, Precision::fp16);
+  EXPECT_NEAR(fitted.forward_s(1000) + fitted.backward_s(1000), 1.0, 1e-9);
+}
+
+TEST(Devices, EveryProfileLoadsAndAnUnknownGpuIsNamed) {
+  for (const char* name : {"P40", "v100", "A100", "H100"}) {
+    EXPECT_GT(load_device(default_devices_dir(), name).fp32_tflops, 0) << name;
+  }
+  try {
+    load_device(default_devices_dir(), "Z80");
+    FAIL() << "unknown GPU accepted";
+  } catch (const SpecError& e) {
+    EXPECT_EQ(e.path(), "cluster.gpu");
+    EXPECT_NE(std::string(e.what()).find("p40"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ModelInfo, GradientsAreInBackwardOrderAndAddUpToTheParameters) {
+  const ModelInfo model = model_info(resnet20_spec());
+  std::int64_t total = 0;
+  for (const auto& g : model.gradients) total += std::int64_t(g.elements);
+  EXPECT_EQ(total, model.params);
+  EXPECT_EQ(model.gradients.front().layer, model.table.back().name);  // the classifier first
+  EXPECT_EQ(model.train_images, 60000);
+}
+
+// The sizes model_info derives without allocating match the real tensors in
+// the order the runtime's GradientSync registers them.
+TEST(ModelInfo, GradientSizesMatchTheInitialisedModel) {
+  for (const char* name : {"lenet_bn", "resnet20"}) {
+    Spec spec;
+    spec.model.name = name;
+    const ModelInfo info = model_info(spec);
+    auto model = make_model(name, {1, 28, 28}, 10);
+    Rng rng(1);
+    model->net->init(rng);
+    const auto params = model->net->params();
+    ASSERT_EQ(info.gradients.size(), params.size()) << name;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      EXPECT_EQ(info.gradients[i].elements, params[params.size() - 1 - i]->grad.span().size())
+          << name << " " << params[params.size() - 1 - i]->name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lb::sim
