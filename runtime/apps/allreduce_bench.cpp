@@ -1,6 +1,6 @@
 // allreduce-bench: all-reduce bandwidth of each algorithm, nccl-tests style.
-//   mpirun -np 4 build/bin/allreduce-bench [--algorithms ring,mpi] [--min-bytes 4K]
-//        [--max-bytes 256M] [--json] [--model resnet50]
+//   mpirun -np 4 build/bin/allreduce-bench [--algorithms ring,mpi] [--min-bytes 4096]
+//        [--max-bytes 268435456] [--json] [--model resnet50]
 // Rows: size, time, algbw = size/time, busbw = algbw*2(n-1)/n, #wrong.
 // Data is integer-valued so the sum is exact and every element is checked;
 // any wrong element makes the exit code 1.

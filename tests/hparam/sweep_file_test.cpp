@@ -18,6 +18,9 @@ struct BadCase {
   const char* expected;  // a substring of the message
 };
 
+// ctest lists the case by its name instead of the struct's bytes.
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
 const BadCase kBadCases[] = {
     {"unknown top-level key", [](json& d) { d["stagez"] = 1; }, ": stagez: unknown key"},
     {"missing base", [](json& d) { d.erase("base"); }, ": base: missing"},
