@@ -78,6 +78,7 @@ void read_train(ObjectReader r, TrainSpec& t) {
   r.read("label_smoothing", t.label_smoothing, NumberRange::closed_open(0, 1));
   r.read("log_every_steps", t.log_every_steps, IntRange::at_least(1));
   r.read("eval_every_epochs", t.eval_every_epochs, NumberRange::greater(0));
+  r.read("bn_recalibration_images", t.bn_recalibration_images, IntRange::at_least(0));
   r.read("checkpoint_every_epochs", t.checkpoint_every_epochs, NumberRange::at_least(0));
   read_loss_scale(r.child("loss_scale"), t.loss_scale);
   r.finish();
@@ -206,6 +207,7 @@ json train_json(const TrainSpec& t) {
           {"label_smoothing", t.label_smoothing},
           {"log_every_steps", t.log_every_steps},
           {"eval_every_epochs", t.eval_every_epochs},
+          {"bn_recalibration_images", t.bn_recalibration_images},
           {"checkpoint_every_epochs", t.checkpoint_every_epochs},
           {"loss_scale",
            {{"mode", s.mode},

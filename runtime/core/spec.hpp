@@ -62,6 +62,10 @@ struct TrainSpec {
   double label_smoothing = 0.0;
   int log_every_steps = 20;
   double eval_every_epochs = 1;
+  // Before each evaluation, BatchNorm running statistics are recomputed over
+  // this many training images with the current weights (0 = off: the usual
+  // exponential average).
+  std::int64_t bn_recalibration_images = 0;
   double checkpoint_every_epochs = 1;  // 0 = only at the end
   LossScaleSpec loss_scale;
 };

@@ -164,12 +164,14 @@ void BatchNorm::restore_nans() {
 }
 
 // PyTorch's convention: running = (1 - momentum) * running + momentum * batch,
-// with the unbiased variance in running_var.
+// with the unbiased variance in running_var. While recalibrating, the k-th
+// batch gets weight 1/k: a running plain average.
 void BatchNorm::update_running_stats(std::int64_t per_channel) {
   const double unbias = double(per_channel) / double(per_channel - 1);
+  const double m = recalibrating_ ? 1.0 / double(++recalibration_batches_) : momentum_;
   for (int c = 0; c < channels_; ++c) {
-    running_mean_[c] = float((1 - momentum_) * running_mean_[c] + momentum_ * mean_[c]);
-    running_var_[c] = float((1 - momentum_) * running_var_[c] + momentum_ * var_[c] * unbias);
+    running_mean_[c] = float((1 - m) * running_mean_[c] + m * mean_[c]);
+    running_var_[c] = float((1 - m) * running_var_[c] + m * var_[c] * unbias);
   }
 }
 

@@ -41,6 +41,17 @@ class BatchNorm : public Layer {
   double epsilon() const { return epsilon_; }
   const Tensor& running_mean() const { return running_mean_; }
   const Tensor& running_var() const { return running_var_; }
+  // Precise BatchNorm (Wu & Johnson 2021): between begin and end, each
+  // training forward sets the running statistics to the plain average of the
+  // batches seen since begin_recalibration(), with the current weights,
+  // instead of the exponential average over weights that changed on the way.
+  // With few, large steps (large-batch training) that average lags the
+  // weights far enough to ruin eval-mode accuracy.
+  void begin_recalibration() {
+    recalibrating_ = true;
+    recalibration_batches_ = 0;
+  }
+  void end_recalibration() { recalibrating_ = false; }
   // Statistics of the last training forward (biased variance), for tests.
   const Tensor& batch_mean() const { return mean_; }
   const Tensor& batch_var() const { return var_; }
@@ -74,6 +85,8 @@ class BatchNorm : public Layer {
   // keeping a pointer avoids copying every activation.
   const Tensor* x_ = nullptr;
   Mode last_mode_ = Mode::train;
+  bool recalibrating_ = false;
+  std::int64_t recalibration_batches_ = 0;
   std::unique_ptr<Primitives> prims_;
 };
 

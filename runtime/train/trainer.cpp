@@ -20,6 +20,8 @@
 #include "runtime/data/batch_loader.hpp"
 #include "runtime/data/datasets.hpp"
 #include "runtime/models/model.hpp"
+#include "runtime/nn/batch_norm.hpp"
+#include "runtime/nn/sequential.hpp"
 #include "runtime/nn/softmax_cross_entropy.hpp"
 #include "runtime/optim/loss_scaler.hpp"
 #include "runtime/optim/optimizer.hpp"
@@ -123,6 +125,7 @@ struct Trainer::Impl {
   void finish_gradient_sync();
   void write_profile() const;
   EvalResult evaluate();
+  void recalibrate_batch_norm();
   void log_step(double loss, double lr, double step_images_per_s);
   void end_of_interval(std::int64_t done);
   void save();
@@ -278,7 +281,34 @@ double Trainer::Impl::train_step(const Batch& batch) {
   return loss;
 }
 
+// Precise BatchNorm: the running statistics become the plain average over
+// the first training batches of the current epoch, taken with the current
+// weights (each rank over its shard, as its BatchNorm trains).
+void Trainer::Impl::recalibrate_batch_norm() {
+  const std::int64_t images = spec.train.bn_recalibration_images;
+  if (images == 0) return;
+  std::vector<BatchNorm*> norms;
+  for_each_leaf(*model->net, [&](Layer& l) {
+    if (auto* bn = dynamic_cast<BatchNorm*>(&l)) norms.push_back(bn);
+  });
+  if (norms.empty()) return;
+  const double start_us = trace->now_us();
+  const auto start = Clock::now();
+  const std::int64_t batches = std::min(steps_per_epoch, (images + spec.train.global_batch - 1) / spec.train.global_batch);
+  for (BatchNorm* bn : norms) bn->begin_recalibration();
+  const Context ctx = context(Mode::train);
+  Batch batch;
+  for (std::int64_t i = 0; i < batches; ++i) {
+    train_loader->fill(step / steps_per_epoch, i, batch);
+    model->net->forward(batch.images, ctx);
+  }
+  for (BatchNorm* bn : norms) bn->end_recalibration();
+  trace->complete("batch norm recalibration", "train", start_us, seconds_since(start) * 1e6, 0,
+                  {{"step", step}, {"batches", batches}});
+}
+
 EvalResult Trainer::Impl::evaluate() {
+  recalibrate_batch_norm();
   const Context ctx = context(Mode::eval);
   std::vector<float> totals{0.0f, 0.0f};  // loss sum, correct, over this rank's shard
   double loss_sum = 0;

@@ -136,6 +136,29 @@ TEST(BatchNorm, RunningStatisticsFollowPyTorch) {
   EXPECT_NEAR(bn.running_var()[1], 0.9 * 1.7 + 0.1 * 8, 1e-5);
 }
 
+// Precise BatchNorm: while recalibrating, the running statistics are the plain
+// average of the batches seen, whatever they were before; afterwards the
+// exponential average resumes from there.
+TEST(BatchNorm, RecalibrationAveragesTheBatchesSeen) {
+  BatchNorm bn("bn", 1, /*momentum=*/0.1);
+  Rng rng(1);
+  bn.init(rng);
+  Tensor a({2, 1}), b({2, 1});
+  a[0] = 1, a[1] = 3;   // mean 2, unbiased var 2
+  b[0] = 10, b[1] = 14;  // mean 12, unbiased var 8
+  for (int i = 0; i < 5; ++i) bn.forward(b, train_ctx());  // some exponential history
+  bn.begin_recalibration();
+  bn.forward(a, train_ctx());
+  EXPECT_NEAR(bn.running_mean()[0], 2.0, 1e-6);
+  bn.forward(b, train_ctx());
+  bn.forward(b, train_ctx());
+  EXPECT_NEAR(bn.running_mean()[0], (2.0 + 12 + 12) / 3, 1e-5);
+  EXPECT_NEAR(bn.running_var()[0], (2.0 + 8 + 8) / 3, 1e-5);
+  bn.end_recalibration();
+  bn.forward(a, train_ctx());
+  EXPECT_NEAR(bn.running_mean()[0], 0.9 * (26.0 / 3) + 0.1 * 2, 1e-5);
+}
+
 TEST(BatchNorm, EvalModeUsesRunningStatistics) {
   BatchNorm bn("bn", 3, 0.1, 1e-3);
   Rng rng(1);
