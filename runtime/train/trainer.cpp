@@ -209,6 +209,13 @@ void Trainer::Impl::resume_from_checkpoint() {
   const auto& s = loaded.meta.at("loss_scaler");
   scaler->restore({s.at("scale").get<double>(), s.at("clean_steps").get<std::int64_t>(),
                    s.at("skipped").get<std::int64_t>()});
+  // The run's totals so far, so that a resumed run's summary counts the whole
+  // run (absent in checkpoints written before they were kept: start from 0).
+  const auto totals = loaded.meta.value("totals", nlohmann::json::object());
+  train_time_s = totals.value("train_time_s", 0.0);
+  data_wait_s = totals.value("data_wait_s", 0.0);
+  images_trained = totals.value("images_trained", std::int64_t{0});
+  for (double loss : totals.value("recent_losses", std::vector<double>{})) recent_losses.push_back(loss);
   state->sync_values();
 }
 
@@ -348,7 +355,10 @@ void Trainer::Impl::save() {
   const nlohmann::json meta{
       {"model", spec.model.name},
       {"ranks", ranks},
-      {"loss_scaler", {{"scale", s.scale}, {"clean_steps", s.clean_steps}, {"skipped", s.skipped}}}};
+      {"loss_scaler", {{"scale", s.scale}, {"clean_steps", s.clean_steps}, {"skipped", s.skipped}}},
+      {"totals", {{"train_time_s", train_time_s}, {"data_wait_s", data_wait_s},
+                  {"images_trained", images_trained},
+                  {"recent_losses", std::vector<double>(recent_losses.begin(), recent_losses.end())}}}};
   save_checkpoint(options.out / kCheckpointFile, step, meta, state->checkpoint_tensors());
 }
 

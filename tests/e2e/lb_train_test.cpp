@@ -74,6 +74,17 @@ TEST_P(LbTrainResume, ResumeGivesIdenticalWeights) {
   EXPECT_EQ(b.at("steps"), 24);
   EXPECT_EQ(a.at("weights_sha256"), b.at("weights_sha256"));
   EXPECT_EQ(a.at("test_accuracy"), b.at("test_accuracy"));
+  // The summary counts the whole run, not only the resumed part.
+  EXPECT_EQ(a.at("final_loss"), b.at("final_loss"));
+  EXPECT_GT(b.at("train_time_s").get<double>(), 0.5 * a.at("train_time_s").get<double>());
+
+  // Resuming a finished run only evaluates again: its summary keeps the figures.
+  const RunResult again = run(common + " --out " + (dir_ / "split").string() + " --resume");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  const auto c = summary(dir_ / "split");
+  EXPECT_EQ(c.at("final_loss"), b.at("final_loss"));
+  EXPECT_EQ(c.at("train_time_s"), b.at("train_time_s"));
+  EXPECT_EQ(c.at("test_accuracy"), b.at("test_accuracy"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, LbTrainResume, ::testing::Values("fp32", "fp16"));
