@@ -101,6 +101,20 @@ TEST_F(DataParallel, OverlapStartsAllreducesDuringBackwardAndProfileIsWritten) {
   }
 }
 
+// Without overlap every all-reduce runs after backward, so all of it is
+// exposed: profile.json must count it in exposed_comm_s.
+TEST_F(DataParallel, WithoutOverlapTheWholeAllreduceIsExposed) {
+  const fs::path out = dir_ / "n";
+  const RunResult r = run(2, "--max-steps 5 --set comm.overlap=false --set comm.algorithm=ring --out " +
+                                 out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto profile = read_json(out / "profile.json");
+  double allreduce_s = 0;
+  for (const auto& a : profile["allreduce"]) allreduce_s += a["median_s"].get<double>();
+  EXPECT_GT(allreduce_s, 0.0);
+  EXPECT_GE(profile["exposed_comm_s"].get<double>(), 0.9 * allreduce_s) << profile.dump();
+}
+
 TEST_F(DataParallel, StalledRankIsNamedAndTheJobEndsWithinTheTimeout) {
   const RunResult r = run(2, "--set train.epochs=1 --set comm.timeout_s=3 --out " + (dir_ / "s").string(),
                           "LB_FAULT=1:2:sleep");
