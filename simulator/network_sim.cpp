@@ -2,6 +2,8 @@
 
 #include <xbt/log.h>
 
+#include "simulator/fresh_engine.hpp"
+
 namespace lb::sim {
 namespace s4u = simgrid::s4u;
 using Dir = s4u::LinkInRoute::Direction;
@@ -184,6 +186,22 @@ double CollectiveRunner::allreduce(Collective c, std::uint64_t bytes) {
     s4u::this_actor::sleep_for(it->second);
   }
   return it->second;
+}
+
+double simulate_collective(const ClusterModel& cluster, const CollectiveConfig& config,
+                           Collective algorithm, std::uint64_t bytes, bool message_level) {
+  return in_fresh_engine([&] {
+           start_engine();
+           const auto phases = plan_collective(algorithm, bytes, config);
+           Platform platform(cluster, config.ranks, pairs_used(phases));
+           if (message_level) return nlohmann::json(run_phases_message_level(phases, platform));
+           double t = 0;
+           simgrid::s4u::Actor::create("driver", platform.host(0),
+                                       [&] { t = run_phases_by_step(phases, platform); });
+           simgrid::s4u::Engine::get_instance()->run();
+           return nlohmann::json(t);
+         })
+      .get<double>();
 }
 
 }  // namespace lb::sim

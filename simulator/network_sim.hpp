@@ -53,6 +53,12 @@ double run_phases_by_step(const std::vector<Phase>& phases, const Platform& plat
 // time the last rank finished. Slow (tens of seconds for 2,048 ranks).
 double run_phases_message_level(const std::vector<Phase>& phases, const Platform& platform);
 
+// Simulated seconds of one all-reduce of `bytes` on `cluster`, in a fresh
+// engine (a forked child), by step or message by message: what the tests
+// and sim-step-vs-message compare.
+double simulate_collective(const ClusterModel& cluster, const CollectiveConfig& config,
+                           Collective algorithm, std::uint64_t bytes, bool message_level);
+
 // All-reduces of a configuration, simulated once per (algorithm, bytes).
 class CollectiveRunner {
  public:

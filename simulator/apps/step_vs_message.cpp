@@ -20,18 +20,7 @@ double simulate(int ranks, bool message_level) {
   c.intra = {12e9, 2e-6};
   c.nic = {12.5e9, 5e-6};
   const CollectiveConfig cfg{ranks, 8, 2};
-  return in_fresh_engine([&] {
-           start_engine();
-           const auto phases = plan_collective(Collective::ring, 51'114'064, cfg);
-           Platform platform(c, ranks, pairs_used(phases));
-           if (message_level) return nlohmann::json(run_phases_message_level(phases, platform));
-           double t = 0;
-           simgrid::s4u::Actor::create("driver", platform.host(0),
-                                       [&] { t = run_phases_by_step(phases, platform); });
-           simgrid::s4u::Engine::get_instance()->run();
-           return nlohmann::json(t);
-         })
-      .get<double>();
+  return simulate_collective(c, cfg, Collective::ring, 51'114'064, message_level);
 }
 
 }  // namespace

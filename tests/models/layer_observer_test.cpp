@@ -24,22 +24,28 @@ struct Recorder : LayerObserver {
   static std::string row(const Layer& l) { return l.is_composite() ? l.name() + ".add" : l.name(); }
 };
 
-class LayerObserverTest : public ::testing::TestWithParam<const char*> {};
+class LayerObserverTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  // One forward and backward of the zoo model GetParam() at `batch`, observed.
+  Recorder observe_step(Model& model, std::int64_t batch) {
+    Rng rng(7);
+    model.net->init(rng);
+    Recorder rec;
+    Context ctx;
+    ctx.observer = &rec;
+    const Tensor x(model.input_shape(batch), 0.5f);  // layers keep their input for backward
+    const Tensor& y = model.net->forward(x, ctx);
+    model.net->backward(Tensor(y.shape(), 0.1f), ctx);
+    return rec;
+  }
+};
 
 // Every row of the cost table is reported once by forward; backward reports
 // every leaf once and a residual block's own work in its two parts (the
 // gradient through its ReLU, and the sum of both paths' input gradients).
 TEST_P(LayerObserverTest, EveryCostTableRowIsReported) {
   auto model = make_model(GetParam(), {1, 28, 28}, 10);
-  Rng rng(7);
-  model->net->init(rng);
-  Tensor x(model->input_shape(4), 0.5f);
-  Recorder rec;
-  Context ctx;
-  ctx.observer = &rec;
-  const Tensor& y = model->net->forward(x, ctx);
-  Tensor dy(y.shape(), 0.1f);
-  model->net->backward(dy, ctx);
+  Recorder rec = observe_step(*model, 4);
   const auto rows = model->layer_table(4);
   std::size_t reported = 0;
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -59,14 +65,7 @@ TEST_P(LayerObserverTest, EveryCostTableRowIsReported) {
 // all-reduce would wait for a layer that comes later.
 TEST_P(LayerObserverTest, BackwardFinishesParametersInReverseForwardOrder) {
   auto model = make_model(GetParam(), {1, 28, 28}, 10);
-  Rng rng(7);
-  model->net->init(rng);
-  Tensor x(model->input_shape(2), 0.5f);
-  Recorder rec;
-  Context ctx;
-  ctx.observer = &rec;
-  const Tensor& y = model->net->forward(x, ctx);
-  model->net->backward(Tensor(y.shape(), 0.1f), ctx);
+  const Recorder rec = observe_step(*model, 2);
   std::vector<const Param*> finished;
   for (const Layer* l : rec.backward_order) {
     if (l->is_composite()) continue;

@@ -26,18 +26,7 @@ CollectiveConfig config(int ranks, int group) { return {ranks, group, 4, 64 << 1
 // Simulated seconds of one all-reduce, in a fresh engine.
 double simulate(const ClusterModel& c, const CollectiveConfig& cfg, Collective algo,
                 std::uint64_t bytes, bool message_level) {
-  return in_fresh_engine([&] {
-           start_engine();
-           const auto phases = plan_collective(algo, bytes, cfg);
-           Platform platform(c, cfg.ranks, pairs_used(phases));
-           if (message_level) return nlohmann::json(run_phases_message_level(phases, platform));
-           double t = 0;
-           simgrid::s4u::Actor::create("driver", platform.host(0),
-                                       [&] { t = run_phases_by_step(phases, platform); });
-           simgrid::s4u::Engine::get_instance()->run();
-           return nlohmann::json(t);
-         })
-      .get<double>();
+  return simulate_collective(c, cfg, algo, bytes, message_level);
 }
 
 void expect_within(double actual, double expected, double tolerance) {
