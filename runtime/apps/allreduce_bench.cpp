@@ -14,6 +14,7 @@
 #include "runtime/comm/allreduce.hpp"
 #include "runtime/comm/gradient_sync.hpp"
 #include "runtime/comm/mpi_communicator.hpp"
+#include "runtime/core/allocator.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/models/model.hpp"
 
@@ -160,6 +161,7 @@ void add_options(CLI::App& app, Options& o) {
 }  // namespace lb
 
 int main(int argc, char** argv) {
+  lb::keep_freed_memory();  // for MPI_Allreduce as much as for our algorithms
   lb::MpiSession mpi(&argc, &argv, true);
   CLI::App app{"allreduce-bench: all-reduce bandwidth per algorithm (run under mpirun)"};
   lb::Options options;

@@ -8,6 +8,7 @@
 
 #include "runtime/backends/cpu/dnnl_context.hpp"
 #include "runtime/comm/mpi_communicator.hpp"
+#include "runtime/core/allocator.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/spec.hpp"
 #include "runtime/train/progress.hpp"
@@ -87,6 +88,7 @@ int fail_job(int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lb::keep_freed_memory();
   lb::MpiSession mpi(&argc, &argv);
   CLI::App app{"lb-train: data-parallel fp16/LARS training of an experiment spec"};
   Args args;

@@ -46,11 +46,18 @@ class WireHop {
     return decoded_.data();
   }
 
+  // Staging buffers outlive the hop: freshly allocated ones of many MiB
+  // would be page-faulted in (and returned to the kernel by free) on every
+  // all-reduce. thread_local because the communication thread and the
+  // trainer's thread may each run collectives.
   Communicator& c_;
   bool fp16_;
-  std::vector<std::byte> out_, in_;
-  std::vector<float> decoded_;
+  static thread_local std::vector<std::byte> out_, in_;
+  static thread_local std::vector<float> decoded_;
 };
+
+thread_local std::vector<std::byte> WireHop::out_, WireHop::in_;
+thread_local std::vector<float> WireHop::decoded_;
 
 int wrap(int i, int n) { return ((i % n) + n) % n; }
 

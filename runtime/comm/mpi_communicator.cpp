@@ -86,7 +86,7 @@ void MpiCommunicator::wait(MPI_Request* requests, int count, int peer, const cha
     // Spin briefly for latency, then sleep: with more ranks than cores (and
     // a communication thread beside compute) a spinning waiter would steal the
     // CPU the peer it waits for needs to make progress.
-    if (spins > 100) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    if (spins > 100) std::this_thread::yield();
   }
 }
 
