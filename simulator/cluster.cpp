@@ -22,6 +22,7 @@ ClusterModel cluster_model(const ClusterSpec& s) {
   c.oversubscription = s.oversubscription;
   c.uplink_latency_s = s.uplink_latency_us * 1e-6;
   c.input_images_per_s = s.input_images_per_s;
+  c.cores_per_node = s.cores_per_node;
   if (s.topology == "torus") {
     for (double d : s.torus_dims) c.torus_dims.push_back(int(d));
   }

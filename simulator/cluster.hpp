@@ -24,6 +24,7 @@ struct ClusterModel {
   double uplink_latency_s = 0;    // fat tree: through the core; torus: per hop
   std::vector<int> torus_dims;    // empty: no torus; nodes numbered with dimension 0 fastest
   double input_images_per_s = 0;  // per GPU; 0 = unlimited
+  int cores_per_node = 0;         // CPU ranks share these; 0 = no sharing (GPUs)
 
   int nodes_for(int gpus) const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
   int node_of(int gpu) const { return gpu / gpus_per_node; }

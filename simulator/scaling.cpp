@@ -46,20 +46,36 @@ nlohmann::json event_json(const TraceEvent& e) {
 
 }  // namespace
 
+namespace {
+
+double time_sharing(const Scenario& s, int gpus) {
+  const int cores = s.cluster.cores_per_node;
+  if (cores <= 0) return 1;
+  const int threads = s.spec.train.threads > 0 ? s.spec.train.threads : cores;
+  const int ranks_on_node = std::min(gpus, s.cluster.gpus_per_node);
+  return std::max(1.0, double(ranks_on_node) * threads / cores);
+}
+
+}  // namespace
+
 StepPlan step_plan(const Scenario& s, int gpus) {
   const double batch = double(s.spec.train.global_batch) / gpus;
+  // Ranks that outnumber the node's cores take turns on them: the profiles
+  // were measured with a core per thread, so compute stretches by the
+  // oversubscription (cluster.cores_per_node).
+  const double stretch = time_sharing(s, gpus);
   StepPlan plan;
   for (const auto& l : s.compute.layers) {
     plan.layers.push_back(l.name);
-    plan.forward_s.push_back(l.forward.at(batch));
-    plan.backward_s.push_back(l.backward.at(batch));
+    plan.forward_s.push_back(stretch * l.forward.at(batch));
+    plan.backward_s.push_back(stretch * l.backward.at(batch));
   }
   add_buckets(s, plan);
   plan.overlap = s.spec.comm.overlap;
   plan.algorithm = parse_collective(s.spec.comm.algorithm);
   plan.collective = {gpus, group_size(s.spec.comm, s.cluster, gpus),
                      s.spec.comm.fp16_gradients ? 2 : 4, s.spec.comm.auto_small_bytes};
-  plan.optimizer_s = s.compute.optimizer_s;
+  plan.optimizer_s = stretch * s.compute.optimizer_s;
   if (s.cluster.input_images_per_s > 0) plan.data_s = batch / s.cluster.input_images_per_s;
   return plan;
 }

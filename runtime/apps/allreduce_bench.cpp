@@ -1,10 +1,12 @@
 // allreduce-bench: all-reduce bandwidth of each algorithm, nccl-tests style.
 //   mpirun -np 4 build/bin/allreduce-bench [--algorithms ring,mpi] [--min-bytes 4096]
+//        [--write-auto-calibration auto.json]
 //        [--max-bytes 268435456] [--json] [--model resnet50]
 // Rows: size, time, algbw = size/time, busbw = algbw*2(n-1)/n, #wrong.
 // Data is integer-valued so the sum is exact and every element is checked;
 // any wrong element makes the exit code 1.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -12,10 +14,12 @@
 #include <sstream>
 
 #include "runtime/comm/allreduce.hpp"
+#include "runtime/comm/auto_calibration.hpp"
 #include "runtime/comm/gradient_sync.hpp"
 #include "runtime/comm/mpi_communicator.hpp"
 #include "runtime/core/allocator.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/core/files.hpp"
 #include "runtime/models/model.hpp"
 
 namespace lb {
@@ -28,6 +32,7 @@ struct Options {
   bool fp16 = false, json = false;
   std::string model;
   std::int64_t fusion_bytes = 64 << 20;
+  std::string auto_calibration_out;
 };
 
 double seconds() {
@@ -64,9 +69,15 @@ int iterations_for(std::int64_t bytes, int requested) {
   return int(std::clamp<std::int64_t>((64ll << 20) / std::max<std::int64_t>(bytes, 1), 3, 50));
 }
 
-std::int64_t sweep(const Options& o, MpiCommunicator& world) {
+struct SweepResult {
+  std::int64_t wrong = 0;
+  std::vector<SizeTimings> timings;  // by size, every algorithm's time
+};
+
+SweepResult sweep(const Options& o, MpiCommunicator& world) {
   const int n = world.size();
-  std::int64_t total_wrong = 0;
+  SweepResult result;
+  std::int64_t& total_wrong = result.wrong;
   if (world.rank() == 0 && !o.json) {
     std::printf("# ranks %d, group size %s, %s wire\n", n,
                 o.group_size ? std::to_string(o.group_size).c_str() : "ranks per node",
@@ -81,6 +92,12 @@ std::int64_t sweep(const Options& o, MpiCommunicator& world) {
       const auto count = static_cast<std::size_t>(bytes / 4);
       const auto [time_s, wrong] = time_allreduce(reducer, world, a, count, iterations_for(bytes, o.iterations));
       total_wrong += wrong;
+      const auto at = std::find_if(result.timings.begin(), result.timings.end(),
+                                   [&](const SizeTimings& t) { return t.bytes == bytes; });
+      if (a != Algorithm::automatic) {  // auto is what the calibration chooses for
+        (at == result.timings.end() ? result.timings.emplace_back(SizeTimings{bytes, {}}) : *at)
+            .seconds[name] = time_s;
+      }
       const double algbw = double(bytes) / time_s / 1e9, busbw = algbw * 2.0 * (n - 1) / n;
       if (world.rank() != 0) continue;
       if (o.json) {
@@ -94,7 +111,26 @@ std::int64_t sweep(const Options& o, MpiCommunicator& world) {
       }
     }
   }
-  return total_wrong;
+  return result;
+}
+
+// The fastest algorithm per size, as comm.auto_calibration reads it.
+void write_auto_calibration(const Options& o, MpiCommunicator& world, const SweepResult& result) {
+  AutoCalibration c;
+  c.ranks = world.size();
+  c.group_size = Allreducer(world, {Algorithm::mpi, o.group_size, o.fp16}).group_size();
+  c.fp16_wire = o.fp16;
+  c.rules = fastest_rules(result.timings);
+  if (world.rank() != 0) return;
+  write_file_atomically(o.auto_calibration_out, auto_calibration_json(c, result.timings).dump(2) + "\n");
+  std::fprintf(stderr, "allreduce-bench: wrote %s:", o.auto_calibration_out.c_str());
+  for (const AutoRule& r : c.rules) {
+    if (r.below_bytes >= 0) {
+      std::fprintf(stderr, " %s below %lld B,", to_string(r.algorithm).c_str(), (long long)r.below_bytes);
+    } else {
+      std::fprintf(stderr, " %s above\n", to_string(r.algorithm).c_str());
+    }
+  }
 }
 
 // Syncs a model's gradient tensors one MPI_Allreduce per tensor, then fused.
@@ -155,6 +191,8 @@ void add_options(CLI::App& app, Options& o) {
   app.add_flag("--json", o.json, "one JSON object per row");
   app.add_option("--model", o.model, "sync this zoo model's gradients per tensor and fused");
   app.add_option("--fusion-bytes", o.fusion_bytes, "bucket size for --model");
+  app.add_option("--write-auto-calibration", o.auto_calibration_out,
+                 "write the fastest algorithm per size to FILE, for comm.auto_calibration");
 }
 
 }  // namespace
@@ -179,7 +217,10 @@ int main(int argc, char** argv) {
       lb::model_mode(options, world);
       return 0;
     }
-    return lb::sweep(options, world) == 0 ? 0 : 1;
+    const lb::SweepResult result = lb::sweep(options, world);
+    if (result.wrong != 0) return 1;  // never calibrate from wrong results
+    if (!options.auto_calibration_out.empty()) lb::write_auto_calibration(options, world, result);
+    return 0;
   } catch (const lb::InputError& e) {
     std::cerr << "allreduce-bench: " << e.what() << '\n';
     return 2;

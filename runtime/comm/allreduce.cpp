@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "runtime/comm/auto_calibration.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/half.hpp"
 
@@ -131,7 +132,21 @@ AllreduceConfig allreduce_config(const CommSpec& spec) {
   c.group_size = spec.group_size;
   c.fp16_wire = spec.fp16_gradients;
   c.auto_small_bytes = spec.auto_small_bytes;
+  if (!spec.auto_calibration.empty()) {
+    const AutoCalibration measured = load_auto_calibration(spec.auto_calibration);
+    c.auto_rules = measured.rules;
+    c.auto_ranks = measured.ranks;
+    c.auto_group_size = measured.group_size;
+    c.auto_source = spec.auto_calibration;
+  }
   return c;
+}
+
+Algorithm rule_for(const std::vector<AutoRule>& rules, std::int64_t bytes) {
+  for (const AutoRule& r : rules) {
+    if (r.below_bytes < 0 || bytes < r.below_bytes) return r.algorithm;
+  }
+  return rules.back().algorithm;
 }
 
 Allreducer::Allreducer(Communicator& world, AllreduceConfig config)
@@ -142,6 +157,14 @@ Allreducer::Allreducer(Communicator& world, AllreduceConfig config)
     throw SpecError("comm.group_size", "torus2d needs a group size that divides the " +
                                            std::to_string(n) + " ranks, got " + std::to_string(group_size_));
   }
+  if (!config_.auto_rules.empty() &&
+      (config_.auto_ranks != n || config_.auto_group_size != group_size_)) {
+    throw InputError("comm.auto_calibration: " + config_.auto_source + ": measured with " +
+                     std::to_string(config_.auto_ranks) + " ranks in groups of " +
+                     std::to_string(config_.auto_group_size) + ", this job has " + std::to_string(n) +
+                     " in groups of " + std::to_string(group_size_) +
+                     "; measure it again under this job's mpirun with allreduce-bench --write-auto-calibration");
+  }
   const int r = world_.rank();
   group_ = world_.split(r / group_size_, r);
   column_ = world_.split(r % group_size_, r);
@@ -151,6 +174,7 @@ Allreducer::~Allreducer() = default;
 
 Algorithm Allreducer::resolve(Algorithm a, std::size_t bytes) const {
   if (a != Algorithm::automatic) return a;
+  if (!config_.auto_rules.empty()) return rule_for(config_.auto_rules, std::int64_t(bytes));
   if (static_cast<std::int64_t>(bytes) < config_.auto_small_bytes) return Algorithm::mpi;
   return group_size_ < world_.size() ? Algorithm::hierarchical : Algorithm::ring;
 }

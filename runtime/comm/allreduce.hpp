@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "runtime/comm/communicator.hpp"
 #include "runtime/core/spec.hpp"
@@ -24,15 +25,36 @@ enum class Algorithm { mpi, ring, hierarchical, torus2d, automatic };
 Algorithm parse_algorithm(const std::string& name);  // the spec's names; "auto" = automatic
 std::string to_string(Algorithm a);
 
+// Buckets of fewer than `below_bytes` bytes (and not caught by an earlier
+// rule) use `algorithm`; the last rule has no bound (below_bytes = -1).
+struct AutoRule {
+  std::int64_t below_bytes = -1;
+  Algorithm algorithm = Algorithm::ring;
+  bool operator==(const AutoRule&) const = default;
+};
+
+// The algorithm `rules` give for a bucket of `bytes`.
+Algorithm rule_for(const std::vector<AutoRule>& rules, std::int64_t bytes);
+
 struct AllreduceConfig {
+  AllreduceConfig(Algorithm a = Algorithm::ring, int group = 0, bool fp16 = false,
+                  std::int64_t small_bytes = 64 << 10)
+      : algorithm(a), group_size(group), fp16_wire(fp16), auto_small_bytes(small_bytes) {}
+
   Algorithm algorithm = Algorithm::ring;
   int group_size = 0;        // 0 = ranks per node
   bool fp16_wire = false;
   // automatic: buffers below this go to MPI_Allreduce (latency-bound), larger
   // ones to hierarchical when there are several groups, else ring.
   std::int64_t auto_small_bytes = 64 << 10;
+  // automatic, when not empty: these measured rules instead (a calibration
+  // file, valid only for the ranks and group size it was measured with).
+  std::vector<AutoRule> auto_rules;
+  int auto_ranks = 0, auto_group_size = 0;
+  std::string auto_source;  // the file, for error messages
 };
 
+// Reads comm.auto_calibration when set (InputError if it is bad).
 AllreduceConfig allreduce_config(const CommSpec& spec);
 
 class Allreducer {

@@ -136,6 +136,7 @@ void read_comm(ObjectReader r, CommSpec& c) {
   r.read("fp16_gradients", c.fp16_gradients);
   r.read("timeout_s", c.timeout_s, NumberRange::greater(0));
   r.read("auto_small_bytes", c.auto_small_bytes, IntRange::at_least(0));
+  r.read("auto_calibration", c.auto_calibration);
   r.finish();
 }
 
@@ -171,6 +172,7 @@ void read_cluster(ObjectReader r, ClusterSpec& c) {
   r.read("torus_dims", c.torus_dims, NumberRange::at_least(1));
   check_torus_dims(r, c);
   r.read("input_images_per_s", c.input_images_per_s, NumberRange::at_least(0));
+  r.read("cores_per_node", c.cores_per_node, IntRange::at_least(0));
   r.finish();
 }
 
@@ -248,7 +250,7 @@ json comm_json(const CommSpec& c) {
       {"algorithm", c.algorithm},           {"group_size", c.group_size},
       {"fusion_bytes", c.fusion_bytes},     {"overlap", c.overlap},
       {"fp16_gradients", c.fp16_gradients}, {"timeout_s", c.timeout_s},
-      {"auto_small_bytes", c.auto_small_bytes},
+      {"auto_small_bytes", c.auto_small_bytes}, {"auto_calibration", c.auto_calibration},
   };
 }
 
@@ -268,7 +270,8 @@ json cluster_json(const ClusterSpec& c) {
           {"oversubscription", c.oversubscription},
           {"uplink_latency_us", c.uplink_latency_us},
           {"torus_dims", json(c.torus_dims)},
-          {"input_images_per_s", c.input_images_per_s}};
+          {"input_images_per_s", c.input_images_per_s},
+          {"cores_per_node", c.cores_per_node}};
 }
 
 // --- files and overrides ------------------------------------------------------

@@ -109,6 +109,9 @@ struct CommSpec {  // used by multi-rank runs (issue 4); validated now
   // auto: buckets smaller than this use MPI_Allreduce (latency-bound), larger
   // ones hierarchical when there are several groups, else ring.
   std::int64_t auto_small_bytes = 64 << 10;
+  // auto: the choice by size from this file (allreduce-bench
+  // --write-auto-calibration) instead of auto_small_bytes; "" = none.
+  std::string auto_calibration;
 };
 
 struct LinkSpec {  // one class of link in the simulated cluster
@@ -130,6 +133,9 @@ struct ClusterSpec {
   double uplink_latency_us = 1;     // fat_tree: extra latency through the core; torus: per hop
   std::vector<double> torus_dims{}; // torus: nodes along each dimension (1-3 integers)
   double input_images_per_s = 0;    // per-GPU input pipeline rate; 0 = never a bottleneck
+  // CPU clusters: the cores a node's ranks share (each using train.threads);
+  // 0 = every rank has its own processor (GPUs).
+  int cores_per_node = 0;
   bool present = false;             // false: the spec had no "cluster" (defaults in use)
 };
 

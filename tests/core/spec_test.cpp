@@ -109,8 +109,8 @@ Spec spec_with_no_defaults() {
   s.optimizer.decay_bias_and_norm = true;
   s.optimizer.lr = {3.2, false, 5, 0.1, "step", 1.5, {30, 60.5, 80}, 0.2, 1e-5};
   s.optimizer.lars = {0.02, 1e-6, true, false};
-  s.comm = {"hierarchical", 4, 1 << 20, false, true, 12.5};
-  s.cluster = {"P40", 4, 64, {32, 3}, {200, 1.5}, "gpu", "torus", 8, 2, 0.5, {4, 4, 4}, 5000, true};
+  s.comm = {"hierarchical", 4, 1 << 20, false, true, 12.5, 1 << 12, "auto-np4.json"};
+  s.cluster = {"P40", 4, 64, {32, 3}, {200, 1.5}, "gpu", "torus", 8, 2, 0.5, {4, 4, 4}, 5000, 16, true};
   return s;
 }
 

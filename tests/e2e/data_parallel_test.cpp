@@ -1,5 +1,6 @@
 // lb-train under mpirun: N ranks train like one, and a stalled or killed rank
 // ends the job instead of hanging it.
+#include <fstream>
 #include <map>
 
 #include "e2e_helpers.hpp"
@@ -113,6 +114,47 @@ TEST_F(DataParallel, WithoutOverlapTheWholeAllreduceIsExposed) {
   for (const auto& a : profile["allreduce"]) allreduce_s += a["median_s"].get<double>();
   EXPECT_GT(allreduce_s, 0.0);
   EXPECT_GE(profile["exposed_comm_s"].get<double>(), 0.9 * allreduce_s) << profile.dump();
+}
+
+// The auto algorithm follows a calibration measured by allreduce-bench on the
+// same ranks; one measured with other ranks is refused before training.
+TEST_F(DataParallel, AutoFollowsACalibrationFileFromAllreduceBench) {
+  const fs::path cal = dir_ / "auto-np2.json";
+  const RunResult bench = shell(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe --bind-to none"
+      " --mca btl self,vader -np 2 " + (fs::path(LB_BINARY_DIR) / "bin" / "allreduce-bench").string() +
+      " --algorithms mpi,ring --min-bytes 4096 --max-bytes 65536 --iterations 3"
+      " --write-auto-calibration " + cal.string());
+  ASSERT_EQ(bench.exit_code, 0) << bench.output;
+  // Rewrite the rules so that both algorithms must appear: lenet_bn's
+  // buckets at 16 KiB fusion are of several sizes on both sides of 8 KiB.
+  auto file = read_json(cal);
+  EXPECT_EQ(file["ranks"], 2);
+  EXPECT_FALSE(file["measured"].empty());
+  file["rules"] = {{{"below_bytes", 8192}, {"algorithm", "mpi"}}, {{"algorithm", "ring"}}};
+  std::ofstream(cal) << file.dump();
+
+  const fs::path out = dir_ / "a";
+  const RunResult r = run(2, "--max-steps 3 --set comm.algorithm=auto --set comm.fusion_bytes=16384"
+                             " --set comm.auto_calibration=" + cal.string() + " --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::map<std::string, int> small, large;  // algorithm -> all-reduces below / above 8 KiB
+  for (const auto& e : read_json(out / "trace.rank0.json")) {
+    if (!e.contains("args") || !e["args"].contains("algorithm")) continue;
+    const std::string a = e["args"]["algorithm"];
+    (e["args"]["bytes"].get<std::int64_t>() < 8192 ? small : large)[a]++;
+  }
+  EXPECT_GT(small["mpi"], 0);
+  EXPECT_EQ(small["ring"], 0);
+  EXPECT_GT(large["ring"], 0);
+  EXPECT_EQ(large["mpi"], 0);
+
+  const RunResult wrong = run(3, "--max-steps 1 --set train.global_batch=192 --set comm.algorithm=auto"
+                                 " --set comm.auto_calibration=" +
+                                     cal.string() + " --out " + (dir_ / "w").string());
+  EXPECT_EQ(wrong.exit_code, 2) << wrong.output;
+  EXPECT_NE(wrong.output.find("comm.auto_calibration: " + cal.string() + ": measured with 2 ranks"),
+            std::string::npos) << wrong.output;
 }
 
 TEST_F(DataParallel, StalledRankIsNamedAndTheJobEndsWithinTheTimeout) {

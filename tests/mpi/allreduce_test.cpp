@@ -97,5 +97,38 @@ TEST(Allreduce, AutoPicksMpiForSmallAndRingOrHierarchicalForLarge) {
   EXPECT_TRUE(large == Algorithm::ring || large == Algorithm::hierarchical);
 }
 
+TEST(Allreduce, AutoFollowsMeasuredRulesAndTheyStillGiveTheExactSum) {
+  AllreduceConfig config{Algorithm::automatic, 0, false};
+  config.auto_rules = {{4096, Algorithm::ring}, {-1, Algorithm::mpi}};
+  config.auto_ranks = world().size();
+  config.auto_group_size = world().ranks_per_node();
+  config.auto_source = "rules.json";
+  Allreducer reducer(world(), config);
+  EXPECT_EQ(reducer.resolve(Algorithm::automatic, 100), Algorithm::ring);
+  EXPECT_EQ(reducer.resolve(Algorithm::automatic, 1 << 20), Algorithm::mpi);
+  for (std::size_t size : {std::size_t(7), std::size_t(100000)}) {
+    auto data = rank_data(size, world().rank());
+    reducer.sum(data);
+    EXPECT_EQ(count_wrong(data, world().size()), 0u) << size;
+  }
+}
+
+TEST(Allreduce, RulesMeasuredWithOtherRanksAreRefusedWithTheFileNamed) {
+  AllreduceConfig config{Algorithm::automatic, 0, false};
+  config.auto_rules = {{-1, Algorithm::ring}};
+  config.auto_ranks = world().size() + 1;
+  config.auto_group_size = world().ranks_per_node();
+  config.auto_source = "cal/auto.json";
+  try {
+    Allreducer reducer(world(), config);
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("comm.auto_calibration: cal/auto.json: measured with " +
+                                         std::to_string(world().size() + 1) + " ranks"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace lb

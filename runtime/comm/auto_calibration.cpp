@@ -1,0 +1,102 @@
+#include "runtime/comm/auto_calibration.hpp"
+
+#include <cmath>
+#include <fstream>
+
+#include "runtime/core/errors.hpp"
+
+namespace lb {
+namespace {
+
+std::string fastest(const SizeTimings& t) {
+  auto best = t.seconds.begin();
+  for (auto it = t.seconds.begin(); it != t.seconds.end(); ++it) {
+    if (it->second < best->second) best = it;
+  }
+  return best->first;
+}
+
+[[noreturn]] void bad_file(const std::filesystem::path& file, const std::string& message) {
+  throw InputError("comm.auto_calibration: " + file.string() + ": " + message);
+}
+
+}  // namespace
+
+std::vector<AutoRule> fastest_rules(const std::vector<SizeTimings>& timings) {
+  std::vector<AutoRule> rules;
+  for (std::size_t i = 0; i < timings.size(); ++i) {
+    const Algorithm winner = parse_algorithm(fastest(timings[i]));
+    if (!rules.empty() && rules.back().algorithm == winner) continue;
+    if (!rules.empty()) {
+      const double low = double(timings[i - 1].bytes), high = double(timings[i].bytes);
+      rules.back().below_bytes = std::llround(std::sqrt(low * high));
+    }
+    rules.push_back({-1, winner});
+  }
+  return rules;
+}
+
+nlohmann::json auto_calibration_json(const AutoCalibration& c, const std::vector<SizeTimings>& measured) {
+  nlohmann::json rules = nlohmann::json::array();
+  for (const AutoRule& r : c.rules) {
+    nlohmann::json rule{{"algorithm", to_string(r.algorithm)}};
+    if (r.below_bytes >= 0) rule["below_bytes"] = r.below_bytes;
+    rules.push_back(rule);
+  }
+  nlohmann::json sizes = nlohmann::json::array();
+  for (const SizeTimings& t : measured) sizes.push_back({{"bytes", t.bytes}, {"seconds", t.seconds}});
+  return {{"format", kAutoCalibrationFormat}, {"ranks", c.ranks},   {"group_size", c.group_size},
+          {"fp16_wire", c.fp16_wire},         {"rules", rules},     {"measured", sizes}};
+}
+
+AutoCalibration load_auto_calibration(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) bad_file(file, "cannot be read");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    bad_file(file, std::string("not JSON: ") + e.what());
+  }
+  if (!j.is_object() || j.value("format", "") != kAutoCalibrationFormat) {
+    bad_file(file, std::string("not an auto calibration file (expected \"format\": \"") +
+                       kAutoCalibrationFormat + "\"; write one with allreduce-bench --write-auto-calibration)");
+  }
+  AutoCalibration c;
+  try {
+    c.ranks = j.at("ranks").get<int>();
+    c.group_size = j.at("group_size").get<int>();
+    c.fp16_wire = j.value("fp16_wire", false);
+    const auto& rules = j.at("rules");
+    if (!rules.is_array() || rules.empty()) bad_file(file, "rules: expected a non-empty array");
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      const std::string where = "rules[" + std::to_string(i) + "]";
+      AutoRule r;
+      const std::string name = rules[i].at("algorithm").get<std::string>();
+      if (name == "auto") bad_file(file, where + ".algorithm: a rule must name a concrete algorithm");
+      try {
+        r.algorithm = parse_algorithm(name);
+      } catch (const SpecError&) {
+        bad_file(file, where + ".algorithm: unknown algorithm \"" + name + "\"");
+      }
+      const bool last = i + 1 == rules.size();
+      if (rules[i].contains("below_bytes") == last) {
+        bad_file(file, where + (last ? ": the last rule must not have below_bytes"
+                                     : ": below_bytes is required on every rule but the last"));
+      }
+      if (!last) {
+        r.below_bytes = rules[i].at("below_bytes").get<std::int64_t>();
+        if (r.below_bytes <= 0 || (!c.rules.empty() && r.below_bytes <= c.rules.back().below_bytes)) {
+          bad_file(file, where + ".below_bytes: must be positive and larger than the rule before");
+        }
+      }
+      c.rules.push_back(r);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    bad_file(file, std::string("missing or mistyped field: ") + e.what());
+  }
+  if (c.ranks < 1 || c.group_size < 1) bad_file(file, "ranks and group_size must be at least 1");
+  return c;
+}
+
+}  // namespace lb

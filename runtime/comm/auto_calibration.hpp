@@ -1,0 +1,45 @@
+#pragma once
+// The `auto` algorithm's choice by bucket size, measured rather than guessed:
+// `allreduce-bench --write-auto-calibration FILE` times every algorithm at
+// every size on the job's own ranks and writes which one was fastest where;
+// `comm.auto_calibration: FILE` in a spec makes `auto` follow it. The format
+// is documented in experiments/SPEC.md ("The auto calibration file").
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "runtime/comm/allreduce.hpp"
+
+namespace lb {
+
+inline constexpr const char* kAutoCalibrationFormat = "largebatch-auto-allreduce/1";
+
+struct AutoCalibration {
+  int ranks = 0, group_size = 0;
+  bool fp16_wire = false;
+  std::vector<AutoRule> rules;
+};
+
+// One measured size: seconds per algorithm name.
+struct SizeTimings {
+  std::int64_t bytes = 0;
+  std::map<std::string, double> seconds;
+};
+
+// The fastest algorithm at each measured size, neighbouring sizes with the
+// same winner merged; a boundary lies at the geometric mean of the two sizes
+// around it. `timings` sorted by size, each with at least one algorithm.
+std::vector<AutoRule> fastest_rules(const std::vector<SizeTimings>& timings);
+
+// The file's JSON: format, ranks, group_size, fp16_wire, rules, and the
+// measurements they came from.
+nlohmann::json auto_calibration_json(const AutoCalibration& c, const std::vector<SizeTimings>& measured);
+
+// Reads and checks a calibration file. Throws InputError naming the file and
+// what is wrong ("comm.auto_calibration: FILE: ...").
+AutoCalibration load_auto_calibration(const std::filesystem::path& file);
+
+}  // namespace lb

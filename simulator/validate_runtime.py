@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""simulate-scaling against real lb-train runs on this machine (issue 5).
+
+  1. calibration runs: lb-train at np = 1 (per-rank batch 32 and 64) and
+     np = 2 (batch 32 per rank, ring), plus allreduce-bench at np = 2;
+     `simulate-scaling calibrate` fits the per-layer compute lines and the
+     link's latency and bandwidth from them;
+  2. prediction runs at np = 2, 3 and 4 with other per-rank batch sizes,
+     algorithms, fusion thresholds and overlap settings: each is measured
+     (median step_s of its profile.json) and predicted (`simulate-scaling
+     --calibration cal.json --gpus np`, the same overrides);
+  3. prints a markdown table of measured against predicted step time and the
+     error per configuration, and writes OUT/validation.json.
+
+Every run trains resnet20 in fp32 with 1 thread per rank on Fashion-MNIST
+(a subset: only step times are compared). The cluster is this machine: one
+node whose ranks share its cores; `cluster.cores_per_node` (the machine's
+core count, `--cores`) makes the simulator stretch compute when more ranks
+run than there are cores.
+
+  /usr/bin/python3 simulator/validate_runtime.py [--build build] [--out DIR] [--steps 30]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPEC = os.path.join(ROOT, "experiments/fmnist-lenet-lars-fp16.json")
+
+# (ranks, per-rank batch, algorithm, fusion bytes, overlap, group size)
+CALIBRATION = [(1, 32, "ring", 64 << 20, True, 0), (1, 64, "ring", 64 << 20, True, 0),
+               (2, 32, "ring", 64 << 20, True, 0)]
+PREDICTIONS = [
+    (2, 48, "ring", 1 << 20, True, 0),
+    (2, 48, "mpi", 0, True, 0),
+    (2, 64, "ring", 64 << 20, False, 0),
+    (2, 16, "hierarchical", 1 << 20, True, 1),
+    (3, 32, "ring", 1 << 20, True, 0),
+    (3, 48, "mpi", 64 << 20, True, 0),
+    (4, 32, "hierarchical", 1 << 20, True, 2),
+    (4, 48, "torus2d", 64 << 20, True, 2),
+    (4, 16, "ring", 0, True, 0),
+]
+
+
+def env():
+    return dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                OMP_WAIT_POLICY="PASSIVE")
+
+
+def run(cmd):
+    print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+    done = subprocess.run(cmd, env=env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"validate_runtime: command failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def mpirun(ranks, argv):
+    return run(["mpirun", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,vader",
+                "-np", str(ranks)] + argv)
+
+
+def overrides(config, steps):
+    ranks, batch, algorithm, fusion, overlap, group = config
+    # Enough images for the warm-up step plus `steps` recorded ones.
+    subset = max(batch * ranks * (steps + 2), 2048)
+    return ["--set", "model.name=resnet20", "--set", "train.precision=fp32",
+            "--set", "train.threads=1", "--set", f"train.global_batch={batch * ranks}",
+            "--set", f"data.train_subset={subset}", "--set", "train.epochs=1",
+            "--set", f"comm.algorithm={algorithm}", "--set", f"comm.fusion_bytes={fusion}",
+            "--set", f"comm.overlap={'true' if overlap else 'false'}",
+            "--set", f"comm.group_size={group}"]
+
+
+def train(args, config, out):
+    mpirun(config[0], [os.path.join(args.build, "bin/lb-train"), SPEC, "--out", out, "-q",
+                       "--max-steps", str(args.steps)] + overrides(config, args.steps))
+    with open(os.path.join(out, "profile.json")) as f:
+        return json.load(f)
+
+
+def predict(args, config, cal, out):
+    ranks = config[0]
+    cluster = ["--set", f"cluster.gpus_per_node={ranks}", "--set", "cluster.nodes=1",
+               "--set", f"cluster.cores_per_node={args.cores}"]
+    run([os.path.join(args.build, "bin/simulate-scaling"), SPEC, "--calibration", cal,
+         "--gpus", str(ranks), "--out", out, "--no-plot"] + overrides(config, args.steps) + cluster)
+    with open(os.path.join(out, "scaling.json")) as f:
+        return json.load(f)["rows"][0]
+
+
+def describe(config):
+    ranks, batch, algorithm, fusion, overlap, group = config
+    fusion_text = "per tensor" if fusion == 0 else f"{fusion >> 20} MiB"
+    group_text = f", groups of {group}" if group else ""
+    return f"np {ranks}, {batch}/rank, {algorithm}{group_text}, {fusion_text}, overlap {'on' if overlap else 'off'}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--out", default=None, help="keep runs here (default: a temporary directory)")
+    parser.add_argument("--steps", type=int, default=30, help="steps per lb-train run")
+    parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores of this machine")
+    args = parser.parse_args()
+    out = args.out or tempfile.mkdtemp(prefix="lb_validate_")
+    os.makedirs(out, exist_ok=True)
+
+    sources = []
+    for i, config in enumerate(CALIBRATION):
+        run_dir = os.path.join(out, f"cal{i}")
+        train(args, config, run_dir)
+        sources.append(run_dir)
+    bench = os.path.join(out, "allreduce-np2.jsonl")
+    with open(bench, "w") as f:
+        f.write(mpirun(2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
+                           "ring,hierarchical,torus2d,mpi", "--group-size", "1",
+                           "--min-bytes", "4096", "--max-bytes", str(4 << 20)]))
+    cal = os.path.join(out, "cal.json")
+    print(run([os.path.join(args.build, "bin/simulate-scaling"), "calibrate", "--from", *sources, bench,
+               "--out", cal]), file=sys.stderr)
+
+    rows = []
+    for i, config in enumerate(PREDICTIONS):
+        measured = train(args, config, os.path.join(out, f"run{i}"))
+        predicted = predict(args, config, cal, os.path.join(out, f"sim{i}"))
+        error = predicted["iteration_s"] / measured["step_s"] - 1
+        rows.append({"config": describe(config), "measured_step_s": measured["step_s"],
+                     "measured_exposed_comm_s": measured["exposed_comm_s"],
+                     "predicted_step_s": predicted["iteration_s"],
+                     "predicted_exposed_comm_s": predicted["exposed_comm_s"], "error": error})
+
+    print("| configuration | measured step s | predicted step s | error | measured exposed comm s | predicted |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['config']} | {r['measured_step_s']:.4f} | {r['predicted_step_s']:.4f} | "
+              f"{100 * r['error']:+.1f} % | {r['measured_exposed_comm_s']:.4f} | "
+              f"{r['predicted_exposed_comm_s']:.4f} |")
+    errors = [abs(r["error"]) for r in rows]
+    print(f"\nmedian |error| {100 * statistics.median(errors):.1f} %, max {100 * max(errors):.1f} %; "
+          f"{sum(e <= 0.10 for e in errors)} of {len(errors)} within 10 %; runs in {out}")
+    with open(os.path.join(out, "validation.json"), "w") as f:
+        json.dump({"rows": rows, "median_abs_error": statistics.median(errors),
+                   "max_abs_error": max(errors)}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

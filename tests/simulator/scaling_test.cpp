@@ -1,0 +1,46 @@
+// The step plan the sweep simulates: compute at the per-GPU batch, stretched
+// when CPU ranks outnumber their node's cores.
+#include "simulator/scaling.hpp"
+
+#include <gtest/gtest.h>
+
+namespace lb::sim {
+namespace {
+
+Scenario one_layer(int cores_per_node, int threads) {
+  Scenario s;
+  s.spec.train.global_batch = 64;
+  s.spec.train.threads = threads;
+  s.compute.layers = {{"conv", "conv", 0, {0, 0.001}, {0, 0.002}}};  // 1 ms, 2 ms per image
+  s.compute.optimizer_s = 0.01;
+  s.cluster.gpus_per_node = 4;
+  s.cluster.cores_per_node = cores_per_node;
+  return s;
+}
+
+TEST(StepPlan, GpusNeverShareAProcessor) {
+  const StepPlan p = step_plan(one_layer(0, 1), 4);
+  EXPECT_DOUBLE_EQ(p.forward_s[0], 0.016);  // 16 images per GPU
+  EXPECT_DOUBLE_EQ(p.backward_s[0], 0.032);
+  EXPECT_DOUBLE_EQ(p.optimizer_s, 0.01);
+}
+
+TEST(StepPlan, CpuRanksWithinTheCoresRunAtFullSpeed) {
+  const StepPlan p = step_plan(one_layer(2, 1), 2);  // 2 ranks x 1 thread on 2 cores
+  EXPECT_DOUBLE_EQ(p.forward_s[0], 0.032);
+  EXPECT_DOUBLE_EQ(p.optimizer_s, 0.01);
+}
+
+TEST(StepPlan, CpuRanksBeyondTheCoresTakeTurns) {
+  const StepPlan p = step_plan(one_layer(2, 1), 4);  // 4 threads on 2 cores: half speed
+  EXPECT_DOUBLE_EQ(p.forward_s[0], 2 * 0.016);
+  EXPECT_DOUBLE_EQ(p.backward_s[0], 2 * 0.032);
+  EXPECT_DOUBLE_EQ(p.optimizer_s, 2 * 0.01);
+  // Threads count too: 2 ranks x 2 threads on 2 cores.
+  EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 2), 2).forward_s[0], 2 * 0.032);
+  // Ranks on other nodes do not: 8 GPUs are 2 nodes of 4.
+  EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 1), 8).forward_s[0], 2 * 0.008);
+}
+
+}  // namespace
+}  // namespace lb::sim
