@@ -91,7 +91,7 @@ def predict(args, config, cal, out):
     run([os.path.join(args.build, "bin/simulate-scaling"), SPEC, "--calibration", cal,
          "--gpus", str(ranks), "--out", out, "--no-plot"] + overrides(config, args.steps) + cluster)
     with open(os.path.join(out, "scaling.json")) as f:
-        return json.load(f)["rows"][0]
+        return json.load(f)["results"][0]
 
 
 def describe(config):
