@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "simulator/fresh_engine.hpp"
 #include "simulator/network_sim.hpp"
 
 namespace lb::sim {
@@ -16,21 +15,10 @@ namespace {
 constexpr double kAlpha = 10e-6, kBandwidth = 5e9;
 
 double simulated_on_one_node(Collective c, std::uint64_t bytes, int ranks) {
-  return in_fresh_engine([&] {
-           start_engine();
-           ClusterModel cluster;
-           cluster.gpus_per_node = ranks;
-           cluster.intra = {kBandwidth, kAlpha};
-           const CollectiveConfig cfg{ranks, ranks, 4};
-           const auto phases = plan_collective(c, bytes, cfg);
-           Platform platform(cluster, ranks, pairs_used(phases));
-           double t = 0;
-           simgrid::s4u::Actor::create("d", platform.host(0),
-                                       [&] { t = run_phases_by_step(phases, platform); });
-           simgrid::s4u::Engine::get_instance()->run();
-           return nlohmann::json(t);
-         })
-      .get<double>();
+  ClusterModel cluster;
+  cluster.gpus_per_node = ranks;
+  cluster.intra = {kBandwidth, kAlpha};
+  return simulate_collective(cluster, {ranks, ranks, 4}, c, bytes, /*message_level=*/false);
 }
 
 TEST(Calibration, FeaturesPredictTheSimulatedTime) {
