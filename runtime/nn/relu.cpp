@@ -28,7 +28,10 @@ Tensor& ReLU::backward_impl(const Tensor& dy, const Context& /*ctx*/) {
   float* out = dx.data();
   const std::int64_t n = dy.numel();
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-  for (std::int64_t i = 0; i < n; ++i) out[i] = y[i] > 0.0f ? g[i] : 0.0f;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g_i = g[i];  // loaded unconditionally so the select vectorises
+    out[i] = y[i] > 0.0f ? g_i : 0.0f;
+  }
   return dx;
 }
 
