@@ -49,6 +49,7 @@ struct Args {
   int steps = 20;
   std::uint64_t seed = 1;
   bool breakdown = false;
+  std::string conv_algorithm = "winograd";
 };
 
 // Sums the time of every layer event by layer kind ("add" for a residual
@@ -155,6 +156,7 @@ struct TrainBench {
 
 json train_mode(const Args& a) {
   lb::cpu::set_threads(a.threads);
+  lb::cpu::set_conv_algorithm(lb::cpu::parse_conv_algorithm(a.conv_algorithm));
   TrainBench bench(a);
   for (int i = 0; i < a.warmup; ++i) bench.step(i);
   bench.skipped = 0;  // count only the timed steps' skips
@@ -182,6 +184,7 @@ json train_mode(const Args& a) {
           {"precision", a.precision},
           {"optimizer", a.optimizer},
           {"threads", lb::cpu::threads()},
+          {"conv_algorithm", a.conv_algorithm},
           {"steps", a.steps},
           {"images_per_s", double(a.batch) * a.steps / total},
           {"step_s_median", median(times)},
@@ -272,6 +275,10 @@ CLI::App* add_train(CLI::App& app, Args& a) {
   cmd->add_option("--precision", a.precision, "fp32 | fp16")
       ->capture_default_str()
       ->check(CLI::IsMember({"fp32", "fp16"}));
+  cmd->add_option("--conv-algorithm", a.conv_algorithm,
+                  "direct | winograd (where oneDNN has it, else direct) | auto (oneDNN's choice)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"direct", "winograd", "auto"}));
   cmd->add_flag("--breakdown", a.breakdown,
                 "time every layer and report the share of the step per layer kind (time_share)");
   add_common(*cmd, a);

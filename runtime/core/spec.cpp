@@ -75,6 +75,7 @@ void read_train(ObjectReader r, TrainSpec& t) {
   t.precision = read_precision(r, t.precision);
   r.read("seed", t.seed, IntRange::at_least(0));
   r.read("threads", t.threads, IntRange::at_least(0));
+  r.read_choice("conv_algorithm", t.conv_algorithm, {"direct", "winograd", "auto"});
   r.read("label_smoothing", t.label_smoothing, NumberRange::closed_open(0, 1));
   r.read("log_every_steps", t.log_every_steps, IntRange::at_least(1));
   r.read("eval_every_epochs", t.eval_every_epochs, NumberRange::greater(0));
@@ -206,6 +207,7 @@ json train_json(const TrainSpec& t) {
           {"precision", std::string(to_string(t.precision))},
           {"seed", t.seed},
           {"threads", t.threads},
+          {"conv_algorithm", t.conv_algorithm},
           {"label_smoothing", t.label_smoothing},
           {"log_every_steps", t.log_every_steps},
           {"eval_every_epochs", t.eval_every_epochs},

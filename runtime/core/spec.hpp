@@ -59,6 +59,7 @@ struct TrainSpec {
   Precision precision = Precision::fp16;
   std::uint64_t seed = 1;
   int threads = 0;  // CPU threads; 0 = all cores
+  std::string conv_algorithm = "winograd";  // direct | winograd | auto (CPU backend)
   double label_smoothing = 0.0;
   int log_every_steps = 20;
   double eval_every_epochs = 1;

@@ -3,12 +3,43 @@
 #include <cmath>
 #include <random>
 #include <stdexcept>
+#include <vector>
 
 namespace lb {
 
 using dnnl::algorithm;
 using dnnl::memory;
 using dnnl::prop_kind;
+
+namespace {
+
+// The algorithms to try, preferred first, always ending with direct (which
+// oneDNN implements for every shape).
+std::vector<algorithm> candidate_algorithms() {
+  switch (cpu::conv_algorithm()) {
+    case cpu::ConvAlgorithm::winograd: return {algorithm::convolution_winograd, algorithm::convolution_direct};
+    case cpu::ConvAlgorithm::automatic: return {algorithm::convolution_auto, algorithm::convolution_direct};
+    case cpu::ConvAlgorithm::direct: break;
+  }
+  return {algorithm::convolution_direct};
+}
+
+// make(alg) for the first candidate oneDNN has an implementation of: Winograd
+// exists only for some shapes (3x3, stride 1), so other layers fall back.
+template <class Make>
+auto first_implemented(Make make) {
+  const std::vector<algorithm> candidates = candidate_algorithms();
+  for (std::size_t i = 0; i + 1 < candidates.size(); ++i) {
+    try {
+      return make(candidates[i]);
+    } catch (const dnnl::error& e) {
+      if (e.status != dnnl_unimplemented) throw;
+    }
+  }
+  return make(candidates.back());
+}
+
+}  // namespace
 
 Conv2d::Conv2d(std::string name, int in_channels, int out_channels, int kernel, int stride,
                int padding, bool bias)
@@ -64,11 +95,12 @@ dnnl::convolution_forward::primitive_desc Conv2d::forward_pd(const Shape& input,
   const prop_kind prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
   const auto src = cpu::any_desc(input), w = cpu::any_desc(weight().value.shape());
   const auto dst = cpu::any_desc(output_shape(input));
-  const auto alg = algorithm::convolution_direct;
-  const Fwd::desc desc =
-      has_bias() ? Fwd::desc(prop, alg, src, w, cpu::plain_desc({out_}), dst, strides, pad, pad)
-                 : Fwd::desc(prop, alg, src, w, dst, strides, pad, pad);
-  return Fwd::primitive_desc(desc, cpu::engine());
+  return first_implemented([&](algorithm alg) {
+    const Fwd::desc desc =
+        has_bias() ? Fwd::desc(prop, alg, src, w, cpu::plain_desc({out_}), dst, strides, pad, pad)
+                   : Fwd::desc(prop, alg, src, w, dst, strides, pad, pad);
+    return Fwd::primitive_desc(desc, cpu::engine());
+  });
 }
 
 WeightedLayer::Built Conv2d::build_forward(const Shape& input, bool training) const {
@@ -79,10 +111,12 @@ WeightedLayer::Built Conv2d::build_forward(const Shape& input, bool training) co
 WeightedLayer::Built Conv2d::build_backward_data(const Shape& input) const {
   using Bwd = dnnl::convolution_backward_data;
   const memory::dims strides{stride_, stride_}, pad{padding_, padding_};
-  const Bwd::desc desc(algorithm::convolution_direct, cpu::any_desc(input),
-                       cpu::any_desc(weight().value.shape()), cpu::any_desc(output_shape(input)),
-                       strides, pad, pad);
-  const Bwd::primitive_desc pd(desc, cpu::engine(), forward_pd(input, true));
+  const auto hint = forward_pd(input, true);
+  const Bwd::primitive_desc pd = first_implemented([&](algorithm alg) {
+    const Bwd::desc desc(alg, cpu::any_desc(input), cpu::any_desc(weight().value.shape()),
+                         cpu::any_desc(output_shape(input)), strides, pad, pad);
+    return Bwd::primitive_desc(desc, cpu::engine(), hint);
+  });
   return {Bwd(pd), pd.diff_dst_desc(), pd.weights_desc(), pd.diff_src_desc()};
 }
 
@@ -91,11 +125,13 @@ WeightedLayer::Built Conv2d::build_backward_weights(const Shape& input) const {
   const memory::dims strides{stride_, stride_}, pad{padding_, padding_};
   const auto src = cpu::any_desc(input), w = cpu::any_desc(weight().value.shape());
   const auto dst = cpu::any_desc(output_shape(input));
-  const auto alg = algorithm::convolution_direct;
-  const Bwd::desc desc =
-      has_bias() ? Bwd::desc(alg, src, w, cpu::plain_desc({out_}), dst, strides, pad, pad)
-                 : Bwd::desc(alg, src, w, dst, strides, pad, pad);
-  const Bwd::primitive_desc pd(desc, cpu::engine(), forward_pd(input, true));
+  const auto hint = forward_pd(input, true);
+  const Bwd::primitive_desc pd = first_implemented([&](algorithm alg) {
+    const Bwd::desc desc =
+        has_bias() ? Bwd::desc(alg, src, w, cpu::plain_desc({out_}), dst, strides, pad, pad)
+                   : Bwd::desc(alg, src, w, dst, strides, pad, pad);
+    return Bwd::primitive_desc(desc, cpu::engine(), hint);
+  });
   return {Bwd(pd), pd.src_desc(), pd.diff_dst_desc(), pd.diff_weights_desc()};
 }
 

@@ -55,6 +55,23 @@ void WeightedLayer::allocate(const Shape& weight_shape, std::int64_t bias_size) 
   }
 }
 
+namespace {
+
+std::string implementation_of(const dnnl::primitive& p) {
+  const char* info = nullptr;
+  dnnl_primitive_desc_query(p.get_primitive_desc(), dnnl_query_impl_info_str, 0, &info);
+  return info ? info : "";
+}
+
+}  // namespace
+
+std::vector<std::string> WeightedLayer::implementations() const {
+  if (!current_) return {"", "", ""};
+  const Plan& p = *current_;
+  return {implementation_of(p.fwd), p.has_bwd_data ? implementation_of(p.bwd_data) : "",
+          p.has_bwd_weights ? implementation_of(p.bwd_weights) : ""};
+}
+
 std::unique_ptr<WeightedLayer::Plan> WeightedLayer::make_plan(const Shape& input,
                                                               bool training) const {
   auto plan = std::make_unique<Plan>();

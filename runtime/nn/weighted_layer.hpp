@@ -19,6 +19,10 @@ class WeightedLayer : public Layer {
   ~WeightedLayer() override;
   std::vector<Param*> params() override;
   bool has_bias() const { return has_bias_; }
+  // The oneDNN kernels of the last forward()'s plan, e.g. "jit_wino_4x3:avx512_core"
+  // per primitive: {forward, backward_data, backward_weights}, with "" for a
+  // primitive not built yet. Tells which convolution algorithm actually ran.
+  std::vector<std::string> implementations() const;
 
  protected:
   // A primitive and the layouts it chose for its three tensor operands:

@@ -141,6 +141,7 @@ struct Trainer::Impl {
 
 void Trainer::Impl::setup() {
   cpu::set_threads(spec.train.threads);
+  cpu::set_conv_algorithm(cpu::parse_conv_algorithm(spec.train.conv_algorithm));
   if (spec.device != "cpu") {
     throw SpecError("device", "\"" + spec.device + "\" is not available in this build (cpu only)");
   }

@@ -97,6 +97,7 @@ Spec spec_with_no_defaults() {
   s.train.precision = Precision::fp32;
   s.train.seed = 18446744073709551615ull;
   s.train.threads = 2;
+  s.train.conv_algorithm = "direct";
   s.train.label_smoothing = 0.1;
   s.train.log_every_steps = 5;
   s.train.eval_every_epochs = 0.5;
@@ -298,7 +299,7 @@ TEST(Spec, BadEnumValues) {
             R"("torus2d", "auto", got "tree")");
   const std::vector<std::string> keys = {
       "device",        "model.name", "data.dataset", "train.loss_scale.mode", "optimizer.lr.decay",
-      "optimizer.name"};
+      "optimizer.name", "train.conv_algorithm"};
   for (const std::string& key : keys) {
     EXPECT_EQ(set_failure(key + "=bogus").path, key);
     EXPECT_NE(set_failure(key + "=bogus").message.find(R"(got "bogus")"), std::string::npos);
