@@ -1,6 +1,6 @@
 #include "runtime/nn/layer.hpp"
 
-#include "runtime/core/half.hpp"
+#include "runtime/nn/half_rounding.hpp"
 #include "runtime/nn/gradient_pool.hpp"
 
 namespace lb {
@@ -13,7 +13,7 @@ const Tensor& Layer::forward_native(const Tensor& x, const Context& ctx) {
   if (is_composite()) return forward_impl(x, ctx);
   const auto begin = ctx.observer ? Clock::now() : Clock::time_point{};
   Tensor& y = forward_impl(x, ctx);
-  if (ctx.precision == Precision::fp16) round_to_half(y.span());
+  if (ctx.precision == Precision::fp16) round_to_half_parallel(y.span());
   if (ctx.observer) ctx.observer->forward_done(*this, begin, Clock::now());
   return y;
 }
@@ -22,7 +22,7 @@ const Tensor& Layer::backward_native(const Tensor& dy, const Context& ctx) {
   if (is_composite()) return backward_impl(dy, ctx);
   const auto begin = ctx.observer ? Clock::now() : Clock::time_point{};
   Tensor& dx = backward_impl(dy, ctx);
-  if (ctx.precision == Precision::fp16) round_to_half(dx.span());
+  if (ctx.precision == Precision::fp16) round_to_half_parallel(dx.span());
   if (ctx.observer) ctx.observer->backward_done(*this, begin, Clock::now());
   return dx;
 }

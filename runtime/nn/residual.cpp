@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "runtime/core/half.hpp"
+#include "runtime/nn/half_rounding.hpp"
 #include "runtime/nn/gradient_pool.hpp"
 
 namespace lb {
@@ -110,7 +110,7 @@ Tensor& Residual::forward_impl(const Tensor& x, const Context& ctx) {
   // The paths normally agree on a layout; the output takes the branch's.
   const auto begin = ctx.observer ? Clock::now() : Clock::time_point{};
   add(b, in_layout(s, b.layout(), converted_), relu_after_, y_);
-  if (ctx.precision == Precision::fp16) round_to_half(y_.span());
+  if (ctx.precision == Precision::fp16) round_to_half_parallel(y_.span());
   // A composite that does work of its own reports it (the "<name>.add" row of
   // the cost table), so that profiles account for it.
   if (ctx.observer) ctx.observer->forward_done(*this, begin, Clock::now());
@@ -162,7 +162,7 @@ Tensor& Residual::backward_impl(const Tensor& dy, const Context& ctx) {
   Tensor& dx = needs_input_grad() ? input_grad(db.shape(), db.layout()) : no_input_grad();
   if (needs_input_grad()) {
     add(db, in_layout(ds, db.layout(), converted_), false, dx);
-    if (ctx.precision == Precision::fp16) round_to_half(dx.span());
+    if (ctx.precision == Precision::fp16) round_to_half_parallel(dx.span());
   }
   if (ctx.observer) ctx.observer->backward_done(*this, begin, Clock::now());
   // Both paths' gradients and dsum are consumed: their buffers can be reused.
