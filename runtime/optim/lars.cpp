@@ -19,13 +19,19 @@
 // below fp32 resolution.
 //
 // Each adaptive slot costs two tight passes: one reading w and grad for both
-// norms, one updating w and v. The gradient is never written.
+// norms, one updating w and v. The gradient is never written. Both passes run
+// over all slots at once in fixed-size chunks on every compute thread
+// (slot_chunks.hpp); the norms add their block sums in block order, so they
+// are bitwise the same on any number of threads.
 #include "runtime/optim/lars.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <stdexcept>
+#include <vector>
+
+#include "runtime/optim/slot_chunks.hpp"
 
 namespace lb {
 namespace {
@@ -42,6 +48,11 @@ void check_slot(const OptimSlot& slot) {
 // reorder a single running sum, but it can vectorise across lanes; they also
 // shorten the dependency chain of the additions.
 constexpr std::size_t kLanes = 8;
+
+// Blocked two-level summation: each block starts from zero and its total is
+// added once, so rounding grows with block + n/block additions rather than n.
+constexpr std::size_t kNormBlock = 4096;
+constexpr std::size_t kUpdateChunk = 1 << 14;  // elements per work item of the update
 
 double pairwise_total(const double (&lanes)[kLanes]) {
   return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
@@ -110,9 +121,7 @@ L2Norms l2_norms(std::span<const float> weight, std::span<const float> grad) {
   if (weight.size() != grad.size()) {
     throw std::invalid_argument("l2_norms: weight and grad sizes differ");
   }
-  // Blocked two-level summation: each block starts from zero and its total is
-  // added once, so rounding grows with block + n/block additions rather than n.
-  constexpr std::size_t kBlock = 4096;
+  constexpr std::size_t kBlock = kNormBlock;
   const std::size_t n = weight.size();
   double w_total = 0.0;
   double g_total = 0.0;
@@ -142,28 +151,51 @@ LarsOptimizer::LarsOptimizer(const OptimizerSpec& spec)
       weight_decay_(spec.weight_decay),
       lars_(spec.lars) {}
 
-void LarsOptimizer::step(std::span<const OptimSlot> slots, float lr, float grad_scale) {
-  last_local_lrs_.assign(slots.size(), 1.0);
-  for (std::size_t s = 0; s < slots.size(); ++s) {
-    const OptimSlot& slot = slots[s];
-    check_slot(slot);
-    const double wd = slot.weight_decay ? weight_decay_ : 0.0;
-    double local_lr = 1.0;
-    if (slot.adapt) {
-      const L2Norms norms = l2_norms(slot.weight, slot.grad);
-      const double grad_norm = std::abs(static_cast<double>(grad_scale)) * norms.grad;
-      local_lr = lars_local_lr(lars_, norms.weight, grad_norm, wd);
-    }
-    last_local_lrs_[s] = local_lr;
-    const LarsCoeffs c{grad_scale, static_cast<float>(wd), momentum_,
-                       static_cast<float>(static_cast<double>(lr) * local_lr)};
-    const std::size_t n = slot.weight.size();
-    if (nesterov_) {
-      lars_update<true>(slot.weight.data(), slot.grad.data(), slot.momentum.data(), n, c);
-    } else {
-      lars_update<false>(slot.weight.data(), slot.grad.data(), slot.momentum.data(), n, c);
-    }
+std::vector<double> LarsOptimizer::local_lrs(std::span<const OptimSlot> slots,
+                                             float grad_scale) const {
+  const auto blocks =
+      slot_chunks(slots, kNormBlock, [](const OptimSlot& slot) { return slot.adapt; });
+  std::vector<SquareSums> block_sums(blocks.size());
+  for_each_chunk(blocks, [&](std::size_t i, const SlotChunk& b) {
+    const OptimSlot& slot = slots[b.slot];
+    block_sums[i] = block_squares(slot.weight.data() + b.begin, slot.grad.data() + b.begin,
+                                  b.end - b.begin);
+  });
+  // In block order, exactly as l2_norms adds them.
+  std::vector<SquareSums> totals(slots.size(), SquareSums{0.0, 0.0});
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    totals[blocks[i].slot].weight += block_sums[i].weight;
+    totals[blocks[i].slot].grad += block_sums[i].grad;
   }
+  std::vector<double> local(slots.size(), 1.0);
+  for (std::size_t s = 0; s < slots.size(); ++s) {
+    if (!slots[s].adapt) continue;
+    const double wd = slots[s].weight_decay ? weight_decay_ : 0.0;
+    const double grad_norm =
+        std::abs(static_cast<double>(grad_scale)) * std::sqrt(totals[s].grad);
+    local[s] = lars_local_lr(lars_, std::sqrt(totals[s].weight), grad_norm, wd);
+  }
+  return local;
+}
+
+void LarsOptimizer::step(std::span<const OptimSlot> slots, float lr, float grad_scale) {
+  for (const OptimSlot& slot : slots) check_slot(slot);
+  last_local_lrs_ = local_lrs(slots, grad_scale);
+  for_each_chunk(slot_chunks(slots, kUpdateChunk), [&](std::size_t, const SlotChunk& chunk) {
+    const OptimSlot& slot = slots[chunk.slot];
+    const double wd = slot.weight_decay ? weight_decay_ : 0.0;
+    const double rate = static_cast<double>(lr) * last_local_lrs_[chunk.slot];
+    const LarsCoeffs c{grad_scale, static_cast<float>(wd), momentum_, static_cast<float>(rate)};
+    const std::size_t n = chunk.end - chunk.begin;
+    float* w = slot.weight.data() + chunk.begin;
+    const float* g = slot.grad.data() + chunk.begin;
+    float* v = slot.momentum.data() + chunk.begin;
+    if (nesterov_) {
+      lars_update<true>(w, g, v, n, c);
+    } else {
+      lars_update<false>(w, g, v, n, c);
+    }
+  });
 }
 
 }  // namespace lb

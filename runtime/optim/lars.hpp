@@ -24,6 +24,10 @@ class LarsOptimizer final : public Optimizer {
   const std::vector<double>& last_local_lrs() const { return last_local_lrs_; }
 
  private:
+  // Every slot's local learning rate (1 where !adapt) from the norms of its
+  // weight and true gradient.
+  std::vector<double> local_lrs(std::span<const OptimSlot> slots, float grad_scale) const;
+
   float momentum_;
   bool nesterov_;
   double weight_decay_;

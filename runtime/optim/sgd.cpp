@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <stdexcept>
 
+#include "runtime/optim/slot_chunks.hpp"
+
 namespace lb {
 namespace {
 
@@ -20,6 +22,8 @@ void check_slot(const OptimSlot& slot) {
     throw std::invalid_argument("sgd: slot weight, grad and momentum sizes differ");
   }
 }
+
+constexpr std::size_t kChunk = 1 << 14;  // elements per work item of the update
 
 struct SgdCoeffs {
   float grad_scale;
@@ -52,16 +56,20 @@ SgdOptimizer::SgdOptimizer(const OptimizerSpec& spec)
       weight_decay_(static_cast<float>(spec.weight_decay)) {}
 
 void SgdOptimizer::step(std::span<const OptimSlot> slots, float lr, float grad_scale) {
-  for (const OptimSlot& slot : slots) {
-    check_slot(slot);
+  for (const OptimSlot& slot : slots) check_slot(slot);
+  for_each_chunk(slot_chunks(slots, kChunk), [&](std::size_t, const SlotChunk& chunk) {
+    const OptimSlot& slot = slots[chunk.slot];
     const SgdCoeffs c{grad_scale, slot.weight_decay ? weight_decay_ : 0.0f, momentum_, lr};
-    const std::size_t n = slot.weight.size();
+    const std::size_t n = chunk.end - chunk.begin;
+    float* w = slot.weight.data() + chunk.begin;
+    const float* g = slot.grad.data() + chunk.begin;
+    float* v = slot.momentum.data() + chunk.begin;
     if (nesterov_) {
-      sgd_update<true>(slot.weight.data(), slot.grad.data(), slot.momentum.data(), n, c);
+      sgd_update<true>(w, g, v, n, c);
     } else {
-      sgd_update<false>(slot.weight.data(), slot.grad.data(), slot.momentum.data(), n, c);
+      sgd_update<false>(w, g, v, n, c);
     }
-  }
+  });
 }
 
 }  // namespace lb

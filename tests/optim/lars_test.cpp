@@ -3,6 +3,7 @@
 #include "runtime/optim/lars.hpp"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <random>
@@ -276,6 +277,39 @@ TEST(Lars, ManySlotsMatchReference) {
         }
       }
     }
+  }
+}
+
+// The norm and update passes are shared out over the threads in fixed
+// chunks: results must be bitwise the same on any number of threads, and
+// match the serial reference. Sizes are large enough to run in parallel.
+TEST(Lars, ThreadCountDoesNotChangeResults) {
+  const std::size_t sizes[] = {300001, 5, 70000, 4096 * 17 + 3};
+  auto run = [&](int threads) {
+    omp_set_num_threads(threads);
+    LarsOptimizer opt(lars_spec(0.02, 5e-4));
+    std::mt19937 rng(12);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<Buffers> buffers;
+    for (std::size_t n : sizes) {
+      std::vector<float> w(n), g(n);
+      for (float& x : w) x = 0.1f * normal(rng);
+      for (float& x : g) x = 512.0f * normal(rng);
+      buffers.emplace_back(w, g);
+    }
+    std::vector<OptimSlot> slots;
+    for (std::size_t k = 0; k < buffers.size(); ++k) slots.push_back(buffers[k].slot(k != 1, k != 1));
+    for (int step = 0; step < 2; ++step) opt.step(slots, 2.0f, 1.0f / 512.0f);
+    return std::pair{buffers, opt.last_local_lrs()};
+  };
+  const int saved = omp_get_max_threads();
+  const auto [one, one_lrs] = run(1);
+  const auto [two, two_lrs] = run(2);
+  omp_set_num_threads(saved);
+  EXPECT_EQ(one_lrs, two_lrs);
+  for (std::size_t k = 0; k < one.size(); ++k) {
+    EXPECT_EQ(one[k].w, two[k].w) << "slot " << k;
+    EXPECT_EQ(one[k].v, two[k].v) << "slot " << k;
   }
 }
 
