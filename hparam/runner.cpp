@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <deque>
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -67,6 +68,7 @@ struct Running {
   double epoch = 0;  // latest epoch seen in metrics.jsonl
   std::optional<double> last_value;
   std::string stop;  // why we killed it: "pruned ..." or "timeout ..."
+  double target = 0;  // stop (checkpointed) at this epoch; 0 = the trial's budget
 };
 
 class Runner {
@@ -80,8 +82,16 @@ class Runner {
   void recover_running();
   std::vector<TrialRecord> generate(std::size_t stage);
   bool run_stage(std::size_t stage);
+  bool run_synchronous_halving(std::size_t stage);
+  void prune_rung(std::size_t stage, double rung);
+  // Runs `pending` up to `workers` at a time until each has ended or reached
+  // `target` epochs (0 = its budget).
+  void run_trials(std::size_t stage, std::deque<TrialRecord> pending, double target);
+  bool pauses(const Running& r) const;  // stops at a rung short of its budget
   void start(Running& r);
-  std::vector<std::string> command(const TrialRecord& t, const fs::path& dir) const;
+  void restore_metrics(Running& r);
+  std::vector<std::string> command(const TrialRecord& t, const fs::path& dir,
+                                   double target) const;
   void read_metrics(Running& r);
   void on_eval(Running& r, const json& record);
   bool check(Running& r);  // true when the trial has ended and is recorded
@@ -166,11 +176,13 @@ std::vector<TrialRecord> Runner::generate(std::size_t stage) {
   return store_->trials(int(stage));
 }
 
-std::vector<std::string> Runner::command(const TrialRecord& t, const fs::path& dir) const {
+std::vector<std::string> Runner::command(const TrialRecord& t, const fs::path& dir,
+                                         double target) const {
   const Stage& st = sweep_.stages[std::size_t(t.stage)];
   std::vector<std::string> argv = sweep_.trial.launcher;
   argv.insert(argv.end(), {options_.trainer.string(), (options_.out / "base-spec.json").string(),
                            "--out", dir.string(), "-q"});
+  if (t.epochs_done > 0) argv.push_back("--resume");  // from the checkpoint of a rung
   auto set = [&](const std::string& key, const json& value) {
     argv.push_back("--set");
     argv.push_back(set_argument(key, value));
@@ -181,14 +193,21 @@ std::vector<std::string> Runner::command(const TrialRecord& t, const fs::path& d
     set("train.checkpoint_every_epochs", 0);
   for (const auto& [key, value] : t.fidelity.items()) set(key, value);
   for (const auto& [key, value] : t.params.items()) set(key, value);
+  if (target > 0 && target < t.budget_epochs - 1e-9) {
+    argv.insert(argv.end(), {"--max-epochs", format_number(target)});
+  }
   return argv;
 }
 
 void Runner::start(Running& r) {
   r.dir = options_.out / "trials" / std::to_string(r.trial.id);
-  fs::remove_all(r.dir);  // an earlier attempt's files would mix with this one's
-  fs::create_directories(r.dir);
-  const auto argv = command(r.trial, r.dir);
+  if (r.trial.epochs_done > 0) {
+    restore_metrics(r);
+  } else {
+    fs::remove_all(r.dir);  // an earlier attempt's files would mix with this one's
+    fs::create_directories(r.dir);
+  }
+  const auto argv = command(r.trial, r.dir, r.target);
   r.process = std::make_unique<Process>(argv, r.dir / "stdout.log", r.dir / "stderr.log");
   r.started = unix_now();
   store_->mark_running(r.trial.id, shell_command(argv), r.process->pid(), r.started);
@@ -197,6 +216,24 @@ void Runner::start(Running& r) {
       "trial " + std::to_string(r.trial.id) + " started" +
           (r.trial.attempts > 0 ? " (attempt " + std::to_string(r.trial.attempts + 1) + ")" : "") +
           ": " + short_params(r.trial.params));
+}
+
+// A trial resuming from a rung: metrics.jsonl keeps the lines up to that
+// epoch (an interrupted attempt may have written more), and tailing starts
+// after them, since their evaluations are already in the store.
+void Runner::restore_metrics(Running& r) {
+  const fs::path file = r.dir / "metrics.jsonl";
+  std::string kept;
+  std::istringstream in(fs::exists(file) ? read_file(file) : "");
+  for (std::string line; std::getline(in, line);) {
+    const json record = json::parse(line, nullptr, false);
+    if (!record.is_object()) continue;
+    if (record.value("epoch", 0.0) > r.trial.epochs_done + 1e-9) continue;
+    kept += line + "\n";
+  }
+  write_file_atomically(file, kept);
+  r.metrics_offset = kept.size();
+  r.epoch = r.trial.epochs_done;
 }
 
 void Runner::read_metrics(Running& r) {
@@ -225,7 +262,7 @@ void Runner::on_eval(Running& r, const json& record) {
   r.last_value = value;
   store_->add_eval(r.trial.id, epoch, value, record);
   const Stage& st = sweep_.stages[std::size_t(r.trial.stage)];
-  if (!st.halving) return;
+  if (!st.halving || st.halving->synchronous) return;
   const auto rungs = halving_rungs(*st.halving, r.trial.budget_epochs);
   while (r.next_rung < rungs.size() && epoch >= rungs[r.next_rung] - 1e-9) {
     const double rung = rungs[r.next_rung++];
@@ -283,6 +320,15 @@ void Runner::record_exit(Running& r, const ExitStatus& status) {
       reason = status.describe() + ": " + line;
       retry = true;
     }
+  }
+  if (reason.empty() && pauses(r)) {
+    // The summary holds the evaluation at the rung; stored as that rung's
+    // eval too, in case the trial was stopped before its metrics line was read.
+    store_->add_eval(id, r.target, *objective, json{{"epoch", r.target}, {sweep_.objective, *objective}});
+    store_->pause(id, *objective, r.target, wall);
+    progress(stage, name + " reached epoch " + format_number(r.target) + ": " + sweep_.objective +
+                        " " + fixed(*objective, 4) + ", " + fixed(wall, 1) + " s");
+    return;
   }
   if (reason.empty()) {
     store_->finish(id, Status::done, objective, r.trial.budget_epochs, "", wall, unix_now(),
@@ -349,11 +395,11 @@ void Runner::stop_all(std::map<std::int64_t, Running>& running) {
   store_->reset_running();
 }
 
-bool Runner::run_stage(std::size_t stage) {
-  std::deque<TrialRecord> pending;
-  for (const TrialRecord& t : store_->trials(int(stage))) {
-    if (t.status == Status::pending) pending.push_back(t);
-  }
+bool Runner::pauses(const Running& r) const {
+  return r.target > 0 && r.target < r.trial.budget_epochs - 1e-9;
+}
+
+void Runner::run_trials(std::size_t stage, std::deque<TrialRecord> pending, double target) {
   std::map<std::int64_t, Running> running;
   while (!pending.empty() || !running.empty()) {
     if (g_stop) {
@@ -363,6 +409,7 @@ bool Runner::run_stage(std::size_t stage) {
     while (int(running.size()) < options_.workers && !pending.empty()) {
       Running& r = running[pending.front().id];
       r.trial = pending.front();
+      r.target = target;
       pending.pop_front();
       start(r);
     }
@@ -373,15 +420,70 @@ bool Runner::run_stage(std::size_t stage) {
         continue;
       }
       const TrialRecord after = store_->trial(it->first);
-      if (after.status == Status::pending) pending.push_back(after);  // a retry
+      const bool at_target = target > 0 && after.epochs_done >= target - 1e-9;
+      if (after.status == Status::pending && !at_target) pending.push_back(after);  // a retry
       it = running.erase(it);
     }
     heartbeat(stage, running);
+  }
+}
+
+bool Runner::run_stage(std::size_t stage) {
+  const Stage& st = sweep_.stages[stage];
+  if (st.halving && st.halving->synchronous) return run_synchronous_halving(stage);
+  std::deque<TrialRecord> pending;
+  for (const TrialRecord& t : store_->trials(int(stage))) {
+    if (t.status == Status::pending) pending.push_back(t);
+  }
+  run_trials(stage, std::move(pending), 0);
+  for (const TrialRecord& t : store_->trials(int(stage))) {
+    if (t.status == Status::done || t.status == Status::pruned) return true;
+  }
+  return false;
+}
+
+// Rung by rung: every live trial runs to the rung and waits there
+// (checkpointed); then the best max(1, floor(n / eta)) of the n that reached
+// it go on from their checkpoints and the others are pruned. Each decision
+// depends only on the values at the rung, so a resumed sweep repeats it.
+bool Runner::run_synchronous_halving(std::size_t stage) {
+  const Stage& st = sweep_.stages[stage];
+  const double budget = stage_epochs(sweep_, st);
+  std::vector<double> targets = halving_rungs(*st.halving, budget);
+  targets.push_back(budget);
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    std::deque<TrialRecord> pending;
+    for (const TrialRecord& t : store_->trials(int(stage))) {
+      if (t.status == Status::pending && t.epochs_done < targets[k] - 1e-9) pending.push_back(t);
+    }
+    run_trials(stage, std::move(pending), targets[k]);
+    if (k + 1 < targets.size()) prune_rung(stage, targets[k]);
   }
   for (const TrialRecord& t : store_->trials(int(stage))) {
     if (t.status == Status::done || t.status == Status::pruned) return true;
   }
   return false;
+}
+
+void Runner::prune_rung(std::size_t stage, double rung) {
+  const Stage& st = sweep_.stages[stage];
+  std::vector<RungValue> values = store_->rung_values_by_trial(int(stage), rung);
+  std::stable_sort(values.begin(), values.end(), [&](const RungValue& a, const RungValue& b) {
+    return better(a.value, b.value, sweep_.goal());
+  });
+  const auto keep = std::max<std::size_t>(
+      1, static_cast<std::size_t>(std::floor(double(values.size()) / st.halving->eta)));
+  for (std::size_t i = keep; i < values.size(); ++i) {
+    const TrialRecord t = store_->trial(values[i].trial_id);
+    if (t.status != Status::pending || std::abs(t.epochs_done - rung) > 1e-9) continue;
+    const std::string reason = "pruned at epoch " + format_number(rung) + ": " +
+                               sweep_.objective + " " + fixed(values[i].value, 4) + " ranked " +
+                               std::to_string(i + 1) + " of " + std::to_string(values.size()) +
+                               ", the best " + std::to_string(keep) + " go on";
+    store_->finish(t.id, Status::pruned, values[i].value, rung, reason, 0, unix_now(),
+                   json::object());
+    progress(stage, "trial " + std::to_string(t.id) + " " + reason);
+  }
 }
 
 int Runner::finish() {

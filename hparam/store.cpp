@@ -246,9 +246,11 @@ std::vector<TrialRecord> TrialStore::reset_running() {
   for (TrialRecord& t : trials()) {
     if (t.status == Status::running) running.push_back(t);
   }
+  // Evaluations up to epochs_done (a rung it paused at, with a checkpoint)
+  // stay; the interrupted attempt's later ones go.
   exec(
-      "BEGIN IMMEDIATE; DELETE FROM evals WHERE trial_id IN (SELECT id FROM trials WHERE status = "
-      "'running'); "
+      "BEGIN IMMEDIATE; DELETE FROM evals WHERE EXISTS (SELECT 1 FROM trials t WHERE "
+      "t.id = evals.trial_id AND t.status = 'running' AND evals.epoch > t.epochs_done + 1e-9); "
       "UPDATE trials SET status = 'pending', pid = 0, attempts = MAX(0, attempts - 1) "
       "WHERE status = 'running'; COMMIT;");
   return running;
@@ -257,10 +259,15 @@ std::vector<TrialRecord> TrialStore::reset_running() {
 void TrialStore::mark_running(std::int64_t id, const std::string& command, std::int64_t pid,
                               double now) {
   exec("BEGIN IMMEDIATE");
-  Statement(db_, "DELETE FROM evals WHERE trial_id = ?").bind(id).run();
+  Statement(db_,
+            "DELETE FROM evals WHERE trial_id = ? AND epoch > "
+            "(SELECT epochs_done FROM trials WHERE id = ?) + 1e-9")
+      .bind(id)
+      .bind(id)
+      .run();
   Statement(db_,
             "UPDATE trials SET status = 'running', command = ?, pid = ?, started_at = ?, "
-            "attempts = attempts + 1, epochs_done = 0 WHERE id = ?")
+            "attempts = attempts + 1 WHERE id = ?")
       .bind(command)
       .bind(pid)
       .bind(now)
@@ -277,6 +284,19 @@ void TrialStore::retry(std::int64_t id, const std::string& reason, double wall_s
       .bind(wall_s)
       .bind(id)
       .run();
+}
+
+void TrialStore::pause(std::int64_t id, double value, double epochs_done, double wall_s) {
+  exec("BEGIN IMMEDIATE");
+  Statement(db_,
+            "UPDATE trials SET status = 'pending', objective = ?, epochs_done = ?, "
+            "wall_s = wall_s + ?, pid = 0, attempts = 0 WHERE id = ?")
+      .bind(std::optional<double>(value))
+      .bind(epochs_done)
+      .bind(wall_s)
+      .bind(id)
+      .run();
+  exec("COMMIT");
 }
 
 void TrialStore::finish(std::int64_t id, Status status, std::optional<double> objective,
@@ -313,13 +333,19 @@ std::vector<EvalRecord> TrialStore::evals() const {
 }
 
 std::vector<double> TrialStore::rung_values(int stage, double rung) const {
-  Statement s(
-      db_,
-      "SELECT e.value FROM evals e JOIN trials t ON t.id = e.trial_id WHERE t.stage = ? AND "
-      "e.epoch = (SELECT MIN(epoch) FROM evals WHERE trial_id = e.trial_id AND epoch >= ?)");
-  s.bind(stage).bind(rung - 1e-9);
   std::vector<double> out;
-  while (s.step()) out.push_back(s.real(0));
+  for (const RungValue& v : rung_values_by_trial(stage, rung)) out.push_back(v.value);
+  return out;
+}
+
+std::vector<RungValue> TrialStore::rung_values_by_trial(int stage, double rung) const {
+  Statement s(db_,
+              "SELECT e.trial_id, e.value FROM evals e JOIN trials t ON t.id = e.trial_id "
+              "WHERE t.stage = ? AND e.epoch = (SELECT MIN(epoch) FROM "
+              "evals WHERE trial_id = e.trial_id AND epoch >= ?) ORDER BY e.trial_id");
+  s.bind(stage).bind(rung - 1e-9);
+  std::vector<RungValue> out;
+  while (s.step()) out.push_back({s.integer(0), s.real(1)});
   return out;
 }
 

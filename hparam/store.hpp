@@ -49,6 +49,11 @@ struct Estimate {
   double time_to_train_s = 0, images_per_s = 0, efficiency = 0;
 };
 
+struct RungValue {
+  std::int64_t trial_id = 0;
+  double value = 0;  // NaN when the evaluation had none
+};
+
 struct EvalRecord {
   std::int64_t trial_id = 0;
   double epoch = 0, value = 0;
@@ -77,7 +82,13 @@ class TrialStore {
   std::vector<TrialRecord> reset_running();
   void mark_running(std::int64_t id, const std::string& command, std::int64_t pid, double now);
   // Back to pending for another attempt (the attempt's time still counts).
+  // The attempt resumes from epochs_done (0: from scratch, else a rung's
+  // checkpoint); starting it drops the evaluations recorded after that.
   void retry(std::int64_t id, const std::string& reason, double wall_s);
+  // Synchronous halving: the trial stopped at a rung with a checkpoint and
+  // waits, pending, for the rest of its stage: objective = its value there.
+  // The next segment's attempts are counted afresh (trial.retries per segment).
+  void pause(std::int64_t id, double value, double epochs_done, double wall_s);
   void finish(std::int64_t id, Status status, std::optional<double> objective, double epochs_done,
               const std::string& reason, double wall_s, double now, const nlohmann::json& summary);
 
@@ -85,6 +96,9 @@ class TrialStore {
   std::vector<EvalRecord> evals() const;
   // Values every trial of `stage` recorded at its first evaluation at or past `rung`.
   std::vector<double> rung_values(int stage, double rung) const;
+  // The same per trial, by trial id (a trial that failed after the rung
+  // counts: it reached it, so decisions stay the same when a sweep resumes).
+  std::vector<RungValue> rung_values_by_trial(int stage, double rung) const;
 
   void set_estimate(const Estimate& e);
   std::vector<Estimate> estimates() const;

@@ -138,6 +138,9 @@ void read_halving(ObjectReader& r, Stage& stage, double epochs) {
   Halving halving;
   hr.read("eta", halving.eta, NumberRange::greater(1));
   hr.read("min_epochs", halving.min_epochs, NumberRange::open(0, epochs));
+  std::string mode = halving.synchronous ? "sync" : "async";
+  hr.read_choice("mode", mode, {"sync", "async"});
+  halving.synchronous = mode == "sync";
   hr.finish();
   stage.halving = halving;
 }

@@ -17,9 +17,13 @@ namespace lb::hparam {
 enum class Sampler { grid, halton };
 enum class Goal { maximize, minimize };
 
-struct Halving {          // asynchronous successive halving inside a stage
+struct Halving {          // successive halving inside a stage
   double eta = 3;         // reduction factor: the top 1/eta at each rung go on
   double min_epochs = 1;  // first rung; rungs at min_epochs * eta^k below the stage's epochs
+  // sync: every trial stops at a rung (checkpointed) until all have reached it,
+  // then exactly the best max(1, floor(n/eta)) resume. async (ASHA): a trial is
+  // judged against those that reached the rung before it, and never waits.
+  bool synchronous = true;
 };
 
 struct Stage {

@@ -23,6 +23,7 @@ struct Args {
   bool resume = false;
   bool quiet = false;
   std::int64_t max_steps = 0;
+  double max_epochs = 0;
 };
 
 void add_options(CLI::App& app, Args& args) {
@@ -37,6 +38,9 @@ void add_options(CLI::App& app, Args& args) {
   app.add_option("--max-steps", args.max_steps,
                  "stop after this many steps in all, with a checkpoint (the schedule still spans "
                  "train.epochs); --resume continues")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-epochs", args.max_epochs,
+                 "stop at this epoch (rounded to a step), with a checkpoint, as --max-steps")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("-q,--quiet", args.quiet, "no progress lines");
 }
@@ -54,8 +58,9 @@ int train(const Args& args) {
   std::unique_ptr<lb::MpiCommunicator> world;
   if (lb::launched_by_mpirun()) world = std::make_unique<lb::MpiCommunicator>(MPI_COMM_WORLD, spec.comm.timeout_s);
   const bool leader = !world || world->rank() == 0;
-  lb::TrainOptions options{args.out, args.resume, args.max_steps, args.quiet,
-                           isatty(STDOUT_FILENO) != 0, world.get()};
+  lb::TrainOptions options{args.out,        args.resume, args.max_steps,
+                           args.max_epochs, args.quiet,  isatty(STDOUT_FILENO) != 0,
+                           world.get()};
   lb::Trainer trainer(spec, options, std::cout);
   if (leader) {
     std::printf("%s: %s on %s, %s, %s, global batch %lld, %d rank(s), seed %llu, %d threads\n",

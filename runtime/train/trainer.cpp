@@ -405,7 +405,8 @@ TrainResult Trainer::Impl::run() {
   hooks = std::make_unique<LayerHooks>(model->net->params(), *profile, trace.get(),
                                        spec.comm.overlap ? sync.get() : nullptr);
   const std::int64_t first_step = step;
-  const std::int64_t end = options.max_steps > 0 ? std::min(options.max_steps, total_steps) : total_steps;
+  std::int64_t end = options.max_steps > 0 ? std::min(options.max_steps, total_steps) : total_steps;
+  if (options.max_epochs > 0) end = std::min(end, epochs_to_steps(options.max_epochs, steps_per_epoch));
   BatchPrefetcher prefetcher(*train_loader, step, end, spec.data.prefetch, spec.data.workers);
   while (step < end) {
     inject_fault(rank, step);
@@ -431,7 +432,7 @@ TrainResult Trainer::Impl::run() {
     log_step(loss, lr, double(batch.labels.size() * ranks) / elapsed);
     end_of_interval(step);
   }
-  if (step < total_steps) save();  // stopped early by max_steps: resumable
+  if (step < total_steps) save();  // stopped early by max_steps or max_epochs: resumable
   if (!evaluated) last_eval = evaluate();  // e.g. resumed a run that had already finished
   return finish();
 }

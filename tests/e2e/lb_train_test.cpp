@@ -89,4 +89,24 @@ TEST_P(LbTrainResume, ResumeGivesIdenticalWeights) {
 
 INSTANTIATE_TEST_SUITE_P(Precisions, LbTrainResume, ::testing::Values("fp32", "fp16"));
 
+// hparam-sweep's rungs: --max-epochs stops at the end of that epoch with a
+// checkpoint and an evaluation there; --resume finishes the run bit for bit.
+TEST_F(LbTrain, MaxEpochsStopsAtTheEpochAndResumes) {
+  require_dataset();
+  const std::string common = kDefaultSpec.string() +
+                             " --set data.train_subset=1536 --set train.global_batch=128"
+                             " --set train.epochs=2 --set train.threads=2";
+  ASSERT_EQ(run(common + " --out " + (dir_ / "whole").string()).exit_code, 0);
+  const RunResult first = run(common + " --out " + (dir_ / "split").string() + " --max-epochs 1");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const auto paused = summary(dir_ / "split");
+  EXPECT_EQ(paused.at("steps"), 12);  // 1536 / 128 steps an epoch
+  EXPECT_EQ(paused.at("finished"), false);
+  EXPECT_TRUE(fs::exists(dir_ / "split" / "checkpoint.bin"));
+  ASSERT_EQ(run(common + " --out " + (dir_ / "split").string() + " --resume").exit_code, 0);
+  EXPECT_EQ(summary(dir_ / "split").at("weights_sha256"),
+            summary(dir_ / "whole").at("weights_sha256"));
+  EXPECT_EQ(run(common + " --out " + (dir_ / "bad").string() + " --max-epochs -1").exit_code, 2);
+}
+
 }  // namespace

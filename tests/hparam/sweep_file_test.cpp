@@ -123,6 +123,8 @@ const BadCase kBadCases[] = {
     {"halving first rung at the budget",
      [](json& d) { d["stages"][0]["halving"]["min_epochs"] = 3; },
      ": stages[0].halving.min_epochs: expected a number in (0, 3)"},
+    {"halving unknown mode", [](json& d) { d["stages"][0]["halving"]["mode"] = "eager"; },
+     R"(: stages[0].halving.mode: expected one of "sync", "async", got "eager")"},
     {"halving unknown key", [](json& d) { d["stages"][0]["halving"]["factor"] = 2; },
      ": stages[0].halving.factor: unknown key"},
     {"halving in the final stage", [](json& d) { d["stages"][2]["halving"] = json::object(); },

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <set>
 #include <thread>
@@ -247,7 +249,8 @@ TEST_F(HparamTest, KillNineMidSweepThenResumeLosesAndRepeatsNothing) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resuming"), std::string::npos) << resumed.output;
   for (const TrialRecord& t : TrialStore(out / "sweep.db", true).trials()) {
-    EXPECT_EQ(t.attempts, 1) << "an interrupted attempt counts against the retries of trial "
+    // A trial that paused at a rung starts its count again there.
+    EXPECT_LE(t.attempts, 1) << "an interrupted attempt counts against the retries of trial "
                              << t.id;
   }
   const auto starts_after = count_events(log, "start");
@@ -262,6 +265,117 @@ TEST_F(HparamTest, KillNineMidSweepThenResumeLosesAndRepeatsNothing) {
   }
   for (const auto& [dir, n] : finishes_before) EXPECT_EQ(n, 1) << dir;
   EXPECT_TRUE(fs::exists(out / "best-spec.json"));
+}
+
+// One halving stage (a 3 x 3 grid, eta 3, rungs at 1 of 3 epochs) and a final run.
+json halving_sweep(const std::string& mode) {
+  json sweep = small_sweep();
+  sweep["stages"] = json::parse(R"([
+    {"name": "coarse", "sampler": "grid", "points": 3,
+     "fidelity": {"train.epochs": 3}, "halving": {"eta": 3, "min_epochs": 1}},
+    {"name": "final", "final": true, "top_k": 1}])");
+  sweep["stages"][0]["halving"]["mode"] = mode;
+  return sweep;
+}
+
+TEST_F(HparamTest, SynchronousHalvingPromotesExactlyTheBestThirdFromCheckpoints) {
+  const fs::path out = dir_ / "out", log = dir_ / "trials.log";
+  const RunResult r = shell(sweep_command(write_sweep(halving_sweep("sync")), out, "--workers 2",
+                                          "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  TrialStore store(out / "sweep.db", true);
+  std::map<std::int64_t, double> at_rung;  // every coarse trial's value at epoch 1
+  for (const EvalRecord& e : store.evals()) {
+    if (std::abs(e.epoch - 1) < 1e-9 && store.trial(e.trial_id).stage == 0)
+      at_rung[e.trial_id] = e.value;
+  }
+  ASSERT_EQ(at_rung.size(), 9u);
+  std::vector<double> values;
+  for (const auto& [id, v] : at_rung) values.push_back(v);
+  std::sort(values.rbegin(), values.rend());
+  double epochs = 0;
+  int done = 0;
+  for (const TrialRecord& t : store.trials(0)) {
+    epochs += t.epochs_done;
+    const std::string dir = (out / "trials" / std::to_string(t.id)).string();
+    EXPECT_EQ(count_events(log, "start")[dir], 1) << dir;
+    EXPECT_EQ(count_events(log, "pause")[dir], 1) << dir;
+    if (t.status == Status::done) {
+      ++done;
+      EXPECT_GE(at_rung.at(t.id), values[2]) << "trial " << t.id << " is not among the best 3";
+      EXPECT_EQ(t.epochs_done, 3);
+      EXPECT_EQ(count_events(log, "resume")[dir], 1) << "survivors continue from the rung";
+      EXPECT_EQ(count_events(log, "finish")[dir], 1) << dir;
+    } else {
+      ASSERT_EQ(t.status, Status::pruned) << t.id;
+      EXPECT_LT(at_rung.at(t.id), values[2]);
+      EXPECT_EQ(t.epochs_done, 1);
+      EXPECT_EQ(count_events(log, "resume")[dir], 0) << dir;
+    }
+  }
+  EXPECT_EQ(done, 3);
+  EXPECT_EQ(epochs, 9 * 1 + 3 * 2);  // no epoch run twice, none past a pruning
+  std::map<std::int64_t, std::set<double>> epochs_seen;
+  std::size_t evals = 0;
+  for (const EvalRecord& e : store.evals()) {
+    if (store.trial(e.trial_id).stage != 0) continue;
+    ++evals;
+    EXPECT_TRUE(epochs_seen[e.trial_id].insert(e.epoch).second) << "duplicate eval";
+  }
+  EXPECT_EQ(evals, 6u * 1 + 3u * 3);
+}
+
+TEST_F(HparamTest, AsynchronousHalvingNeverPauses) {
+  const fs::path out = dir_ / "out", log = dir_ / "trials.log";
+  const RunResult r = shell(sweep_command(write_sweep(halving_sweep("async")), out, "--workers 1",
+                                          "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(count_events(log, "pause").empty());
+  EXPECT_TRUE(count_events(log, "resume").empty());
+  int pruned = 0;
+  for (const TrialRecord& t : TrialStore(out / "sweep.db", true).trials(0))
+    pruned += t.status == Status::pruned;
+  EXPECT_GT(pruned, 0);
+}
+
+TEST_F(HparamTest, KillNineDuringSynchronousHalvingResumesFromTheRung) {
+  const fs::path reference = dir_ / "reference", out = dir_ / "out", log = dir_ / "trials.log";
+  const fs::path sweep = write_sweep(halving_sweep("sync"));
+  ASSERT_EQ(shell(sweep_command(sweep, reference, "--workers 2", "FAKE_TRIAL_EPOCH_S=0.01"))
+                .exit_code,
+            0);
+  const std::string env = "FAKE_TRIAL_EPOCH_S=0.15 FAKE_TRIAL_LOG=" + log.string();
+  const std::string command = sweep_command(sweep, out, "--workers 2");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", (env + " exec " + command + " >/dev/null 2>&1").c_str(), nullptr);
+    _exit(127);
+  }
+  // Kill while the survivors run from the rung to the end.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline && count_events(log, "resume").empty())
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_FALSE(count_events(log, "resume").empty()) << "the sweep never reached the rung";
+  const auto paused_before = count_events(log, "pause");
+  const RunResult resumed = shell(env + " " + command);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  const auto starts = count_events(log, "start");
+  for (const auto& [dir, n] : paused_before) {
+    EXPECT_EQ(starts.at(dir), 1) << dir << " paused at the rung, then was started from scratch";
+  }
+  const auto expected = TrialStore(reference / "sweep.db", true).trials();
+  const auto actual = TrialStore(out / "sweep.db", true).trials();
+  ASSERT_EQ(actual.size(), expected.size());
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_EQ(actual[i].status, expected[i].status) << "trial " << actual[i].id;
+    EXPECT_EQ(actual[i].objective, expected[i].objective) << "trial " << actual[i].id;
+    EXPECT_EQ(actual[i].epochs_done, expected[i].epochs_done) << "trial " << actual[i].id;
+  }
 }
 
 TEST_F(HparamTest, SigtermStopsTrialsMarksThemPendingAndExits130) {

@@ -1,8 +1,9 @@
 // hparam-fake-trial: a stand-in for lb-train in the hparam tests. Same CLI
-// (SPEC --out DIR [--set K=V]... [-q]), same spec validation, same outputs
-// (metrics.jsonl with "eval" lines per eval interval, summary.json), but the
-// accuracy is a deterministic synthetic function of the hyper-parameters and
-// the epoch, so a trial takes milliseconds.
+// (SPEC --out DIR [--set K=V]... [--max-epochs E] [--resume] [-q]), same spec
+// validation, same outputs (metrics.jsonl with "eval" lines per eval
+// interval, summary.json; a stop at --max-epochs leaves checkpoint.json for
+// --resume), but the accuracy is a deterministic synthetic function of the
+// hyper-parameters and the epoch, so a trial takes milliseconds.
 //
 // Knobs (environment):
 //   FAKE_TRIAL_EPOCH_S=0.02     sleep per evaluated epoch
@@ -86,21 +87,39 @@ std::string fault(const lb::Spec& spec) {
   return "";
 }
 
-int train(const std::string& spec_file, const fs::path& out, const std::vector<std::string>& sets) {
-  const lb::Spec spec = lb::load_spec(spec_file, sets);
+struct TrainArgs {
+  std::string spec;
+  fs::path out;
+  std::vector<std::string> sets;
+  double max_epochs = 0;
+  bool resume = false;
+};
+
+// The evaluation interval to start from: 0, or the one after the checkpoint's.
+int resume_interval(const TrainArgs& a) {
+  if (!a.resume) return 0;
+  return json::parse(lb::read_file(a.out / "checkpoint.json")).at("interval").get<int>();
+}
+
+int train(const TrainArgs& a) {
+  const lb::Spec spec = lb::load_spec(a.spec, a.sets);
   const std::string mode = fault(spec);
   if (mode == "badinput") throw lb::InputError("spec error: fake: bad input requested");
-  fs::create_directories(out);
-  log_event("start", out.string());
+  fs::create_directories(a.out);
+  const fs::path& out = a.out;
+  log_event(a.resume ? "resume" : "start", out.string());
   const bool flaky_first = mode == "flaky" && !fs::exists(out.string() + ".flaky");
   if (flaky_first) std::ofstream(out.string() + ".flaky") << "1\n";
   const char* sleep_env = std::getenv("FAKE_TRIAL_EPOCH_S");
   const double sleep_s = sleep_env ? std::atof(sleep_env) : 0.02;
-  std::ofstream metrics(out / "metrics.jsonl");
+  std::ofstream metrics(out / "metrics.jsonl", a.resume ? std::ios::app : std::ios::trunc);
   const double every = spec.train.eval_every_epochs, epochs = spec.train.epochs;
-  double acc = 0;
-  for (int k = 1;; ++k) {
-    const double epoch = std::min(epochs, k * every);
+  const double stop_at = a.max_epochs > 0 ? std::min(epochs, a.max_epochs) : epochs;
+  double acc = 0, epoch = 0;
+  int k = resume_interval(a);
+  while (true) {
+    ++k;
+    epoch = std::min(stop_at, k * every);
     std::this_thread::sleep_for(
         std::chrono::duration<double>(sleep_s * (epoch - std::min(epochs, (k - 1) * every))));
     if (mode == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
@@ -118,17 +137,21 @@ int train(const std::string& spec_file, const fs::path& out, const std::vector<s
             << "\n"
             << std::flush;
     if (mode == "crash" || flaky_first) std::abort();
-    if (epoch >= epochs) break;
+    if (epoch >= stop_at - 1e-9) break;
+  }
+  const bool finished = epoch >= epochs - 1e-9;
+  if (!finished) {
+    lb::write_file_atomically(out / "checkpoint.json", json{{"interval", k}}.dump() + "\n");
   }
   const json summary{{"test_accuracy", acc},
                      {"test_loss", 1 - acc},
                      {"final_loss", 1 - acc},
-                     {"finished", true},
-                     {"train_time_s", epochs * sleep_s},
-                     {"steps", 1},
+                     {"finished", finished},
+                     {"train_time_s", epoch * sleep_s},
+                     {"steps", k},
                      {"spec", lb::to_json(spec)}};
   lb::write_file_atomically(out / "summary.json", summary.dump(2) + "\n");
-  log_event("finish", out.string());
+  log_event(finished ? "finish" : "pause", out.string());
   return 0;
 }
 
@@ -136,16 +159,19 @@ int train(const std::string& spec_file, const fs::path& out, const std::vector<s
 
 int main(int argc, char** argv) {
   CLI::App app{"hparam-fake-trial: lb-train's CLI with a synthetic objective (hparam tests)"};
-  std::string spec, out;
-  std::vector<std::string> sets;
+  TrainArgs args;
+  std::string out;
   bool quiet = false;
-  app.add_option("spec", spec)->required();
+  app.add_option("spec", args.spec)->required();
   app.add_option("--out", out)->required();
-  app.add_option("--set", sets);
+  app.add_option("--set", args.sets);
+  app.add_option("--max-epochs", args.max_epochs);
+  app.add_flag("--resume", args.resume);
   app.add_flag("-q,--quiet", quiet);
   CLI11_PARSE(app, argc, argv);
+  args.out = out;
   try {
-    return train(spec, out, sets);
+    return train(args);
   } catch (const lb::InputError& e) {
     std::cerr << e.what() << "\n";
     return 2;
