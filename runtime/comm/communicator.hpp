@@ -16,6 +16,19 @@ class CommError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// How a rank blocked in a collective waits for its peers, set per calling
+// thread. With more busy threads than cores the two callers want opposite
+// things: the communication thread that overlaps all-reduces with backward
+// should sleep between polls, leaving the cores to the compute threads (and
+// to the peers it waits for); a collective on the trainer's own thread (or in
+// allreduce-bench) has nothing else to run and should only yield, for latency.
+// Measured with 4 ranks on 2 cores (bench/README.md): sleeping everywhere cost
+// ring and hierarchical 10-36 % of their bus bandwidth, yielding everywhere
+// left 50 % of resnet20's all-reduce time exposed.
+enum class WaitPolicy { yield, sleep };
+void set_thread_wait_policy(WaitPolicy policy);  // default: yield
+WaitPolicy thread_wait_policy();
+
 class Communicator {
  public:
   virtual ~Communicator() = default;

@@ -86,6 +86,7 @@ void GradientSync::reduce_bucket(std::size_t b) {
 }
 
 void GradientSync::comm_loop() {
+  set_thread_wait_policy(WaitPolicy::sleep);  // backward keeps the cores
   std::unique_lock lock(mutex_);
   while (true) {
     changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });

@@ -69,6 +69,17 @@ MpiCommunicator::~MpiCommunicator() {
   if (owned_) MPI_Comm_free(&comm_);
 }
 
+namespace {
+
+constexpr int kSpinsBeforeWaiting = 100;
+constexpr std::chrono::microseconds kSleepBetweenPolls{20};
+thread_local WaitPolicy g_wait_policy = WaitPolicy::yield;
+
+}  // namespace
+
+void set_thread_wait_policy(WaitPolicy policy) { g_wait_policy = policy; }
+WaitPolicy thread_wait_policy() { return g_wait_policy; }
+
 void MpiCommunicator::wait(MPI_Request* requests, int count, int peer, const char* what) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s_);
@@ -83,10 +94,15 @@ void MpiCommunicator::wait(MPI_Request* requests, int count, int peer, const cha
       throw CommError("rank " + std::to_string(rank_) + ": " + what + " timed out after " +
                       seconds + " s waiting for " + whom);
     }
-    // Spin briefly for latency, then sleep: with more ranks than cores (and
-    // a communication thread beside compute) a spinning waiter would steal the
-    // CPU the peer it waits for needs to make progress.
-    if (spins > 100) std::this_thread::yield();
+    // Spin briefly for latency, then give the core away: with more ranks than
+    // cores a spinning waiter would steal the CPU the peer it waits for needs
+    // to make progress (see WaitPolicy for which caller sleeps).
+    if (spins <= kSpinsBeforeWaiting) continue;
+    if (g_wait_policy == WaitPolicy::sleep) {
+      std::this_thread::sleep_for(kSleepBetweenPolls);
+    } else {
+      std::this_thread::yield();
+    }
   }
 }
 
