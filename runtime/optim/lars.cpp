@@ -22,7 +22,9 @@
 // norms, one updating w and v. The gradient is never written. Both passes run
 // over all slots at once in fixed-size chunks on every compute thread
 // (slot_chunks.hpp); the norms add their block sums in block order, so they
-// are bitwise the same on any number of threads.
+// are bitwise the same on any number of threads. The per-element update and
+// the trust ratio are in runtime/core/elementwise_math.hpp, shared with the
+// CUDA kernels.
 #include "runtime/optim/lars.hpp"
 
 #include <algorithm>
@@ -31,6 +33,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "runtime/core/elementwise_math.hpp"
 #include "runtime/optim/slot_chunks.hpp"
 
 namespace lb {
@@ -47,11 +50,12 @@ void check_slot(const OptimSlot& slot) {
 // Independent accumulator lanes: without -ffast-math the compiler may not
 // reorder a single running sum, but it can vectorise across lanes; they also
 // shorten the dependency chain of the additions.
-constexpr std::size_t kLanes = 8;
+constexpr std::size_t kLanes = math::kLarsNormLanes;
 
 // Blocked two-level summation: each block starts from zero and its total is
 // added once, so rounding grows with block + n/block additions rather than n.
-constexpr std::size_t kNormBlock = 4096;
+// The order is shared with the CUDA kernels (elementwise_math.hpp).
+constexpr std::size_t kNormBlock = math::kLarsNormBlock;
 constexpr std::size_t kUpdateChunk = 1 << 14;  // elements per work item of the update
 
 double pairwise_total(const double (&lanes)[kLanes]) {
@@ -59,26 +63,15 @@ double pairwise_total(const double (&lanes)[kLanes]) {
          ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
 }
 
-struct LarsCoeffs {
-  float grad_scale;
-  float weight_decay;
-  float momentum;
-  float rate;  // lr * local_lr
-};
-
+// The per-element formula is shared with the CUDA kernels; the loop stays
+// here, branch-free per variant so that it vectorises.
 template <bool kNesterov>
 void lars_update(float* __restrict w, const float* __restrict g, float* __restrict v, std::size_t n,
-                 LarsCoeffs c) {
+                 math::LarsCoeffs c) {
   for (std::size_t i = 0; i < n; ++i) {
-    const float d = g[i] * c.grad_scale + c.weight_decay * w[i];
-    const float step = c.rate * d;
-    const float vi = c.momentum * v[i] + step;
-    v[i] = vi;
-    if constexpr (kNesterov) {
-      w[i] -= c.momentum * vi + step;
-    } else {
-      w[i] -= vi;
-    }
+    const math::WeightAndVelocity next = math::lars_update<kNesterov>(w[i], g[i], v[i], c);
+    v[i] = next.velocity;
+    w[i] = next.weight;
   }
 }
 
@@ -136,13 +129,8 @@ L2Norms l2_norms(std::span<const float> weight, std::span<const float> grad) {
 
 double lars_local_lr(const LarsSpec& lars, double weight_norm, double grad_norm,
                      double weight_decay) {
-  // A zero-initialised tensor would get a ratio of 0 and never move; one whose
-  // gradient vanished would get a ratio set by wd and epsilon alone. Neither is
-  // meaningful, so both take the plain step.
-  if (weight_norm == 0.0 || grad_norm == 0.0) return 1.0;
-  const double local =
-      lars.eta * weight_norm / (grad_norm + weight_decay * weight_norm + lars.epsilon);
-  return lars.clip ? std::min(local, 1.0) : local;
+  return math::lars_trust_ratio(lars.eta, lars.epsilon, lars.clip, weight_norm, grad_norm,
+                                weight_decay);
 }
 
 LarsOptimizer::LarsOptimizer(const OptimizerSpec& spec)
@@ -171,8 +159,7 @@ std::vector<double> LarsOptimizer::local_lrs(std::span<const OptimSlot> slots,
   for (std::size_t s = 0; s < slots.size(); ++s) {
     if (!slots[s].adapt) continue;
     const double wd = slots[s].weight_decay ? weight_decay_ : 0.0;
-    const double grad_norm =
-        std::abs(static_cast<double>(grad_scale)) * std::sqrt(totals[s].grad);
+    const double grad_norm = math::true_grad_norm(grad_scale, totals[s].grad);
     local[s] = lars_local_lr(lars_, std::sqrt(totals[s].weight), grad_norm, wd);
   }
   return local;
@@ -185,7 +172,8 @@ void LarsOptimizer::step(std::span<const OptimSlot> slots, float lr, float grad_
     const OptimSlot& slot = slots[chunk.slot];
     const double wd = slot.weight_decay ? weight_decay_ : 0.0;
     const double rate = static_cast<double>(lr) * last_local_lrs_[chunk.slot];
-    const LarsCoeffs c{grad_scale, static_cast<float>(wd), momentum_, static_cast<float>(rate)};
+    const math::LarsCoeffs c{grad_scale, static_cast<float>(wd), momentum_,
+                             static_cast<float>(rate)};
     const std::size_t n = chunk.end - chunk.begin;
     float* w = slot.weight.data() + chunk.begin;
     const float* g = slot.grad.data() + chunk.begin;

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <stdexcept>
 
+#include "runtime/core/elementwise_math.hpp"
 #include "runtime/optim/slot_chunks.hpp"
 
 namespace lb {
@@ -25,26 +26,15 @@ void check_slot(const OptimSlot& slot) {
 
 constexpr std::size_t kChunk = 1 << 14;  // elements per work item of the update
 
-struct SgdCoeffs {
-  float grad_scale;
-  float weight_decay;
-  float momentum;
-  float lr;
-};
-
 // Separate loops per variant keep the bodies branch-free so they vectorise.
+// The per-element formula is shared with the CUDA kernels.
 template <bool kNesterov>
 void sgd_update(float* __restrict w, const float* __restrict g, float* __restrict v, std::size_t n,
-                SgdCoeffs c) {
+                math::SgdCoeffs c) {
   for (std::size_t i = 0; i < n; ++i) {
-    const float d = g[i] * c.grad_scale + c.weight_decay * w[i];
-    const float vi = c.momentum * v[i] + d;
-    v[i] = vi;
-    if constexpr (kNesterov) {
-      w[i] -= c.lr * (d + c.momentum * vi);
-    } else {
-      w[i] -= c.lr * vi;
-    }
+    const math::WeightAndVelocity next = math::sgd_update<kNesterov>(w[i], g[i], v[i], c);
+    v[i] = next.velocity;
+    w[i] = next.weight;
   }
 }
 
@@ -59,7 +49,7 @@ void SgdOptimizer::step(std::span<const OptimSlot> slots, float lr, float grad_s
   for (const OptimSlot& slot : slots) check_slot(slot);
   for_each_chunk(slot_chunks(slots, kChunk), [&](std::size_t, const SlotChunk& chunk) {
     const OptimSlot& slot = slots[chunk.slot];
-    const SgdCoeffs c{grad_scale, slot.weight_decay ? weight_decay_ : 0.0f, momentum_, lr};
+    const math::SgdCoeffs c{grad_scale, slot.weight_decay ? weight_decay_ : 0.0f, momentum_, lr};
     const std::size_t n = chunk.end - chunk.begin;
     float* w = slot.weight.data() + chunk.begin;
     const float* g = slot.grad.data() + chunk.begin;
