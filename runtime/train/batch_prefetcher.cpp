@@ -62,4 +62,9 @@ const Batch& BatchPrefetcher::next(std::int64_t step, double& waited_s, double* 
   return slot.batch;
 }
 
+const Batch* BatchPrefetcher::peek(std::int64_t step) const {
+  const Slot& slot = slots_[static_cast<std::size_t>(step % depth_)];
+  return slot.step.load(std::memory_order_acquire) == step ? &slot.batch : nullptr;
+}
+
 }  // namespace lb

@@ -29,6 +29,10 @@ class BatchPrefetcher {
   // `waited_s` receives the time the trainer spent waiting for it, and
   // `prepare_s` the time a worker took to prepare it (read, augment, shard).
   const Batch& next(std::int64_t step, double& waited_s, double* prepare_s = nullptr);
+  // The batch of `step` if a worker has already prepared it, else nullptr;
+  // never waits. Meant for the step after the current one (a GPU engine
+  // starts copying it early); valid until next() moves past `step`.
+  const Batch* peek(std::int64_t step) const;
 
  private:
   struct Slot {

@@ -11,29 +11,23 @@
 #include <ostream>
 
 #include "runtime/backends/cpu/dnnl_context.hpp"
-#include "runtime/comm/allreduce.hpp"
-#include "runtime/comm/gradient_sync.hpp"
+#include "runtime/comm/communicator.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
-#include "runtime/core/half.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/data/batch_loader.hpp"
 #include "runtime/data/datasets.hpp"
 #include "runtime/models/model.hpp"
-#include "runtime/nn/batch_norm.hpp"
-#include "runtime/nn/sequential.hpp"
-#include "runtime/nn/softmax_cross_entropy.hpp"
 #include "runtime/optim/loss_scaler.hpp"
-#include "runtime/optim/optimizer.hpp"
 #include "runtime/optim/schedule.hpp"
 #include "runtime/trace/trace_writer.hpp"
 #include "runtime/train/batch_prefetcher.hpp"
 #include "runtime/train/checkpoint.hpp"
-#include "runtime/train/layer_hooks.hpp"
+#include "runtime/train/device_engines.hpp"
 #include "runtime/train/metrics_log.hpp"
 #include "runtime/train/progress.hpp"
+#include "runtime/train/step_engine.hpp"
 #include "runtime/train/step_profile.hpp"
-#include "runtime/train/training_state.hpp"
 
 namespace lb {
 namespace {
@@ -65,14 +59,6 @@ struct EvalResult {
   double accuracy = 0, loss = 0;
 };
 
-// Gradients in the order backward produces them: the reverse of the
-// parameters' forward order. Every rank derives the same list.
-std::vector<std::span<float>> backward_ordered_grads(const std::vector<Param*>& params) {
-  std::vector<std::span<float>> grads;
-  for (auto it = params.rbegin(); it != params.rend(); ++it) grads.push_back((*it)->grad.span());
-  return grads;
-}
-
 }  // namespace
 
 struct Trainer::Impl {
@@ -82,20 +68,15 @@ struct Trainer::Impl {
   Progress progress;
   int rank = 0, ranks = 1;
   ImageSet train_set, test_set;
-  std::unique_ptr<Model> model;
+  std::unique_ptr<Model> model;  // the zoo's description and initial weights
   std::unique_ptr<BatchLoader> train_loader, test_loader;
-  std::unique_ptr<TrainingState> state;
-  std::unique_ptr<Optimizer> optimizer;
-  std::unique_ptr<LrSchedule> schedule;
-  std::unique_ptr<LossScaler> scaler;
-  std::unique_ptr<Allreducer> reducer;   // several ranks only
-  std::unique_ptr<GradientSync> sync;    // several ranks only
   std::unique_ptr<MetricsLog> metrics;   // rank 0 only
   std::unique_ptr<TraceWriter> trace;
   std::unique_ptr<StepProfile> profile;
-  std::unique_ptr<LayerHooks> hooks;
-  double sync_start_us = 0;  // trace time of this step's GradientSync::begin_step
-  SoftmaxCrossEntropy loss_fn;
+  // After the trace and profile it reports to, so that it goes first.
+  std::unique_ptr<StepEngine> engine;  // the model's weights and step on spec.device
+  std::unique_ptr<LrSchedule> schedule;
+  std::unique_ptr<LossScaler> scaler;
   std::int64_t steps_per_epoch = 0, total_steps = 0, step = 0;
   std::deque<double> recent_losses;  // the last log window, for final_loss
   double train_time_s = 0, data_wait_s = 0;
@@ -121,8 +102,6 @@ struct Trainer::Impl {
   void setup_communication();
   void resume_from_checkpoint();
   TrainResult run();
-  double train_step(const Batch& batch);
-  void finish_gradient_sync();
   void write_profile() const;
   EvalResult evaluate();
   void recalibrate_batch_norm();
@@ -130,21 +109,13 @@ struct Trainer::Impl {
   void end_of_interval(std::int64_t done);
   void save();
   TrainResult finish();
-  void trace_step(double start_us, const char* name, double duration_s) {
-    if (trace) trace->complete(name, "train", start_us, duration_s * 1e6, 0, {{"step", step}});
-  }
-  Context context(Mode mode) const {
-    return {mode, spec.train.precision, mix(spec.train.seed, static_cast<std::uint64_t>(step))};
-  }
   std::int64_t per_rank_batch() const { return spec.train.global_batch / ranks; }
 };
 
 void Trainer::Impl::setup() {
   cpu::set_threads(spec.train.threads);
   cpu::set_conv_algorithm(cpu::parse_conv_algorithm(spec.train.conv_algorithm));
-  if (spec.device != "cpu") {
-    throw SpecError("device", "\"" + spec.device + "\" is not available in this build (cpu only)");
-  }
+  require_device(spec);  // before the data is read: fail fast
   if (spec.train.global_batch % ranks != 0) {
     throw SpecError("train.global_batch", "expected a multiple of the " + std::to_string(ranks) +
                                               " ranks, got " + std::to_string(spec.train.global_batch));
@@ -182,9 +153,7 @@ void Trainer::Impl::build_model() {
   }
   Rng rng(mix(spec.train.seed, 0x6d6f64656cull));  // "model"
   model->net->init(rng);
-  state = std::make_unique<TrainingState>(model->net->params(), model->net->buffers(),
-                                          spec.optimizer, spec.train.precision);
-  optimizer = make_optimizer(spec.optimizer);
+  engine = make_step_engine({spec, *model, options.world, per_rank_batch()});
   schedule = std::make_unique<LrSchedule>(spec.optimizer.lr, spec.train.global_batch,
                                           steps_per_epoch, total_steps);
   scaler = std::make_unique<LossScaler>(spec.train.loss_scale,
@@ -195,17 +164,14 @@ void Trainer::Impl::build_model() {
 // broadcast makes that a guarantee rather than an assumption).
 void Trainer::Impl::setup_communication() {
   if (ranks == 1) return;
-  reducer = std::make_unique<Allreducer>(*options.world, allreduce_config(spec.comm));
-  sync = std::make_unique<GradientSync>(*reducer, backward_ordered_grads(model->net->params()),
-                                        spec.comm.fusion_bytes, spec.comm.overlap);
-  for (const auto& t : state->checkpoint_tensors()) options.world->broadcast(std::as_writable_bytes(t.data), 0);
-  state->sync_values();
+  for (const auto& t : engine->state_tensors()) options.world->broadcast(std::as_writable_bytes(t.data), 0);
+  engine->write_state();
 }
 
 void Trainer::Impl::resume_from_checkpoint() {
   const auto file = options.out / kCheckpointFile;
   if (!std::filesystem::exists(file)) throw InputError(file.string() + ": no checkpoint to resume from");
-  const LoadedCheckpoint loaded = load_checkpoint(file, state->checkpoint_tensors());
+  const LoadedCheckpoint loaded = load_checkpoint(file, engine->state_tensors());
   step = loaded.step;
   const auto& s = loaded.meta.at("loss_scaler");
   scaler->restore({s.at("scale").get<double>(), s.at("clean_steps").get<std::int64_t>(),
@@ -217,77 +183,7 @@ void Trainer::Impl::resume_from_checkpoint() {
   data_wait_s = totals.value("data_wait_s", 0.0);
   images_trained = totals.value("images_trained", std::int64_t{0});
   for (double loss : totals.value("recent_losses", std::vector<double>{})) recent_losses.push_back(loss);
-  state->sync_values();
-}
-
-// Waits for the gradient all-reduces (with overlap most were started during
-// backward; without, they all start here) and traces each bucket on the
-// communication track. The wait is the communication backward did not hide.
-void Trainer::Impl::finish_gradient_sync() {
-  if (!sync) return;
-  // Without overlap every all-reduce runs here, after backward: all of it is exposed.
-  const auto wait_start = Clock::now();
-  const double wait_us = trace->now_us();
-  if (!spec.comm.overlap) {
-    for (const Bucket& b : sync->buckets()) {
-      for (std::size_t t : b.tensors) sync->ready(t);
-    }
-  }
-  sync->finish();
-  const double exposed = seconds_since(wait_start);
-  trace_step(wait_us, "allreduce wait", exposed);
-  profile->add_phase(Phase::exposed_comm, exposed);
-  const int wire_bytes_per_element = spec.comm.fp16_gradients ? 2 : 4;
-  for (const BucketTiming& t : sync->timings()) {
-    const bool fp16_wire = wire_bytes_per_element == 2 && t.algorithm != Algorithm::mpi;
-    const std::size_t wire_bytes = fp16_wire ? t.bytes / 2 : t.bytes;
-    profile->add_allreduce(to_string(t.algorithm), wire_bytes, t.end_s - t.start_s);
-    trace->complete("allreduce bucket " + std::to_string(t.bucket), "allreduce",
-                    sync_start_us + t.start_s * 1e6, (t.end_s - t.start_s) * 1e6, 1,
-                    {{"bytes", wire_bytes}, {"algorithm", to_string(t.algorithm)}, {"step", step}});
-  }
-}
-
-double Trainer::Impl::train_step(const Batch& batch) {
-  Context ctx = context(Mode::train);
-  ctx.observer = hooks.get();
-  auto phase_start = Clock::now();
-  double phase_us = trace->now_us();
-  auto phase_done = [&](const char* name, Phase phase) {
-    const double elapsed = seconds_since(phase_start);
-    trace_step(phase_us, name, elapsed);
-    profile->add_phase(phase, elapsed);
-    phase_start = Clock::now();
-    phase_us = trace->now_us();
-  };
-  const Tensor& logits = model->net->forward(batch.images, ctx);
-  const double loss = loss_fn.forward(logits, batch.labels, float(spec.train.label_smoothing));
-  if (!std::isfinite(loss)) {
-    throw std::runtime_error("training diverged: loss is " + std::to_string(loss) + " at step " +
-                             std::to_string(step));
-  }
-  phase_done("forward", Phase::forward);
-  if (sync) {
-    sync->begin_step();
-    sync_start_us = trace->now_us();
-  }
-  Tensor dlogits = loss_fn.backward(scaler->scale());
-  if (spec.train.precision == Precision::fp16) round_to_half(dlogits.span());
-  model->net->backward(dlogits, ctx);
-  phase_done("backward", Phase::backward);
-  finish_gradient_sync();
-  phase_start = Clock::now();  // the optimizer phase starts after the wait
-  phase_us = trace->now_us();
-  // The averaged gradients are identical on every rank, so every rank's
-  // scaler takes the same decision.
-  const bool finite = spec.train.precision == Precision::fp32 || state->gradients_finite();
-  const float scale = scaler->scale();  // the scale this step's gradients carry
-  if (scaler->update(finite)) {
-    optimizer->step(state->slots(), float(schedule->at(step)), 1.0f / scale);
-    state->sync_values();
-  }
-  phase_done("optimizer", Phase::optimizer);
-  return loss;
+  engine->write_state();
 }
 
 // Precise BatchNorm: the running statistics become the plain average over
@@ -296,29 +192,22 @@ double Trainer::Impl::train_step(const Batch& batch) {
 void Trainer::Impl::recalibrate_batch_norm() {
   const std::int64_t images = spec.train.bn_recalibration_images;
   if (images == 0) return;
-  std::vector<BatchNorm*> norms;
-  for_each_leaf(*model->net, [&](Layer& l) {
-    if (auto* bn = dynamic_cast<BatchNorm*>(&l)) norms.push_back(bn);
-  });
-  if (norms.empty()) return;
   const double start_us = trace->now_us();
   const auto start = Clock::now();
+  if (!engine->begin_bn_recalibration()) return;
   const std::int64_t batches = std::min(steps_per_epoch, (images + spec.train.global_batch - 1) / spec.train.global_batch);
-  for (BatchNorm* bn : norms) bn->begin_recalibration();
-  const Context ctx = context(Mode::train);
   Batch batch;
   for (std::int64_t i = 0; i < batches; ++i) {
     train_loader->fill(step / steps_per_epoch, i, batch);
-    model->net->forward(batch.images, ctx);
+    engine->recalibration_forward(batch, step);
   }
-  for (BatchNorm* bn : norms) bn->end_recalibration();
+  engine->end_bn_recalibration();
   trace->complete("batch norm recalibration", "train", start_us, seconds_since(start) * 1e6, 0,
                   {{"step", step}, {"batches", batches}});
 }
 
 EvalResult Trainer::Impl::evaluate() {
   recalibrate_batch_norm();
-  const Context ctx = context(Mode::eval);
   std::vector<float> totals{0.0f, 0.0f};  // loss sum, correct, over this rank's shard
   double loss_sum = 0;
   std::int64_t correct = 0;
@@ -326,12 +215,12 @@ EvalResult Trainer::Impl::evaluate() {
   for (std::int64_t i = 0; i < test_loader->batches_per_epoch(); ++i) {
     test_loader->fill(0, i, batch);
     if (batch.labels.empty()) continue;
-    const Tensor& logits = model->net->forward(batch.images, ctx);
-    loss_sum += loss_fn.forward(logits, batch.labels, 0.0f) * double(batch.labels.size());
-    correct += loss_fn.correct();
+    const EvalOutcome outcome = engine->evaluate(batch, step);
+    loss_sum += outcome.mean_loss * double(batch.labels.size());
+    correct += outcome.correct;
   }
   totals = {float(loss_sum), float(correct)};
-  if (reducer) reducer->sum(totals, Algorithm::mpi);
+  engine->sum_over_ranks(totals);
   return {double(totals[1]) / double(test_set.count), double(totals[0]) / double(test_set.count)};
 }
 
@@ -353,6 +242,7 @@ void Trainer::Impl::log_step(double loss, double lr, double images_per_s) {
 
 void Trainer::Impl::save() {
   if (rank != 0) return;
+  engine->read_state();
   const auto s = scaler->state();
   const nlohmann::json meta{
       {"model", spec.model.name},
@@ -361,7 +251,7 @@ void Trainer::Impl::save() {
       {"totals", {{"train_time_s", train_time_s}, {"data_wait_s", data_wait_s},
                   {"images_trained", images_trained},
                   {"recent_losses", std::vector<double>(recent_losses.begin(), recent_losses.end())}}}};
-  save_checkpoint(options.out / kCheckpointFile, step, meta, state->checkpoint_tensors());
+  save_checkpoint(options.out / kCheckpointFile, step, meta, engine->state_tensors());
 }
 
 void Trainer::Impl::end_of_interval(std::int64_t done) {
@@ -402,8 +292,7 @@ TrainResult Trainer::Impl::run() {
   if (rank == 0) metrics = std::make_unique<MetricsLog>(options.out / "metrics.jsonl", options.resume);
   trace = std::make_unique<TraceWriter>(options.out / ("trace.rank" + std::to_string(rank) + ".json"), rank);
   profile = std::make_unique<StepProfile>(model->layer_table(per_rank_batch()));
-  hooks = std::make_unique<LayerHooks>(model->net->params(), *profile, trace.get(),
-                                       spec.comm.overlap ? sync.get() : nullptr);
+  engine->attach({*trace, *profile});
   const std::int64_t first_step = step;
   std::int64_t end = options.max_steps > 0 ? std::min(options.max_steps, total_steps) : total_steps;
   if (options.max_epochs > 0) end = std::min(end, epochs_to_steps(options.max_epochs, steps_per_epoch));
@@ -411,8 +300,8 @@ TrainResult Trainer::Impl::run() {
   while (step < end) {
     inject_fault(rank, step);
     profile->begin_step();
-    hooks->begin_step(step, step - first_step < kDetailedTraceSteps ||
-                                (step + 1) % spec.train.log_every_steps == 0);
+    const bool trace_layers = step - first_step < kDetailedTraceSteps ||
+                              (step + 1) % spec.train.log_every_steps == 0;
     double waited = 0, prepared = 0;
     const double wait_us = trace->now_us();
     const Batch& batch = prefetcher.next(step, waited, &prepared);
@@ -420,7 +309,9 @@ TrainResult Trainer::Impl::run() {
     profile->add_phase(Phase::data_wait, waited);
     profile->add_phase(Phase::data_prepare, prepared);
     const auto start = Clock::now();
-    const double loss = train_step(batch);
+    const Batch* next = step + 1 < end ? prefetcher.peek(step + 1) : nullptr;
+    const double loss =
+        engine->train_step(batch, {step, float(schedule->at(step)), trace_layers, *scaler, next});
     const double elapsed = seconds_since(start);
     profile->add_phase(Phase::step, elapsed + waited);
     profile->end_step();
@@ -440,7 +331,8 @@ TrainResult Trainer::Impl::run() {
 // profile.json (rank 0): this run's step, measured; see experiments/SPEC.md.
 void Trainer::Impl::write_profile() const {
   if (rank != 0 || profile->steps_recorded() == 0) return;
-  const nlohmann::json meta{
+  const CommLayout comm = engine->comm_layout();
+  nlohmann::json meta{
       {"model", spec.model.name},
       {"device", spec.device},
       {"precision", std::string(to_string(spec.train.precision))},
@@ -450,8 +342,9 @@ void Trainer::Impl::write_profile() const {
       {"optimizer", spec.optimizer.name},
       {"comm", {{"algorithm", spec.comm.algorithm}, {"fusion_bytes", spec.comm.fusion_bytes},
                 {"fp16_gradients", spec.comm.fp16_gradients}, {"overlap", spec.comm.overlap},
-                {"group_size", reducer ? reducer->group_size() : 1},
-                {"buckets", sync ? sync->buckets().size() : 0}}}};
+                {"group_size", comm.group_size},
+                {"buckets", comm.buckets}}}};
+  if (spec.device != "cpu") meta["device_name"] = engine->device_description();
   write_file_atomically(options.out / kProfileFile, profile->to_json(meta).dump(2) + "\n");
 }
 
@@ -468,7 +361,7 @@ TrainResult Trainer::Impl::finish() {
   r.steps = step;
   r.total_steps = total_steps;
   r.skipped_steps = scaler->skipped_steps();
-  r.weights_sha256 = state->weights_sha256();
+  r.weights_sha256 = engine->weights_sha256();
   if (rank != 0) return r;
   nlohmann::json summary{{"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss},
                          {"final_loss", r.final_loss}, {"train_images_per_s", r.train_images_per_s},
@@ -490,5 +383,7 @@ Trainer::Trainer(const Spec& spec, TrainOptions options, std::ostream& out)
 Trainer::~Trainer() = default;
 
 TrainResult Trainer::run() { return impl_->run(); }
+
+std::string Trainer::device_description() const { return impl_->engine->device_description(); }
 
 }  // namespace lb

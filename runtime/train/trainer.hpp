@@ -45,6 +45,8 @@ class Trainer {
   Trainer(const Spec& spec, TrainOptions options, std::ostream& out);
   ~Trainer();
   TrainResult run();
+  // "cpu", or the GPU this rank trains on.
+  std::string device_description() const;
 
  private:
   struct Impl;
