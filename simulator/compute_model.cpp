@@ -1,5 +1,6 @@
 #include "simulator/compute_model.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -157,6 +158,10 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
   double sum = 0;
   for (double o : optimizer) sum += o;
   m.optimizer_s = sum / double(optimizer.size());
+  std::vector<double> cvs;
+  for (const auto& p : profiles) cvs.push_back(p.compute_cv);
+  std::sort(cvs.begin(), cvs.end());
+  m.compute_cv = cvs[cvs.size() / 2];  // the median profile's: one noisy run does not decide
   return m;
 }
 
@@ -171,8 +176,11 @@ nlohmann::json to_json(const ComputeModel& m) {
                       {"backward_fixed_s", l.backward.fixed_s},
                       {"backward_per_image_s", l.backward.per_image_s}});
   }
-  return {
-      {"model", m.model}, {"source", m.source}, {"optimizer_s", m.optimizer_s}, {"layers", layers}};
+  return {{"model", m.model},
+          {"source", m.source},
+          {"optimizer_s", m.optimizer_s},
+          {"compute_cv", m.compute_cv},
+          {"layers", layers}};
 }
 
 ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string& where) {
@@ -181,6 +189,7 @@ ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string&
                    j.value("source", "calibration"),
                    {},
                    j.at("optimizer_s").get<double>()};
+    m.compute_cv = j.value("compute_cv", 0.0);  // absent in calibrations made before it existed
     for (const auto& l : j.at("layers")) {
       m.layers.push_back(
           {l.at("name").get<std::string>(),

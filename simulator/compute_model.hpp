@@ -33,6 +33,9 @@ struct ComputeModel {
   std::string source;                  // "analytic: P40 fp16 ...", "profile: 1 batch size", ...
   std::vector<LayerTimeModel> layers;  // forward order
   double optimizer_s = 0;              // per step, independent of the batch
+  // Step-to-step relative std of a rank's forward + backward time (from the
+  // profiles; 0 for analytic models): ranks wait for the slowest of them.
+  double compute_cv = 0;
 
   double forward_s(double batch) const;
   double backward_s(double batch) const;

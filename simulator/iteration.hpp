@@ -25,7 +25,17 @@ struct StepPlan {
   CollectiveConfig collective;
   double optimizer_s = 0;
   double data_s = 0;  // time the input pipeline needs per batch; 0 = unlimited
+  // The slowest rank reaches each point of its backward (1 + straggle) times
+  // later than the typical rank, so a bucket's all-reduce starts that much
+  // later (see expected_max_normal).
+  double straggle = 0;
 };
+
+// E[max of n independent standard normal variables]: 0 for n = 1, 0.564 for
+// 2, 1.029 for 4, 3.241 for 1,000. With a rank's compute jittering by a
+// relative std cv from step to step, the slowest of n ranks takes about
+// (1 + cv * expected_max_normal(n)) times the typical compute time.
+double expected_max_normal(int n);
 
 struct TraceEvent {
   std::string name, category;

@@ -90,6 +90,7 @@ RuntimeProfile load_profile(const std::filesystem::path& path) {
   p.optimizer_s = field<double>(doc, "optimizer_s", p.file, 0);
   p.data_wait_s = field<double>(doc, "data_wait_s", p.file, 0);
   p.step_s = field<double>(doc, "step_s", p.file, 0);
+  p.compute_cv = field<double>(doc, "compute_cv", p.file, 0);
   read_comm(doc, p);
   return p;
 }

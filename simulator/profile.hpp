@@ -30,6 +30,7 @@ struct RuntimeProfile {
   std::vector<ProfileLayer> layers;  // forward order
   double forward_s = 0, backward_s = 0, optimizer_s = 0, data_wait_s = 0, step_s = 0;
   double exposed_comm_s = 0;
+  double compute_cv = 0;  // step-to-step relative std of forward + backward (0 if absent)
   std::string comm_algorithm = "auto";
   std::int64_t fusion_bytes = 0;
   bool fp16_gradients = false, overlap = true;

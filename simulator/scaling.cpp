@@ -76,6 +76,7 @@ StepPlan step_plan(const Scenario& s, int gpus) {
   plan.collective = {gpus, group_size(s.spec.comm, s.cluster, gpus),
                      s.spec.comm.fp16_gradients ? 2 : 4, s.spec.comm.auto_small_bytes};
   plan.optimizer_s = stretch * s.compute.optimizer_s;
+  plan.straggle = s.compute.compute_cv * expected_max_normal(gpus);
   if (s.cluster.input_images_per_s > 0) plan.data_s = batch / s.cluster.input_images_per_s;
   return plan;
 }

@@ -1,6 +1,7 @@
 #include "runtime/train/step_profile.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace lb {
 namespace {
@@ -16,6 +17,23 @@ const char* phase_key(Phase p) {
     case Phase::step: return "step_s";
   }
   return "unknown";
+}
+
+// Relative standard deviation of forward + backward from step to step (both
+// phases are recorded in the same steps, so their samples line up): how much
+// a rank's compute jitters, which makes the other ranks wait for the slowest
+// at every all-reduce. 0 with fewer than 2 steps.
+double compute_cv(const Samples& forward, const Samples& backward) {
+  const std::size_t n = std::min(forward.size(), backward.size());
+  if (n < 2) return 0;
+  double sum = 0, squares = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double c = forward.values()[i] + backward.values()[i];
+    sum += c, squares += c * c;
+  }
+  const double mean = sum / double(n);
+  const double variance = std::max(0.0, squares / double(n) - mean * mean);
+  return mean > 0 ? std::sqrt(variance * double(n) / double(n - 1)) / mean : 0;
 }
 
 }  // namespace
@@ -103,6 +121,10 @@ nlohmann::json StepProfile::to_json(const nlohmann::json& meta) const {
     auto it = phases_.find(p);
     doc[phase_key(p)] = it == phases_.end() ? 0.0 : it->second.median();
   }
+  const auto fwd = phases_.find(Phase::forward), bwd = phases_.find(Phase::backward);
+  doc["compute_cv"] = fwd == phases_.end() || bwd == phases_.end()
+                          ? 0.0
+                          : compute_cv(fwd->second, bwd->second);
   const int ranks = meta.value("ranks", 1);
   auto reduces = nlohmann::json::array();
   for (const auto& [key, samples] : allreduce_) {

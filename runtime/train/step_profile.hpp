@@ -24,6 +24,7 @@ class Samples {
     if (values_.size() < kCapacity) values_.push_back(v);
   }
   std::size_t size() const { return values_.size(); }
+  const std::vector<double>& values() const { return values_; }
   double median() const;  // 0 when empty
 
  private:

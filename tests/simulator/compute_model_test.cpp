@@ -56,6 +56,23 @@ TEST(ComputeModel, TwoProfilesGiveAPerLayerLinearModel) {
   EXPECT_DOUBLE_EQ(m.optimizer_s, 0.01);
 }
 
+// The compute jitter is the median profile's, and survives a JSON round trip
+// (calibration files); an older calibration without it reads as 0.
+TEST(ComputeModel, ComputeCvIsTheMedianProfilesAndRoundTrips) {
+  const ModelInfo model = model_info(resnet20_spec());
+  std::vector<RuntimeProfile> profiles;
+  for (double cv : {0.02, 0.30, 0.05}) {
+    profiles.push_back(synthetic_profile(model, 32 * std::int64_t(profiles.size() + 1)));
+    profiles.back().compute_cv = cv;
+  }
+  const ComputeModel m = fitted_compute_model(model, profiles);
+  EXPECT_DOUBLE_EQ(m.compute_cv, 0.05);
+  EXPECT_DOUBLE_EQ(compute_model_from_json(to_json(m), "test").compute_cv, 0.05);
+  nlohmann::json old = to_json(m);
+  old.erase("compute_cv");
+  EXPECT_DOUBLE_EQ(compute_model_from_json(old, "test").compute_cv, 0.0);
+}
+
 // Phase times beyond the layers' sum (the loss, copies) become one more layer
 // after the last, fitted like the others.
 TEST(ComputeModel, TimeOutsideTheLayersIsKept) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "simulator/fresh_engine.hpp"
 
 namespace lb::sim {
@@ -72,6 +74,32 @@ TEST(Step, ASlowInputPipelineSetsThePace) {
   const StepResult r = run(p, 2);
   EXPECT_NEAR(r.data_wait_s, 2.5, 1e-6);
   EXPECT_NEAR(r.iteration_s, 8, 1e-6);
+}
+
+TEST(Step, ExpectedMaximumOfNormals) {
+  EXPECT_DOUBLE_EQ(expected_max_normal(1), 0);
+  EXPECT_NEAR(expected_max_normal(2), 1 / std::sqrt(M_PI), 1e-6);
+  EXPECT_NEAR(expected_max_normal(3), 1.5 / std::sqrt(M_PI), 1e-6);
+  EXPECT_NEAR(expected_max_normal(4), 1.029375, 1e-5);
+  EXPECT_NEAR(expected_max_normal(1000), 3.241436, 1e-4);
+}
+
+// Straggle 0.25: the typical rank runs forward 0-2 s and backward 2-4 s; the
+// slowest reaches the same points 1.25 times later, so without overlap both
+// buckets start at 4 * 1.25 = 5 s and end at 7 s (two 1 s all-reduces).
+TEST(Step, TheSlowestRankDelaysTheAllreduce) {
+  StepPlan p = two_layer_plan(false);
+  p.straggle = 0.25;
+  const StepResult r = run(p, 2);
+  EXPECT_NEAR(r.exposed_comm_s, 1.0 + 2.0, 1e-6);  // waits 1 s for the straggler, then 2 s
+  EXPECT_NEAR(r.iteration_s, 7.5, 1e-6);
+  // With overlap, bucket 0 (ready at 3 s) starts at 3.75 s, bucket 1 (ready
+  // at 4 s) at max(5, 4.75) = 5 s: done at 6 s.
+  p.overlap = true;
+  const StepResult o = run(p, 2);
+  EXPECT_NEAR(o.exposed_comm_s, 2.0, 1e-6);
+  EXPECT_NEAR(o.iteration_s, 6.5, 1e-6);
+  EXPECT_NEAR(run(p, 1).iteration_s, 4.5, 1e-9);  // one rank waits for nobody
 }
 
 }  // namespace
