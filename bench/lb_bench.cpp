@@ -3,16 +3,19 @@
 // PyTorch, so bench/compare.py can put the two side by side.
 //
 //   lb-bench train --model resnet20 --batch 256 --precision fp16 --optimizer lars
+//   lb-bench train --device cuda --model resnet50 --batch 256 --precision fp16 --optimizer lars
 //   lb-bench optimizer --model resnet50 --optimizer lars --steps 20
 //
 // Exit codes: 0 success, 2 bad command line, 1 runtime failure.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -29,6 +32,7 @@
 #include "runtime/nn/softmax_cross_entropy.hpp"
 #include "runtime/optim/loss_scaler.hpp"
 #include "runtime/optim/optimizer.hpp"
+#include "runtime/train/device_engines.hpp"
 #include "runtime/train/training_state.hpp"
 
 namespace {
@@ -40,6 +44,7 @@ constexpr int kClasses = 10;            // the train mode's Fashion-MNIST-shaped
 constexpr float kLearningRate = 0.01f;  // fixed: a schedule costs nothing measurable
 
 struct Args {
+  std::string device = "cpu";
   std::string model;
   std::int64_t batch = 256;
   std::string precision = "fp32";
@@ -83,6 +88,7 @@ std::int64_t peak_rss_bytes() {
 // spec defaults (momentum 0.9, weight decay 5e-4 off for bias/BN, LARS eta).
 lb::Spec bench_spec(const Args& a) {
   return lb::parse_spec(json{{"name", "lb-bench"},
+                             {"device", a.device},
                              {"model", {{"name", a.model}}},
                              {"data", {{"dataset", "synthetic"}}},
                              {"train",
@@ -93,18 +99,31 @@ lb::Spec bench_spec(const Args& a) {
                              {"optimizer", {{"name", a.optimizer}}}});
 }
 
+// The train mode's task: Fashion-MNIST-shaped for the small models,
+// ImageNet-shaped (3x224x224, 1000 classes) for resnet50.
+struct Task {
+  lb::Shape chw;
+  int classes;
+};
+
+Task task_of(const std::string& model) {
+  if (model == "resnet50") return {{3, 224, 224}, 1000};
+  return {{1, 28, 28}, kClasses};
+}
+
 // A fixed batch of uniform [0, 1) images (like scaled pixels) and random labels.
 struct SyntheticBatch {
-  lb::Tensor images;  // (B, 1, 28, 28)
+  lb::Tensor images;  // (B, C, H, W)
   std::vector<std::int32_t> labels;
 };
 
-SyntheticBatch make_batch(std::int64_t batch, std::uint64_t seed) {
+SyntheticBatch make_batch(std::int64_t batch, const Task& task, std::uint64_t seed) {
   lb::Rng rng(lb::mix(seed, 0x6261746368ull));  // "batch"
-  SyntheticBatch b{lb::Tensor({batch, 1, 28, 28}), std::vector<std::int32_t>(batch)};
+  SyntheticBatch b{lb::Tensor({batch, task.chw[0], task.chw[1], task.chw[2]}),
+                   std::vector<std::int32_t>(batch)};
   std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
   for (float& x : b.images.span()) x = pixel(rng);
-  std::uniform_int_distribution<std::int32_t> label(0, kClasses - 1);
+  std::uniform_int_distribution<std::int32_t> label(0, task.classes - 1);
   for (auto& y : b.labels) y = label(rng);
   return b;
 }
@@ -121,8 +140,9 @@ struct TrainBench {
   std::int64_t skipped = 0;
   lb::LayerObserver* observer = nullptr;
 
-  explicit TrainBench(const Args& a) : spec(bench_spec(a)), batch(make_batch(a.batch, a.seed)) {
-    model = lb::make_model(a.model, {1, 28, 28}, kClasses);
+  explicit TrainBench(const Args& a)
+      : spec(bench_spec(a)), batch(make_batch(a.batch, task_of(a.model), a.seed)) {
+    model = lb::make_model(a.model, task_of(a.model).chw, task_of(a.model).classes);
     lb::Rng rng(lb::mix(a.seed, 0x6d6f64656cull));  // "model"
     model->net->init(rng);
     state = std::make_unique<lb::TrainingState>(model->net->params(), model->net->buffers(),
@@ -154,7 +174,10 @@ struct TrainBench {
   }
 };
 
+json engine_train_mode(const Args& a);
+
 json train_mode(const Args& a) {
+  if (a.device != "cpu") return engine_train_mode(a);
   lb::cpu::set_threads(a.threads);
   lb::cpu::set_conv_algorithm(lb::cpu::parse_conv_algorithm(a.conv_algorithm));
   TrainBench bench(a);
@@ -191,6 +214,57 @@ json train_mode(const Args& a) {
           {"skipped_steps", bench.skipped},
           {"peak_rss_bytes", peak_rss_bytes()},
           {"time_share", share}};
+}
+
+// --device cuda: the trainer's own step (StepEngine, as lb-train runs it) on
+// a fixed batch. Each step includes sending the batch to the device; the
+// next step's batch is handed over early so that its copy overlaps the
+// step, as lb-train's prefetched batches are.
+json engine_train_mode(const Args& a) {
+  lb::cpu::set_threads(a.threads);
+  const lb::Spec spec = bench_spec(a);
+  const Task task = task_of(a.model);
+  auto model = lb::make_model(a.model, task.chw, task.classes);
+  lb::Rng rng(lb::mix(a.seed, 0x6d6f64656cull));  // "model", as the trainer seeds it
+  model->net->init(rng);
+  const auto trace_file = std::filesystem::temp_directory_path() /
+                          ("lb-bench-trace-" + std::to_string(::getpid()) + ".json");
+  std::unique_ptr<lb::TraceWriter> trace = std::make_unique<lb::TraceWriter>(trace_file, 0);
+  lb::StepProfile profile(model->layer_table(a.batch));
+  auto engine = lb::make_step_engine({spec, *model, nullptr, a.batch});
+  engine->attach({*trace, profile});
+  lb::LossScaler scaler(spec.train.loss_scale, spec.train.precision == lb::Precision::fp16);
+  SyntheticBatch synthetic = make_batch(a.batch, task, a.seed);
+  const lb::Batch batch{std::move(synthetic.images), std::move(synthetic.labels)};
+  // With --breakdown the profile records (CUDA-event timings of every layer).
+  auto step = [&](std::int64_t i) {
+    if (a.breakdown) profile.begin_step();
+    engine->train_step(batch, {i, kLearningRate, false, scaler, &batch});
+    if (a.breakdown) profile.end_step();
+  };
+  for (int i = 0; i < a.warmup; ++i) step(i);
+  const std::int64_t skipped_before = scaler.skipped_steps();
+  std::vector<double> times;
+  for (int i = 0; i < a.steps; ++i) {
+    const auto start = Clock::now();
+    step(a.warmup + i);
+    times.push_back(seconds_since(start));
+  }
+  double total = 0;
+  for (double t : times) total += t;
+  json row{{"impl", "largebatch"}, {"mode", "train"}, {"device", a.device},
+           {"device_name", engine->device_description()}, {"model", a.model},
+           {"batch", a.batch}, {"precision", a.precision}, {"optimizer", a.optimizer},
+           {"steps", a.steps}, {"images_per_s", double(a.batch) * a.steps / total},
+           {"step_s_median", median(times)}, {"skipped_steps", scaler.skipped_steps() - skipped_before}};
+  if (a.breakdown) {
+    const json p = profile.to_json(json::object());
+    row["phase_s_median"] = {{"forward", p.at("forward_s")}, {"backward", p.at("backward_s")},
+                             {"optimizer", p.at("optimizer_s")}};
+  }
+  trace.reset();
+  std::filesystem::remove(trace_file);
+  return row;
 }
 
 // Bytes one optimizer step moves: the update pass reads w, g, v and writes w,
@@ -266,9 +340,14 @@ void add_common(CLI::App& cmd, Args& a) {
 CLI::App* add_train(CLI::App& app, Args& a) {
   CLI::App* cmd =
       app.add_subcommand("train", "time full training steps (forward, backward, optimizer)");
-  cmd->add_option("--model", a.model, "lenet_bn | resnet20")
+  cmd->add_option("--model", a.model,
+                  "lenet_bn | resnet20 (1x28x28, 10 classes) | resnet50 (3x224x224, 1000 classes)")
       ->required()
-      ->check(CLI::IsMember({"lenet_bn", "resnet20"}));
+      ->check(CLI::IsMember({"lenet_bn", "resnet20", "resnet50"}));
+  cmd->add_option("--device", a.device,
+                  "cpu | cuda (the trainer's CUDA step engine; needs a CUDA build and a GPU)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--batch", a.batch, "images per step")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

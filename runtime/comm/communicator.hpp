@@ -29,9 +29,15 @@ enum class WaitPolicy { yield, sleep };
 void set_thread_wait_policy(WaitPolicy policy);  // default: yield
 WaitPolicy thread_wait_policy();
 
+// Where the spans a communicator sends and receives must live. The host
+// algorithms of allreduce.hpp read and add buffers on the CPU, so they need
+// host memory; NCCL's communicator (runtime/backends/cuda) takes device memory.
+enum class MemorySpace { host, device };
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
+  virtual MemorySpace memory_space() const { return MemorySpace::host; }
   virtual int rank() const = 0;
   virtual int size() const = 0;
   // Ranks sharing this rank's node (MPI_Comm_split_type SHARED), at least 1.

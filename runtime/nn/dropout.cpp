@@ -24,15 +24,20 @@ Dropout::Dropout(std::string name, double p)
 
 // Each 64-bit draw gives two 32-bit uniforms; an element is dropped when its
 // uniform falls below p * 2^32.
-void Dropout::draw_mask(std::int64_t n, std::uint64_t seed) {
-  keep_.resize(static_cast<std::size_t>(n));
+void Dropout::draw_keep_mask(double p, std::uint64_t seed, std::vector<std::uint8_t>& keep) {
+  const auto n = static_cast<std::int64_t>(keep.size());
   Rng rng(seed);
-  const auto threshold = static_cast<std::uint64_t>(std::llround(p_ * 4294967296.0));
+  const auto threshold = static_cast<std::uint64_t>(std::llround(p * 4294967296.0));
   for (std::int64_t i = 0; i < n; i += 2) {
     const std::uint64_t r = rng();
-    keep_[i] = (r & 0xffffffffull) >= threshold;
-    if (i + 1 < n) keep_[i + 1] = (r >> 32) >= threshold;
+    keep[i] = (r & 0xffffffffull) >= threshold;
+    if (i + 1 < n) keep[i + 1] = (r >> 32) >= threshold;
   }
+}
+
+void Dropout::draw_mask(std::int64_t n, std::uint64_t seed) {
+  keep_.resize(static_cast<std::size_t>(n));
+  draw_keep_mask(p_, seed, keep_);
 }
 
 Tensor& Dropout::forward_impl(const Tensor& x_any, const Context& ctx) {

@@ -22,6 +22,11 @@ class Dropout : public Layer {
     return static_cast<double>(numel(input));
   }
   double p() const { return p_; }
+  // The seed of this layer's mask in a step with Context::seed `step_seed`,
+  // and the mask itself (1 = kept), in NCHW order: the GPU layer draws the
+  // same masks as this one.
+  std::uint64_t mask_seed(std::uint64_t step_seed) const { return mix(step_seed, name_hash_); }
+  static void draw_keep_mask(double p, std::uint64_t seed, std::vector<std::uint8_t>& keep);
 
  protected:
   Tensor& forward_impl(const Tensor& x, const Context& ctx) override;

@@ -43,6 +43,7 @@ class NcclAllreducer {
   void mean(std::span<half_bits> data, const Event& ready, Event& done);
 
   int group_size() const { return group_size_; }
+  const AllreduceConfig& config() const { return config_; }
   cudaStream_t stream() const { return world_.stream(); }
 
  private:

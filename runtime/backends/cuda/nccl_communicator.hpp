@@ -30,6 +30,7 @@ class NcclCommunicator final : public Communicator {
   NcclCommunicator(const NcclCommunicator&) = delete;
   NcclCommunicator& operator=(const NcclCommunicator&) = delete;
 
+  MemorySpace memory_space() const override { return MemorySpace::device; }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   int ranks_per_node() const override { return host_.ranks_per_node(); }

@@ -1,0 +1,116 @@
+#include "runtime/backends/cuda/train/device_gradient_sync.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "runtime/backends/cuda/cuda_error.hpp"
+#include "runtime/backends/cuda/elementwise.hpp"
+
+namespace lb::cuda {
+namespace {
+
+// NcclAllreducer runs ncclAllReduce for mpi and auto: on device memory NCCL
+// is the native library and picks ring or tree itself.
+Algorithm reported(Algorithm a) {
+  return a == Algorithm::hierarchical || a == Algorithm::torus2d ? a : Algorithm::ring;
+}
+
+}  // namespace
+
+DeviceGradientSync::DeviceGradientSync(NcclAllreducer& reducer, std::span<float> gradients,
+                                       std::span<const std::size_t> sizes,
+                                       std::span<const std::size_t> offsets,
+                                       std::int64_t fusion_bytes, bool fp16_wire,
+                                       CachingAllocator& allocator)
+    : reducer_(reducer),
+      gradients_(gradients),
+      fp16_wire_(fp16_wire),
+      algorithm_(reported(reducer.config().algorithm)),
+      buckets_(plan_buckets(sizes, fusion_bytes)) {
+  bucket_of_.resize(sizes.size());
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    const std::vector<std::size_t>& tensors = buckets_[b].tensors;
+    for (std::size_t t : tensors) bucket_of_[t] = b;
+    first_element_.push_back(offsets[tensors.front()]);
+    span_elements_.push_back(offsets[tensors.back()] + sizes[tensors.back()] -
+                             offsets[tensors.front()]);
+    if (first_element_.back() + span_elements_.back() > gradients_.size()) {
+      throw std::logic_error("gradient bucket beyond the gradients");
+    }
+    ready_.push_back(std::make_unique<Event>());
+    start_.push_back(std::make_unique<Event>(/*timing=*/true));
+    done_.push_back(std::make_unique<Event>(/*timing=*/true));
+  }
+  if (fp16_wire_) wire_ = DeviceBuffer<half_bits>(allocator, gradients_.size());
+}
+
+// The bucket's range of the gradients, alignment gaps included: one
+// contiguous buffer for NCCL.
+std::span<float> DeviceGradientSync::slice(std::size_t b) const {
+  return gradients_.subspan(first_element_[b], span_elements_[b]);
+}
+
+void DeviceGradientSync::begin_step() {
+  pending_.clear();
+  for (const auto& b : buckets_) pending_.push_back(b.tensors.size());
+  complete_.assign(buckets_.size(), false);
+  next_launch_ = 0;
+}
+
+void DeviceGradientSync::ready(std::size_t index, cudaStream_t compute) {
+  const std::size_t b = bucket_of_.at(index);
+  if (--pending_[b] != 0) return;
+  complete_[b] = true;
+  // In bucket order only, so every rank's collectives line up.
+  while (next_launch_ < buckets_.size() && complete_[next_launch_]) launch(next_launch_++, compute);
+}
+
+void DeviceGradientSync::launch(std::size_t b, cudaStream_t compute) {
+  const std::span<float> data = slice(b);
+  std::span<half_bits> wire;
+  if (fp16_wire_) {
+    wire = wire_.span().subspan(first_element_[b], data.size());
+    to_half(std::span<const float>(data), wire, compute);
+  }
+  ready_[b]->record(compute);
+  // Waiting here rather than only inside the all-reducer lets the start
+  // event mark when the bucket's data was ready, not when it was enqueued.
+  LB_CUDA_CHECK(cudaStreamWaitEvent(reducer_.stream(), ready_[b]->get(), 0));
+  start_[b]->record(reducer_.stream());
+  if (fp16_wire_) {
+    reducer_.mean(wire, *ready_[b], *done_[b]);
+  } else {
+    reducer_.mean(data, *ready_[b], *done_[b]);
+  }
+}
+
+void DeviceGradientSync::ready_all(cudaStream_t compute) {
+  for (std::size_t t = 0; t < bucket_of_.size(); ++t) ready(t, compute);
+}
+
+void DeviceGradientSync::finish(cudaStream_t compute) {
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    if (!complete_[b])
+      throw std::logic_error("gradient bucket " + std::to_string(b) + " never became ready");
+  }
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    LB_CUDA_CHECK(cudaStreamWaitEvent(compute, done_[b]->get(), 0));
+    if (fp16_wire_) {
+      const std::span<const half_bits> wire =
+          wire_.span().subspan(first_element_[b], span_elements_[b]);
+      from_half(wire, slice(b), compute);
+    }
+  }
+}
+
+std::vector<BucketTiming> DeviceGradientSync::timings(const Event& step_start) const {
+  std::vector<BucketTiming> out;
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    out.push_back({b, buckets_[b].elements * sizeof(float), algorithm_,
+                   start_[b]->elapsed_ms_since(step_start) / 1e3,
+                   done_[b]->elapsed_ms_since(step_start) / 1e3});
+  }
+  return out;
+}
+
+}  // namespace lb::cuda
