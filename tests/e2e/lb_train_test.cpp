@@ -66,7 +66,8 @@ TEST_P(LbTrainResume, ResumeGivesIdenticalWeights) {
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
   const RunResult first = run(common + " --out " + (dir_ / "split").string() + " --max-steps 17");
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  EXPECT_EQ(summary(dir_ / "split").at("steps"), 17);
+  const auto part = summary(dir_ / "split");
+  EXPECT_EQ(part.at("steps"), 17);
   const RunResult rest = run(common + " --out " + (dir_ / "split").string() + " --resume");
   ASSERT_EQ(rest.exit_code, 0) << rest.output;
   const auto a = summary(dir_ / "whole"), b = summary(dir_ / "split");
@@ -76,7 +77,9 @@ TEST_P(LbTrainResume, ResumeGivesIdenticalWeights) {
   EXPECT_EQ(a.at("test_accuracy"), b.at("test_accuracy"));
   // The summary counts the whole run, not only the resumed part.
   EXPECT_EQ(a.at("final_loss"), b.at("final_loss"));
-  EXPECT_GT(b.at("train_time_s").get<double>(), 0.5 * a.at("train_time_s").get<double>());
+  // (Compared with the first part's own figure, not with the other run's wall
+  // time, which depends on how loaded the machine is.)
+  EXPECT_GT(b.at("train_time_s").get<double>(), part.at("train_time_s").get<double>());
 
   // Resuming a finished run only evaluates again: its summary keeps the figures.
   const RunResult again = run(common + " --out " + (dir_ / "split").string() + " --resume");
