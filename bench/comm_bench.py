@@ -44,9 +44,11 @@ def bandwidth(args, bench):
     rows = json_lines(mpirun(args.ranks, [bench, "--json", "--algorithms", "mpi,ring,hierarchical",
                                           "--group-size", str(args.ranks // 2),
                                           "--min-bytes", str(16 << 20),
-                                          "--max-bytes", str((32 if args.quick else 256) << 20)]))
+                                          "--max-bytes", str((32 if args.quick else 256) << 20),
+                                          "--rounds", str(args.rounds)]))
     mpi = {r["bytes"]: r["busbw_gbps"] for r in rows if r["algorithm"] == "mpi"}
-    print(f"\n### All-reduce bus bandwidth, {args.ranks} ranks (target: ring and hierarchical >= 0.9x MPI)\n")
+    print(f"\n### All-reduce bus bandwidth, {args.ranks} ranks, median of {args.rounds} rounds "
+          "(target: ring and hierarchical >= 0.9x MPI)\n")
     print("| bytes | MPI_Allreduce GB/s | ring GB/s | ring / MPI | hierarchical GB/s | hierarchical / MPI |")
     print("|---|---|---|---|---|---|")
     for size in sorted(mpi):
@@ -69,7 +71,8 @@ def fusion(args, bench):
     for fusion_bytes in thresholds:
         for algorithm in ("mpi", "ring"):
             row = json_lines(mpirun(args.ranks, [bench, "--json", "--model", "resnet50", "--algorithms",
-                                                 algorithm, "--fusion-bytes", str(fusion_bytes)]))[0]
+                                                 algorithm, "--fusion-bytes", str(fusion_bytes),
+                                                 "--rounds", str(args.rounds)]))[0]
             print(f"| {row['tensors']} | {row['bytes']} | {row['per_tensor_s']:.4f} | {fusion_bytes >> 20} | "
                   f"{row['buckets']} | {algorithm} | {row['fused_s']:.4f} | {row['speedup']:.2f}x |")
 
@@ -108,8 +111,15 @@ def main():
     parser.add_argument("--build", default=os.path.join(ROOT, "build"), help="build directory")
     parser.add_argument("--only", nargs="+", choices=["bandwidth", "fusion", "exposed"],
                         default=["bandwidth", "fusion", "exposed"], help="run only these sections")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="bandwidth and fusion: repeat with the implementations alternating, "
+                             "report medians (default 5; 1 with --quick)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer steps (a smoke run)")
     args = parser.parse_args()
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 5
+    if args.rounds < 1:
+        sys.exit("comm_bench: --rounds must be >= 1")
     bench = os.path.join(args.build, "bin", "allreduce-bench")
     lb_train = os.path.join(args.build, "bin", "lb-train")
     for binary in (bench, lb_train):

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -28,7 +29,7 @@ namespace {
 struct Options {
   std::vector<std::string> algorithms{"mpi", "ring", "hierarchical", "torus2d"};
   std::int64_t min_bytes = 4 << 10, max_bytes = 256 << 20;
-  int group_size = 0, iterations = 0;
+  int group_size = 0, iterations = 0, rounds = 1;
   bool fp16 = false, json = false;
   std::string model;
   std::int64_t fusion_bytes = 64 << 20;
@@ -71,43 +72,77 @@ int iterations_for(std::int64_t bytes, int requested) {
 
 struct SweepResult {
   std::int64_t wrong = 0;
-  std::vector<SizeTimings> timings;  // by size, every algorithm's time
+  std::vector<SizeTimings> timings;  // by size, every algorithm's median time
 };
 
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Every round times every size with every algorithm, the algorithms
+// alternating at each size, so that a slow phase of a shared machine hits
+// all of them alike instead of whichever happened to run then; a row
+// reports the median over rounds.
 SweepResult sweep(const Options& o, MpiCommunicator& world) {
   const int n = world.size();
+  std::vector<std::int64_t> sizes;
+  for (std::int64_t bytes = o.min_bytes; bytes <= o.max_bytes; bytes *= 2) sizes.push_back(bytes);
+  std::vector<std::unique_ptr<Allreducer>> reducers;
+  for (const auto& name : o.algorithms) {
+    reducers.push_back(std::make_unique<Allreducer>(world, AllreduceConfig{parse_algorithm(name), o.group_size, o.fp16}));
+  }
+  // times[algorithm][size]: one entry per round
+  std::vector<std::vector<std::vector<double>>> times(
+      o.algorithms.size(), std::vector<std::vector<double>>(sizes.size()));
+  std::vector<std::vector<std::int64_t>> wrong_elements(o.algorithms.size(),
+                                                        std::vector<std::int64_t>(sizes.size()));
   SweepResult result;
-  std::int64_t& total_wrong = result.wrong;
+  for (int round = 0; round < o.rounds; ++round) {
+    for (std::size_t s = 0; s < sizes.size(); ++s) {
+      for (std::size_t a = 0; a < o.algorithms.size(); ++a) {
+        const auto count = static_cast<std::size_t>(sizes[s] / 4);
+        const auto [time_s, wrong] =
+            time_allreduce(*reducers[a], world, parse_algorithm(o.algorithms[a]), count,
+                           iterations_for(sizes[s], o.iterations));
+        times[a][s].push_back(time_s);
+        wrong_elements[a][s] += wrong;
+        result.wrong += wrong;
+      }
+    }
+    if (world.rank() == 0 && o.rounds > 1 && !o.json) {
+      std::fprintf(stderr, "allreduce-bench: round %d of %d done\n", round + 1, o.rounds);
+    }
+  }
+
   if (world.rank() == 0 && !o.json) {
-    std::printf("# ranks %d, group size %s, %s wire\n", n,
+    std::printf("# ranks %d, group size %s, %s wire, median of %d round(s)\n", n,
                 o.group_size ? std::to_string(o.group_size).c_str() : "ranks per node",
-                o.fp16 ? "fp16" : "fp32");
+                o.fp16 ? "fp16" : "fp32", o.rounds);
     std::printf("%-13s %12s %12s %10s %10s %8s\n", "algorithm", "size(B)", "time(us)",
                 "algbw(GB/s)", "busbw(GB/s)", "#wrong");
   }
-  for (const auto& name : o.algorithms) {
-    const Algorithm a = parse_algorithm(name);
-    Allreducer reducer(world, {a, o.group_size, o.fp16});
-    for (std::int64_t bytes = o.min_bytes; bytes <= o.max_bytes; bytes *= 2) {
-      const auto count = static_cast<std::size_t>(bytes / 4);
-      const auto [time_s, wrong] = time_allreduce(reducer, world, a, count, iterations_for(bytes, o.iterations));
-      total_wrong += wrong;
-      const auto at = std::find_if(result.timings.begin(), result.timings.end(),
-                                   [&](const SizeTimings& t) { return t.bytes == bytes; });
-      if (a != Algorithm::automatic) {  // auto is what the calibration chooses for
-        (at == result.timings.end() ? result.timings.emplace_back(SizeTimings{bytes, {}}) : *at)
-            .seconds[name] = time_s;
-      }
-      const double algbw = double(bytes) / time_s / 1e9, busbw = algbw * 2.0 * (n - 1) / n;
+  for (std::size_t s = 0; s < sizes.size(); ++s) result.timings.push_back({sizes[s], {}});
+  for (std::size_t a = 0; a < o.algorithms.size(); ++a) {
+    const std::string& name = o.algorithms[a];
+    for (std::size_t s = 0; s < sizes.size(); ++s) {
+      const double time_s = median_of(times[a][s]);
+      // auto is what the calibration chooses for, not one of the candidates
+      if (parse_algorithm(name) != Algorithm::automatic) result.timings[s].seconds[name] = time_s;
+      const double algbw = double(sizes[s]) / time_s / 1e9, busbw = algbw * 2.0 * (n - 1) / n;
       if (world.rank() != 0) continue;
       if (o.json) {
-        std::cout << nlohmann::json{{"algorithm", name}, {"ranks", n}, {"bytes", bytes},
-                                    {"time_us", time_s * 1e6}, {"algbw_gbps", algbw},
-                                    {"busbw_gbps", busbw}, {"wrong", wrong}, {"fp16_wire", o.fp16}}
+        const auto [lo, hi] = std::minmax_element(times[a][s].begin(), times[a][s].end());
+        std::cout << nlohmann::json{{"algorithm", name}, {"ranks", n}, {"bytes", sizes[s]},
+                                    {"time_us", time_s * 1e6}, {"rounds", o.rounds},
+                                    {"time_us_min", *lo * 1e6}, {"time_us_max", *hi * 1e6},
+                                    {"algbw_gbps", algbw}, {"busbw_gbps", busbw},
+                                    {"wrong", wrong_elements[a][s]}, {"fp16_wire", o.fp16}}
                   << std::endl;
       } else {
-        std::printf("%-13s %12lld %12.1f %10.3f %10.3f %8lld\n", name.c_str(), (long long)bytes,
-                    time_s * 1e6, algbw, busbw, (long long)wrong);
+        std::printf("%-13s %12lld %12.1f %10.3f %10.3f %8lld\n", name.c_str(), (long long)sizes[s],
+                    time_s * 1e6, algbw, busbw, (long long)wrong_elements[a][s]);
       }
     }
   }
@@ -158,18 +193,23 @@ void model_mode(const Options& o, MpiCommunicator& world) {
     world.barrier();
     return (seconds() - start) / iterations;
   };
-  const double per_tensor_s = timed([&] { for (auto g : grads) world.native_allreduce_sum(g); });
   GradientSync sync(reducer, grads, o.fusion_bytes, false);
-  const double fused_s = timed([&] {
-    sync.begin_step();
-    for (std::size_t t = 0; t < grads.size(); ++t) sync.ready(t);
-    sync.finish();
-  });
+  // The two alternate, round after round, and each reports its median.
+  std::vector<double> per_tensor_rounds, fused_rounds;
+  for (int round = 0; round < o.rounds; ++round) {
+    per_tensor_rounds.push_back(timed([&] { for (auto g : grads) world.native_allreduce_sum(g); }));
+    fused_rounds.push_back(timed([&] {
+      sync.begin_step();
+      for (std::size_t t = 0; t < grads.size(); ++t) sync.ready(t);
+      sync.finish();
+    }));
+  }
+  const double per_tensor_s = median_of(per_tensor_rounds), fused_s = median_of(fused_rounds);
   if (world.rank() != 0) return;
   const nlohmann::json row{{"model", o.model}, {"ranks", world.size()}, {"tensors", grads.size()},
                            {"bytes", bytes}, {"buckets", sync.buckets().size()},
                            {"fused_algorithm", o.algorithms.front()}, {"fusion_bytes", o.fusion_bytes},
-                           {"per_tensor_s", per_tensor_s}, {"fused_s", fused_s},
+                           {"per_tensor_s", per_tensor_s}, {"fused_s", fused_s}, {"rounds", o.rounds},
                            {"speedup", per_tensor_s / fused_s}};
   if (o.json) {
     std::cout << row << std::endl;
@@ -187,6 +227,9 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--max-bytes", o.max_bytes, "largest buffer (bytes)")->check(CLI::PositiveNumber);
   app.add_option("--group-size", o.group_size, "ranks per group for hierarchical/torus2d (0 = per node)");
   app.add_option("--iterations", o.iterations, "timed iterations per size (0 = by size)");
+  app.add_option("--rounds", o.rounds,
+                 "repeat the whole sweep, algorithms alternating at each size; rows give the median")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--fp16", o.fp16, "fp16 wire format");
   app.add_flag("--json", o.json, "one JSON object per row");
   app.add_option("--model", o.model, "sync this zoo model's gradients per tensor and fused");
