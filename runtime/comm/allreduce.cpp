@@ -10,23 +10,20 @@
 namespace lb {
 namespace {
 
-// One hop of a ring: the outgoing chunk is encoded in the wire format, the
-// incoming one lands in `in_` and is then added or copied into place.
+// One hop of a ring. With an fp16 wire the outgoing chunk is encoded into
+// a staging buffer; in fp32 it is sent straight from the data. The incoming
+// chunk lands in a staging buffer when it is to be added (reduce-scatter),
+// and, in fp32, directly in place when it is final (all-gather): every copy
+// saved is a pass over memory that 2 cores shared by 4 ranks cannot hide.
 class WireHop {
  public:
   WireHop(Communicator& c, bool fp16) : c_(c), fp16_(fp16) {}
 
+  // Receives `in_count` elements into the staging buffer, for add_into().
   void exchange(std::span<const float> out, int dest, std::size_t in_count, int src,
                 const char* what) {
-    const std::size_t width = fp16_ ? sizeof(half_bits) : sizeof(float);
-    out_.resize(out.size() * width);
-    in_.resize(in_count * width);
-    if (fp16_) {
-      to_half(out, {reinterpret_cast<half_bits*>(out_.data()), out.size()});
-    } else {
-      std::memcpy(out_.data(), out.data(), out.size_bytes());
-    }
-    c_.sendrecv(out_, dest, in_, src, what);
+    in_.resize(in_count * (fp16_ ? sizeof(half_bits) : sizeof(float)));
+    c_.sendrecv(wire(out), dest, in_, src, what);
   }
 
   void add_into(std::span<float> dst) {
@@ -34,9 +31,12 @@ class WireHop {
     for (std::size_t i = 0; i < dst.size(); ++i) dst[i] += in[i];
   }
 
-  void copy_into(std::span<float> dst) {
-    const float* in = decoded(dst.size());
-    std::memcpy(dst.data(), in, dst.size_bytes());
+  // Receives the final values of `in` (which must not overlap `out`).
+  void exchange_into(std::span<const float> out, int dest, std::span<float> in, int src,
+                     const char* what) {
+    if (!fp16_) return c_.sendrecv(std::as_bytes(out), dest, std::as_writable_bytes(in), src, what);
+    exchange(out, dest, in.size(), src, what);
+    from_half({reinterpret_cast<const half_bits*>(in_.data()), in.size()}, in);
   }
 
  private:
@@ -45,6 +45,13 @@ class WireHop {
     decoded_.resize(count);
     from_half({reinterpret_cast<const half_bits*>(in_.data()), count}, decoded_);
     return decoded_.data();
+  }
+
+  std::span<const std::byte> wire(std::span<const float> out) {
+    if (!fp16_) return std::as_bytes(out);
+    out_.resize(out.size() * sizeof(half_bits));
+    to_half(out, {reinterpret_cast<half_bits*>(out_.data()), out.size()});
+    return out_;
   }
 
   // Staging buffers outlive the hop: freshly allocated ones of many MiB
@@ -96,8 +103,7 @@ void ring_all_gather(Communicator& c, std::span<float> data, bool fp16_wire) {
   for (int s = 0; s < n - 1; ++s) {
     const auto out = ring_chunk(data, wrap(r - s, n), n);
     const auto in = ring_chunk(data, wrap(r - s - 1, n), n);
-    hop.exchange(out, wrap(r + 1, n), in.size(), wrap(r - 1, n), "ring all-gather");
-    hop.copy_into(in);
+    hop.exchange_into(out, wrap(r + 1, n), in, wrap(r - 1, n), "ring all-gather");
   }
 }
 
