@@ -49,6 +49,9 @@ def parse_args():
     p.add_argument("--optuna-budget", type=float, default=None,
                    help="trial-epochs for Optuna (default: what c2f spent)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--grid-from", default=None,
+                   help="take the dense grid's results from an earlier benchmark's OUT instead of "
+                        "running it; its grid-sweep.json must match this one's (the name aside)")
     p.add_argument("--only", nargs="*", choices=["c2f", "grid", "optuna"], default=["c2f", "grid", "optuna"])
     return p.parse_args()
 
@@ -108,6 +111,25 @@ def grid_sweep_file(sweep, base, out_dir, points):
     path = out_dir / "grid-sweep.json"
     path.write_text(json.dumps(grid, indent=2))
     return path
+
+
+def reused_grid(sweep, base, out_dir, points, earlier):
+    """The dense grid of an earlier benchmark run, when it is the grid this one would run."""
+    earlier = Path(earlier).resolve()
+    wanted = json.loads(grid_sweep_file(sweep, base, out_dir, points).read_text())
+    try:
+        had = json.loads((earlier / "grid-sweep.json").read_text())
+    except (OSError, ValueError) as e:
+        sys.exit(f"bench_hparam.py: --grid-from {earlier}: no readable grid-sweep.json ({e})")
+    if {k: v for k, v in had.items() if k != "name"} != {k: v for k, v in wanted.items() if k != "name"}:
+        sys.exit(f"bench_hparam.py: --grid-from {earlier}: its grid differs from this sweep's "
+                 "(space, base spec, fidelity or points)")
+    spent, trials, best, params = sweep_cost(earlier / "grid" / "sweep.db", base)
+    wall = None
+    if (earlier / "results.json").exists():
+        wall = json.loads((earlier / "results.json").read_text()).get("grid", {}).get("wall_s")
+    return {"trial_epochs": spent, "trials": trials, "wall_s": wall, "best": best, "best_params": params,
+            "reused_from": str(earlier)}
 
 
 def set_arg(key, value):
@@ -225,6 +247,9 @@ def main():
     for name in ("c2f", "grid"):
         if name not in args.only:
             continue
+        if name == "grid" and args.grid_from:
+            results["grid"] = reused_grid(sweep, base, out, args.grid_points, args.grid_from)
+            continue
         sweep_file = Path(args.sweep).resolve() if name == "c2f" else grid_sweep_file(sweep, base, out, args.grid_points)
         wall = run_sweep(args, sweep_file, out / name)
         spent, trials, best, params = sweep_cost(out / name / "sweep.db", base)
@@ -251,7 +276,9 @@ def render(results, args):
         best = f"{r['best']:.4f}" if r["best"] is not None else "-"
         diff = (f"{100 * (r['best'] - grid['best']):+.2f}" if grid and grid["best"] is not None
                 and r["best"] is not None else "-")
-        lines.append(f"| {name} | {r['trials']} | {r['trial_epochs']:.1f} | {pct} | {best} | {diff} | {r['wall_s']:.0f} |")
+        wall = f"{r['wall_s']:.0f}" if r.get("wall_s") is not None else "-"
+        label = f"{name} (reused from {r['reused_from']})" if r.get("reused_from") else name
+        lines.append(f"| {label} | {r['trials']} | {r['trial_epochs']:.1f} | {pct} | {best} | {diff} | {wall} |")
     if grid and "c2f" in results and grid["best"] is not None and results["c2f"]["best"] is not None:
         c2f = results["c2f"]
         ok = (grid["best"] - c2f["best"]) <= 0.005 and c2f["trial_epochs"] <= 0.25 * grid["trial_epochs"]
