@@ -5,20 +5,12 @@
 #include "runtime/backends/cuda/cuda_error.hpp"
 #include "runtime/backends/cuda/elementwise.hpp"
 #include "runtime/backends/cuda/launch_config.cuh"
+#include "runtime/backends/cuda/storage_access.cuh"
 #include "runtime/core/elementwise_math.hpp"
 
 namespace lb::cuda {
 namespace {
 
-// Storage types: float as is; half_bits through __half, computed in float.
-__device__ inline float load(const float* p, std::int64_t i) { return p[i]; }
-__device__ inline float load(const half_bits* p, std::int64_t i) {
-  return __half2float(reinterpret_cast<const __half*>(p)[i]);
-}
-__device__ inline void store(float* p, std::int64_t i, float v) { p[i] = v; }
-__device__ inline void store(half_bits* p, std::int64_t i, float v) {
-  reinterpret_cast<__half*>(p)[i] = __float2half_rn(v);
-}
 
 template <class In, class Out>
 __global__ void cast_kernel(const In* in, Out* out, std::int64_t n) {
