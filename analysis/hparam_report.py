@@ -31,8 +31,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-FIXED = ["id", "stage", "stage_name", "status", "objective", "epochs_done", "budget_epochs", "wall_s",
-         "attempts", "finished_at"]
+FIXED = ["id", "stage", "stage_name", "status", "objective", "epochs_done", "epochs_run", "budget_epochs",
+         "wall_s", "attempts", "finished_at"]
 TRAILING = ["estimated_time_to_train_s", "reason", "command"]
 
 
@@ -89,7 +89,7 @@ def plot_best_so_far(trials, objective, maximize, out):
     best = None
     for t in ended:
         spent_s += number(t["wall_s"]) or 0
-        spent_ep += number(t["epochs_done"]) or 0
+        spent_ep += number(t["epochs_run"]) or 0  # a carried trial trained nothing itself
         value = number(t["objective"])
         if t["status"] == "done" and value is not None and not math.isnan(value):
             if best is None or (value > best if maximize else value < best):

@@ -62,7 +62,7 @@ std::vector<StageRow> stage_rows(const std::vector<TrialRecord>& trials, Goal go
     r.failed += t.status == Status::failed;
     r.running += t.status == Status::running;
     r.pending += t.status == Status::pending;
-    r.epochs += t.epochs_done;
+    r.epochs += t.epochs_run();
     r.wall_s += t.wall_s;
     if (t.status == Status::done && t.objective &&
         (!r.best || better(*t.objective, *r.best, goal))) {
@@ -113,7 +113,8 @@ void print_status(const fs::path& dir, std::ostream& out) {
                   static_cast<long long>(t.id), t.stage_name.c_str(), to_string(t.status).c_str(),
                   t.epochs_done, num(t.objective).c_str(), t.wall_s);
     out << line << short_params(t.params);
-    if (!t.reason.empty() && t.status != Status::done) out << "  [" << t.reason << "]";
+    if (!t.reason.empty() && (t.status != Status::done || t.carried()))
+      out << "  [" << t.reason << "]";
     out << "\n";
   }
   for (const Estimate& e : store.estimates()) {
@@ -128,13 +129,14 @@ void write_trials_csv(const fs::path& dir, std::ostream& out) {
   const auto keys = param_keys(trials);
   std::map<std::int64_t, Estimate> estimates;
   for (const Estimate& e : store.estimates()) estimates[e.trial_id] = e;
-  out << "id,stage,stage_name,status,objective,epochs_done,budget_epochs,wall_s,attempts,finished_"
-         "at";
+  out << "id,stage,stage_name,status,objective,epochs_done,epochs_run,budget_epochs,wall_s,"
+         "attempts,finished_at";
   for (const std::string& k : keys) out << "," << k;
   out << ",estimated_time_to_train_s,reason,command\n";
   for (const TrialRecord& t : trials) {
     out << t.id << "," << t.stage << "," << csv_field(t.stage_name) << "," << to_string(t.status)
-        << "," << num(t.objective, 6) << "," << t.epochs_done << "," << t.budget_epochs << ","
+        << "," << num(t.objective, 6) << "," << t.epochs_done << "," << t.epochs_run() << ","
+        << t.budget_epochs << ","
         << num(t.wall_s, 3) << "," << t.attempts << "," << num(t.finished_at, 3);
     for (const std::string& k : keys)
       out << "," << (t.params.contains(k) ? csv_field(t.params[k].dump()) : "");

@@ -81,6 +81,7 @@ class Runner {
   void open_store();
   void recover_running();
   std::vector<TrialRecord> generate(std::size_t stage);
+  void carry_identical_runs(std::size_t stage);
   bool run_stage(std::size_t stage);
   bool run_synchronous_halving(std::size_t stage);
   void prune_rung(std::size_t stage, double rung);
@@ -428,8 +429,42 @@ void Runner::run_trials(std::size_t stage, std::deque<TrialRecord> pending, doub
   }
 }
 
+// A final-stage configuration that an earlier stage already trained to the
+// end with the same resolved spec (that stage's halving only paused it at
+// rungs and evaluated more often, which leaves the weights bit-identical)
+// takes the earlier result; its summary.json must still be there.
+void Runner::carry_identical_runs(std::size_t stage) {
+  const Stage& st = sweep_.stages[stage];
+  if (!st.final || st.rerun_identical) return;
+  const json final_spec = apply_overrides(sweep_.base, st.fidelity);
+  const auto earlier = store_->trials();
+  for (const TrialRecord& t : store_->trials(int(stage))) {
+    if (t.status != Status::pending || t.epochs_done > 0) continue;
+    for (const TrialRecord& e : earlier) {
+      if (e.stage >= int(stage) || e.status != Status::done || !e.objective || e.carried() ||
+          e.params != t.params || std::abs(e.budget_epochs - t.budget_epochs) > 1e-9 ||
+          apply_overrides(sweep_.base, e.fidelity) != final_spec)
+        continue;
+      const fs::path summary_file = options_.out / "trials" / std::to_string(e.id) / "summary.json";
+      const json summary = fs::exists(summary_file)
+                               ? json::parse(read_file(summary_file), nullptr, false)
+                               : json();
+      if (!summary.is_object()) continue;
+      const std::string reason = kCarriedPrefix + std::to_string(e.id) + " (stage " +
+                                 e.stage_name + "), which ran this configuration to the end; "
+                                 "not trained again";
+      store_->finish(t.id, Status::done, e.objective, t.budget_epochs, reason, 0, unix_now(),
+                     summary);
+      progress(stage, "trial " + std::to_string(t.id) + " " + reason + ": " + sweep_.objective +
+                          " " + fixed(*e.objective, 4));
+      break;
+    }
+  }
+}
+
 bool Runner::run_stage(std::size_t stage) {
   const Stage& st = sweep_.stages[stage];
+  carry_identical_runs(stage);
   if (st.halving && st.halving->synchronous) return run_synchronous_halving(stage);
   std::deque<TrialRecord> pending;
   for (const TrialRecord& t : store_->trials(int(stage))) {

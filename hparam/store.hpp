@@ -25,6 +25,13 @@ std::string to_string(Status s);
 Status status_from(const std::string& text);
 bool finished(Status s);  // done, pruned or failed: never run again
 
+// A final-stage trial whose run an earlier stage already made to the end
+// (same parameters, same resolved spec, same epochs) takes that trial's
+// result instead of training again: training is deterministic, so the rerun
+// would repeat it bit for bit. Its reason starts with this and names the
+// source trial; it counts no trial-epochs.
+inline constexpr const char* kCarriedPrefix = "carried from trial ";
+
 struct TrialRecord {
   std::int64_t id = 0;
   int stage = 0;
@@ -41,6 +48,10 @@ struct TrialRecord {
   std::string command;
   std::int64_t pid = 0;
   double started_at = 0, finished_at = 0, wall_s = 0;  // unix seconds; wall_s summed over attempts
+
+  bool carried() const { return reason.starts_with(kCarriedPrefix); }
+  // The epochs this trial trained itself: what it cost.
+  double epochs_run() const { return carried() ? 0 : epochs_done; }
 };
 
 struct Estimate {

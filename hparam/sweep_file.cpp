@@ -160,7 +160,10 @@ Stage read_stage(const json& value, std::size_t index, const SweepConfig& sweep)
     stage.sampler = sampler == "grid" ? Sampler::grid : Sampler::halton;
     r.read("points", stage.points, IntRange::between(1, 10000));
   }
-  if (stage.final) stage.top_k = 1;
+  if (stage.final) {
+    stage.top_k = 1;
+    r.read("rerun_identical", stage.rerun_identical);
+  }
   if (index > 0) r.read("top_k", stage.top_k, IntRange::between(1, 1000));
   if (index > 0 && !stage.final) r.read("narrow", stage.narrow, NumberRange::open_closed(0, 1));
   if (const json* f = r.take("fidelity")) {

@@ -35,6 +35,9 @@ struct Stage {
   double narrow = 1.0 / 3;  // box half-width relative to the previous search stage's
   nlohmann::json fidelity = nlohmann::json::object();  // "spec.key": value overrides
   std::optional<Halving> halving;
+  // Final stage: train a configuration again even when an earlier stage
+  // already ran it to the end at this fidelity (default: carry that result).
+  bool rerun_identical = false;
 };
 
 struct TrialSettings {

@@ -36,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_IMAGES = 60000
+CARRIED_PREFIX = "carried from trial "  # hparam/store.hpp kCarriedPrefix
 
 
 def parse_args():
@@ -89,11 +90,13 @@ def run_sweep(args, sweep_file, out):
 def sweep_cost(db, base):
     """(trial-epochs full-data equivalent, trials, best test accuracy, best params) of a sweep.db."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    rows = con.execute("SELECT params, fidelity, epochs_done, status, objective, stage FROM trials").fetchall()
+    rows = con.execute("SELECT params, fidelity, epochs_done, status, objective, stage, reason FROM trials").fetchall()
     last_stage = max(r[5] for r in rows)
     spent, best, best_params = 0.0, None, None
     base_subset = get_key(base, "data.train_subset", 0) or 0
-    for params, fidelity, epochs, status, objective, stage in rows:
+    for params, fidelity, epochs, status, objective, stage, reason in rows:
+        if reason.startswith(CARRIED_PREFIX):
+            epochs = 0  # an earlier stage's finished run, reused: it cost nothing again
         fid = json.loads(fidelity)
         subset = json.loads(params).get("data.train_subset", fid.get("data.train_subset", base_subset))
         spent += epochs * (min(1.0, subset / TRAIN_IMAGES) if subset else 1.0)

@@ -338,6 +338,70 @@ TEST_F(HparamTest, AsynchronousHalvingNeverPauses) {
   EXPECT_GT(pruned, 0);
 }
 
+// Halving at full fidelity: rungs 1 and 3 of the base's 4 epochs, so the one
+// survivor of rung 3 is already a full run and the final stage's second
+// configuration (pruned at epoch 3) is not.
+json full_fidelity_halving_sweep(bool rerun_identical) {
+  json sweep = small_sweep();
+  sweep["stages"] = json::parse(R"([
+    {"name": "coarse", "sampler": "grid", "points": 3, "halving": {"eta": 3, "min_epochs": 1}},
+    {"name": "final", "final": true, "top_k": 2}])");
+  if (rerun_identical) sweep["stages"][1]["rerun_identical"] = true;
+  return sweep;
+}
+
+TEST_F(HparamTest, FinalStageCarriesAFullRunAnEarlierStageAlreadyMade) {
+  const fs::path out = dir_ / "out", log = dir_ / "trials.log";
+  const RunResult r = shell(sweep_command(write_sweep(full_fidelity_halving_sweep(false)), out,
+                                          "--workers 2",
+                                          "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  TrialStore store(out / "sweep.db", true);
+  std::vector<TrialRecord> full_coarse;
+  for (const TrialRecord& t : store.trials(0))
+    if (t.status == Status::done) full_coarse.push_back(t);
+  ASSERT_EQ(full_coarse.size(), 1u);
+  const auto finals = store.trials(1);
+  ASSERT_EQ(finals.size(), 2u);
+  int carried = 0;
+  for (const TrialRecord& t : finals) {
+    EXPECT_EQ(t.status, Status::done) << t.id;
+    const std::string dir = (out / "trials" / std::to_string(t.id)).string();
+    if (t.params == full_coarse[0].params) {
+      ++carried;
+      EXPECT_TRUE(t.carried()) << t.reason;
+      EXPECT_NE(t.reason.find("trial " + std::to_string(full_coarse[0].id)), std::string::npos);
+      EXPECT_EQ(t.objective, full_coarse[0].objective);
+      EXPECT_EQ(t.epochs_done, 4);  // ranks with the other full run
+      EXPECT_EQ(t.epochs_run(), 0);
+      EXPECT_EQ(count_events(log, "start")[dir], 0) << "a carried run is not trained again";
+    } else {
+      EXPECT_FALSE(t.carried()) << t.reason;
+      EXPECT_EQ(t.epochs_run(), 4);
+      EXPECT_EQ(count_events(log, "start")[dir], 1) << dir;
+    }
+  }
+  EXPECT_EQ(carried, 1);
+  EXPECT_NE(r.output.find("carried from trial " + std::to_string(full_coarse[0].id)),
+            std::string::npos)
+      << r.output;
+  const RunResult csv = shell(kSweep.string() + " export " + out.string() + " --csv");
+  ASSERT_EQ(csv.exit_code, 0);
+  EXPECT_NE(csv.output.find("epochs_done,epochs_run,"), std::string::npos) << csv.output;
+
+  // rerun_identical: both final configurations train again.
+  const fs::path again = dir_ / "again", log2 = dir_ / "trials2.log";
+  ASSERT_EQ(shell(sweep_command(write_sweep(full_fidelity_halving_sweep(true), "rerun.json"), again,
+                                "--workers 2",
+                                "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log2.string()))
+                .exit_code,
+            0);
+  for (const TrialRecord& t : TrialStore(again / "sweep.db", true).trials(1)) {
+    EXPECT_FALSE(t.carried());
+    EXPECT_EQ(count_events(log2, "start")[(again / "trials" / std::to_string(t.id)).string()], 1);
+  }
+}
+
 TEST_F(HparamTest, KillNineDuringSynchronousHalvingResumesFromTheRung) {
   const fs::path reference = dir_ / "reference", out = dir_ / "out", log = dir_ / "trials.log";
   const fs::path sweep = write_sweep(halving_sweep("sync"));
