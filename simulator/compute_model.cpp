@@ -1,6 +1,7 @@
 #include "simulator/compute_model.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -124,21 +125,14 @@ ComputeModel fitted_compute_model(const ModelInfo& model,
   return fit_profiles(profiles);
 }
 
-ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
-  if (profiles.empty()) throw std::logic_error("fit_profiles: no profiles");
-  for (const auto& p : profiles) {
-    if (p.model != profiles.front().model) {
-      throw InputError("profile error: " + p.file + ": model \"" + p.model + "\" differs from " +
-                       profiles.front().file + "'s \"" + profiles.front().model + "\"");
-    }
-  }
-  const std::string model_name = profiles.front().model;
+namespace {
+
+// Per-layer lines (and the unattributed remainder) through these profiles.
+ComputeModel fit_lines(const std::vector<RuntimeProfile>& profiles) {
   std::set<std::int64_t> batches;
-  std::vector<double> optimizer;
-  for (const auto& p : profiles)
-    batches.insert(p.per_rank_batch), optimizer.push_back(p.optimizer_s);
+  for (const auto& p : profiles) batches.insert(p.per_rank_batch);
   ComputeModel m{
-      model_name,
+      profiles.front().model,
       "profile: " + std::to_string(profiles.size()) + " profile(s) at " +
           std::to_string(batches.size()) + " batch size(s)" +
           (batches.size() >= 2 ? ", linear fit per layer" : ", time proportional to batch"),
@@ -156,8 +150,43 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
   }
   add_unattributed(profiles, m);
   double sum = 0;
-  for (double o : optimizer) sum += o;
-  m.optimizer_s = sum / double(optimizer.size());
+  for (const auto& p : profiles) sum += p.optimizer_s;
+  m.optimizer_s = sum / double(profiles.size());
+  return m;
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
+ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
+  if (profiles.empty()) throw std::logic_error("fit_profiles: no profiles");
+  for (const auto& p : profiles) {
+    if (p.model != profiles.front().model) {
+      throw InputError("profile error: " + p.file + ": model \"" + p.model + "\" differs from " +
+                       profiles.front().file + "'s \"" + profiles.front().model + "\"");
+    }
+  }
+  std::vector<RuntimeProfile> single, multi;
+  for (const auto& p : profiles) (p.ranks > 1 ? multi : single).push_back(p);
+  ComputeModel m = fit_lines(single.empty() ? profiles : single);
+  if (!single.empty() && !multi.empty()) {
+    std::vector<double> ratios;
+    for (const auto& p : multi) {
+      const double b = double(p.per_rank_batch);
+      const double alone = m.forward_s(b) + m.backward_s(b);
+      if (alone > 0) ratios.push_back((p.forward_s + p.backward_s) / alone);
+    }
+    if (!ratios.empty()) m.co_run_factor = median_of(ratios);
+    char text[96];
+    std::snprintf(text, sizeof text, "; co-run factor %.3f from %zu multi-rank profile(s)",
+                  m.co_run_factor, ratios.size());
+    m.source += text;
+  }
   std::vector<double> cvs;
   for (const auto& p : profiles) cvs.push_back(p.compute_cv);
   std::sort(cvs.begin(), cvs.end());
@@ -180,6 +209,7 @@ nlohmann::json to_json(const ComputeModel& m) {
           {"source", m.source},
           {"optimizer_s", m.optimizer_s},
           {"compute_cv", m.compute_cv},
+          {"co_run_factor", m.co_run_factor},
           {"layers", layers}};
 }
 
@@ -190,6 +220,7 @@ ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string&
                    {},
                    j.at("optimizer_s").get<double>()};
     m.compute_cv = j.value("compute_cv", 0.0);  // absent in calibrations made before it existed
+    m.co_run_factor = j.value("co_run_factor", 1.0);
     for (const auto& l : j.at("layers")) {
       m.layers.push_back(
           {l.at("name").get<std::string>(),

@@ -36,6 +36,12 @@ struct ComputeModel {
   // Step-to-step relative std of a rank's forward + backward time (from the
   // profiles; 0 for analytic models): ranks wait for the slowest of them.
   double compute_cv = 0;
+  // CPU ranks on one node slow each other's compute through the caches and
+  // memory they share, beyond taking turns on its cores: the multi-rank
+  // profiles' forward + backward over the single-rank lines' (median over
+  // those profiles). Applied when a node with cores_per_node runs two or
+  // more ranks; 1 when no profile measured it (and for GPUs).
+  double co_run_factor = 1;
 
   double forward_s(double batch) const;
   double backward_s(double batch) const;
@@ -50,6 +56,8 @@ ComputeModel analytic_compute_model(const ModelInfo& model, const DeviceProfile&
 ComputeModel fitted_compute_model(const ModelInfo& model,
                                   const std::vector<RuntimeProfile>& profiles);
 // The fit alone (calibrate, which has no spec): profiles must share a model.
+// With both single-rank and multi-rank profiles, the lines come from the
+// single-rank ones and the multi-rank ones give co_run_factor.
 ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles);
 
 nlohmann::json to_json(const ComputeModel& m);

@@ -48,22 +48,24 @@ nlohmann::json event_json(const TraceEvent& e) {
 
 namespace {
 
-double time_sharing(const Scenario& s, int gpus) {
+// How much longer a rank's compute takes than its profile alone on a core:
+// ranks that outnumber the node's cores take turns on them (the profiles
+// were measured with a core per thread), and ranks running side by side
+// slow each other through shared caches and memory (co_run_factor).
+double compute_stretch(const Scenario& s, int gpus) {
   const int cores = s.cluster.cores_per_node;
   if (cores <= 0) return 1;
   const int threads = s.spec.train.threads > 0 ? s.spec.train.threads : cores;
   const int ranks_on_node = std::min(gpus, s.cluster.gpus_per_node);
-  return std::max(1.0, double(ranks_on_node) * threads / cores);
+  const double turns = std::max(1.0, double(ranks_on_node) * threads / cores);
+  return turns * (ranks_on_node >= 2 ? s.compute.co_run_factor : 1.0);
 }
 
 }  // namespace
 
 StepPlan step_plan(const Scenario& s, int gpus) {
   const double batch = double(s.spec.train.global_batch) / gpus;
-  // Ranks that outnumber the node's cores take turns on them: the profiles
-  // were measured with a core per thread, so compute stretches by the
-  // oversubscription (cluster.cores_per_node).
-  const double stretch = time_sharing(s, gpus);
+  const double stretch = compute_stretch(s, gpus);
   StepPlan plan;
   for (const auto& l : s.compute.layers) {
     plan.layers.push_back(l.name);

@@ -73,6 +73,39 @@ TEST(ComputeModel, ComputeCvIsTheMedianProfilesAndRoundTrips) {
   EXPECT_DOUBLE_EQ(compute_model_from_json(old, "test").compute_cv, 0.0);
 }
 
+// Multi-rank profiles do not bend the lines: the single-rank ones give them,
+// and the others' slowdown against those lines (median) is the co-run
+// factor, which round-trips and defaults to 1 in older calibrations.
+TEST(ComputeModel, MultiRankProfilesGiveTheCoRunFactor) {
+  const ModelInfo model = model_info(resnet20_spec());
+  std::vector<RuntimeProfile> profiles = {synthetic_profile(model, 32),
+                                          synthetic_profile(model, 128)};
+  const ComputeModel alone = fitted_compute_model(model, profiles);
+  EXPECT_DOUBLE_EQ(alone.co_run_factor, 1);
+  for (auto [batch, slowdown] : {std::pair{24, 1.10}, std::pair{48, 1.30}, std::pair{96, 1.20}}) {
+    RuntimeProfile p = synthetic_profile(model, batch);
+    p.ranks = 2;
+    for (auto& l : p.layers) l.forward_s *= slowdown, l.backward_s *= slowdown;
+    for (const auto& l : p.layers) p.forward_s += l.forward_s, p.backward_s += l.backward_s;
+    profiles.push_back(p);
+  }
+  for (auto& p : profiles) {
+    if (p.ranks == 1) {
+      for (const auto& l : p.layers) p.forward_s += l.forward_s, p.backward_s += l.backward_s;
+    }
+  }
+  const ComputeModel m = fitted_compute_model(model, profiles);
+  EXPECT_NEAR(m.co_run_factor, 1.20, 1e-9);
+  EXPECT_NEAR(m.layers[0].forward.fixed_s, 1e-3, 1e-9);  // the single-rank line
+  EXPECT_NEAR(m.layers[0].backward.per_image_s, 2e-4, 1e-10);
+  EXPECT_NE(m.source.find("co-run factor 1.200 from 3 multi-rank profile(s)"), std::string::npos)
+      << m.source;
+  EXPECT_DOUBLE_EQ(compute_model_from_json(to_json(m), "test").co_run_factor, m.co_run_factor);
+  nlohmann::json old = to_json(m);
+  old.erase("co_run_factor");
+  EXPECT_DOUBLE_EQ(compute_model_from_json(old, "test").co_run_factor, 1);
+}
+
 // Phase times beyond the layers' sum (the loss, copies) become one more layer
 // after the last, fitted like the others.
 TEST(ComputeModel, TimeOutsideTheLayersIsKept) {

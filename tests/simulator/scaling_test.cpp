@@ -42,5 +42,17 @@ TEST(StepPlan, CpuRanksBeyondTheCoresTakeTurns) {
   EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 1), 8).forward_s[0], 2 * 0.008);
 }
 
+TEST(StepPlan, CoRunningCpuRanksPayTheMeasuredFactor) {
+  Scenario s = one_layer(2, 1);
+  s.compute.co_run_factor = 1.15;
+  EXPECT_DOUBLE_EQ(step_plan(s, 1).forward_s[0], 0.064);  // alone: as profiled
+  EXPECT_DOUBLE_EQ(step_plan(s, 2).forward_s[0], 1.15 * 0.032);
+  EXPECT_DOUBLE_EQ(step_plan(s, 2).optimizer_s, 1.15 * 0.01);
+  EXPECT_DOUBLE_EQ(step_plan(s, 4).forward_s[0], 2 * 1.15 * 0.016);  // turns and co-running
+  Scenario gpu = one_layer(0, 1);
+  gpu.compute.co_run_factor = 1.15;  // not a CPU node: never applied
+  EXPECT_DOUBLE_EQ(step_plan(gpu, 4).forward_s[0], 0.016);
+}
+
 }  // namespace
 }  // namespace lb::sim
