@@ -43,12 +43,6 @@ void read_bench(const std::filesystem::path& file, std::vector<AllreduceSample>&
   }
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 bool fitted_algorithm(const std::string& a) {
   return a == "ring" || a == "hierarchical" || a == "torus2d";
 }

@@ -155,13 +155,13 @@ ComputeModel fit_lines(const std::vector<RuntimeProfile>& profiles) {
   return m;
 }
 
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 }  // namespace
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
 
 ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
   if (profiles.empty()) throw std::logic_error("fit_profiles: no profiles");
@@ -181,7 +181,7 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
       const double alone = m.forward_s(b) + m.backward_s(b);
       if (alone > 0) ratios.push_back((p.forward_s + p.backward_s) / alone);
     }
-    if (!ratios.empty()) m.co_run_factor = median_of(ratios);
+    if (!ratios.empty()) m.co_run_factor = median(ratios);
     char text[96];
     std::snprintf(text, sizeof text, "; co-run factor %.3f from %zu multi-rank profile(s)",
                   m.co_run_factor, ratios.size());

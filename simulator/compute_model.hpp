@@ -63,6 +63,9 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles);
 nlohmann::json to_json(const ComputeModel& m);
 ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string& where);
 
+// The median of `v` (the mean of the middle two for an even count); 0 if empty.
+double median(std::vector<double> v);
+
 // A least-squares line through (x, y) points; one distinct x gives a line
 // through the origin.
 Line fit_line(const std::vector<double>& x, const std::vector<double>& y);
