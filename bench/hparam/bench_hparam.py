@@ -49,7 +49,10 @@ def parse_args():
     p.add_argument("--grid-points", type=int, default=4, help="values per range of the dense grid")
     p.add_argument("--optuna-budget", type=float, default=None,
                    help="trial-epochs for Optuna (default: what c2f spent)")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1, help="Optuna's TPE sampler seed")
+    p.add_argument("--sweep-seed", type=int, default=None,
+                   help="run c2f with this sweep \"seed\" instead of the file's (its sampler's point set); "
+                        "the grid does not depend on it")
     p.add_argument("--grid-from", default=None,
                    help="take the dense grid's results from an earlier benchmark's OUT instead of "
                         "running it; its grid-sweep.json must match this one's (the name aside)")
@@ -113,6 +116,15 @@ def grid_sweep_file(sweep, base, out_dir, points):
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "grid-sweep.json"
     path.write_text(json.dumps(grid, indent=2))
+    return path
+
+
+def reseeded_sweep_file(sweep, base, out_dir, seed):
+    """The sweep as written but with another sampler seed (base spec inlined, so it runs from OUT)."""
+    reseeded = dict(sweep, base=base, seed=seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "c2f-sweep.json"
+    path.write_text(json.dumps(reseeded, indent=2))
     return path
 
 
@@ -253,7 +265,10 @@ def main():
         if name == "grid" and args.grid_from:
             results["grid"] = reused_grid(sweep, base, out, args.grid_points, args.grid_from)
             continue
-        sweep_file = Path(args.sweep).resolve() if name == "c2f" else grid_sweep_file(sweep, base, out, args.grid_points)
+        if name == "c2f":
+            sweep_file = reseeded_sweep_file(sweep, base, out, args.sweep_seed) if args.sweep_seed else Path(args.sweep).resolve()
+        else:
+            sweep_file = grid_sweep_file(sweep, base, out, args.grid_points)
         wall = run_sweep(args, sweep_file, out / name)
         spent, trials, best, params = sweep_cost(out / name / "sweep.db", base)
         results[name] = {"trial_epochs": spent, "trials": trials, "wall_s": wall, "best": best, "best_params": params}
@@ -270,8 +285,9 @@ def main():
 
 def render(results, args):
     grid = results.get("grid")
-    lines = [f"Sweep file `{args.sweep}`, trainer `{args.trainer}`, {args.workers} worker(s), "
-             f"dense grid {args.grid_points} values per range.", "",
+    seed = f" with sweep seed {args.sweep_seed}" if args.sweep_seed else ""
+    lines = [f"Sweep file `{args.sweep}`{seed}, trainer `{args.trainer}`, {args.workers} worker(s), "
+             f"dense grid {args.grid_points} values per range, Optuna seed {args.seed}.", "",
              "| method | trials | trial-epochs (full-data eq.) | % of grid | best test accuracy | vs grid (pp) | wall s |",
              "|---|---|---|---|---|---|---|"]
     for name, r in results.items():

@@ -71,6 +71,7 @@ class Allreducer {
 
   Algorithm resolve(Algorithm a, std::size_t bytes) const;
   int group_size() const { return group_size_; }
+  int world_size() const { return world_.size(); }
   const AllreduceConfig& config() const { return config_; }
 
  private:

@@ -14,14 +14,20 @@ double now_s() {
 
 GradientSync::GradientSync(Allreducer& reducer, std::vector<std::span<float>> grads,
                            std::int64_t fusion_bytes, bool overlap)
-    : reducer_(reducer), grads_(std::move(grads)), overlap_(overlap) {
+    : reducer_(reducer),
+      grads_(std::move(grads)),
+      inverse_ranks_(1.0f / static_cast<float>(reducer.world_size())),
+      overlap_(overlap) {
   std::vector<std::size_t> sizes;
   for (const auto& g : grads_) sizes.push_back(g.size());
   buckets_ = plan_buckets(sizes, fusion_bytes);
   bucket_of_.resize(grads_.size());
+  fused_.reserve(buckets_.size());  // buffer_ points into these
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
     for (std::size_t t : buckets_[b].tensors) bucket_of_[t] = b;
-    fused_.emplace_back(buckets_[b].elements);
+    const auto& tensors = buckets_[b].tensors;
+    fused_.emplace_back(tensors.size() > 1 ? buckets_[b].elements : 0);
+    buffer_.push_back(tensors.size() > 1 ? std::span<float>(fused_.back()) : grads_[tensors.front()]);
   }
   timings_.resize(buckets_.size());
   if (overlap_) thread_ = std::thread([this] { comm_loop(); });
@@ -57,10 +63,13 @@ void GradientSync::ready(std::size_t index) {
 }
 
 void GradientSync::launch(std::size_t b) {
-  float* out = fused_[b].data();
+  // Pre-scale while packing: one pass over the gradients instead of a copy
+  // and then a scaling pass over the packed buffer.
+  float* out = buffer_[b].data();
   for (std::size_t t : buckets_[b].tensors) {
-    std::memcpy(out, grads_[t].data(), grads_[t].size_bytes());
-    out += grads_[t].size();
+    const std::span<const float> in = grads_[t];
+    for (std::size_t i = 0; i < in.size(); ++i) out[i] = in[i] * inverse_ranks_;
+    out += in.size();
   }
   if (!overlap_) return reduce_bucket(b);
   {
@@ -73,11 +82,11 @@ void GradientSync::launch(std::size_t b) {
 void GradientSync::reduce_bucket(std::size_t b) {
   BucketTiming& t = timings_[b];
   t.bucket = b;
-  t.bytes = fused_[b].size() * sizeof(float);
+  t.bytes = buffer_[b].size_bytes();
   t.algorithm = reducer_.resolve(reducer_.config().algorithm, t.bytes);
   t.start_s = now_s() - step_start_;
   try {
-    reducer_.mean(fused_[b]);
+    reducer_.sum(buffer_[b]);  // pre-scaled by launch()
   } catch (const CommError& e) {  // name the bucket, as Horovod's stall inspector does
     throw CommError(std::string(e.what()) + " (gradient bucket " + std::to_string(b) + " of " +
                     std::to_string(buckets_.size()) + ", " + std::to_string(t.bytes) + " bytes)");
@@ -117,6 +126,7 @@ void GradientSync::finish() {
     if (error_) std::rethrow_exception(error_);
   }
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    if (buckets_[b].tensors.size() == 1) continue;  // reduced in place
     const float* in = fused_[b].data();
     for (std::size_t t : buckets_[b].tensors) {
       std::memcpy(grads_[t].data(), in, grads_[t].size_bytes());

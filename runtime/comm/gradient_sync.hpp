@@ -5,6 +5,9 @@
 // buckets from the same model, so all ranks issue the same collectives in the
 // same order. With overlap, a bucket's all-reduce starts on a communication
 // thread as soon as its last gradient is ready, while backward goes on.
+// A bucket of one tensor is reduced in that tensor's own memory; a bucket of
+// several is packed into one buffer, pre-scaled by 1/N on the way in (the
+// same values Allreducer::mean gives, without its separate scaling pass).
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -56,7 +59,9 @@ class GradientSync {
   std::vector<Bucket> buckets_;
   std::vector<std::size_t> bucket_of_;       // tensor -> bucket
   std::vector<std::size_t> pending_;         // per bucket: tensors not yet ready
-  std::vector<std::vector<float>> fused_;    // per bucket: the packed buffer
+  std::vector<std::vector<float>> fused_;    // per bucket of several tensors: its packed storage
+  std::vector<std::span<float>> buffer_;     // per bucket: what is all-reduced (fused_ or the tensor)
+  float inverse_ranks_;                      // 1/N: summing pre-scaled values gives the mean
   std::vector<BucketTiming> timings_;
   std::size_t next_launch_ = 0;              // buckets launch strictly in order
   std::vector<bool> complete_;

@@ -48,6 +48,39 @@ TEST_P(GradientSyncTest, AveragesEveryTensorOverSeveralSteps) {
   for (const auto& t : sync.timings()) EXPECT_LE(t.start_s, t.end_s);
 }
 
+// The single-pass pack-and-scale and the in-place one-tensor buckets must
+// give exactly what Allreducer::mean gives on the same buffers.
+TEST(GradientSync, MatchesAllreducerMeanBitForBit) {
+  Allreducer reducer(world_comm(), {Algorithm::ring, 0, false});
+  for (const std::int64_t fusion_bytes : {std::int64_t(0), std::int64_t(1) << 30}) {
+    Grads g(world_comm().rank());
+    std::vector<std::vector<float>> expected;
+    if (fusion_bytes == 0) {  // one tensor per bucket: each averaged alone
+      for (auto tensor : g.storage) {
+        reducer.mean(tensor);
+        expected.push_back(tensor);
+      }
+    } else {  // one bucket: the tensors packed in backward order, averaged together
+      std::vector<float> packed;
+      for (const auto& tensor : g.storage) packed.insert(packed.end(), tensor.begin(), tensor.end());
+      reducer.mean(packed);
+      auto at = packed.begin();
+      for (const auto& tensor : g.storage) {
+        expected.emplace_back(at, at + std::ptrdiff_t(tensor.size()));
+        at += std::ptrdiff_t(tensor.size());
+      }
+    }
+    GradientSync sync(reducer, g.spans, fusion_bytes, false);
+    ASSERT_EQ(sync.buckets().size(), fusion_bytes == 0 ? g.storage.size() : 1u);
+    sync.begin_step();
+    for (std::size_t t = 0; t < g.spans.size(); ++t) sync.ready(t);
+    sync.finish();
+    for (std::size_t t = 0; t < g.storage.size(); ++t) {
+      ASSERT_EQ(g.storage[t], expected[t]) << "tensor " << t << ", fusion_bytes " << fusion_bytes;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(FusionAndOverlap, GradientSyncTest,
                          ::testing::Combine(::testing::Values(0, 4096, 1 << 20),
                                             ::testing::Bool()));
