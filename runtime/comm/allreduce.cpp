@@ -197,8 +197,8 @@ void Allreducer::sum(std::span<float> data, Algorithm algorithm) {
 }
 
 void Allreducer::mean(std::span<float> data) {
-  const float inverse = 1.0f / static_cast<float>(world_.size());
-  for (float& v : data) v *= inverse;
+  const float factor = mean_factor();
+  for (float& v : data) v *= factor;
   sum(data);
 }
 

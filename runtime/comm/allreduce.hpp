@@ -71,7 +71,8 @@ class Allreducer {
 
   Algorithm resolve(Algorithm a, std::size_t bytes) const;
   int group_size() const { return group_size_; }
-  int world_size() const { return world_.size(); }
+  // What mean() multiplies by before the sum: 1/N.
+  float mean_factor() const { return 1.0f / static_cast<float>(world_.size()); }
   const AllreduceConfig& config() const { return config_; }
 
  private:

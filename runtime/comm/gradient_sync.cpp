@@ -16,7 +16,7 @@ GradientSync::GradientSync(Allreducer& reducer, std::vector<std::span<float>> gr
                            std::int64_t fusion_bytes, bool overlap)
     : reducer_(reducer),
       grads_(std::move(grads)),
-      inverse_ranks_(1.0f / static_cast<float>(reducer.world_size())),
+      inverse_ranks_(reducer.mean_factor()),
       overlap_(overlap) {
   std::vector<std::size_t> sizes;
   for (const auto& g : grads_) sizes.push_back(g.size());
