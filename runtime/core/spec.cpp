@@ -80,6 +80,7 @@ void read_train(ObjectReader r, TrainSpec& t) {
   r.read("log_every_steps", t.log_every_steps, IntRange::at_least(1));
   r.read("eval_every_epochs", t.eval_every_epochs, NumberRange::greater(0));
   r.read("bn_recalibration_images", t.bn_recalibration_images, IntRange::at_least(0));
+  r.read("bn_ghost_batch", t.bn_ghost_batch, IntRange::at_least(0));
   r.read("checkpoint_every_epochs", t.checkpoint_every_epochs, NumberRange::at_least(0));
   read_loss_scale(r.child("loss_scale"), t.loss_scale);
   r.finish();
@@ -212,6 +213,7 @@ json train_json(const TrainSpec& t) {
           {"log_every_steps", t.log_every_steps},
           {"eval_every_epochs", t.eval_every_epochs},
           {"bn_recalibration_images", t.bn_recalibration_images},
+          {"bn_ghost_batch", t.bn_ghost_batch},
           {"checkpoint_every_epochs", t.checkpoint_every_epochs},
           {"loss_scale",
            {{"mode", s.mode},

@@ -67,6 +67,9 @@ struct TrainSpec {
   // this many training images with the current weights (0 = off: the usual
   // exponential average).
   std::int64_t bn_recalibration_images = 0;
+  // Training-mode BatchNorm statistics over groups of this many images of a
+  // rank's batch (ghost batch normalisation); 0 = over the whole rank batch.
+  std::int64_t bn_ghost_batch = 0;
   double checkpoint_every_epochs = 1;  // 0 = only at the end
   LossScaleSpec loss_scale;
 };

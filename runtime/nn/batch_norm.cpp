@@ -5,6 +5,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <unordered_map>
+#include <vector>
 
 #include "runtime/backends/cpu/dnnl_context.hpp"
 
@@ -23,7 +24,8 @@ struct BatchNorm::Primitives {
   batch_normalization_forward fwd;
   batch_normalization_backward::primitive_desc bwd_pd;
   batch_normalization_backward bwd;
-  dnnl::memory workspace;  // the fused ReLU's mask, for backward
+  // The fused ReLU's mask for backward, one per ghost group.
+  std::vector<dnnl::memory> workspaces;
 };
 
 BatchNorm::BatchNorm(std::string name, int channels, double momentum, double epsilon,
@@ -108,38 +110,100 @@ BatchNorm::Primitives& BatchNorm::primitives(const Shape& shape, Mode mode, Layo
   prims_ = std::make_unique<Primitives>(Primitives{shape, mode, layout, fwd_pd,
                                                    batch_normalization_forward(fwd_pd), bwd_pd,
                                                    batch_normalization_backward(bwd_pd), {}});
-  if (fused_relu()) prims_->workspace = dnnl::memory(fwd_pd.workspace_desc(), engine);
   return *prims_;
 }
+
+namespace {
+
+// How many ghost groups a forward of n images splits into: more than one only
+// in training with a ghost batch smaller than the batch.
+std::int64_t ghost_groups(std::int64_t n, const Context& ctx, const std::string& layer) {
+  const std::int64_t ghost = ctx.bn_ghost_batch;
+  if (ctx.mode != Mode::train || ghost <= 0 || ghost >= n) return 1;
+  if (n % ghost != 0) {
+    throw std::invalid_argument(layer + ": a batch of " + std::to_string(n) +
+                                " images does not split into ghost batches of " +
+                                std::to_string(ghost));
+  }
+  return n / ghost;
+}
+
+// oneDNN memory for `count` floats at `data` described by `desc`; oneDNN
+// never writes through an input argument, so the const_cast is safe there.
+dnnl::memory view(const dnnl::memory::desc& desc, const float* data) {
+  return dnnl::memory(desc, cpu::engine(), const_cast<float*>(data));
+}
+
+}  // namespace
 
 Tensor& BatchNorm::forward_impl(const Tensor& x, const Context& ctx) {
   check_input(x.shape());
   if (gamma_.value.empty()) throw std::logic_error(name() + ": forward before init()");
-  const std::int64_t per_channel = x.numel() / channels_;
-  if (ctx.mode == Mode::train && per_channel < 2) {
+  groups_ = ghost_groups(x.dim(0), ctx, name());
+  Shape group_shape = x.shape();
+  group_shape[0] /= groups_;
+  if (ctx.mode == Mode::train && numel(group_shape) / channels_ < 2) {
     // As PyTorch: the unbiased variance of one value is undefined.
     throw std::invalid_argument(name() + ": training needs more than one value per channel");
   }
-  auto& p = primitives(x.shape(), ctx.mode, x.layout());
+  auto& p = primitives(group_shape, ctx.mode, x.layout());
   y_.reshape(x.shape(), x.layout());
   if (ctx.mode == Mode::eval) {
     std::copy_n(running_mean_.data(), channels_, mean_.data());
     std::copy_n(running_var_.data(), channels_, var_.data());
   }
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, cpu::wrap(x)},
-                                             {DNNL_ARG_DST, cpu::wrap(y_)},
-                                             {DNNL_ARG_MEAN, cpu::wrap(mean_)},
-                                             {DNNL_ARG_VARIANCE, cpu::wrap(var_)},
-                                             {DNNL_ARG_SCALE, cpu::wrap(gamma_.value)},
-                                             {DNNL_ARG_SHIFT, cpu::wrap(beta_.value)}};
-  if (p.workspace) args.emplace(DNNL_ARG_WORKSPACE, p.workspace);
-  p.fwd.execute(cpu::stream(), args);
+  if (groups_ > 1) {
+    group_mean_.reshape({groups_, channels_});
+    group_var_.reshape({groups_, channels_});
+  }
+  if (fused_relu()) {
+    // Each group's backward needs the mask its own forward recorded.
+    while (std::int64_t(p.workspaces.size()) < groups_) {
+      p.workspaces.emplace_back(p.fwd_pd.workspace_desc(), cpu::engine());
+    }
+  }
+  const auto group_desc = cpu::desc_of(group_shape, x.layout());
+  const auto stats_desc = cpu::desc_of({channels_}, Layout::plain);
+  const std::int64_t group_size = numel(group_shape);
+  for (std::int64_t g = 0; g < groups_; ++g) {
+    float* mean = groups_ > 1 ? group_mean_.data() + g * channels_ : mean_.data();
+    float* var = groups_ > 1 ? group_var_.data() + g * channels_ : var_.data();
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, view(group_desc, x.data() + g * group_size)},
+        {DNNL_ARG_DST, view(group_desc, y_.data() + g * group_size)},
+        {DNNL_ARG_MEAN, view(stats_desc, mean)},
+        {DNNL_ARG_VARIANCE, view(stats_desc, var)},
+        {DNNL_ARG_SCALE, cpu::wrap(gamma_.value)},
+        {DNNL_ARG_SHIFT, cpu::wrap(beta_.value)}};
+    if (fused_relu()) args.emplace(DNNL_ARG_WORKSPACE, p.workspaces[g]);
+    p.fwd.execute(cpu::stream(), args);
+  }
   cpu::stream().wait();
+  if (groups_ > 1) combine_group_stats(groups_);
   if (fused_relu()) restore_nans();
-  if (ctx.mode == Mode::train) update_running_stats(per_channel);
+  if (ctx.mode == Mode::train) update_running_stats(x.numel() / channels_);
   x_ = &x;
   last_mode_ = ctx.mode;
   return y_;
+}
+
+// The whole batch's mean and biased variance from equal-sized groups':
+// the mean of the means, and the mean of the groups' second moments minus
+// the squared mean. The running statistics (and Precise BatchNorm) then mean
+// the same with or without ghost groups.
+void BatchNorm::combine_group_stats(std::int64_t groups) {
+  for (int c = 0; c < channels_; ++c) {
+    double sum = 0, second_moment = 0;
+    for (std::int64_t g = 0; g < groups; ++g) {
+      const double m = group_mean_[g * channels_ + c];
+      sum += m;
+      second_moment += group_var_[g * channels_ + c] + m * m;
+    }
+    const double mean = sum / double(groups);
+    mean_[c] = float(mean);
+    const double var = second_moment / double(groups) - mean * mean;
+    var_[c] = float(var < 0 ? 0.0 : var);  // rounding can make it slightly negative; NaN stays
+  }
 }
 
 // oneDNN's fused ReLU turns NaN into 0, where the ReLU layer keeps it (so
@@ -181,21 +245,42 @@ Tensor& BatchNorm::backward_impl(const Tensor& dy, const Context& ctx) {
     throw std::invalid_argument(name() + ": gradient shape " + to_string(dy.shape()) +
                                 " does not match input " + to_string(x_->shape()));
   }
-  auto& p = primitives(x_->shape(), last_mode_, x_->layout());
+  Shape group_shape = x_->shape();
+  group_shape[0] /= groups_;
+  auto& p = primitives(group_shape, last_mode_, x_->layout());
   Tensor& dx = input_grad(x_->shape(), x_->layout());
-  std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, cpu::wrap(*x_)},
-      {DNNL_ARG_DIFF_DST, cpu::wrap(in_layout(dy, x_->layout(), dy_converted_))},
-      {DNNL_ARG_MEAN, cpu::wrap(mean_)},
-      {DNNL_ARG_VARIANCE, cpu::wrap(var_)},
-      {DNNL_ARG_SCALE, cpu::wrap(gamma_.value)},
-      {DNNL_ARG_SHIFT, cpu::wrap(beta_.value)},
-      {DNNL_ARG_DIFF_SRC, cpu::wrap(dx)},
-      {DNNL_ARG_DIFF_SCALE, cpu::wrap(gamma_.grad)},
-      {DNNL_ARG_DIFF_SHIFT, cpu::wrap(beta_.grad)}};
-  if (p.workspace) args.emplace(DNNL_ARG_WORKSPACE, p.workspace);
-  p.bwd.execute(cpu::stream(), args);
-  cpu::stream().wait();
+  const Tensor& dy_in_layout = in_layout(dy, x_->layout(), dy_converted_);
+  if (groups_ > 1) group_grad_.reshape({2, channels_});
+  const auto group_desc = cpu::desc_of(group_shape, x_->layout());
+  const auto stats_desc = cpu::desc_of({channels_}, Layout::plain);
+  const std::int64_t group_size = numel(group_shape);
+  for (std::int64_t g = 0; g < groups_; ++g) {
+    const bool first = g == 0;
+    const float* mean = groups_ > 1 ? group_mean_.data() + g * channels_ : mean_.data();
+    const float* var = groups_ > 1 ? group_var_.data() + g * channels_ : var_.data();
+    // The first group writes γ's and β's gradients, later ones a scratch
+    // that is added to them.
+    float* dgamma = first ? gamma_.grad.data() : group_grad_.data();
+    float* dbeta = first ? beta_.grad.data() : group_grad_.data() + channels_;
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, view(group_desc, x_->data() + g * group_size)},
+        {DNNL_ARG_DIFF_DST, view(group_desc, dy_in_layout.data() + g * group_size)},
+        {DNNL_ARG_MEAN, view(stats_desc, mean)},
+        {DNNL_ARG_VARIANCE, view(stats_desc, var)},
+        {DNNL_ARG_SCALE, cpu::wrap(gamma_.value)},
+        {DNNL_ARG_SHIFT, cpu::wrap(beta_.value)},
+        {DNNL_ARG_DIFF_SRC, view(group_desc, dx.data() + g * group_size)},
+        {DNNL_ARG_DIFF_SCALE, view(stats_desc, dgamma)},
+        {DNNL_ARG_DIFF_SHIFT, view(stats_desc, dbeta)}};
+    if (fused_relu()) args.emplace(DNNL_ARG_WORKSPACE, p.workspaces[g]);
+    p.bwd.execute(cpu::stream(), args);
+    cpu::stream().wait();
+    if (first) continue;
+    for (int c = 0; c < channels_; ++c) {
+      gamma_.grad[c] += dgamma[c];
+      beta_.grad[c] += dbeta[c];
+    }
+  }
   return dx;
 }
 

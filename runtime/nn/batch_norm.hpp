@@ -2,7 +2,9 @@
 // Batch normalisation over the channel dimension of an (N, C, H, W) or (N, C)
 // input, on oneDNN. γ and β stay fp32 in fp16 mode (half_storage = false), as
 // cuDNN keeps them, because their gradients are sums over the whole batch.
-// It runs in its input's layout. Optionally it applies a ReLU to its output
+// It runs in its input's layout. In training it can normalise groups of the
+// batch separately (Context::bn_ghost_batch); its running statistics then
+// still follow the whole batch's mean and variance. Optionally it applies a ReLU to its output
 // in the same pass (oneDNN's fuse_norm_relu), saving the separate ReLU
 // layer's two passes over memory per direction.
 #include <cstdint>
@@ -52,7 +54,8 @@ class BatchNorm : public Layer {
     recalibration_batches_ = 0;
   }
   void end_recalibration() { recalibrating_ = false; }
-  // Statistics of the last training forward (biased variance), for tests.
+  // Statistics of the last training forward over the whole batch (biased
+  // variance), for tests; with ghost groups, assembled from the groups'.
   const Tensor& batch_mean() const { return mean_; }
   const Tensor& batch_var() const { return var_; }
 
@@ -65,6 +68,7 @@ class BatchNorm : public Layer {
   Primitives& primitives(const Shape& shape, Mode mode, Layout layout);
   void check_input(const Shape& shape) const;
   void update_running_stats(std::int64_t per_channel);
+  void combine_group_stats(std::int64_t groups);
   void restore_nans();
 
   int channels_;
@@ -76,8 +80,15 @@ class BatchNorm : public Layer {
   Param beta_;
   Tensor running_mean_;
   Tensor running_var_;
-  Tensor mean_;  // statistics used by the last forward, read by backward
+  Tensor mean_;  // statistics of the last forward's whole batch
   Tensor var_;
+  // With ghost groups: each group's statistics (group-major, C per group),
+  // used by its forward and read by its backward, and a scratch for the
+  // groups' γ and β gradients, which backward sums.
+  std::int64_t groups_ = 1;
+  Tensor group_mean_;
+  Tensor group_var_;
+  Tensor group_grad_;
   Tensor y_;
   Tensor dy_converted_;  // dy in x's layout when it came in another
   // The input of the last forward. It is the previous layer's output (or the

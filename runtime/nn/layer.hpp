@@ -39,6 +39,11 @@ struct Context {
   Precision precision = Precision::fp32;
   std::uint64_t seed = 0;  // per-step seed for stochastic layers (dropout)
   LayerObserver* observer = nullptr;
+  // Training-mode BatchNorm normalises each consecutive group of this many
+  // images with the group's own statistics ("ghost" batch normalisation,
+  // Hoffer et al. 2017), as each rank of a data-parallel run does with its
+  // share of the batch. 0: the whole batch is one group.
+  std::int64_t bn_ghost_batch = 0;
 };
 
 // One row of a model's cost table; shapes include the batch dimension.

@@ -58,7 +58,9 @@ void CpuStepEngine::attach(const StepSinks& sinks) {
 }
 
 Context CpuStepEngine::context(Mode mode, std::int64_t step) const {
-  return {mode, spec_.train.precision, mix(spec_.train.seed, static_cast<std::uint64_t>(step))};
+  Context ctx{mode, spec_.train.precision, mix(spec_.train.seed, static_cast<std::uint64_t>(step))};
+  ctx.bn_ghost_batch = spec_.train.bn_ghost_batch;
+  return ctx;
 }
 
 void CpuStepEngine::trace_phase(double start_us, const char* name, double duration_s,

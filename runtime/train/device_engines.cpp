@@ -1,5 +1,7 @@
 #include "runtime/train/device_engines.hpp"
 
+#include <string>
+
 #include "runtime/core/errors.hpp"
 #include "runtime/train/cpu_step_engine.hpp"
 #include "runtime/train/cuda_engine.hpp"
@@ -11,6 +13,11 @@ void require_device(const Spec& spec) {
   if (spec.device != "cuda") {
     // parse_spec validates the choice; this guards specs built in code.
     throw SpecError("device", "unknown device \"" + spec.device + "\" (cpu | cuda)");
+  }
+  if (spec.train.bn_ghost_batch > 0) {
+    throw SpecError("train.bn_ghost_batch",
+                    "ghost batch normalisation runs on the CPU backend only; expected 0 with "
+                    "device \"cuda\", got " + std::to_string(spec.train.bn_ghost_batch));
   }
   const std::string why = cuda_unavailable_reason();
   if (!why.empty()) throw SpecError("device", "\"cuda\" is not available: " + why);

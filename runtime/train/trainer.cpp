@@ -120,6 +120,12 @@ void Trainer::Impl::setup() {
     throw SpecError("train.global_batch", "expected a multiple of the " + std::to_string(ranks) +
                                               " ranks, got " + std::to_string(spec.train.global_batch));
   }
+  const std::int64_t ghost = spec.train.bn_ghost_batch;
+  if (ghost > 0 && per_rank_batch() % ghost != 0) {
+    throw SpecError("train.bn_ghost_batch",
+                    "expected a divisor of the per-rank batch " + std::to_string(per_rank_batch()) +
+                        ", got " + std::to_string(ghost));
+  }
   load_data();
   total_steps = epochs_to_steps(spec.train.epochs, steps_per_epoch);
   build_model();

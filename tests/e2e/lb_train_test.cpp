@@ -112,4 +112,26 @@ TEST_F(LbTrain, MaxEpochsStopsAtTheEpochAndResumes) {
   EXPECT_EQ(run(common + " --out " + (dir_ / "bad").string() + " --max-epochs -1").exit_code, 2);
 }
 
+
+// train.bn_ghost_batch: a divisor of the batch trains (and changes the
+// result); a non-divisor, or the GPU backend, is a spec error naming the key.
+TEST_F(LbTrain, GhostBatchNormTrainsAndBadGhostBatchExitsTwo) {
+  require_dataset();
+  const std::string common = kDefaultSpec.string() +
+                             " --set data.train_subset=512 --set train.global_batch=128"
+                             " --set train.epochs=1 --set train.threads=2 --max-steps 2";
+  ASSERT_EQ(run(common + " --out " + (dir_ / "whole").string()).exit_code, 0);
+  const RunResult ghost = run(common + " --out " + (dir_ / "ghost").string() + " --set train.bn_ghost_batch=32");
+  ASSERT_EQ(ghost.exit_code, 0) << ghost.output;
+  EXPECT_NE(summary(dir_ / "ghost").at("weights_sha256"), summary(dir_ / "whole").at("weights_sha256"));
+  for (const std::string bad : {" --set train.bn_ghost_batch=48", " --set train.bn_ghost_batch=32 --set device=cuda"}) {
+    const fs::path out = dir_ / "never";
+    const RunResult r = run(common + " --out " + out.string() + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("spec error: train.bn_ghost_batch"), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(fs::exists(out)) << bad;
+  }
+}
+
 }  // namespace

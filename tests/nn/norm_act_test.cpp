@@ -2,8 +2,10 @@
 // gradients against finite differences, fp16 rounding of leaf outputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "runtime/core/half.hpp"
@@ -254,6 +256,87 @@ TEST(BatchNorm, FusedReluMatchesBatchNormThenRelu) {
       }
     }
   }
+}
+
+// Ghost batch normalisation: each group of the batch is normalised exactly
+// as a separate BatchNorm over that group would; γ's and β's gradients are
+// the sums over the groups; the running statistics follow the whole batch as
+// without groups. In both layouts, with and without the fused ReLU (whose
+// mask is per group).
+TEST(BatchNorm, GhostBatchesMatchSeparateBatchNormsPerGroup) {
+  constexpr std::int64_t kBatch = 6, kGhost = 2, kChannels = 16;
+  const Shape shape{kBatch, kChannels, 3, 3}, group_shape{kGhost, kChannels, 3, 3};
+  const std::int64_t group_size = numel(group_shape);
+  for (Layout layout : {Layout::plain, Layout::nChw16c}) {
+    for (bool relu : {false, true}) {
+      SCOPED_TRACE(std::string(relu ? "fused ReLU, " : "") + (layout == Layout::plain ? "plain" : "nChw16c"));
+      BatchNorm ghost("ghost", kChannels), whole("whole", kChannels), ref("ref", kChannels);
+      Rng rng(1);
+      for (BatchNorm* b : {&ghost, &whole, &ref}) {
+        if (relu) b->fuse_relu(b->name() + ".relu");
+        b->init(rng);
+        b->params()[0]->value = random_tensor({kChannels}, 5);
+        b->params()[1]->value = random_tensor({kChannels}, 6);
+      }
+      const Tensor x_plain = random_tensor(shape, 7, 2.0f), dy = random_tensor(shape, 8);
+      Tensor x;
+      convert_layout(x_plain, layout, x);
+      Context ctx = train_ctx();
+      ctx.bn_ghost_batch = kGhost;
+      const Tensor y = ghost.forward(x, ctx);
+      const Tensor dx = ghost.backward(dy, ctx);
+      std::vector<double> dgamma(kChannels, 0.0), dbeta(kChannels, 0.0);
+      for (std::int64_t g = 0; g < kBatch / kGhost; ++g) {
+        Tensor xg(group_shape), dyg(group_shape);
+        std::copy_n(x_plain.data() + g * group_size, group_size, xg.data());
+        std::copy_n(dy.data() + g * group_size, group_size, dyg.data());
+        const Tensor yg = ref.forward(xg, train_ctx());
+        const Tensor& dxg = ref.backward(dyg, train_ctx());
+        for (std::int64_t i = 0; i < group_size; ++i) {
+          ASSERT_NEAR(y[g * group_size + i], yg[i], 1e-5) << "output " << g * group_size + i;
+          ASSERT_NEAR(dx[g * group_size + i], dxg[i], 1e-4) << "input gradient " << g * group_size + i;
+        }
+        for (std::int64_t c = 0; c < kChannels; ++c) {
+          dgamma[c] += ref.params()[0]->grad[c];
+          dbeta[c] += ref.params()[1]->grad[c];
+        }
+      }
+      whole.forward(x, train_ctx());
+      for (std::int64_t c = 0; c < kChannels; ++c) {
+        EXPECT_NEAR(ghost.params()[0]->grad[c], dgamma[c], 1e-4) << "dγ " << c;
+        EXPECT_NEAR(ghost.params()[1]->grad[c], dbeta[c], 1e-4) << "dβ " << c;
+        EXPECT_NEAR(ghost.batch_mean()[c], whole.batch_mean()[c], 1e-5) << "mean " << c;
+        EXPECT_NEAR(ghost.batch_var()[c], whole.batch_var()[c], 1e-4) << "var " << c;
+        EXPECT_NEAR(ghost.running_mean()[c], whole.running_mean()[c], 1e-6) << "running mean " << c;
+        EXPECT_NEAR(ghost.running_var()[c], whole.running_var()[c], 1e-5) << "running var " << c;
+      }
+    }
+  }
+}
+
+TEST(BatchNorm, GhostBatchIgnoredInEvalAndCheckedInTraining) {
+  BatchNorm ghost("ghost", 3), whole("whole", 3);
+  Rng rng(1);
+  ghost.init(rng);
+  whole.init(rng);
+  const Tensor x = random_tensor({6, 3, 2, 2}, 9, 2.0f);
+  Context eval = eval_ctx();
+  eval.bn_ghost_batch = 2;
+  const Tensor y = ghost.forward(x, eval);
+  const Tensor& y_ref = whole.forward(x, eval_ctx());
+  for (std::int64_t i = 0; i < y.numel(); ++i) ASSERT_EQ(y[i], y_ref[i]) << i;
+  Context train = train_ctx();
+  train.bn_ghost_batch = 4;  // does not divide 6
+  try {
+    ghost.forward(x, train);
+    FAIL() << "a batch of 6 split into ghost batches of 4";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("ghost batches of 4"), std::string::npos) << e.what();
+  }
+  train.bn_ghost_batch = 6;  // the whole batch: the same as no groups
+  const Tensor y_whole = ghost.forward(x, train);
+  const Tensor& y_whole_ref = whole.forward(x, train_ctx());
+  for (std::int64_t i = 0; i < y.numel(); ++i) ASSERT_EQ(y_whole[i], y_whole_ref[i]) << i;
 }
 
 // Moves the values of x whose pre-ReLU output γ·x̂ + β lies near the kink
