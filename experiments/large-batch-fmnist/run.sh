@@ -10,7 +10,11 @@
 # Environment (all optional):
 #   EPOCHS    E, the length of every run in epochs (--set train.epochs=E); default 5
 #   SEEDS     seeds of every config (--set train.seed=S); default "1 2"
-#   CONFIGS   spec names (file names without .json), in table order; default all five
+#   SPECS     directory of the config specs; default experiments/large-batch-fmnist
+#             (tuning-e20/ beside it holds the E=20 tuning variants of d)
+#   CONFIGS   spec names (file names without .json), in table order; default the
+#             five of the study, or every spec in SPECS when SPECS is another directory
+#   BASELINE  config the table's differences are taken to; default a-sgd-b256-fp32
 #   OUT       where the runs go, OUT/<config>-s<seed>/; default runs/large-batch-fmnist
 #             (SMOKE=1: /tmp/large-batch-fmnist-smoke)
 #   LB_TRAIN  the lb-train binary; default build/bin/lb-train
@@ -28,10 +32,18 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 
-here=experiments/large-batch-fmnist
+study=experiments/large-batch-fmnist
+here=${SPECS:-$study}
+here=${here%/}
 EPOCHS=${EPOCHS:-5}
 SEEDS=${SEEDS:-"1 2"}
-CONFIGS=${CONFIGS:-"a-sgd-b256-fp32 b-sgd-b8192-fp32 c-lars-b8192-fp32 d-lars-b8192-fp16 e-lars-b8192-fp16-decayall"}
+if [ "$here" = "$study" ]; then
+  default_configs="a-sgd-b256-fp32 b-sgd-b8192-fp32 c-lars-b8192-fp32 d-lars-b8192-fp16 e-lars-b8192-fp16-decayall"
+else
+  default_configs=$(find "$here" -maxdepth 1 -name '*.json' -printf '%f\n' 2>/dev/null | sed 's/\.json$//' | sort | tr '\n' ' ')
+fi
+CONFIGS=${CONFIGS:-$default_configs}
+BASELINE=${BASELINE:-a-sgd-b256-fp32}
 LB_TRAIN=${LB_TRAIN:-build/bin/lb-train}
 PYTHON=${PYTHON:-/usr/bin/python3}
 EXTRA_SET=${EXTRA_SET:-}
@@ -54,6 +66,7 @@ if [ ! -x "$LB_TRAIN" ]; then
   echo "run.sh: $LB_TRAIN not found; build it (scripts/setup) or set LB_TRAIN" >&2
   exit 2
 fi
+[ -n "$CONFIGS" ] || { echo "run.sh: no spec in $here" >&2; exit 2; }
 for c in $CONFIGS; do
   [ -f "$here/$c.json" ] || { echo "run.sh: no spec $here/$c.json" >&2; exit 2; }
 done
@@ -95,5 +108,5 @@ echo "large-batch-fmnist: runs took $(( $(date +%s) - start )) s, $failed failed
 
 # shellcheck disable=SC2086  # lists on purpose
 "$PYTHON" analysis/plot_convergence.py --runs "$OUT" --specs "$here" --configs $CONFIGS \
-  --seeds $SEEDS --baseline a-sgd-b256-fp32 \
+  --seeds $SEEDS --baseline "$BASELINE" \
   --title "Large-batch convergence on Fashion-MNIST (E=$EPOCHS epochs$([ "$SMOKE" = 1 ] && echo ', SMOKE: 8192 images'))"

@@ -148,6 +148,22 @@ TEST(Spec, DefaultExperimentFileParses) {
   EXPECT_EQ(spec.source, json::parse(in));
 }
 
+// The training specs a user runs (the large-batch study and its tuning
+// variants among them) all parse; sweep and device files are other formats.
+TEST(Spec, EveryExperimentSpecParses) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(LB_SOURCE_DIR) / "experiments";
+  int parsed = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    const fs::path& file = entry.path();
+    const std::string folder = file.parent_path().filename().string();
+    if (file.extension() != ".json" || folder == "sweeps" || folder == "devices") continue;
+    EXPECT_NO_THROW(load_spec(file)) << file;
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 11);  // 2 at the top, 5 in the study, 4 tuning variants
+}
+
 TEST(Spec, UnknownTopLevelKey) {
   const Failure f = spec_failure(json{{"larss", 1}});
   EXPECT_EQ(f.path, "larss");
