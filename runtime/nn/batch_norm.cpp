@@ -128,25 +128,35 @@ std::int64_t ghost_groups(std::int64_t n, const Context& ctx, const std::string&
   return n / ghost;
 }
 
-// oneDNN memory for `count` floats at `data` described by `desc`; oneDNN
-// never writes through an input argument, so the const_cast is safe there.
+// oneDNN memory at `data` described by `desc`; oneDNN never writes through
+// an input argument, so the const_cast is safe there.
 dnnl::memory view(const dnnl::memory::desc& desc, const float* data) {
   return dnnl::memory(desc, cpu::engine(), const_cast<float*>(data));
 }
 
 }  // namespace
 
+Shape BatchNorm::group_shape(const Shape& batch) const {
+  Shape shape = batch;
+  shape[0] /= groups_;
+  return shape;
+}
+
+BatchNorm::GroupStats BatchNorm::group_stats(std::int64_t g) {
+  if (groups_ == 1) return {mean_.data(), var_.data()};
+  return {group_mean_.data() + g * channels_, group_var_.data() + g * channels_};
+}
+
 Tensor& BatchNorm::forward_impl(const Tensor& x, const Context& ctx) {
   check_input(x.shape());
   if (gamma_.value.empty()) throw std::logic_error(name() + ": forward before init()");
   groups_ = ghost_groups(x.dim(0), ctx, name());
-  Shape group_shape = x.shape();
-  group_shape[0] /= groups_;
-  if (ctx.mode == Mode::train && numel(group_shape) / channels_ < 2) {
+  const Shape shape = group_shape(x.shape());
+  if (ctx.mode == Mode::train && numel(shape) / channels_ < 2) {
     // As PyTorch: the unbiased variance of one value is undefined.
     throw std::invalid_argument(name() + ": training needs more than one value per channel");
   }
-  auto& p = primitives(group_shape, ctx.mode, x.layout());
+  auto& p = primitives(shape, ctx.mode, x.layout());
   y_.reshape(x.shape(), x.layout());
   if (ctx.mode == Mode::eval) {
     std::copy_n(running_mean_.data(), channels_, mean_.data());
@@ -162,17 +172,16 @@ Tensor& BatchNorm::forward_impl(const Tensor& x, const Context& ctx) {
       p.workspaces.emplace_back(p.fwd_pd.workspace_desc(), cpu::engine());
     }
   }
-  const auto group_desc = cpu::desc_of(group_shape, x.layout());
+  const auto group_desc = cpu::desc_of(shape, x.layout());
   const auto stats_desc = cpu::desc_of({channels_}, Layout::plain);
-  const std::int64_t group_size = numel(group_shape);
+  const std::int64_t group_size = numel(shape);
   for (std::int64_t g = 0; g < groups_; ++g) {
-    float* mean = groups_ > 1 ? group_mean_.data() + g * channels_ : mean_.data();
-    float* var = groups_ > 1 ? group_var_.data() + g * channels_ : var_.data();
+    const GroupStats stats = group_stats(g);
     std::unordered_map<int, dnnl::memory> args{
         {DNNL_ARG_SRC, view(group_desc, x.data() + g * group_size)},
         {DNNL_ARG_DST, view(group_desc, y_.data() + g * group_size)},
-        {DNNL_ARG_MEAN, view(stats_desc, mean)},
-        {DNNL_ARG_VARIANCE, view(stats_desc, var)},
+        {DNNL_ARG_MEAN, view(stats_desc, stats.mean)},
+        {DNNL_ARG_VARIANCE, view(stats_desc, stats.var)},
         {DNNL_ARG_SCALE, cpu::wrap(gamma_.value)},
         {DNNL_ARG_SHIFT, cpu::wrap(beta_.value)}};
     if (fused_relu()) args.emplace(DNNL_ARG_WORKSPACE, p.workspaces[g]);
@@ -245,19 +254,17 @@ Tensor& BatchNorm::backward_impl(const Tensor& dy, const Context& ctx) {
     throw std::invalid_argument(name() + ": gradient shape " + to_string(dy.shape()) +
                                 " does not match input " + to_string(x_->shape()));
   }
-  Shape group_shape = x_->shape();
-  group_shape[0] /= groups_;
-  auto& p = primitives(group_shape, last_mode_, x_->layout());
+  const Shape shape = group_shape(x_->shape());
+  auto& p = primitives(shape, last_mode_, x_->layout());
   Tensor& dx = input_grad(x_->shape(), x_->layout());
   const Tensor& dy_in_layout = in_layout(dy, x_->layout(), dy_converted_);
   if (groups_ > 1) group_grad_.reshape({2, channels_});
-  const auto group_desc = cpu::desc_of(group_shape, x_->layout());
+  const auto group_desc = cpu::desc_of(shape, x_->layout());
   const auto stats_desc = cpu::desc_of({channels_}, Layout::plain);
-  const std::int64_t group_size = numel(group_shape);
+  const std::int64_t group_size = numel(shape);
   for (std::int64_t g = 0; g < groups_; ++g) {
     const bool first = g == 0;
-    const float* mean = groups_ > 1 ? group_mean_.data() + g * channels_ : mean_.data();
-    const float* var = groups_ > 1 ? group_var_.data() + g * channels_ : var_.data();
+    const GroupStats stats = group_stats(g);
     // The first group writes γ's and β's gradients, later ones a scratch
     // that is added to them.
     float* dgamma = first ? gamma_.grad.data() : group_grad_.data();
@@ -265,8 +272,8 @@ Tensor& BatchNorm::backward_impl(const Tensor& dy, const Context& ctx) {
     std::unordered_map<int, dnnl::memory> args{
         {DNNL_ARG_SRC, view(group_desc, x_->data() + g * group_size)},
         {DNNL_ARG_DIFF_DST, view(group_desc, dy_in_layout.data() + g * group_size)},
-        {DNNL_ARG_MEAN, view(stats_desc, mean)},
-        {DNNL_ARG_VARIANCE, view(stats_desc, var)},
+        {DNNL_ARG_MEAN, view(stats_desc, stats.mean)},
+        {DNNL_ARG_VARIANCE, view(stats_desc, stats.var)},
         {DNNL_ARG_SCALE, cpu::wrap(gamma_.value)},
         {DNNL_ARG_SHIFT, cpu::wrap(beta_.value)},
         {DNNL_ARG_DIFF_SRC, view(group_desc, dx.data() + g * group_size)},

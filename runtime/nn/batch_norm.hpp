@@ -4,9 +4,9 @@
 // cuDNN keeps them, because their gradients are sums over the whole batch.
 // It runs in its input's layout. In training it can normalise groups of the
 // batch separately (Context::bn_ghost_batch); its running statistics then
-// still follow the whole batch's mean and variance. Optionally it applies a ReLU to its output
-// in the same pass (oneDNN's fuse_norm_relu), saving the separate ReLU
-// layer's two passes over memory per direction.
+// still follow the whole batch's mean and variance. Optionally it applies a
+// ReLU to its output in the same pass (oneDNN's fuse_norm_relu), saving the
+// separate ReLU layer's two passes over memory per direction.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -69,6 +69,15 @@ class BatchNorm : public Layer {
   void check_input(const Shape& shape) const;
   void update_running_stats(std::int64_t per_channel);
   void combine_group_stats(std::int64_t groups);
+  // The shape of one ghost group of `batch` (the batch itself without groups).
+  Shape group_shape(const Shape& batch) const;
+  // The mean and variance group g normalises with: its own with ghost
+  // groups, the whole batch's without.
+  struct GroupStats {
+    float* mean;
+    float* var;
+  };
+  GroupStats group_stats(std::int64_t g);
   void restore_nans();
 
   int channels_;

@@ -112,7 +112,6 @@ TEST_F(LbTrain, MaxEpochsStopsAtTheEpochAndResumes) {
   EXPECT_EQ(run(common + " --out " + (dir_ / "bad").string() + " --max-epochs -1").exit_code, 2);
 }
 
-
 // train.bn_ghost_batch: a divisor of the batch trains (and changes the
 // result); a non-divisor, or the GPU backend, is a spec error naming the key.
 TEST_F(LbTrain, GhostBatchNormTrainsAndBadGhostBatchExitsTwo) {

@@ -336,7 +336,7 @@ TEST(BatchNorm, GhostBatchIgnoredInEvalAndCheckedInTraining) {
   train.bn_ghost_batch = 6;  // the whole batch: the same as no groups
   const Tensor y_whole = ghost.forward(x, train);
   const Tensor& y_whole_ref = whole.forward(x, train_ctx());
-  for (std::int64_t i = 0; i < y.numel(); ++i) ASSERT_EQ(y_whole[i], y_whole_ref[i]) << i;
+  for (std::int64_t i = 0; i < y_whole.numel(); ++i) ASSERT_EQ(y_whole[i], y_whole_ref[i]) << i;
 }
 
 // Moves the values of x whose pre-ReLU output γ·x̂ + β lies near the kink
