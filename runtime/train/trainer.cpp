@@ -11,7 +11,6 @@
 #include <optional>
 #include <ostream>
 
-#include "runtime/backends/cpu/dnnl_context.hpp"
 #include "runtime/comm/communicator.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
@@ -20,6 +19,7 @@
 #include "runtime/data/batch_loader.hpp"
 #include "runtime/data/datasets.hpp"
 #include "runtime/models/model.hpp"
+#include "runtime/nn/cpu_settings.hpp"
 #include "runtime/optim/loss_scaler.hpp"
 #include "runtime/optim/schedule.hpp"
 #include "runtime/trace/trace_writer.hpp"
