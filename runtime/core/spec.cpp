@@ -109,6 +109,7 @@ void read_train(ObjectReader r, TrainSpec& t) {
   r.read("noise_scale_every", t.noise_scale_every, IntRange::at_least(0));
   r.read("noise_scale_ema", t.noise_scale_ema, NumberRange::closed_open(0, 1));
   read_loss_scale(r.child("loss_scale"), t.loss_scale);
+  r.read("init_from", t.init_from);
   r.finish();
 }
 
@@ -246,6 +247,7 @@ json train_json(const TrainSpec& t) {
           {"stop_at", t.stop_at.enabled() ? json{{t.stop_at.metric, t.stop_at.value}} : json::object()},
           {"noise_scale_every", t.noise_scale_every},
           {"noise_scale_ema", t.noise_scale_ema},
+          {"init_from", t.init_from},
           {"loss_scale",
            {{"mode", s.mode},
             {"init", s.init},

@@ -88,6 +88,10 @@ struct TrainSpec {
   int noise_scale_every = 10;
   double noise_scale_ema = 0.95;  // smoothing of |G|^2 and tr(Sigma) per measurement
   LossScaleSpec loss_scale;
+  // Progressive initialization: a run directory or checkpoint whose fp32
+  // master weights and BatchNorm statistics this run starts from, with a
+  // fresh optimizer state ("" = the seed's random initialization).
+  std::string init_from;
 };
 
 struct LrSpec {

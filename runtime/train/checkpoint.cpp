@@ -56,7 +56,11 @@ class Reader {  // bounds-checked cursor over the file body
 void save_checkpoint(const std::filesystem::path& file, std::int64_t step,
                      const nlohmann::json& meta, const std::vector<NamedSpan>& tensors) {
   nlohmann::json header{{"step", step}, {"meta", meta}, {"tensors", nlohmann::json::array()}};
-  for (const auto& t : tensors) header["tensors"].push_back({{"name", t.name}, {"numel", t.data.size()}});
+  for (const auto& t : tensors) {
+    nlohmann::json entry{{"name", t.name}, {"numel", t.data.size()}};
+    if (!t.shape.empty()) entry["shape"] = t.shape;
+    header["tensors"].push_back(entry);
+  }
   const std::string header_text = header.dump();
   std::string out(kMagic, sizeof(kMagic));
   append_pod(out, kCheckpointVersion);
@@ -68,9 +72,10 @@ void save_checkpoint(const std::filesystem::path& file, std::int64_t step,
   write_file_atomically(file, out);
 }
 
-LoadedCheckpoint load_checkpoint(const std::filesystem::path& file,
-                                 const std::vector<NamedSpan>& tensors) {
-  const std::string bytes = read_file(file);
+CheckpointContents read_checkpoint(const std::filesystem::path& file) {
+  CheckpointContents c;
+  c.bytes_ = read_file(file);
+  const std::string& bytes = c.bytes_;
   const std::string where = file.string();
   if (bytes.size() < sizeof(kMagic) + kDigestBytes || std::memcmp(bytes.data(), kMagic, 8) != 0) {
     throw CheckpointError(where, "not a largebatch checkpoint (bad magic)");
@@ -84,18 +89,38 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& file,
                                      std::to_string(kCheckpointVersion) + ")");
   }
   r.pod<std::uint32_t>();
-  const auto header = nlohmann::json::parse(r.take(r.pod<std::uint64_t>()));
-  const auto& listed = header.at("tensors");
-  if (listed.size() != tensors.size()) throw CheckpointError(where, "holds a different model");
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    if (listed[i].at("name") != tensors[i].name || listed[i].at("numel") != tensors[i].data.size()) {
-      throw CheckpointError(where, "tensor " + tensors[i].name + " does not match the model");
+  try {
+    const auto header = nlohmann::json::parse(r.take(r.pod<std::uint64_t>()));
+    for (const auto& listed : header.at("tensors")) {
+      StoredTensor t{listed.at("name"), listed.at("numel"), listed.value("shape", Shape{})};
+      if (t.numel > body.size() / sizeof(float)) throw CheckpointError(where, "truncated");
+      c.offsets_.push_back(std::size_t(r.take(t.numel * sizeof(float)).data() - bytes.data()));
+      c.tensors.push_back(std::move(t));
     }
-    const auto data = r.take(tensors[i].data.size_bytes());
-    std::memcpy(tensors[i].data.data(), data.data(), data.size());
+    c.step = header.at("step").get<std::int64_t>();
+    c.meta = header.at("meta");
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(where, std::string("bad header: ") + e.what());
   }
   if (!r.at_end()) throw CheckpointError(where, "trailing bytes");
-  return {header.at("step").get<std::int64_t>(), header.at("meta")};
+  return c;
+}
+
+void CheckpointContents::copy(std::size_t index, std::span<float> out) const {
+  std::memcpy(out.data(), bytes_.data() + offsets_.at(index), tensors.at(index).numel * sizeof(float));
+}
+
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& file,
+                                 const std::vector<NamedSpan>& tensors) {
+  const CheckpointContents c = read_checkpoint(file);
+  if (c.tensors.size() != tensors.size()) throw CheckpointError(file.string(), "holds a different model");
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    if (c.tensors[i].name != tensors[i].name || c.tensors[i].numel != tensors[i].data.size()) {
+      throw CheckpointError(file.string(), "tensor " + tensors[i].name + " does not match the model");
+    }
+  }
+  for (std::size_t i = 0; i < tensors.size(); ++i) c.copy(i, tensors[i].data);
+  return {c.step, c.meta};
 }
 
 }  // namespace lb

@@ -31,13 +31,13 @@
 #include "runtime/train/progress.hpp"
 #include "runtime/train/step_engine.hpp"
 #include "runtime/train/step_profile.hpp"
+#include "runtime/train/warm_start.hpp"
 
 namespace lb {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::int64_t kEvalBatch = 500;
-constexpr const char* kCheckpointFile = "checkpoint.bin";
 constexpr const char* kProfileFile = "profile.json";
 // Per-layer trace events are written for a process's first steps and then on
 // every logged step: enough to see the step's structure without a trace that
@@ -133,6 +133,7 @@ struct Trainer::Impl {
   NoiseScaleEstimator noise{spec.train.noise_scale_ema};
   std::int64_t noise_step = -1;    // the step of noise's last measurement
   std::optional<std::int64_t> target_step;  // the step at which train.stop_at was reached
+  nlohmann::json init_source;  // train.init_from's checkpoint and weights; null without
 
   Impl(const Spec& s, TrainOptions o, std::ostream& os)
       : spec(s),
@@ -151,6 +152,7 @@ struct Trainer::Impl {
   void build_model();
   void setup_communication();
   void resume_from_checkpoint();
+  void start_from_source();
   TrainResult run();
   void write_profile() const;
   Evaluation evaluate();
@@ -185,7 +187,11 @@ void Trainer::Impl::setup() {
   total_steps = epochs_to_steps(spec.train.epochs, steps_per_epoch);
   build_model();
   setup_communication();
-  if (options.resume) resume_from_checkpoint();
+  if (options.resume) {
+    resume_from_checkpoint();
+  } else if (!spec.train.init_from.empty()) {
+    start_from_source();
+  }
 }
 
 void Trainer::Impl::load_data() {
@@ -237,7 +243,7 @@ void Trainer::Impl::setup_communication() {
 }
 
 void Trainer::Impl::resume_from_checkpoint() {
-  const auto file = options.out / kCheckpointFile;
+  const auto file = options.out / kCheckpointFileName;
   if (!std::filesystem::exists(file)) throw InputError(file.string() + ": no checkpoint to resume from");
   const LoadedCheckpoint loaded = load_checkpoint(file, engine->state_tensors());
   step = loaded.step;
@@ -258,7 +264,20 @@ void Trainer::Impl::resume_from_checkpoint() {
   if (const auto it = loaded.meta.find("target_step"); it != loaded.meta.end() && !it->is_null()) {
     target_step = it->get<std::int64_t>();
   }
+  init_source = loaded.meta.value("init_from", nlohmann::json(nullptr));  // not read again
   engine->write_state();
+}
+
+// train.init_from: every rank reads the source (all fail alike on a bad one);
+// the weights' digest is taken after loading, by the rule summary.json's
+// weights_sha256 follows, so that it equals the source run's at that step.
+void Trainer::Impl::start_from_source() {
+  const WarmStartSource source = warm_start(spec.train.init_from, spec.model.name, engine->state_tensors());
+  engine->write_state();
+  init_source = {{"path", spec.train.init_from}, {"file", source.file.string()},
+                 {"step", source.step}, {"weights_sha256", engine->weights_sha256()}};
+  progress.message("initialised from " + source.file.string() + " (its step " + std::to_string(source.step) +
+                   "): weights and BatchNorm statistics; optimizer, loss scale and data order fresh");
 }
 
 // Precise BatchNorm: the running statistics become the plain average over
@@ -330,8 +349,9 @@ void Trainer::Impl::save() {
                   {"images_trained", images_trained},
                   {"recent_losses", std::vector<double>(recent_losses.begin(), recent_losses.end())}}},
       {"noise_scale", {{"estimator", noise.state()}, {"step", noise_step}}},
-      {"target_step", target_step ? nlohmann::json(*target_step) : nlohmann::json(nullptr)}};
-  save_checkpoint(options.out / kCheckpointFile, step, meta, engine->state_tensors());
+      {"target_step", target_step ? nlohmann::json(*target_step) : nlohmann::json(nullptr)},
+      {"init_from", init_source}};
+  save_checkpoint(options.out / kCheckpointFileName, step, meta, engine->state_tensors());
 }
 
 void Trainer::Impl::end_of_interval(std::int64_t done) {
@@ -490,6 +510,7 @@ TrainResult Trainer::Impl::finish() {
                          {"model", spec.model.name}, {"params", model->param_count()},
                          {"ranks", ranks}, {"threads", cpu::threads()}, {"spec", to_json(spec)}};
   add_convergence(summary);
+  summary["init_from"] = init_source;
   write_file_atomically(options.out / "summary.json", summary.dump(2) + "\n");
   return r;
 }

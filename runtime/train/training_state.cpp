@@ -50,11 +50,12 @@ std::string TrainingState::weights_sha256() const {
 std::vector<NamedSpan> TrainingState::checkpoint_tensors() {
   std::vector<NamedSpan> out;
   for (std::size_t i = 0; i < params_.size(); ++i) {
-    out.push_back({params_[i]->name + ".master", master(i)});
-    out.push_back({params_[i]->name + ".momentum", momentum_[i].span()});
+    const Shape& shape = params_[i]->value.shape();
+    out.push_back({params_[i]->name + ".master", master(i), shape});
+    out.push_back({params_[i]->name + ".momentum", momentum_[i].span(), shape, true});
   }
   for (std::size_t i = 0; i < buffers_.size(); ++i) {
-    out.push_back({"buffer" + std::to_string(i), buffers_[i]->span()});
+    out.push_back({"buffer" + std::to_string(i), buffers_[i]->span(), buffers_[i]->shape()});
   }
   return out;
 }

@@ -13,9 +13,14 @@
 
 namespace lb {
 
+// One tensor of the training state as checkpoints store it.
 struct NamedSpan {
   std::string name;
   std::span<float> data;
+  Shape shape = {};  // the parameter's or buffer's shape; empty = only the size is known
+  // Momentum: a warm start (train.init_from) leaves it at zero instead of
+  // taking the source's.
+  bool optimizer_state = false;
 };
 
 class TrainingState {

@@ -106,6 +106,7 @@ Spec spec_with_no_defaults() {
   s.train.noise_scale_every = 3;
   s.train.noise_scale_ema = 0.5;
   s.train.loss_scale = {"static", 1024, 100, 4, 0.25, 2, 4096};
+  s.train.init_from = "runs/coarse";
   s.optimizer.name = "sgd";
   s.optimizer.momentum = 0.8;
   s.optimizer.nesterov = true;
