@@ -12,6 +12,7 @@
 #include "hparam/runner.hpp"
 #include "hparam/store.hpp"
 #include "hparam/strategy.hpp"
+#include "hparam/text.hpp"
 #include "runtime/core/files.hpp"
 #include "runtime/core/json_reader.hpp"
 
@@ -23,9 +24,7 @@ namespace fs = std::filesystem;
 
 std::string num(std::optional<double> v, int digits = 4) {
   if (!v || std::isnan(*v)) return "";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, *v);
-  return buf;
+  return fixed(*v, digits);
 }
 
 std::string csv_field(const std::string& s) {

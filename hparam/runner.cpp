@@ -18,8 +18,12 @@
 #include <thread>
 
 #include "hparam/cost.hpp"
+#include "hparam/halving.hpp"
+#include "hparam/metrics_tail.hpp"
 #include "hparam/process.hpp"
 #include "hparam/strategy.hpp"
+#include "hparam/text.hpp"
+#include "hparam/trial_ending.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
 #include "runtime/core/json_reader.hpp"
@@ -33,12 +37,6 @@ namespace fs = std::filesystem;
 std::atomic<bool> g_stop{false};
 
 class Interrupted : public std::exception {};
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 
 // An exclusive lock on DIR/.lock for the life of the run: two sweeps writing
 // one store would rerun each other's trials.
@@ -62,9 +60,8 @@ struct Running {
   std::unique_ptr<Process> process;
   fs::path dir;
   double started = 0;
-  std::size_t metrics_offset = 0;
-  std::string partial;  // an incomplete last line of metrics.jsonl
-  std::size_t next_rung = 0;
+  std::optional<MetricsTail> metrics;
+  std::size_t next_rung = 0;  // asynchronous halving: the next rung to judge at
   double epoch = 0;  // latest epoch seen in metrics.jsonl
   std::optional<double> last_value;
   std::string stop;  // why we killed it: "pruned ..." or "timeout ..."
@@ -84,19 +81,20 @@ class Runner {
   void carry_identical_runs(std::size_t stage);
   bool run_stage(std::size_t stage);
   bool run_synchronous_halving(std::size_t stage);
-  void prune_rung(std::size_t stage, double rung);
+  void prune_rung(std::size_t stage, const HalvingPolicy& policy, double rung);
   // Runs `pending` up to `workers` at a time until each has ended or reached
   // `target` epochs (0 = its budget).
   void run_trials(std::size_t stage, std::deque<TrialRecord> pending, double target);
   bool pauses(const Running& r) const;  // stops at a rung short of its budget
   void start(Running& r);
-  void restore_metrics(Running& r);
   std::vector<std::string> command(const TrialRecord& t, const fs::path& dir,
                                    double target) const;
   void read_metrics(Running& r);
   void on_eval(Running& r, const json& record);
   bool check(Running& r);  // true when the trial has ended and is recorded
   void record_exit(Running& r, const ExitStatus& status);
+  void record_pause(Running& r, double objective, double wall);
+  std::optional<HalvingPolicy> halving(const Stage& st) const;
   void progress(std::size_t stage, const std::string& line);
   void heartbeat(std::size_t stage, const std::map<std::int64_t, Running>& running);
   void stop_all(std::map<std::int64_t, Running>& running);
@@ -188,8 +186,9 @@ std::vector<std::string> Runner::command(const TrialRecord& t, const fs::path& d
     argv.push_back("--set");
     argv.push_back(set_argument(key, value));
   };
-  if (st.halving && !st.fidelity.contains("train.eval_every_epochs"))
-    set("train.eval_every_epochs", st.halving->min_epochs);
+  const auto policy = halving(st);
+  if (policy && !st.fidelity.contains("train.eval_every_epochs"))
+    set("train.eval_every_epochs", policy->eval_every_epochs());
   if (!st.final && !st.fidelity.contains("train.checkpoint_every_epochs"))
     set("train.checkpoint_every_epochs", 0);
   for (const auto& [key, value] : t.fidelity.items()) set(key, value);
@@ -200,10 +199,18 @@ std::vector<std::string> Runner::command(const TrialRecord& t, const fs::path& d
   return argv;
 }
 
+std::optional<HalvingPolicy> Runner::halving(const Stage& st) const {
+  if (!st.halving) return std::nullopt;
+  return HalvingPolicy(*st.halving, sweep_.goal(), sweep_.objective);
+}
+
 void Runner::start(Running& r) {
   r.dir = options_.out / "trials" / std::to_string(r.trial.id);
+  r.metrics.emplace(r.dir / "metrics.jsonl");
   if (r.trial.epochs_done > 0) {
-    restore_metrics(r);
+    // Resuming from a rung: its evaluations up to there are already stored.
+    r.metrics->restart_at(r.trial.epochs_done);
+    r.epoch = r.trial.epochs_done;
   } else {
     fs::remove_all(r.dir);  // an earlier attempt's files would mix with this one's
     fs::create_directories(r.dir);
@@ -219,37 +226,9 @@ void Runner::start(Running& r) {
           ": " + short_params(r.trial.params));
 }
 
-// A trial resuming from a rung: metrics.jsonl keeps the lines up to that
-// epoch (an interrupted attempt may have written more), and tailing starts
-// after them, since their evaluations are already in the store.
-void Runner::restore_metrics(Running& r) {
-  const fs::path file = r.dir / "metrics.jsonl";
-  std::string kept;
-  std::istringstream in(fs::exists(file) ? read_file(file) : "");
-  for (std::string line; std::getline(in, line);) {
-    const json record = json::parse(line, nullptr, false);
-    if (!record.is_object()) continue;
-    if (record.value("epoch", 0.0) > r.trial.epochs_done + 1e-9) continue;
-    kept += line + "\n";
-  }
-  write_file_atomically(file, kept);
-  r.metrics_offset = kept.size();
-  r.epoch = r.trial.epochs_done;
-}
-
 void Runner::read_metrics(Running& r) {
-  std::ifstream in(r.dir / "metrics.jsonl", std::ios::binary);
-  if (!in) return;
-  in.seekg(std::streamoff(r.metrics_offset));
-  std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  r.metrics_offset += chunk.size();
-  r.partial += chunk;
-  std::size_t newline;
-  while (r.stop.empty() && (newline = r.partial.find('\n')) != std::string::npos) {
-    const std::string line = r.partial.substr(0, newline);
-    r.partial.erase(0, newline + 1);
-    const json record = json::parse(line, nullptr, false);
-    if (!record.is_object()) continue;
+  for (const json& record : r.metrics->poll()) {
+    if (!r.stop.empty()) return;  // pruned: what it wrote after that does not count
     if (record.contains("epoch") && record["epoch"].is_number())
       r.epoch = std::max(r.epoch, record["epoch"].get<double>());
     if (record.value("type", "") == "eval") on_eval(r, record);
@@ -262,16 +241,14 @@ void Runner::on_eval(Running& r, const json& record) {
   const double value = v.is_number() ? v.get<double>() : std::nan("");
   r.last_value = value;
   store_->add_eval(r.trial.id, epoch, value, record);
-  const Stage& st = sweep_.stages[std::size_t(r.trial.stage)];
-  if (!st.halving || st.halving->synchronous) return;
-  const auto rungs = halving_rungs(*st.halving, r.trial.budget_epochs);
+  const auto policy = halving(sweep_.stages[std::size_t(r.trial.stage)]);
+  if (!policy || policy->synchronous()) return;
+  const auto rungs = policy->rungs(r.trial.budget_epochs);
   while (r.next_rung < rungs.size() && epoch >= rungs[r.next_rung] - 1e-9) {
     const double rung = rungs[r.next_rung++];
-    const auto values = store_->rung_values(r.trial.stage, rung);
-    if (survives_rung(value, values, st.halving->eta, sweep_.goal())) continue;
-    r.stop = "pruned at epoch " + fixed(epoch, 2) + ": " + sweep_.objective + " " +
-             fixed(value, 4) + " not in the top 1/" + format_number(st.halving->eta) + " of " +
-             std::to_string(values.size()) + " at this rung";
+    const auto stop = policy->async_stop(epoch, value, store_->rung_values(r.trial.stage, rung));
+    if (!stop) continue;
+    r.stop = *stop;
     r.epoch = epoch;
     r.process->kill_and_wait();
     return;
@@ -289,62 +266,38 @@ void Runner::record_exit(Running& r, const ExitStatus& status) {
     progress(stage, name + " " + r.stop);
     return;
   }
-  std::string reason;
-  bool retry = false;
-  json summary = json::object();
-  std::optional<double> objective;
-  if (!r.stop.empty()) {
-    reason = r.stop;
-    retry = true;
-  } else if (status.signal != 0) {
-    reason = "crashed: " + status.describe();
-    retry = true;
-  } else if (status.code == 0) {
-    try {
-      summary = json::parse(read_file(r.dir / "summary.json"));
-      const json& v = summary.at(sweep_.objective);
-      objective = v.is_number() ? v.get<double>() : std::nan("");
-      if (!std::isfinite(*objective)) reason = "diverged: " + sweep_.objective + " is not finite";
-    } catch (const std::exception& e) {
-      reason = "exit 0 but no usable summary.json (" + std::string(e.what()) + ")";
-      objective.reset();
-    }
-  } else {
-    const std::string line = last_line(r.dir / "stderr.log");
-    if (line.find("diverged") != std::string::npos)
-      reason = "diverged: " + line;
-    else if (status.code == 2)
-      reason = "bad input: " + line;
-    else if (status.code == 127)
-      reason = "cannot run: " + line;
-    else {
-      reason = status.describe() + ": " + line;
-      retry = true;
-    }
-  }
-  if (reason.empty() && pauses(r)) {
-    // The summary holds the evaluation at the rung; stored as that rung's
-    // eval too, in case the trial was stopped before its metrics line was read.
-    store_->add_eval(id, r.target, *objective, json{{"epoch", r.target}, {sweep_.objective, *objective}});
-    store_->pause(id, *objective, r.target, wall);
-    progress(stage, name + " reached epoch " + format_number(r.target) + ": " + sweep_.objective +
-                        " " + fixed(*objective, 4) + ", " + fixed(wall, 1) + " s");
+  AttemptEnd end{status, r.stop, "", std::nullopt, last_line(r.dir / "stderr.log")};
+  if (fs::exists(r.dir / "summary.json")) end.summary = read_file(r.dir / "summary.json");
+  const Classified c = classify_ending(end, sweep_.objective);
+  if (c.ending == Ending::finished && pauses(r)) return record_pause(r, *c.objective, wall);
+  if (c.ending == Ending::finished) {
+    store_->finish(id, Status::done, c.objective, r.trial.budget_epochs, "", wall, unix_now(),
+                   c.summary);
+    progress(stage, name + " done: " + sweep_.objective + " " + fixed(*c.objective, 4) +
+                        " after " + format_number(r.trial.budget_epochs) + " epochs, " +
+                        fixed(wall, 1) + " s");
     return;
   }
-  if (reason.empty()) {
-    store_->finish(id, Status::done, objective, r.trial.budget_epochs, "", wall, unix_now(),
-                   summary);
-    progress(stage, name + " done: " + sweep_.objective + " " + fixed(*objective, 4) + " after " +
-                        format_number(r.trial.budget_epochs) + " epochs, " + fixed(wall, 1) + " s");
+  if (c.retry && r.trial.attempts + 1 <= sweep_.trial.retries) {
+    store_->retry(id, c.reason, wall);
+    progress(stage, name + " failed (" + c.reason + "), will retry");
     return;
   }
-  if (retry && r.trial.attempts + 1 <= sweep_.trial.retries) {
-    store_->retry(id, reason, wall);
-    progress(stage, name + " failed (" + reason + "), will retry");
-    return;
-  }
-  store_->finish(id, Status::failed, std::nullopt, r.epoch, reason, wall, unix_now(), summary);
-  progress(stage, name + " failed: " + reason);
+  store_->finish(id, Status::failed, std::nullopt, r.epoch, c.reason, wall, unix_now(), c.summary);
+  progress(stage, name + " failed: " + c.reason);
+}
+
+// Synchronous halving: the trial stopped at its rung with a checkpoint. The
+// summary holds the evaluation at the rung; it is stored as that rung's
+// eval too, in case the trial was stopped before its metrics line was read.
+void Runner::record_pause(Running& r, double objective, double wall) {
+  const std::int64_t id = r.trial.id;
+  store_->add_eval(id, r.target, objective, json{{"epoch", r.target}, {sweep_.objective, objective}});
+  store_->pause(id, objective, r.target, wall);
+  progress(std::size_t(r.trial.stage), "trial " + std::to_string(id) + " reached epoch " +
+                                           format_number(r.target) + ": " + sweep_.objective +
+                                           " " + fixed(objective, 4) + ", " + fixed(wall, 1) +
+                                           " s");
 }
 
 bool Runner::check(Running& r) {
@@ -483,16 +436,15 @@ bool Runner::run_stage(std::size_t stage) {
 // depends only on the values at the rung, so a resumed sweep repeats it.
 bool Runner::run_synchronous_halving(std::size_t stage) {
   const Stage& st = sweep_.stages[stage];
-  const double budget = stage_epochs(sweep_, st);
-  std::vector<double> targets = halving_rungs(*st.halving, budget);
-  targets.push_back(budget);
+  const HalvingPolicy policy = *halving(st);
+  const std::vector<double> targets = policy.segment_targets(stage_epochs(sweep_, st));
   for (std::size_t k = 0; k < targets.size(); ++k) {
     std::deque<TrialRecord> pending;
     for (const TrialRecord& t : store_->trials(int(stage))) {
       if (t.status == Status::pending && t.epochs_done < targets[k] - 1e-9) pending.push_back(t);
     }
     run_trials(stage, std::move(pending), targets[k]);
-    if (k + 1 < targets.size()) prune_rung(stage, targets[k]);
+    if (k + 1 < targets.size()) prune_rung(stage, policy, targets[k]);
   }
   for (const TrialRecord& t : store_->trials(int(stage))) {
     if (t.status == Status::done || t.status == Status::pruned) return true;
@@ -500,24 +452,13 @@ bool Runner::run_synchronous_halving(std::size_t stage) {
   return false;
 }
 
-void Runner::prune_rung(std::size_t stage, double rung) {
-  const Stage& st = sweep_.stages[stage];
-  std::vector<RungValue> values = store_->rung_values_by_trial(int(stage), rung);
-  std::stable_sort(values.begin(), values.end(), [&](const RungValue& a, const RungValue& b) {
-    return better(a.value, b.value, sweep_.goal());
-  });
-  const auto keep = std::max<std::size_t>(
-      1, static_cast<std::size_t>(std::floor(double(values.size()) / st.halving->eta)));
-  for (std::size_t i = keep; i < values.size(); ++i) {
-    const TrialRecord t = store_->trial(values[i].trial_id);
+void Runner::prune_rung(std::size_t stage, const HalvingPolicy& policy, double rung) {
+  for (const auto& cut : policy.cuts_at_rung(store_->rung_values_by_trial(int(stage), rung), rung)) {
+    const TrialRecord t = store_->trial(cut.trial_id);
     if (t.status != Status::pending || std::abs(t.epochs_done - rung) > 1e-9) continue;
-    const std::string reason = "pruned at epoch " + format_number(rung) + ": " +
-                               sweep_.objective + " " + fixed(values[i].value, 4) + " ranked " +
-                               std::to_string(i + 1) + " of " + std::to_string(values.size()) +
-                               ", the best " + std::to_string(keep) + " go on";
-    store_->finish(t.id, Status::pruned, values[i].value, rung, reason, 0, unix_now(),
+    store_->finish(t.id, Status::pruned, cut.value, rung, cut.reason, 0, unix_now(),
                    json::object());
-    progress(stage, "trial " + std::to_string(t.id) + " " + reason);
+    progress(stage, "trial " + std::to_string(t.id) + " " + cut.reason);
   }
 }
 

@@ -1,5 +1,6 @@
 // lb-train: trains one experiment spec. Exit codes: 0 done, 2 bad input
-// (command line, spec, data files; nothing is written), 1 runtime failure.
+// (command line, spec, data files; nothing is written), 3 the loss diverged,
+// 1 any other runtime failure.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -98,6 +99,9 @@ int main(int argc, char** argv) {
   lb::keep_freed_memory();
   lb::MpiSession mpi(&argc, &argv);
   CLI::App app{"lb-train: data-parallel fp16/LARS training of an experiment spec"};
+  app.footer(
+      "Exit codes: 0 done, 2 bad input (command line, spec, data files), 3 the loss diverged "
+      "(inf/NaN), 1 any other runtime failure.");
   Args args;
   add_options(app, args);
   try {
@@ -113,6 +117,9 @@ int main(int argc, char** argv) {
     // Every rank reads the same spec and data, so they all fail alike: one line suffices.
     if (world_rank() == 0) std::cerr << e.what() << '\n';
     return 2;
+  } catch (const lb::DivergedError& e) {
+    std::cerr << "\nlb-train: error: " << e.what() << '\n';
+    return fail_job(lb::kDivergedExitCode);
   } catch (const std::exception& e) {
     std::cerr << "\nlb-train: error: " << e.what() << '\n';
     return fail_job(1);

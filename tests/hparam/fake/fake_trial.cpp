@@ -11,7 +11,9 @@
 //   FAKE_TRIAL_FAULT=MODE:KEY>X[,MODE:KEY=X]...  a fault when spec key KEY
 //     exceeds (or equals) X; the first rule that matches applies. MODE:
 //     crash (SIGABRT after the first eval), hang (sleep forever), nan
-//     (diverges: exits 1 with lb-train's message), flaky (crashes on the
+//     (diverges: exits 3 as lb-train does, with a message that never says
+//     "diverged", since the sweep must go by the exit code), fail (exits 1
+//     with a message that does say "diverged"), flaky (crashes on the
 //     first attempt only, remembered in DIR.flaky), badinput (exits 2)
 #include <fcntl.h>
 #include <unistd.h>
@@ -123,8 +125,9 @@ int train(const TrainArgs& a) {
     std::this_thread::sleep_for(
         std::chrono::duration<double>(sleep_s * (epoch - std::min(epochs, (k - 1) * every))));
     if (mode == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
-    if (mode == "nan")
-      throw std::runtime_error("training diverged: loss is nan at step " + std::to_string(k));
+    if (mode == "nan") throw lb::DivergedError("loss is nan at step " + std::to_string(k));
+    if (mode == "fail")
+      throw std::runtime_error("not a divergence, though this message says diverged");
     acc = accuracy_at(spec, epoch);
     metrics << json{{"type", "step"}, {"step", k}, {"epoch", epoch}, {"loss", 1 - acc}}.dump()
             << "\n"
@@ -175,6 +178,9 @@ int main(int argc, char** argv) {
   } catch (const lb::InputError& e) {
     std::cerr << e.what() << "\n";
     return 2;
+  } catch (const lb::DivergedError& e) {
+    std::cerr << "\nlb-train: error: " << e.what() << "\n";
+    return lb::kDivergedExitCode;
   } catch (const std::exception& e) {
     std::cerr << "\nlb-train: error: " << e.what() << "\n";
     return 1;
