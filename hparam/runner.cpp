@@ -43,7 +43,9 @@ class Interrupted : public std::exception {};
 class DirLock {
  public:
   explicit DirLock(const fs::path& dir) {
-    fd_ = open((dir / ".lock").c_str(), O_RDWR | O_CREAT, 0644);
+    // O_CLOEXEC: a trial that inherited the lock would hold it after a kill -9
+    // of the sweep until the trial itself died, and refuse the rerun.
+    fd_ = open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0 || flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       throw std::runtime_error(dir.string() + " is in use by another hparam-sweep run");
     }
@@ -77,6 +79,7 @@ class Runner {
  private:
   void open_store();
   void recover_running();
+  void retry_failed();
   std::vector<TrialRecord> generate(std::size_t stage);
   void carry_identical_runs(std::size_t stage);
   bool run_stage(std::size_t stage);
@@ -159,6 +162,24 @@ void Runner::recover_running() {
     log_ << "resuming " << options_.out.string() << ": " << kept << " finished trial(s) kept, "
          << running.size() << " interrupted trial(s) to rerun\n";
   }
+}
+
+// --retry-failed: only the latest generated stage's failed trials run again.
+// Later stages are chosen from an earlier stage's results once, and stored,
+// so a rerun there could not change anything.
+void Runner::retry_failed() {
+  std::size_t latest = 0;
+  while (latest + 1 < sweep_.stages.size() && store_->stage_generated(int(latest + 1))) ++latest;
+  const auto ids = store_->retry_failed(int(latest));
+  std::size_t earlier = 0;
+  for (const TrialRecord& t : store_->trials())
+    earlier += t.stage < int(latest) && t.status == Status::failed ? 1 : 0;
+  log_ << "--retry-failed: " << ids.size() << " failed trial(s) of stage "
+       << sweep_.stages[latest].name << " to run again";
+  if (earlier > 0)
+    log_ << "; " << earlier << " failed trial(s) of earlier stages stay failed (the stages after "
+         << "them were already chosen)";
+  log_ << "\n";
 }
 
 std::vector<TrialRecord> Runner::generate(std::size_t stage) {
@@ -494,6 +515,7 @@ int Runner::no_usable_trial(const Stage& st) {
 int Runner::run() {
   open_store();
   recover_running();
+  if (options_.retry_failed) retry_failed();
   log_ << "sweep " << sweep_.name << ": " << sweep_.stages.size() << " stage(s), "
        << sweep_.space.size() << " parameter(s), seed " << sweep_.seed << ", " << options_.workers
        << " worker(s), objective " << sweep_.objective << "\n";

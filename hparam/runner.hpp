@@ -19,6 +19,7 @@ struct RunOptions {
   std::filesystem::path trainer;    // lb-train (or a stand-in with its CLI)
   std::filesystem::path simulator;  // simulate-scaling; may not exist
   bool plan_only = false;           // stop before the final stage, after the cost estimate
+  bool retry_failed = false;        // failed trials of the latest stage run again
   double poll_s = 0.05;
   double heartbeat_s = 30;  // a progress line at least this often
 };

@@ -30,6 +30,18 @@ CREATE TABLE estimates (trial_id INTEGER PRIMARY KEY, gpus INTEGER NOT NULL,
   time_to_train_s REAL NOT NULL, images_per_s REAL NOT NULL, efficiency REAL NOT NULL);
 )sql";
 
+// "FILE: sqlite WHAT: MESSAGE", so that a failing store names itself. A file
+// that is not a database (or is corrupt) is bad input; anything else, such
+// as a full disk, is a runtime failure.
+[[noreturn]] void fail(sqlite3* db, const std::string& what, int rc, const std::string& message) {
+  const char* file = sqlite3_db_filename(db, "main");
+  const std::string text = std::string(file && *file ? file : "sweep.db") + ": sqlite " + what +
+                           ": " + message;
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) throw InputError(text);
+  throw std::runtime_error(text);
+}
+
 // One prepared statement; bind() takes 1-based positions in order.
 class Statement {
  public:
@@ -75,7 +87,7 @@ class Statement {
     return *this;
   }
   [[noreturn]] void fail(const char* what) const {
-    throw std::runtime_error(std::string("sqlite ") + what + ": " + sqlite3_errmsg(db_));
+    hparam::fail(db_, what, sqlite3_extended_errcode(db_), sqlite3_errmsg(db_));
   }
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
@@ -182,16 +194,17 @@ TrialStore::~TrialStore() { sqlite3_close(db_); }
 
 void TrialStore::exec(const std::string& sql) const {
   char* error = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    const std::string message = error ? error : "unknown";
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
+  if (rc != SQLITE_OK) {
+    const std::string message = error ? error : sqlite3_errmsg(db_);
     sqlite3_free(error);
-    throw std::runtime_error("sqlite: " + message);
+    fail(db_, "exec", rc, message);
   }
 }
 
 json TrialStore::sweep() const {
   Statement s(db_, "SELECT value FROM meta WHERE key = 'sweep'");
-  if (!s.step()) throw std::runtime_error("trial store: no sweep in meta");
+  if (!s.step()) throw InputError(std::string(sqlite3_db_filename(db_, "main")) + ": no sweep in its meta table");
   return json::parse(s.text(0));
 }
 
@@ -254,6 +267,29 @@ std::vector<TrialRecord> TrialStore::reset_running() {
       "UPDATE trials SET status = 'pending', pid = 0, attempts = MAX(0, attempts - 1) "
       "WHERE status = 'running'; COMMIT;");
   return running;
+}
+
+std::vector<std::int64_t> TrialStore::retry_failed(int stage) {
+  std::vector<std::int64_t> ids;
+  for (const TrialRecord& t : trials(stage)) {
+    if (t.status == Status::failed) ids.push_back(t.id);
+  }
+  exec("BEGIN IMMEDIATE");
+  try {
+    for (const std::int64_t id : ids) {
+      Statement(db_, "DELETE FROM evals WHERE trial_id = ?").bind(id).run();
+      Statement(db_,
+                "UPDATE trials SET status = 'pending', objective = NULL, epochs_done = 0, "
+                "reason = '', attempts = 0, pid = 0, summary = '{}' WHERE id = ?")
+          .bind(id)
+          .run();
+    }
+    exec("COMMIT");
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
+  return ids;
 }
 
 void TrialStore::mark_running(std::int64_t id, const std::string& command, std::int64_t pid,

@@ -91,6 +91,10 @@ class TrialStore {
   // Trials a killed sweep left running; they go back to pending and lose their
   // evals, and the interrupted attempt does not count against trial.retries.
   std::vector<TrialRecord> reset_running();
+  // --retry-failed: the failed trials of `stage` go back to pending, to run
+  // from scratch with their attempts counted afresh (their time still
+  // counts in wall_s). Returns their ids.
+  std::vector<std::int64_t> retry_failed(int stage);
   void mark_running(std::int64_t id, const std::string& command, std::int64_t pid, double now);
   // Back to pending for another attempt (the attempt's time still counts).
   // The attempt resumes from epochs_done (0: from scratch, else a rung's

@@ -22,7 +22,7 @@ namespace {
 struct Args {
   std::string sweep, out, trainer, simulator, dir, csv_out, analysis_dir;
   int workers = 1;
-  bool plan_only = false, csv = false, evals = false;
+  bool plan_only = false, retry_failed = false, csv = false, evals = false;
 };
 
 // The directory holding this executable (build/bin), where lb-train and
@@ -48,6 +48,7 @@ int run(const Args& a) {
   options.simulator =
       fs::absolute(a.simulator.empty() ? exe_dir() / "simulate-scaling" : fs::path(a.simulator));
   options.plan_only = a.plan_only;
+  options.retry_failed = a.retry_failed;
   if (!fs::exists(options.trainer))
     throw lb::InputError("--trainer " + options.trainer.string() + ": not found");
   return lb::hparam::run_sweep(sweep, options, std::cout);
@@ -96,6 +97,8 @@ int main(int argc, char** argv) {
                  "simulate-scaling for the cost estimate (default: next to hparam-sweep)");
   app.add_flag("--plan-only", a.plan_only,
                "run the search stages, estimate the final stage's cost, stop before it");
+  app.add_flag("--retry-failed", a.retry_failed,
+               "run the failed trials of the latest stage again (e.g. after fixing --trainer)");
   CLI::App* status = app.add_subcommand("status", "table of stages and trials");
   status->add_option("dir", a.dir, "sweep directory")->required();
   CLI::App* exp = app.add_subcommand("export", "trials (or evaluations) as CSV");
