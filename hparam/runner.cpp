@@ -19,8 +19,10 @@
 
 #include "hparam/cost.hpp"
 #include "hparam/halving.hpp"
+#include "hparam/launcher.hpp"
 #include "hparam/metrics_tail.hpp"
 #include "hparam/process.hpp"
+#include "hparam/slurm.hpp"
 #include "hparam/strategy.hpp"
 #include "hparam/text.hpp"
 #include "hparam/trial_ending.hpp"
@@ -59,9 +61,10 @@ class DirLock {
 // A trial in flight.
 struct Running {
   TrialRecord trial;
-  std::unique_ptr<Process> process;
+  std::unique_ptr<TrialJob> job;
   fs::path dir;
-  double started = 0;
+  double started = 0;        // submitted (local: started)
+  double running_since = 0;  // first seen running, out of any queue: the timeout counts from here
   std::optional<MetricsTail> metrics;
   std::size_t next_rung = 0;  // asynchronous halving: the next rung to judge at
   double epoch = 0;  // latest epoch seen in metrics.jsonl
@@ -78,7 +81,9 @@ class Runner {
 
  private:
   void open_store();
+  void make_launcher();
   void recover_running();
+  void adopt(std::size_t stage, double target, std::map<std::int64_t, Running>& running);
   void retry_failed();
   std::vector<TrialRecord> generate(std::size_t stage);
   void carry_identical_runs(std::size_t stage);
@@ -95,7 +100,7 @@ class Runner {
   void read_metrics(Running& r);
   void on_eval(Running& r, const json& record);
   bool check(Running& r);  // true when the trial has ended and is recorded
-  void record_exit(Running& r, const ExitStatus& status);
+  void record_exit(Running& r, const JobEnd& end);
   void record_pause(Running& r, double objective, double wall);
   std::optional<HalvingPolicy> halving(const Stage& st) const;
   void progress(std::size_t stage, const std::string& line);
@@ -109,6 +114,11 @@ class Runner {
   std::ostream& log_;
   std::unique_ptr<TrialStore> store_;
   std::unique_ptr<DirLock> lock_;
+  std::unique_ptr<Launcher> launcher_;
+  SlurmLauncher* slurm_ = nullptr;  // launcher_, when it is Slurm
+  // Trials whose Slurm jobs an earlier run of the sweep left running: taken
+  // back into the run loop of their stage instead of being submitted again.
+  std::map<std::int64_t, TrialRecord> adopted_;
   double last_heartbeat_ = 0;
 };
 
@@ -146,21 +156,75 @@ void Runner::open_store() {
   store_ = std::make_unique<TrialStore>(db);
 }
 
-// A sweep killed with -9 may leave a trial running only if the kernel has
-// not delivered its parent-death signal yet; end it before rerunning.
+void Runner::make_launcher() {
+  const std::string kind = options_.launcher.empty() ? sweep_.launcher : options_.launcher;
+  if (kind != "slurm") {
+    launcher_ = std::make_unique<LocalLauncher>(sweep_.trial.launcher);
+    return;
+  }
+  if (!sweep_.trial.launcher.empty())
+    throw InputError("trial.launcher: not used under the Slurm launcher, where trials run under "
+                     "srun (ranks: slurm.ranks, srun options: slurm.srun)");
+  auto slurm = std::make_unique<SlurmLauncher>(sweep_.slurm, sweep_.trial.timeout_s, options_.out);
+  slurm_ = slurm.get();
+  launcher_ = std::move(slurm);
+}
+
+// Trials a killed sweep left running. A local one may still run only if the
+// kernel has not delivered its parent-death signal yet: it is ended and
+// rerun. A Slurm job goes on without the sweep: it is re-attached to.
 void Runner::recover_running() {
-  const auto running = store_->reset_running();
-  for (const TrialRecord& t : running) {
+  std::vector<std::int64_t> jobs;
+  for (const TrialRecord& t : store_->running_trials()) {
+    if (t.job_id <= 0) continue;
+    if (!slurm_)
+      throw InputError(options_.out.string() + ": trial " + std::to_string(t.id) +
+                       " runs as Slurm job " + std::to_string(t.job_id) +
+                       " of an earlier run; rerun with --launcher slurm to re-attach to it");
+    adopted_[t.id] = t;
+    jobs.push_back(t.job_id);
+  }
+  const auto reset = store_->reset_running(/*keep_jobs=*/slurm_ != nullptr);
+  for (const TrialRecord& t : reset) {
     std::ifstream cmdline("/proc/" + std::to_string(t.pid) + "/cmdline");
     std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
     const std::string dir = (options_.out / "trials" / std::to_string(t.id)).string();
     if (t.pid > 0 && text.find(dir) != std::string::npos) kill(-pid_t(t.pid), SIGKILL);
   }
+  if (slurm_) {
+    for (std::int64_t job : slurm_->cancel_untracked(jobs))
+      log_ << "cancelled Slurm job " << job << ": submitted by a sweep killed before it "
+           << "recorded the job; its trial runs again\n";
+  }
   std::size_t kept = 0;
   for (const TrialRecord& t : store_->trials()) kept += finished(t.status) ? 1 : 0;
-  if (kept > 0 || !running.empty()) {
+  if (kept > 0 || !reset.empty() || !adopted_.empty()) {
     log_ << "resuming " << options_.out.string() << ": " << kept << " finished trial(s) kept, "
-         << running.size() << " interrupted trial(s) to rerun\n";
+         << reset.size() << " interrupted trial(s) to rerun";
+    if (!adopted_.empty()) log_ << ", " << adopted_.size() << " Slurm job(s) to re-attach to";
+    log_ << "\n";
+  }
+}
+
+// Re-attaches the adopted jobs of `stage` that run towards `target`.
+void Runner::adopt(std::size_t stage, double target, std::map<std::int64_t, Running>& running) {
+  for (auto it = adopted_.begin(); it != adopted_.end();) {
+    const TrialRecord& t = it->second;
+    if (t.stage != int(stage) || (target > 0 && t.epochs_done >= target - 1e-9)) {
+      ++it;
+      continue;
+    }
+    Running& r = running[t.id];
+    r.trial = t;
+    r.target = target;
+    r.dir = options_.out / "trials" / std::to_string(t.id);
+    r.metrics.emplace(r.dir / "metrics.jsonl");  // from the start: storing an eval twice is harmless
+    r.epoch = t.epochs_done;
+    r.started = t.started_at;
+    r.job = slurm_->reattach(t.job_id, r.dir);
+    progress(stage, "trial " + std::to_string(t.id) + " re-attached to Slurm job " +
+                        std::to_string(t.job_id));
+    it = adopted_.erase(it);
   }
 }
 
@@ -199,9 +263,9 @@ std::vector<TrialRecord> Runner::generate(std::size_t stage) {
 std::vector<std::string> Runner::command(const TrialRecord& t, const fs::path& dir,
                                          double target) const {
   const Stage& st = sweep_.stages[std::size_t(t.stage)];
-  std::vector<std::string> argv = sweep_.trial.launcher;
-  argv.insert(argv.end(), {options_.trainer.string(), (options_.out / "base-spec.json").string(),
-                           "--out", dir.string(), "-q"});
+  std::vector<std::string> argv{options_.trainer.string(),
+                                (options_.out / "base-spec.json").string(), "--out", dir.string(),
+                                "-q"};  // the launcher adds its prefix (local) or srun (Slurm)
   if (t.epochs_done > 0) argv.push_back("--resume");  // from the checkpoint of a rung
   auto set = [&](const std::string& key, const json& value) {
     argv.push_back("--set");
@@ -236,13 +300,16 @@ void Runner::start(Running& r) {
     fs::remove_all(r.dir);  // an earlier attempt's files would mix with this one's
     fs::create_directories(r.dir);
   }
-  const auto argv = command(r.trial, r.dir, r.target);
-  r.process = std::make_unique<Process>(argv, r.dir / "stdout.log", r.dir / "stderr.log");
+  const Attempt attempt{r.trial.id, command(r.trial, r.dir, r.target), r.dir};
+  r.job = launcher_->start(attempt);
   r.started = unix_now();
-  store_->mark_running(r.trial.id, shell_command(argv), r.process->pid(), r.started);
+  store_->mark_running(r.trial.id, launcher_->describe(attempt), r.job->pid(), r.job->job_id(),
+                       r.started);
+  const std::string job =
+      r.job->job_id() > 0 ? " as Slurm job " + std::to_string(r.job->job_id()) : "";
   progress(
       std::size_t(r.trial.stage),
-      "trial " + std::to_string(r.trial.id) + " started" +
+      "trial " + std::to_string(r.trial.id) + (job.empty() ? " started" : " submitted" + job) +
           (r.trial.attempts > 0 ? " (attempt " + std::to_string(r.trial.attempts + 1) + ")" : "") +
           ": " + short_params(r.trial.params));
 }
@@ -271,12 +338,12 @@ void Runner::on_eval(Running& r, const json& record) {
     if (!stop) continue;
     r.stop = *stop;
     r.epoch = epoch;
-    r.process->kill_and_wait();
+    r.job->stop();
     return;
   }
 }
 
-void Runner::record_exit(Running& r, const ExitStatus& status) {
+void Runner::record_exit(Running& r, const JobEnd& job_end) {
   const double wall = unix_now() - r.started;
   const std::int64_t id = r.trial.id;
   const std::string name = "trial " + std::to_string(id);
@@ -287,7 +354,8 @@ void Runner::record_exit(Running& r, const ExitStatus& status) {
     progress(stage, name + " " + r.stop);
     return;
   }
-  AttemptEnd end{status, r.stop, "", std::nullopt, last_line(r.dir / "stderr.log")};
+  AttemptEnd end{job_end.exit, r.stop, job_end.scheduler_verdict, std::nullopt,
+                 last_line(r.dir / "stderr.log")};
   if (fs::exists(r.dir / "summary.json")) end.summary = read_file(r.dir / "summary.json");
   const Classified c = classify_ending(end, sweep_.objective);
   if (c.ending == Ending::finished && pauses(r)) return record_pause(r, *c.objective, wall);
@@ -323,16 +391,19 @@ void Runner::record_pause(Running& r, double objective, double wall) {
 
 bool Runner::check(Running& r) {
   read_metrics(r);
-  std::optional<ExitStatus> status;
-  if (!r.stop.empty()) status = ExitStatus{0, SIGKILL};  // pruned: already killed and reaped
-  if (!status && unix_now() - r.started > sweep_.trial.timeout_s) {
-    r.stop = "timeout after " + format_number(sweep_.trial.timeout_s) + " s";
-    status = r.process->kill_and_wait();
+  std::optional<JobEnd> end;
+  if (!r.stop.empty()) end = JobEnd{{0, SIGKILL}, ""};  // pruned: already stopped
+  if (!end) end = r.job->poll();
+  if (!end && r.job->running()) {
+    if (r.running_since == 0) r.running_since = unix_now();
+    if (unix_now() - r.running_since > sweep_.trial.timeout_s) {
+      r.stop = "timeout after " + format_number(sweep_.trial.timeout_s) + " s";
+      end = r.job->stop();
+    }
   }
-  if (!status) status = r.process->poll();
-  if (!status) return false;
+  if (!end) return false;
   if (r.stop.empty()) read_metrics(r);  // the lines written just before it exited
-  record_exit(r, *status);
+  record_exit(r, *end);
   return true;
 }
 
@@ -356,17 +427,32 @@ void Runner::heartbeat(std::size_t stage, const std::map<std::int64_t, Running>&
   if (unix_now() - last_heartbeat_ < options_.heartbeat_s) return;
   std::string line = std::to_string(running.size()) + " running:";
   for (const auto& [id, r] : running) {
+    if (r.running_since == 0) {
+      line += " trial " + std::to_string(id) + " queued (" + fixed(unix_now() - r.started, 0) + " s)";
+      continue;
+    }
     line += " trial " + std::to_string(id) + " at epoch " + fixed(r.epoch, 2) + "/" +
-            format_number(r.trial.budget_epochs) + " (" + fixed(unix_now() - r.started, 0) + " s)";
+            format_number(r.trial.budget_epochs) + " (" +
+            fixed(unix_now() - r.running_since, 0) + " s)";
   }
   progress(stage, line);
 }
 
+// SIGINT/SIGTERM: every attempt in flight ends (Slurm jobs are cancelled,
+// re-attached ones not yet taken back included) and goes back to pending.
 void Runner::stop_all(std::map<std::int64_t, Running>& running) {
+  std::vector<TrialJob*> jobs;
   for (auto& [id, r] : running) {
-    if (r.process && r.stop.empty()) r.process->kill_and_wait();
+    if (r.job && r.stop.empty()) jobs.push_back(r.job.get());
   }
+  std::vector<std::unique_ptr<TrialJob>> waiting;
+  for (const auto& [id, t] : adopted_) {
+    waiting.push_back(slurm_->reattach(t.job_id, options_.out / "trials" / std::to_string(id)));
+    jobs.push_back(waiting.back().get());
+  }
+  launcher_->stop_all(jobs);
   running.clear();
+  adopted_.clear();
   store_->reset_running();
 }
 
@@ -381,6 +467,7 @@ void Runner::run_trials(std::size_t stage, std::deque<TrialRecord> pending, doub
       stop_all(running);
       throw Interrupted();
     }
+    adopt(stage, target, running);
     while (int(running.size()) < options_.workers && !pending.empty()) {
       Running& r = running[pending.front().id];
       r.trial = pending.front();
@@ -514,11 +601,17 @@ int Runner::no_usable_trial(const Stage& st) {
 
 int Runner::run() {
   open_store();
+  make_launcher();
   recover_running();
   if (options_.retry_failed) retry_failed();
   log_ << "sweep " << sweep_.name << ": " << sweep_.stages.size() << " stage(s), "
        << sweep_.space.size() << " parameter(s), seed " << sweep_.seed << ", " << options_.workers
-       << " worker(s), objective " << sweep_.objective << "\n";
+       << (slurm_ ? " Slurm job(s) at a time" : " worker(s)") << ", objective "
+       << sweep_.objective << "\n";
+  if (is_test_objective(sweep_.objective))
+    log_ << "warning: the objective " << sweep_.objective << " chooses configurations by the "
+         << "test set (allow_test_objective: true): their test accuracy is no longer an "
+         << "unbiased estimate\n";
   for (std::size_t s = 0; s < sweep_.stages.size(); ++s) {
     const Stage& st = sweep_.stages[s];
     const auto trials = generate(s);

@@ -23,7 +23,7 @@ CREATE TABLE trials (
   command TEXT NOT NULL DEFAULT '', pid INTEGER NOT NULL DEFAULT 0,
   started_at REAL NOT NULL DEFAULT 0, finished_at REAL NOT NULL DEFAULT 0,
   wall_s REAL NOT NULL DEFAULT 0, summary TEXT NOT NULL DEFAULT '{}',
-  UNIQUE (stage, idx));
+  job_id INTEGER NOT NULL DEFAULT 0, UNIQUE (stage, idx));
 CREATE TABLE evals (trial_id INTEGER NOT NULL, epoch REAL NOT NULL, value REAL, record TEXT NOT NULL,
   PRIMARY KEY (trial_id, epoch));
 CREATE TABLE estimates (trial_id INTEGER PRIMARY KEY, gpus INTEGER NOT NULL,
@@ -94,9 +94,11 @@ class Statement {
   int n_ = 0;
 };
 
+// job_id last (see the constructor): a store made before Slurm jobs existed reads it as 0.
 constexpr const char* kTrialColumns =
     "id, stage, stage_name, idx, params, fidelity, budget_epochs, status, objective, epochs_done, "
-    "reason, attempts, command, pid, started_at, finished_at, wall_s";
+    "reason, attempts, command, pid, started_at, finished_at, wall_s, "
+    "json_extract(summary, '$.test_accuracy')";
 
 TrialRecord read_trial(const Statement& s) {
   TrialRecord t;
@@ -117,7 +119,15 @@ TrialRecord read_trial(const Statement& s) {
   t.started_at = s.real(14);
   t.finished_at = s.real(15);
   t.wall_s = s.real(16);
+  if (!s.null(17)) t.test_accuracy = s.real(17);
+  t.job_id = s.integer(18);
   return t;
+}
+
+bool has_job_column(sqlite3* db) {
+  Statement s(db, "SELECT COUNT(*) FROM pragma_table_info('trials') WHERE name = 'job_id'");
+  s.step();
+  return s.integer(0) > 0;
 }
 
 sqlite3* open_db(const std::filesystem::path& file, int flags) {
@@ -187,10 +197,18 @@ TrialStore::TrialStore(const std::filesystem::path& file, bool read_only) {
   if (!read_only) {
     // WAL: a commit is one append, and readers (hparam-sweep status) never block the sweep.
     exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    add_job_column();
   }
+  columns_ = std::string(kTrialColumns) + (has_job_column(db_) ? ", job_id" : ", 0");
 }
 
 TrialStore::~TrialStore() { sqlite3_close(db_); }
+
+// A store made before Slurm jobs existed gains their column when a sweep
+// opens it for writing.
+void TrialStore::add_job_column() {
+  if (!has_job_column(db_)) exec("ALTER TABLE trials ADD COLUMN job_id INTEGER NOT NULL DEFAULT 0");
+}
 
 void TrialStore::exec(const std::string& sql) const {
   char* error = nullptr;
@@ -239,7 +257,7 @@ void TrialStore::add_stage(int stage, const std::string& name, const std::vector
 }
 
 std::vector<TrialRecord> TrialStore::trials(std::optional<int> stage) const {
-  Statement s(db_, std::string("SELECT ") + kTrialColumns + " FROM trials" +
+  Statement s(db_, "SELECT " + columns_ + " FROM trials" +
                        (stage ? " WHERE stage = ?" : "") + " ORDER BY stage, idx");
   if (stage) s.bind(*stage);
   std::vector<TrialRecord> out;
@@ -248,25 +266,33 @@ std::vector<TrialRecord> TrialStore::trials(std::optional<int> stage) const {
 }
 
 TrialRecord TrialStore::trial(std::int64_t id) const {
-  Statement s(db_, std::string("SELECT ") + kTrialColumns + " FROM trials WHERE id = ?");
+  Statement s(db_, "SELECT " + columns_ + " FROM trials WHERE id = ?");
   s.bind(id);
   if (!s.step()) throw std::runtime_error("trial store: no trial " + std::to_string(id));
   return read_trial(s);
 }
 
-std::vector<TrialRecord> TrialStore::reset_running() {
+std::vector<TrialRecord> TrialStore::running_trials() const {
   std::vector<TrialRecord> running;
   for (TrialRecord& t : trials()) {
     if (t.status == Status::running) running.push_back(t);
   }
+  return running;
+}
+
+std::vector<TrialRecord> TrialStore::reset_running(bool keep_jobs) {
+  std::vector<TrialRecord> reset;
+  for (const TrialRecord& t : running_trials()) {
+    if (!(keep_jobs && t.job_id > 0)) reset.push_back(t);
+  }
   // Evaluations up to epochs_done (a rung it paused at, with a checkpoint)
   // stay; the interrupted attempt's later ones go.
-  exec(
-      "BEGIN IMMEDIATE; DELETE FROM evals WHERE EXISTS (SELECT 1 FROM trials t WHERE "
-      "t.id = evals.trial_id AND t.status = 'running' AND evals.epoch > t.epochs_done + 1e-9); "
-      "UPDATE trials SET status = 'pending', pid = 0, attempts = MAX(0, attempts - 1) "
-      "WHERE status = 'running'; COMMIT;");
-  return running;
+  const std::string which = std::string("status = 'running'") + (keep_jobs ? " AND job_id = 0" : "");
+  exec("BEGIN IMMEDIATE; DELETE FROM evals WHERE EXISTS (SELECT 1 FROM trials t WHERE "
+       "t.id = evals.trial_id AND t." + which + " AND evals.epoch > t.epochs_done + 1e-9); "
+       "UPDATE trials SET status = 'pending', pid = 0, job_id = 0, "
+       "attempts = MAX(0, attempts - 1) WHERE " + which + "; COMMIT;");
+  return reset;
 }
 
 std::vector<std::int64_t> TrialStore::retry_failed(int stage) {
@@ -280,7 +306,7 @@ std::vector<std::int64_t> TrialStore::retry_failed(int stage) {
       Statement(db_, "DELETE FROM evals WHERE trial_id = ?").bind(id).run();
       Statement(db_,
                 "UPDATE trials SET status = 'pending', objective = NULL, epochs_done = 0, "
-                "reason = '', attempts = 0, pid = 0, summary = '{}' WHERE id = ?")
+                "reason = '', attempts = 0, pid = 0, job_id = 0, summary = '{}' WHERE id = ?")
           .bind(id)
           .run();
     }
@@ -293,7 +319,7 @@ std::vector<std::int64_t> TrialStore::retry_failed(int stage) {
 }
 
 void TrialStore::mark_running(std::int64_t id, const std::string& command, std::int64_t pid,
-                              double now) {
+                              std::int64_t job_id, double now) {
   exec("BEGIN IMMEDIATE");
   Statement(db_,
             "DELETE FROM evals WHERE trial_id = ? AND epoch > "
@@ -302,10 +328,11 @@ void TrialStore::mark_running(std::int64_t id, const std::string& command, std::
       .bind(id)
       .run();
   Statement(db_,
-            "UPDATE trials SET status = 'running', command = ?, pid = ?, started_at = ?, "
-            "attempts = attempts + 1 WHERE id = ?")
+            "UPDATE trials SET status = 'running', command = ?, pid = ?, job_id = ?, "
+            "started_at = ?, attempts = attempts + 1 WHERE id = ?")
       .bind(command)
       .bind(pid)
+      .bind(job_id)
       .bind(now)
       .bind(id)
       .run();
@@ -315,7 +342,7 @@ void TrialStore::mark_running(std::int64_t id, const std::string& command, std::
 void TrialStore::retry(std::int64_t id, const std::string& reason, double wall_s) {
   Statement(
       db_,
-      "UPDATE trials SET status = 'pending', reason = ?, wall_s = wall_s + ?, pid = 0 WHERE id = ?")
+      "UPDATE trials SET status = 'pending', reason = ?, wall_s = wall_s + ?, pid = 0, job_id = 0 WHERE id = ?")
       .bind(reason)
       .bind(wall_s)
       .bind(id)
@@ -326,7 +353,7 @@ void TrialStore::pause(std::int64_t id, double value, double epochs_done, double
   exec("BEGIN IMMEDIATE");
   Statement(db_,
             "UPDATE trials SET status = 'pending', objective = ?, epochs_done = ?, "
-            "wall_s = wall_s + ?, pid = 0, attempts = 0 WHERE id = ?")
+            "wall_s = wall_s + ?, pid = 0, job_id = 0, attempts = 0 WHERE id = ?")
       .bind(std::optional<double>(value))
       .bind(epochs_done)
       .bind(wall_s)
@@ -340,7 +367,7 @@ void TrialStore::finish(std::int64_t id, Status status, std::optional<double> ob
                         const json& summary) {
   Statement(db_,
             "UPDATE trials SET status = ?, objective = ?, epochs_done = ?, reason = ?, "
-            "wall_s = wall_s + ?, finished_at = ?, summary = ?, pid = 0 WHERE id = ?")
+            "wall_s = wall_s + ?, finished_at = ?, summary = ?, pid = 0, job_id = 0 WHERE id = ?")
       .bind(to_string(status))
       .bind(objective)
       .bind(epochs_done)

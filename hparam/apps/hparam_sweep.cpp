@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Args {
-  std::string sweep, out, trainer, simulator, dir, csv_out, analysis_dir;
+  std::string sweep, out, trainer, simulator, dir, csv_out, analysis_dir, launcher;
   int workers = 1;
   bool plan_only = false, retry_failed = false, csv = false, evals = false;
 };
@@ -49,6 +49,7 @@ int run(const Args& a) {
       fs::absolute(a.simulator.empty() ? exe_dir() / "simulate-scaling" : fs::path(a.simulator));
   options.plan_only = a.plan_only;
   options.retry_failed = a.retry_failed;
+  options.launcher = a.launcher;
   if (!fs::exists(options.trainer))
     throw lb::InputError("--trainer " + options.trainer.string() + ": not found");
   return lb::hparam::run_sweep(sweep, options, std::cout);
@@ -91,7 +92,13 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--out", a.out,
                  "sweep directory (sweep.db, trials/, best-spec.json); rerun to resume");
-  app.add_option("--workers,-w", a.workers, "trials at a time")->check(CLI::Range(1, 256));
+  app.add_option("--workers,-w", a.workers,
+                 "trials at a time (with --launcher slurm: the sweep's jobs in the queue at once)")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--launcher", a.launcher,
+                 "where trials run: local (child processes) or slurm (sbatch jobs; the sweep "
+                 "file's \"slurm\" settings); default: the sweep file's \"launcher\", else local")
+      ->check(CLI::IsMember({"local", "slurm"}));
   app.add_option("--trainer", a.trainer, "trial program (default: lb-train next to hparam-sweep)");
   app.add_option("--simulator", a.simulator,
                  "simulate-scaling for the cost estimate (default: next to hparam-sweep)");
