@@ -7,11 +7,11 @@
 #include <cstdio>
 #include <iostream>
 
-#include "runtime/backends/cpu/dnnl_context.hpp"
 #include "runtime/comm/mpi_communicator.hpp"
 #include "runtime/core/allocator.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/spec.hpp"
+#include "runtime/nn/cpu_settings.hpp"
 #include "runtime/train/progress.hpp"
 #include "runtime/train/trainer.hpp"
 

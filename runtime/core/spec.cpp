@@ -41,6 +41,8 @@ void read_data(ObjectReader r, DataSpec& d) {
   r.read_choice("dataset", d.dataset, {"fashion_mnist", "synthetic"});
   r.read("dir", d.dir);
   r.read("train_subset", d.train_subset, IntRange::at_least(0));
+  r.read("validation_images", d.validation_images, IntRange::at_least(0));
+  r.read("validation_seed", d.validation_seed, IntRange::at_least(0));
   r.read("prefetch", d.prefetch, IntRange::at_least(1));
   r.read("workers", d.workers, IntRange::at_least(1));
   read_augment(r.child("augment"), d.augment);
@@ -69,6 +71,27 @@ Precision read_precision(ObjectReader& r, Precision current) {
   return name == "fp16" ? Precision::fp16 : Precision::fp32;
 }
 
+// {"validation_accuracy": 0.9}: at most one metric and its target.
+void read_stop_at(ObjectReader r, StopAtSpec& stop) {
+  struct Metric {
+    const char* name;
+    NumberRange range;
+  };
+  const Metric metrics[] = {{"validation_accuracy", NumberRange::open_closed(0, 1)},
+                            {"validation_loss", NumberRange::greater(0)},
+                            {"test_accuracy", NumberRange::open_closed(0, 1)},
+                            {"test_loss", NumberRange::greater(0)}};
+  int given = 0;
+  for (const Metric& m : metrics) {
+    double value = -1;
+    r.read(m.name, value, m.range);
+    if (value < 0) continue;
+    if (++given > 1) throw SpecError(r.path(), "expected one metric to stop at, got several");
+    stop = {m.name, value};
+  }
+  r.finish();
+}
+
 void read_train(ObjectReader r, TrainSpec& t) {
   r.read("epochs", t.epochs, NumberRange::greater(0));
   r.read("global_batch", t.global_batch, IntRange::at_least(1));
@@ -82,6 +105,9 @@ void read_train(ObjectReader r, TrainSpec& t) {
   r.read("bn_recalibration_images", t.bn_recalibration_images, IntRange::at_least(0));
   r.read("bn_ghost_batch", t.bn_ghost_batch, IntRange::at_least(0));
   r.read("checkpoint_every_epochs", t.checkpoint_every_epochs, NumberRange::at_least(0));
+  read_stop_at(r.child("stop_at"), t.stop_at);
+  r.read("noise_scale_every", t.noise_scale_every, IntRange::at_least(0));
+  r.read("noise_scale_ema", t.noise_scale_ema, NumberRange::closed_open(0, 1));
   read_loss_scale(r.child("loss_scale"), t.loss_scale);
   r.finish();
 }
@@ -188,6 +214,8 @@ json data_json(const DataSpec& d) {
       {"dataset", d.dataset},
       {"dir", d.dir},
       {"train_subset", d.train_subset},
+      {"validation_images", d.validation_images},
+      {"validation_seed", d.validation_seed},
       {"prefetch", d.prefetch},
       {"workers", d.workers},
       {"augment",
@@ -215,6 +243,9 @@ json train_json(const TrainSpec& t) {
           {"bn_recalibration_images", t.bn_recalibration_images},
           {"bn_ghost_batch", t.bn_ghost_batch},
           {"checkpoint_every_epochs", t.checkpoint_every_epochs},
+          {"stop_at", t.stop_at.enabled() ? json{{t.stop_at.metric, t.stop_at.value}} : json::object()},
+          {"noise_scale_every", t.noise_scale_every},
+          {"noise_scale_ema", t.noise_scale_ema},
           {"loss_scale",
            {{"mode", s.mode},
             {"init", s.init},

@@ -37,6 +37,10 @@ struct DataSpec {
   std::string dataset = "fashion_mnist";  // fashion_mnist | synthetic
   std::string dir = "/usr/share/datasets/fashion-mnist";
   std::int64_t train_subset = 0;  // use only the first N training images; 0 = all
+  // Training images held out as a validation set (never trained on), chosen
+  // by validation_seed alone so that every run of a study holds out the same.
+  std::int64_t validation_images = 0;
+  std::uint64_t validation_seed = 1;
   int prefetch = 4;               // depth of the prefetch queue, in batches
   int workers = 1;                // input pipeline threads
   AugmentSpec augment;
@@ -51,6 +55,14 @@ struct LossScaleSpec {
   double backoff_factor = 0.5;
   double min = 1.0;
   double max = 16777216.0;  // 2^24
+};
+
+// train.stop_at: end the run at the first evaluation whose `metric` reaches
+// `value` (at least it for accuracies, at most it for losses).
+struct StopAtSpec {
+  std::string metric;  // "" = never | validation_accuracy | validation_loss | test_accuracy | test_loss
+  double value = 0;
+  bool enabled() const { return !metric.empty(); }
 };
 
 struct TrainSpec {
@@ -71,6 +83,10 @@ struct TrainSpec {
   // rank's batch (ghost batch normalisation); 0 = over the whole rank batch.
   std::int64_t bn_ghost_batch = 0;
   double checkpoint_every_epochs = 1;  // 0 = only at the end
+  StopAtSpec stop_at;
+  // Gradient noise scale (McCandlish et al. 2018) every this many steps; 0 = off.
+  int noise_scale_every = 10;
+  double noise_scale_ema = 0.95;  // smoothing of |G|^2 and tr(Sigma) per measurement
   LossScaleSpec loss_scale;
 };
 

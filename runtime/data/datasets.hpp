@@ -13,6 +13,11 @@ namespace lb {
 // Throws DataError for a bad file, SpecError for an unknown dataset.
 ImageSet load_dataset(const DataSpec& spec, bool train, std::uint64_t seed);
 
+// Moves `count` images, drawn from `train` by `seed` alone, into the returned
+// validation set; `train` keeps the rest in their original order. Throws
+// SpecError (data.validation_images) unless 0 < count < train.count.
+ImageSet hold_out_validation(ImageSet& train, std::int64_t count, std::uint64_t seed);
+
 // Random images that are cheap to learn: each pixel is a class-dependent mean
 // plus standard normal noise. The class means depend only on `seed`, so the
 // train and test sets (which differ) come from the same distribution.

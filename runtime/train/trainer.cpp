@@ -8,16 +8,18 @@
 #include <cmath>
 #include <deque>
 #include <numeric>
+#include <optional>
 #include <ostream>
 
-#include "runtime/backends/cpu/dnnl_context.hpp"
 #include "runtime/comm/communicator.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
+#include "runtime/core/json_reader.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/data/batch_loader.hpp"
 #include "runtime/data/datasets.hpp"
 #include "runtime/models/model.hpp"
+#include "runtime/nn/cpu_settings.hpp"
 #include "runtime/optim/loss_scaler.hpp"
 #include "runtime/optim/schedule.hpp"
 #include "runtime/trace/trace_writer.hpp"
@@ -25,6 +27,7 @@
 #include "runtime/train/checkpoint.hpp"
 #include "runtime/train/device_engines.hpp"
 #include "runtime/train/metrics_log.hpp"
+#include "runtime/train/noise_scale.hpp"
 #include "runtime/train/progress.hpp"
 #include "runtime/train/step_engine.hpp"
 #include "runtime/train/step_profile.hpp"
@@ -59,6 +62,50 @@ struct EvalResult {
   double accuracy = 0, loss = 0;
 };
 
+// Mean loss and top-1 accuracy over a whole evaluation set, every rank
+// taking its shard of each batch.
+EvalResult evaluate_set(StepEngine& engine, const BatchLoader& loader, std::int64_t step) {
+  double loss_sum = 0;
+  std::int64_t correct = 0;
+  Batch batch;
+  for (std::int64_t i = 0; i < loader.batches_per_epoch(); ++i) {
+    loader.fill(0, i, batch);
+    if (batch.labels.empty()) continue;
+    const EvalOutcome outcome = engine.evaluate(batch, step);
+    loss_sum += outcome.mean_loss * double(batch.labels.size());
+    correct += outcome.correct;
+  }
+  std::vector<float> totals{float(loss_sum), float(correct)};
+  engine.sum_over_ranks(totals);
+  const double count = double(loader.set().count);
+  return {double(totals[1]) / count, double(totals[0]) / count};
+}
+
+// The evaluations after one interval: test set, and validation set when held out.
+struct Evaluation {
+  EvalResult test;
+  std::optional<EvalResult> validation;
+
+  // The value of a train.stop_at metric; nullopt without a validation set.
+  std::optional<double> metric(const std::string& name) const {
+    if (name == "test_accuracy") return test.accuracy;
+    if (name == "test_loss") return test.loss;
+    if (!validation) return std::nullopt;
+    return name == "validation_accuracy" ? validation->accuracy : validation->loss;
+  }
+};
+
+bool reached(const StopAtSpec& stop, const Evaluation& e) {
+  const std::optional<double> value = e.metric(stop.metric);
+  if (!value) return false;
+  return stop.metric.ends_with("_loss") ? *value <= stop.value : *value >= stop.value;
+}
+
+nlohmann::json noise_json(const NoiseScaleEstimate& e) {
+  return {{"b_simple", std::isfinite(e.b_simple) ? nlohmann::json(e.b_simple) : nlohmann::json(nullptr)},
+          {"g2", e.g2}, {"trace_sigma", e.trace_sigma}};
+}
+
 }  // namespace
 
 struct Trainer::Impl {
@@ -67,9 +114,9 @@ struct Trainer::Impl {
   std::ostream& out;
   Progress progress;
   int rank = 0, ranks = 1;
-  ImageSet train_set, test_set;
+  ImageSet train_set, test_set, validation_set;
   std::unique_ptr<Model> model;  // the zoo's description and initial weights
-  std::unique_ptr<BatchLoader> train_loader, test_loader;
+  std::unique_ptr<BatchLoader> train_loader, test_loader, validation_loader;
   std::unique_ptr<MetricsLog> metrics;   // rank 0 only
   std::unique_ptr<TraceWriter> trace;
   std::unique_ptr<StepProfile> profile;
@@ -81,8 +128,11 @@ struct Trainer::Impl {
   std::deque<double> recent_losses;  // the last log window, for final_loss
   double train_time_s = 0, data_wait_s = 0;
   std::int64_t images_trained = 0;  // over all ranks
-  EvalResult last_eval;
+  Evaluation last_eval;
   bool evaluated = false;  // last_eval holds this model's accuracy
+  NoiseScaleEstimator noise{spec.train.noise_scale_ema};
+  std::int64_t noise_step = -1;    // the step of noise's last measurement
+  std::optional<std::int64_t> target_step;  // the step at which train.stop_at was reached
 
   Impl(const Spec& s, TrainOptions o, std::ostream& os)
       : spec(s),
@@ -103,12 +153,14 @@ struct Trainer::Impl {
   void resume_from_checkpoint();
   TrainResult run();
   void write_profile() const;
-  EvalResult evaluate();
+  Evaluation evaluate();
+  void log_noise_scale();
   void recalibrate_batch_norm();
   void log_step(double loss, double lr, double step_images_per_s);
   void end_of_interval(std::int64_t done);
   void save();
   TrainResult finish();
+  void add_convergence(nlohmann::json& summary) const;
   std::int64_t per_rank_batch() const { return spec.train.global_batch / ranks; }
 };
 
@@ -126,6 +178,9 @@ void Trainer::Impl::setup() {
                     "expected a divisor of the per-rank batch " + std::to_string(per_rank_batch()) +
                         ", got " + std::to_string(ghost));
   }
+  if (spec.device == "cuda" && spec.train.noise_scale_every > 0) {
+    progress.message("note: the gradient noise scale is measured on the CPU backend only; not on \"cuda\"");
+  }
   load_data();
   total_steps = epochs_to_steps(spec.train.epochs, steps_per_epoch);
   build_model();
@@ -136,12 +191,19 @@ void Trainer::Impl::setup() {
 void Trainer::Impl::load_data() {
   train_set = load_dataset(spec.data, true, spec.train.seed);
   test_set = load_dataset(spec.data, false, spec.train.seed);
-  LoaderOptions train_opts{spec.train.global_batch, true, true, spec.data.augment, spec.train.seed,
-                           rank, ranks};
-  train_loader = std::make_unique<BatchLoader>(train_set, train_opts);
   LoaderOptions test_opts{kEvalBatch * ranks, false, false, spec.data.augment, spec.train.seed,
                           rank, ranks, false};
   test_loader = std::make_unique<BatchLoader>(test_set, test_opts);
+  if (spec.data.validation_images > 0) {
+    validation_set = hold_out_validation(train_set, spec.data.validation_images, spec.data.validation_seed);
+    validation_loader = std::make_unique<BatchLoader>(validation_set, test_opts);
+  } else if (spec.train.stop_at.metric.starts_with("validation_")) {
+    throw SpecError("train.stop_at." + spec.train.stop_at.metric,
+                    "needs a validation set: set data.validation_images");
+  }
+  LoaderOptions train_opts{spec.train.global_batch, true, true, spec.data.augment, spec.train.seed,
+                           rank, ranks};
+  train_loader = std::make_unique<BatchLoader>(train_set, train_opts);
   steps_per_epoch = train_loader->batches_per_epoch();
   if (steps_per_epoch == 0) {
     throw SpecError("train.global_batch", "expected at most the " + std::to_string(train_set.count) +
@@ -189,6 +251,13 @@ void Trainer::Impl::resume_from_checkpoint() {
   data_wait_s = totals.value("data_wait_s", 0.0);
   images_trained = totals.value("images_trained", std::int64_t{0});
   for (double loss : totals.value("recent_losses", std::vector<double>{})) recent_losses.push_back(loss);
+  if (const auto it = loaded.meta.find("noise_scale"); it != loaded.meta.end()) {
+    noise.restore(it->at("estimator"));
+    noise_step = it->at("step").get<std::int64_t>();
+  }
+  if (const auto it = loaded.meta.find("target_step"); it != loaded.meta.end() && !it->is_null()) {
+    target_step = it->get<std::int64_t>();
+  }
   engine->write_state();
 }
 
@@ -212,22 +281,25 @@ void Trainer::Impl::recalibrate_batch_norm() {
                   {{"step", step}, {"batches", batches}});
 }
 
-EvalResult Trainer::Impl::evaluate() {
+Evaluation Trainer::Impl::evaluate() {
   recalibrate_batch_norm();
-  std::vector<float> totals{0.0f, 0.0f};  // loss sum, correct, over this rank's shard
-  double loss_sum = 0;
-  std::int64_t correct = 0;
-  Batch batch;
-  for (std::int64_t i = 0; i < test_loader->batches_per_epoch(); ++i) {
-    test_loader->fill(0, i, batch);
-    if (batch.labels.empty()) continue;
-    const EvalOutcome outcome = engine->evaluate(batch, step);
-    loss_sum += outcome.mean_loss * double(batch.labels.size());
-    correct += outcome.correct;
-  }
-  totals = {float(loss_sum), float(correct)};
-  engine->sum_over_ranks(totals);
-  return {double(totals[1]) / double(test_set.count), double(totals[0]) / double(test_set.count)};
+  Evaluation e{evaluate_set(*engine, *test_loader, step), std::nullopt};
+  if (validation_loader) e.validation = evaluate_set(*engine, *validation_loader, step);
+  return e;
+}
+
+// One row per measurement: the smoothed estimate, and the raw norms it came from.
+void Trainer::Impl::log_noise_scale() {
+  const std::optional<GradientNormSample> sample = engine->noise_sample();
+  if (!sample) return;
+  const NoiseScaleEstimate e = noise.add(*sample);
+  noise_step = step;
+  if (!metrics) return;
+  nlohmann::json row{{"type", "noise_scale"}, {"step", step}, {"epoch", double(step) / steps_per_epoch}};
+  row.update(noise_json(e));
+  row.update({{"b_small", sample->b_small}, {"b_big", sample->b_big},
+              {"g2_small", sample->g2_small}, {"g2_big", sample->g2_big}});
+  metrics->write(row);
 }
 
 void Trainer::Impl::log_step(double loss, double lr, double images_per_s) {
@@ -256,7 +328,9 @@ void Trainer::Impl::save() {
       {"loss_scaler", {{"scale", s.scale}, {"clean_steps", s.clean_steps}, {"skipped", s.skipped}}},
       {"totals", {{"train_time_s", train_time_s}, {"data_wait_s", data_wait_s},
                   {"images_trained", images_trained},
-                  {"recent_losses", std::vector<double>(recent_losses.begin(), recent_losses.end())}}}};
+                  {"recent_losses", std::vector<double>(recent_losses.begin(), recent_losses.end())}}},
+      {"noise_scale", {{"estimator", noise.state()}, {"step", noise_step}}},
+      {"target_step", target_step ? nlohmann::json(*target_step) : nlohmann::json(nullptr)}};
   save_checkpoint(options.out / kCheckpointFile, step, meta, engine->state_tensors());
 }
 
@@ -267,16 +341,26 @@ void Trainer::Impl::end_of_interval(std::int64_t done) {
   if (every(spec.train.eval_every_epochs) || done == total_steps) {
     last_eval = evaluate();
     evaluated = true;
-    if (metrics) {
-      metrics->write({{"type", "eval"}, {"step", done}, {"epoch", double(done) / steps_per_epoch},
-                      {"test_accuracy", last_eval.accuracy}, {"test_loss", last_eval.loss}});
+    const double epoch = double(done) / steps_per_epoch;
+    nlohmann::json row{{"type", "eval"}, {"step", done}, {"epoch", epoch},
+                       {"test_accuracy", last_eval.test.accuracy}, {"test_loss", last_eval.test.loss}};
+    char line[160];
+    int n = std::snprintf(line, sizeof line, "epoch %.2f: test accuracy %.4f, test loss %.4f", epoch,
+                          last_eval.test.accuracy, last_eval.test.loss);
+    if (const auto& v = last_eval.validation) {
+      row.update({{"validation_accuracy", v->accuracy}, {"validation_loss", v->loss}});
+      std::snprintf(line + n, sizeof line - std::size_t(n), "; validation accuracy %.4f, loss %.4f",
+                    v->accuracy, v->loss);
     }
-    char line[128];
-    std::snprintf(line, sizeof line, "epoch %.2f: test accuracy %.4f, test loss %.4f",
-                  double(done) / steps_per_epoch, last_eval.accuracy, last_eval.loss);
+    if (metrics) metrics->write(row);
     progress.message(line);
+    if (spec.train.stop_at.enabled() && !target_step && reached(spec.train.stop_at, last_eval)) {
+      target_step = done;
+      progress.message("reached " + spec.train.stop_at.metric + " " + format_number(spec.train.stop_at.value) +
+                       " at step " + std::to_string(done) + ": stopping");
+    }
   }
-  if (every(spec.train.checkpoint_every_epochs)) save();
+  if (every(spec.train.checkpoint_every_epochs) || target_step) save();
 }
 
 // Test-only fault injection, for the tests that prove a stalled or dead rank
@@ -301,6 +385,7 @@ TrainResult Trainer::Impl::run() {
   engine->attach({*trace, *profile});
   const std::int64_t first_step = step;
   std::int64_t end = options.max_steps > 0 ? std::min(options.max_steps, total_steps) : total_steps;
+  if (target_step) end = step;  // resumed a run that had already reached its target
   if (options.max_epochs > 0) end = std::min(end, epochs_to_steps(options.max_epochs, steps_per_epoch));
   BatchPrefetcher prefetcher(*train_loader, step, end, spec.data.prefetch, spec.data.workers);
   while (step < end) {
@@ -316,8 +401,10 @@ TrainResult Trainer::Impl::run() {
     profile->add_phase(Phase::data_prepare, prepared);
     const auto start = Clock::now();
     const Batch* next = step + 1 < end ? prefetcher.peek(step + 1) : nullptr;
-    const double loss =
-        engine->train_step(batch, {step, float(schedule->at(step)), trace_layers, *scaler, next});
+    const int noise_every = spec.train.noise_scale_every;
+    const bool measure_noise = noise_every > 0 && step % noise_every == 0;
+    const double loss = engine->train_step(
+        batch, {step, float(schedule->at(step)), trace_layers, *scaler, next, measure_noise});
     const double elapsed = seconds_since(start);
     profile->add_phase(Phase::step, elapsed + waited);
     profile->end_step();
@@ -326,10 +413,14 @@ TrainResult Trainer::Impl::run() {
     images_trained += static_cast<std::int64_t>(batch.labels.size()) * ranks;
     const double lr = schedule->at(step);
     ++step;
+    if (measure_noise) log_noise_scale();
     log_step(loss, lr, double(batch.labels.size() * ranks) / elapsed);
     end_of_interval(step);
+    if (target_step) break;
   }
-  if (step < total_steps) save();  // stopped early by max_steps or max_epochs: resumable
+  // Stopped early by max_steps or max_epochs: resumable (a stop at the
+  // target was saved by end_of_interval).
+  if (step < total_steps && !target_step) save();
   if (!evaluated) last_eval = evaluate();  // e.g. resumed a run that had already finished
   return finish();
 }
@@ -354,12 +445,32 @@ void Trainer::Impl::write_profile() const {
   write_file_atomically(options.out / kProfileFile, profile->to_json(meta).dump(2) + "\n");
 }
 
+// What summary.json says about convergence: the validation figures, the
+// stop at a target, and the last smoothed gradient noise scale.
+void Trainer::Impl::add_convergence(nlohmann::json& summary) const {
+  if (const auto& v = last_eval.validation) {
+    summary["validation_accuracy"] = v->accuracy;
+    summary["validation_loss"] = v->loss;
+  }
+  const StopAtSpec& stop = spec.train.stop_at;
+  summary["target"] = stop.enabled() ? nlohmann::json{{"metric", stop.metric}, {"value", stop.value}}
+                                     : nlohmann::json(nullptr);
+  summary["stopped_at_target"] = target_step.has_value();
+  summary["steps_to_target"] = target_step ? nlohmann::json(*target_step) : nlohmann::json(nullptr);
+  nlohmann::json noise_scale(nullptr);
+  if (const auto e = noise.current()) {
+    noise_scale = noise_json(*e);
+    noise_scale["step"] = noise_step;
+  }
+  summary["noise_scale"] = noise_scale;
+}
+
 TrainResult Trainer::Impl::finish() {
   trace->flush();
   write_profile();
   TrainResult r;
-  r.test_accuracy = last_eval.accuracy;
-  r.test_loss = last_eval.loss;
+  r.test_accuracy = last_eval.test.accuracy;
+  r.test_loss = last_eval.test.loss;
   r.final_loss = recent_losses.empty() ? 0 : std::accumulate(recent_losses.begin(), recent_losses.end(), 0.0) /
                                                  double(recent_losses.size());
   r.train_time_s = train_time_s;
@@ -373,10 +484,12 @@ TrainResult Trainer::Impl::finish() {
                          {"final_loss", r.final_loss}, {"train_images_per_s", r.train_images_per_s},
                          {"train_time_s", r.train_time_s}, {"data_wait_s", data_wait_s},
                          {"steps", r.steps}, {"total_steps", r.total_steps},
-                         {"finished", r.steps == r.total_steps}, {"skipped_steps", r.skipped_steps},
+                         {"finished", r.steps == r.total_steps || target_step.has_value()},
+                         {"skipped_steps", r.skipped_steps},
                          {"loss_scale", scaler->scale()}, {"weights_sha256", r.weights_sha256},
                          {"model", spec.model.name}, {"params", model->param_count()},
                          {"ranks", ranks}, {"threads", cpu::threads()}, {"spec", to_json(spec)}};
+  add_convergence(summary);
   write_file_atomically(options.out / "summary.json", summary.dump(2) + "\n");
   return r;
 }

@@ -91,7 +91,7 @@ Spec spec_with_no_defaults() {
   s.name = "all-changed";
   s.device = "cuda";
   s.model = {"resnet20", 0.25};
-  s.data = {"synthetic", "/tmp/data", 1000, 2, 3, {0, false}, {100, 50, 3, 32, 30, 7}};
+  s.data = {"synthetic", "/tmp/data", 1000, 500, 9, 2, 3, {0, false}, {100, 50, 3, 32, 30, 7}};
   s.train.epochs = 2.5;
   s.train.global_batch = 8192;
   s.train.precision = Precision::fp32;
@@ -102,6 +102,9 @@ Spec spec_with_no_defaults() {
   s.train.log_every_steps = 5;
   s.train.eval_every_epochs = 0.5;
   s.train.checkpoint_every_epochs = 0;
+  s.train.stop_at = {"validation_loss", 0.25};
+  s.train.noise_scale_every = 3;
+  s.train.noise_scale_ema = 0.5;
   s.train.loss_scale = {"static", 1024, 100, 4, 0.25, 2, 4096};
   s.optimizer.name = "sgd";
   s.optimizer.momentum = 0.8;
