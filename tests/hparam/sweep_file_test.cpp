@@ -6,6 +6,7 @@
 
 #include <functional>
 
+#include "hparam/store.hpp"
 #include "hparam_fixture.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/spec.hpp"
@@ -52,9 +53,7 @@ const BadCase kBadCases[] = {
     {"slurm zero ranks", [](json& d) { d["slurm"]["ranks"] = 0; },
      ": slurm.ranks: expected an integer in [1, 65536]"},
     {"slurm sbatch line with a newline",
-     [](json& d) {
-       d["slurm"]["sbatch"] = {"--qos=a\n#SBATCH --qos=b"};
-     },
+     [](json& d) { d["slurm"]["sbatch"] = {"--qos=a\n#SBATCH --qos=b"}; },
      ": slurm.sbatch[0]: one #SBATCH line each"},
     {"slurm srun not strings", [](json& d) { d["slurm"]["srun"] = "--mpi=pmix"; },
      ": slurm.srun: expected an array of strings"},
@@ -211,7 +210,7 @@ TEST_F(HparamTest, GoodFilesParse) {
 // data.validation_images (issue 19) in the spec parser this tree builds.
 TEST_F(HparamTest, ValidationAccuracyIsTheDefaultObjective) {
   json base = small_sweep()["base"];
-  base["data"]["validation_images"] = 6000;
+  base["data"]["validation_images"] = 1000;
   try {
     parse_spec(base);
   } catch (const SpecError& e) {
@@ -224,6 +223,23 @@ TEST_F(HparamTest, ValidationAccuracyIsTheDefaultObjective) {
   const SweepConfig sweep = parse_sweep_file(write_sweep(doc));
   EXPECT_EQ(sweep.objective, "validation_accuracy");
   EXPECT_EQ(sweep.goal(), Goal::maximize);
+  // The fake's validation optimum is lr.base 0.25, its test optimum 0.3:
+  // the sweep must choose 0.25, and still report the test accuracy.
+  json run = doc;
+  run["space"] = json::parse(R"({"optimizer.lr.base": {"choices": [0.3, 0.25]}})");
+  run["stages"] = json::parse(R"([{"name": "only", "sampler": "grid"},
+                                  {"name": "final", "final": true, "top_k": 1}])");
+  const fs::path out = dir_ / "out";
+  const RunResult r =
+      shell(sweep_command(write_sweep(run, "run.json"), out, "", "FAKE_TRIAL_EPOCH_S=0"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("objective validation_accuracy"), std::string::npos) << r.output;
+  EXPECT_EQ(parse_spec(json::parse(read_text(out / "best-spec.json"))).optimizer.lr.base, 0.25);
+  for (const TrialRecord& t : TrialStore(out / "sweep.db", true).trials()) {
+    ASSERT_TRUE(t.objective && t.test_accuracy) << t.id;
+    if (t.params["optimizer.lr.base"] == 0.25)  // at 0.3 the fake's two accuracies coincide
+      EXPECT_GT(*t.objective, *t.test_accuracy) << "the objective is the validation accuracy";
+  }
   doc["objective"] = "validation_loss";
   EXPECT_EQ(parse_sweep_file(write_sweep(doc)).goal(), Goal::minimize);
   doc["stages"][0]["fidelity"]["data.validation_images"] = 0;
@@ -231,7 +247,8 @@ TEST_F(HparamTest, ValidationAccuracyIsTheDefaultObjective) {
     parse_sweep_file(write_sweep(doc));
     FAIL() << "a stage without a validation split was accepted";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find(": stages[0].fidelity: validation_loss needs a validation split"),
+    EXPECT_NE(std::string(e.what()).find(
+                  ": stages[0].fidelity: validation_loss needs a validation split"),
               std::string::npos)
         << e.what();
   }
@@ -245,10 +262,12 @@ TEST_F(HparamTest, AllowedTestObjectiveIsChosenKnowinglyAndWarned) {
   EXPECT_FALSE(is_test_objective("validation_accuracy"));
   json doc = small_sweep();
   doc["stages"] = json::parse(R"([{"name": "only", "sampler": "grid", "points": 1}])");
-  const RunResult r = shell(sweep_command(write_sweep(doc), dir_ / "out", "", "FAKE_TRIAL_EPOCH_S=0"));
+  const RunResult r =
+      shell(sweep_command(write_sweep(doc), dir_ / "out", "", "FAKE_TRIAL_EPOCH_S=0"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("warning: the objective test_accuracy chooses configurations by the test set"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find("warning: the objective test_accuracy chooses configurations by the test set"),
+      std::string::npos)
       << r.output;
 }
 
