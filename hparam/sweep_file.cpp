@@ -1,6 +1,5 @@
 #include "hparam/sweep_file.hpp"
 
-#include <fstream>
 #include <set>
 
 #include "runtime/core/errors.hpp"
@@ -30,18 +29,6 @@ Spec check_spec(const json& spec, const std::string& where) {
   }
 }
 
-json read_json(const std::filesystem::path& file, const std::string& what) {
-  std::ifstream in(file);
-  std::error_code ec;
-  if (!in || std::filesystem::is_directory(file, ec))
-    throw InputError(what + file.string() + ": cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw InputError(what + file.string() + ": invalid JSON: " + e.what());
-  }
-}
-
 json read_base(ObjectReader& r, const std::filesystem::path& base_dir) {
   const json* base = r.take("base");
   if (base == nullptr)
@@ -50,7 +37,7 @@ json read_base(ObjectReader& r, const std::filesystem::path& base_dir) {
   if (!base->is_string())
     throw SpecError("base", "expected a spec file path or a spec object, got " + brief(*base));
   const std::filesystem::path file = base_dir / base->get<std::string>();
-  json spec = read_json(file, "");
+  json spec = read_json_file(file, "spec");
   if (!spec.is_object())
     throw SpecError("base", file.string() + ": expected a JSON object, got " + brief(spec));
   return spec;
@@ -319,7 +306,7 @@ SweepConfig parse_sweep(const json& document, const std::filesystem::path& base_
 
 SweepConfig parse_sweep_file(const std::filesystem::path& file) {
   const std::string prefix = "sweep error: " + file.string() + ": ";
-  const json document = read_json(file, "sweep error: ");
+  const json document = read_json_file(file, "sweep");
   try {
     return parse_sweep(document, file.parent_path());
   } catch (const SpecError& e) {

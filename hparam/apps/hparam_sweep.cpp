@@ -14,6 +14,7 @@
 #include "hparam/runner.hpp"
 #include "hparam/sweep_file.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/core/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -40,6 +41,7 @@ fs::path require_sweep_dir(const std::string& dir) {
 }
 
 int run(const Args& a) {
+  lb::check_output_directory(a.out, "--out");
   const lb::hparam::SweepConfig sweep = lb::hparam::parse_sweep_file(a.sweep);
   lb::hparam::RunOptions options;
   options.out = fs::absolute(a.out).lexically_normal();

@@ -17,11 +17,13 @@ class InputError : public std::runtime_error {
 class SpecError : public InputError {
  public:
   SpecError(const std::string& path, const std::string& message)
-      : InputError("spec error: " + path + ": " + message), path_(path) {}
+      : InputError("spec error: " + path + ": " + message), path_(path), message_(message) {}
   const std::string& path() const { return path_; }
+  const std::string& message() const { return message_; }  // what is wrong at path()
 
  private:
   std::string path_;
+  std::string message_;
 };
 
 // A data file is missing, truncated or corrupt; `file` names it.

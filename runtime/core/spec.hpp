@@ -47,6 +47,10 @@ struct DataSpec {
   SyntheticSpec synthetic;
 };
 
+// The largest loss scale a spec or checkpoint may hold: every gradient would
+// overflow binary16 far below it, and it stays finite as a float.
+inline constexpr double kMaxLossScale = 0x1p64;
+
 struct LossScaleSpec {
   std::string mode = "dynamic";  // dynamic | static | none (none: fp16 without scaling)
   double init = 65536.0;         // starting scale (dynamic) or the scale (static)

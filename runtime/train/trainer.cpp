@@ -29,6 +29,9 @@
 #include "runtime/train/metrics_log.hpp"
 #include "runtime/train/noise_scale.hpp"
 #include "runtime/train/progress.hpp"
+#include "runtime/train/resume_check.hpp"
+#include "runtime/train/run_checks.hpp"
+#include "runtime/train/run_directory.hpp"
 #include "runtime/train/step_engine.hpp"
 #include "runtime/train/step_profile.hpp"
 
@@ -37,8 +40,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::int64_t kEvalBatch = 500;
-constexpr const char* kCheckpointFile = "checkpoint.bin";
-constexpr const char* kProfileFile = "profile.json";
 // Per-layer trace events are written for a process's first steps and then on
 // every logged step: enough to see the step's structure without a trace that
 // grows by hundreds of events per step.
@@ -48,6 +49,8 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+// Spec bounds on epochs (kMaxEpochs) and on the data keep the product far
+// below 2^63.
 std::int64_t epochs_to_steps(double epochs, std::int64_t steps_per_epoch) {
   return std::max<std::int64_t>(1, std::llround(epochs * double(steps_per_epoch)));
 }
@@ -151,6 +154,7 @@ struct Trainer::Impl {
   void build_model();
   void setup_communication();
   void resume_from_checkpoint();
+  void prepare_output();
   TrainResult run();
   void write_profile() const;
   Evaluation evaluate();
@@ -165,6 +169,7 @@ struct Trainer::Impl {
 };
 
 void Trainer::Impl::setup() {
+  check_host_limits(spec);
   cpu::set_threads(spec.train.threads);
   cpu::set_conv_algorithm(cpu::parse_conv_algorithm(spec.train.conv_algorithm));
   require_device(spec);  // before the data is read: fail fast
@@ -181,11 +186,35 @@ void Trainer::Impl::setup() {
   if (spec.device == "cuda" && spec.train.noise_scale_every > 0) {
     progress.message("note: the gradient noise scale is measured on the CPU backend only; not on \"cuda\"");
   }
+  check_data_memory(spec);
   load_data();
   total_steps = epochs_to_steps(spec.train.epochs, steps_per_epoch);
   build_model();
-  setup_communication();
+  check_training_memory(spec, *model, per_rank_batch());
   if (options.resume) resume_from_checkpoint();
+  prepare_output();
+  setup_communication();
+}
+
+// Rank 0 alone looks at --out (and with --overwrite clears it), then tells
+// the others, so that every rank refuses alike and none writes before the
+// directory is settled.
+void Trainer::Impl::prepare_output() {
+  std::string refusal;
+  if (rank == 0) {
+    try {
+      check_run_directory(options.out, options.resume, options.overwrite);
+      if (options.overwrite) remove_run_files(options.out);
+    } catch (const InputError& e) {
+      refusal = e.what();
+    }
+  }
+  if (ranks > 1) {
+    std::byte refused{refusal.empty() ? std::uint8_t(0) : std::uint8_t(1)};
+    options.world->broadcast(std::span(&refused, 1), 0);
+    if (refused != std::byte{0} && refusal.empty()) refusal = "rank 0 refused --out";
+  }
+  if (!refusal.empty()) throw InputError(refusal);
 }
 
 void Trainer::Impl::load_data() {
@@ -204,6 +233,7 @@ void Trainer::Impl::load_data() {
   LoaderOptions train_opts{spec.train.global_batch, true, true, spec.data.augment, spec.train.seed,
                            rank, ranks};
   train_loader = std::make_unique<BatchLoader>(train_set, train_opts);
+  check_same_shape(train_set, test_set, spec.data);
   steps_per_epoch = train_loader->batches_per_epoch();
   if (steps_per_epoch == 0) {
     throw SpecError("train.global_batch", "expected at most the " + std::to_string(train_set.count) +
@@ -240,24 +270,16 @@ void Trainer::Impl::resume_from_checkpoint() {
   const auto file = options.out / kCheckpointFile;
   if (!std::filesystem::exists(file)) throw InputError(file.string() + ": no checkpoint to resume from");
   const LoadedCheckpoint loaded = load_checkpoint(file, engine->state_tensors());
-  step = loaded.step;
-  const auto& s = loaded.meta.at("loss_scaler");
-  scaler->restore({s.at("scale").get<double>(), s.at("clean_steps").get<std::int64_t>(),
-                   s.at("skipped").get<std::int64_t>()});
-  // The run's totals so far, so that a resumed run's summary counts the whole
-  // run (absent in checkpoints written before they were kept: start from 0).
-  const auto totals = loaded.meta.value("totals", nlohmann::json::object());
-  train_time_s = totals.value("train_time_s", 0.0);
-  data_wait_s = totals.value("data_wait_s", 0.0);
-  images_trained = totals.value("images_trained", std::int64_t{0});
-  for (double loss : totals.value("recent_losses", std::vector<double>{})) recent_losses.push_back(loss);
-  if (const auto it = loaded.meta.find("noise_scale"); it != loaded.meta.end()) {
-    noise.restore(it->at("estimator"));
-    noise_step = it->at("step").get<std::int64_t>();
-  }
-  if (const auto it = loaded.meta.find("target_step"); it != loaded.meta.end() && !it->is_null()) {
-    target_step = it->get<std::int64_t>();
-  }
+  const ResumePoint point = check_resume(loaded, spec, total_steps, file.string());
+  step = point.step;
+  scaler->restore(point.scaler);
+  train_time_s = point.train_time_s;
+  data_wait_s = point.data_wait_s;
+  images_trained = point.images_trained;
+  recent_losses.assign(point.recent_losses.begin(), point.recent_losses.end());
+  noise.restore(point.noise_scale);
+  noise_step = point.noise_scale_step;
+  target_step = point.target_step;
   engine->write_state();
 }
 
@@ -321,16 +343,15 @@ void Trainer::Impl::log_step(double loss, double lr, double images_per_s) {
 void Trainer::Impl::save() {
   if (rank != 0) return;
   engine->read_state();
-  const auto s = scaler->state();
-  const nlohmann::json meta{
-      {"model", spec.model.name},
-      {"ranks", ranks},
-      {"loss_scaler", {{"scale", s.scale}, {"clean_steps", s.clean_steps}, {"skipped", s.skipped}}},
-      {"totals", {{"train_time_s", train_time_s}, {"data_wait_s", data_wait_s},
-                  {"images_trained", images_trained},
-                  {"recent_losses", std::vector<double>(recent_losses.begin(), recent_losses.end())}}},
-      {"noise_scale", {{"estimator", noise.state()}, {"step", noise_step}}},
-      {"target_step", target_step ? nlohmann::json(*target_step) : nlohmann::json(nullptr)}};
+  ResumePoint totals;
+  totals.train_time_s = train_time_s;
+  totals.data_wait_s = data_wait_s;
+  totals.images_trained = images_trained;
+  totals.recent_losses.assign(recent_losses.begin(), recent_losses.end());
+  totals.noise_scale = noise.state();
+  totals.noise_scale_step = noise_step;
+  totals.target_step = target_step;
+  const nlohmann::json meta = resume_meta(spec, ranks, scaler->state(), totals);
   save_checkpoint(options.out / kCheckpointFile, step, meta, engine->state_tensors());
 }
 
@@ -379,8 +400,9 @@ void inject_fault(int rank, std::int64_t step) {
 
 TrainResult Trainer::Impl::run() {
   std::filesystem::create_directories(options.out);
-  if (rank == 0) metrics = std::make_unique<MetricsLog>(options.out / "metrics.jsonl", options.resume);
-  trace = std::make_unique<TraceWriter>(options.out / ("trace.rank" + std::to_string(rank) + ".json"), rank);
+  if (rank == 0 && options.resume) trim_metrics_log(options.out / kMetricsFile, step);
+  if (rank == 0) metrics = std::make_unique<MetricsLog>(options.out / kMetricsFile, options.resume);
+  trace = std::make_unique<TraceWriter>(options.out / (kTracePrefix + std::to_string(rank) + ".json"), rank);
   profile = std::make_unique<StepProfile>(model->layer_table(per_rank_batch()));
   engine->attach({*trace, *profile});
   const std::int64_t first_step = step;
@@ -418,6 +440,7 @@ TrainResult Trainer::Impl::run() {
     end_of_interval(step);
     if (target_step) break;
   }
+  check_some_step_applied(step, total_steps, scaler->skipped_steps(), scaler->scale());
   // Stopped early by max_steps or max_epochs: resumable (a stop at the
   // target was saved by end_of_interval).
   if (step < total_steps && !target_step) save();
@@ -490,7 +513,7 @@ TrainResult Trainer::Impl::finish() {
                          {"model", spec.model.name}, {"params", model->param_count()},
                          {"ranks", ranks}, {"threads", cpu::threads()}, {"spec", to_json(spec)}};
   add_convergence(summary);
-  write_file_atomically(options.out / "summary.json", summary.dump(2) + "\n");
+  write_file_atomically(options.out / kSummaryFile, summary.dump(2) + "\n");
   return r;
 }
 
