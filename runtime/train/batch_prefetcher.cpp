@@ -41,7 +41,12 @@ void BatchPrefetcher::work() {
     if (step >= end_step_ || !wait_for_free_slot(step)) return;
     Slot& slot = slots_[static_cast<std::size_t>(step % depth_)];
     const auto start = std::chrono::steady_clock::now();
-    loader_.fill(step / steps_per_epoch_, step % steps_per_epoch_, slot.batch);
+    slot.error = nullptr;
+    try {  // no exception may escape a thread: next() rethrows it
+      loader_.fill(step / steps_per_epoch_, step % steps_per_epoch_, slot.batch);
+    } catch (...) {
+      slot.error = std::current_exception();
+    }
     slot.prepare_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     slot.step.store(step, std::memory_order_release);
     slot.step.notify_all();
@@ -59,12 +64,14 @@ const Batch& BatchPrefetcher::next(std::int64_t step, double& waited_s, double* 
   }
   waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (prepare_s != nullptr) *prepare_s = slot.prepare_s;
+  if (slot.error) std::rethrow_exception(slot.error);
   return slot.batch;
 }
 
 const Batch* BatchPrefetcher::peek(std::int64_t step) const {
   const Slot& slot = slots_[static_cast<std::size_t>(step % depth_)];
-  return slot.step.load(std::memory_order_acquire) == step ? &slot.batch : nullptr;
+  const bool ready = slot.step.load(std::memory_order_acquire) == step && !slot.error;
+  return ready ? &slot.batch : nullptr;
 }
 
 }  // namespace lb

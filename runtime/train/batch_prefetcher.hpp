@@ -7,6 +7,7 @@
 // wait/notify, not locks.
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -28,6 +29,8 @@ class BatchPrefetcher {
   // The batch for `step` (the next one in order); valid until the next call.
   // `waited_s` receives the time the trainer spent waiting for it, and
   // `prepare_s` the time a worker took to prepare it (read, augment, shard).
+  // Rethrows, on the caller's thread, what the worker preparing it threw
+  // (e.g. a DataError for a corrupt image).
   const Batch& next(std::int64_t step, double& waited_s, double* prepare_s = nullptr);
   // The batch of `step` if a worker has already prepared it, else nullptr;
   // never waits. Meant for the step after the current one (a GPU engine
@@ -38,6 +41,7 @@ class BatchPrefetcher {
   struct Slot {
     Batch batch;
     double prepare_s = 0;                 // written before `step` is released
+    std::exception_ptr error;             // likewise: what filling the batch threw
     std::atomic<std::int64_t> step{-1};  // the step whose batch the slot holds
   };
   void work();

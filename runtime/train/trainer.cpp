@@ -16,7 +16,7 @@
 #include "runtime/core/files.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/data/batch_loader.hpp"
-#include "runtime/data/datasets.hpp"
+#include "runtime/data/data_sources.hpp"
 #include "runtime/models/model.hpp"
 #include "runtime/optim/loss_scaler.hpp"
 #include "runtime/optim/schedule.hpp"
@@ -67,7 +67,7 @@ struct Trainer::Impl {
   std::ostream& out;
   Progress progress;
   int rank = 0, ranks = 1;
-  ImageSet train_set, test_set;
+  DataSources data;
   std::unique_ptr<Model> model;  // the zoo's description and initial weights
   std::unique_ptr<BatchLoader> train_loader, test_loader;
   std::unique_ptr<MetricsLog> metrics;   // rank 0 only
@@ -80,6 +80,8 @@ struct Trainer::Impl {
   std::int64_t steps_per_epoch = 0, total_steps = 0, step = 0;
   std::deque<double> recent_losses;  // the last log window, for final_loss
   double train_time_s = 0, data_wait_s = 0;
+  double data_prepare_s = 0;          // input workers' time on this rank's batches
+  std::int64_t images_prepared = 0;  // by this rank's input workers
   std::int64_t images_trained = 0;  // over all ranks
   EvalResult last_eval;
   bool evaluated = false;  // last_eval holds this model's accuracy
@@ -110,6 +112,16 @@ struct Trainer::Impl {
   void save();
   TrainResult finish();
   std::int64_t per_rank_batch() const { return spec.train.global_batch / ranks; }
+  // Of the training loop's time, the part spent waiting for input.
+  double data_wait_share() const {
+    return train_time_s + data_wait_s > 0 ? data_wait_s / (train_time_s + data_wait_s) : 0;
+  }
+  // What this rank's input pipeline can deliver: data.workers threads, each
+  // preparing images at its measured rate (cluster.input_images_per_s).
+  double input_images_per_s() const {
+    return data_prepare_s > 0 ? spec.data.workers * double(images_prepared) / data_prepare_s : 0;
+  }
+  void report_skipped_files();
 };
 
 void Trainer::Impl::setup() {
@@ -134,26 +146,26 @@ void Trainer::Impl::setup() {
 }
 
 void Trainer::Impl::load_data() {
-  train_set = load_dataset(spec.data, true, spec.train.seed);
-  test_set = load_dataset(spec.data, false, spec.train.seed);
+  data = load_sources(spec.data, spec.train.seed, spec.train.precision);
   LoaderOptions train_opts{spec.train.global_batch, true, true, spec.data.augment, spec.train.seed,
                            rank, ranks};
-  train_loader = std::make_unique<BatchLoader>(train_set, train_opts);
+  train_loader = std::make_unique<BatchLoader>(data.train, train_opts);
   LoaderOptions test_opts{kEvalBatch * ranks, false, false, spec.data.augment, spec.train.seed,
                           rank, ranks, false};
-  test_loader = std::make_unique<BatchLoader>(test_set, test_opts);
+  test_loader = std::make_unique<BatchLoader>(data.test, test_opts);
   steps_per_epoch = train_loader->batches_per_epoch();
   if (steps_per_epoch == 0) {
-    throw SpecError("train.global_batch", "expected at most the " + std::to_string(train_set.count) +
+    throw SpecError("train.global_batch", "expected at most the " + std::to_string(data.train->count()) +
                                               " training images, got " +
                                               std::to_string(spec.train.global_batch));
   }
 }
 
 void Trainer::Impl::build_model() {
-  const Shape chw{train_set.channels, train_set.height, train_set.width};
+  const SampleShape input = data.train->shape();
+  const Shape chw{input.channels, input.height, input.width};
   try {
-    model = make_model(spec.model.name, chw, train_set.classes, spec.model.dropout);
+    model = make_model(spec.model.name, chw, data.train->classes(), spec.model.dropout);
   } catch (const std::invalid_argument& e) {
     throw SpecError("model.name", e.what());
   }
@@ -187,6 +199,8 @@ void Trainer::Impl::resume_from_checkpoint() {
   const auto totals = loaded.meta.value("totals", nlohmann::json::object());
   train_time_s = totals.value("train_time_s", 0.0);
   data_wait_s = totals.value("data_wait_s", 0.0);
+  data_prepare_s = totals.value("data_prepare_s", 0.0);
+  images_prepared = totals.value("images_prepared", std::int64_t{0});
   images_trained = totals.value("images_trained", std::int64_t{0});
   for (double loss : totals.value("recent_losses", std::vector<double>{})) recent_losses.push_back(loss);
   engine->write_state();
@@ -217,9 +231,13 @@ EvalResult Trainer::Impl::evaluate() {
   std::vector<float> totals{0.0f, 0.0f};  // loss sum, correct, over this rank's shard
   double loss_sum = 0;
   std::int64_t correct = 0;
-  Batch batch;
-  for (std::int64_t i = 0; i < test_loader->batches_per_epoch(); ++i) {
-    test_loader->fill(0, i, batch);
+  // The input workers prepare the test batches too: JPEG test sets decode
+  // while the previous batch is evaluated.
+  const std::int64_t batches = test_loader->batches_per_epoch();
+  BatchPrefetcher prefetcher(*test_loader, 0, batches, spec.data.prefetch, spec.data.workers);
+  for (std::int64_t i = 0; i < batches; ++i) {
+    double waited = 0;
+    const Batch& batch = prefetcher.next(i, waited);
     if (batch.labels.empty()) continue;
     const EvalOutcome outcome = engine->evaluate(batch, step);
     loss_sum += outcome.mean_loss * double(batch.labels.size());
@@ -227,7 +245,8 @@ EvalResult Trainer::Impl::evaluate() {
   }
   totals = {float(loss_sum), float(correct)};
   engine->sum_over_ranks(totals);
-  return {double(totals[1]) / double(test_set.count), double(totals[0]) / double(test_set.count)};
+  const auto count = double(data.test->count());
+  return {double(totals[1]) / count, double(totals[0]) / count};
 }
 
 void Trainer::Impl::log_step(double loss, double lr, double images_per_s) {
@@ -255,6 +274,7 @@ void Trainer::Impl::save() {
       {"ranks", ranks},
       {"loss_scaler", {{"scale", s.scale}, {"clean_steps", s.clean_steps}, {"skipped", s.skipped}}},
       {"totals", {{"train_time_s", train_time_s}, {"data_wait_s", data_wait_s},
+                  {"data_prepare_s", data_prepare_s}, {"images_prepared", images_prepared},
                   {"images_trained", images_trained},
                   {"recent_losses", std::vector<double>(recent_losses.begin(), recent_losses.end())}}}};
   save_checkpoint(options.out / kCheckpointFile, step, meta, engine->state_tensors());
@@ -302,6 +322,7 @@ TrainResult Trainer::Impl::run() {
   const std::int64_t first_step = step;
   std::int64_t end = options.max_steps > 0 ? std::min(options.max_steps, total_steps) : total_steps;
   if (options.max_epochs > 0) end = std::min(end, epochs_to_steps(options.max_epochs, steps_per_epoch));
+  report_skipped_files();  // those found while indexing
   BatchPrefetcher prefetcher(*train_loader, step, end, spec.data.prefetch, spec.data.workers);
   while (step < end) {
     inject_fault(rank, step);
@@ -314,6 +335,8 @@ TrainResult Trainer::Impl::run() {
     trace->complete("data wait", "data", wait_us, waited * 1e6, 2, {{"step", step}});
     profile->add_phase(Phase::data_wait, waited);
     profile->add_phase(Phase::data_prepare, prepared);
+    data_prepare_s += prepared;
+    images_prepared += static_cast<std::int64_t>(batch.labels.size());
     const auto start = Clock::now();
     const Batch* next = step + 1 < end ? prefetcher.peek(step + 1) : nullptr;
     const double loss =
@@ -332,6 +355,17 @@ TrainResult Trainer::Impl::run() {
   if (step < total_steps) save();  // stopped early by max_steps or max_epochs: resumable
   if (!evaluated) last_eval = evaluate();  // e.g. resumed a run that had already finished
   return finish();
+}
+
+// data.skip_corrupt: how many files were left out, with a few examples.
+void Trainer::Impl::report_skipped_files() {
+  const std::int64_t skipped = data.train->skipped_files() + data.test->skipped_files();
+  if (skipped == 0) return;
+  std::string line = "skipped " + std::to_string(skipped) + " unreadable file(s) (data.skip_corrupt)";
+  for (const auto* source : {data.train.get(), data.test.get()}) {
+    for (const std::string& example : source->skipped_examples(3)) line += "; " + example;
+  }
+  progress.message(line);
 }
 
 // profile.json (rank 0): this run's step, measured; see experiments/SPEC.md.
@@ -356,6 +390,7 @@ void Trainer::Impl::write_profile() const {
 
 TrainResult Trainer::Impl::finish() {
   trace->flush();
+  report_skipped_files();
   write_profile();
   TrainResult r;
   r.test_accuracy = last_eval.accuracy;
@@ -372,6 +407,8 @@ TrainResult Trainer::Impl::finish() {
   nlohmann::json summary{{"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss},
                          {"final_loss", r.final_loss}, {"train_images_per_s", r.train_images_per_s},
                          {"train_time_s", r.train_time_s}, {"data_wait_s", data_wait_s},
+                         {"data_wait_share", data_wait_share()}, {"input_images_per_s", input_images_per_s()},
+                         {"skipped_files", data.train->skipped_files() + data.test->skipped_files()},
                          {"steps", r.steps}, {"total_steps", r.total_steps},
                          {"finished", r.steps == r.total_steps}, {"skipped_steps", r.skipped_steps},
                          {"loss_scale", scaler->scale()}, {"weights_sha256", r.weights_sha256},
