@@ -46,8 +46,36 @@ void read_synthetic(ObjectReader r, SyntheticSpec& s) {
   r.finish();
 }
 
+// A [low, high] pair of numbers, low <= high, each in `range`.
+void read_interval(ObjectReader& r, std::string_view key, std::vector<double>& out,
+                   const NumberRange& range) {
+  r.read(key, out, range);
+  if (out.size() != 2 || out[0] > out[1]) {
+    throw SpecError(r.path_of(key), "expected [low, high] with low <= high, got " + brief(json(out)));
+  }
+}
+
+// Exactly one number per RGB channel.
+void read_per_channel(ObjectReader& r, std::string_view key, std::vector<double>& out,
+                      const NumberRange& range) {
+  r.read(key, out, range);
+  if (out.size() != 3) {
+    throw SpecError(r.path_of(key), "expected 3 numbers (R, G, B), got " + brief(json(out)));
+  }
+}
+
+void read_image(ObjectReader r, ImageSpec& i) {
+  r.read("size", i.size, IntRange::at_least(1));
+  r.read("resize", i.resize, IntRange::at_least(1));
+  read_interval(r, "scale", i.scale, NumberRange::open_closed(0, 1));
+  read_interval(r, "ratio", i.ratio, NumberRange::greater(0));
+  read_per_channel(r, "mean", i.mean, NumberRange::any());
+  read_per_channel(r, "std", i.std, NumberRange::greater(0));
+  r.finish();
+}
+
 void read_data(ObjectReader r, DataSpec& d) {
-  r.read_choice("dataset", d.dataset, {"fashion_mnist", "synthetic"});
+  r.read_choice("dataset", d.dataset, {"fashion_mnist", "synthetic", "imagefolder", "shards"});
   r.read("dir", d.dir);
   r.read("train_subset", d.train_subset, IntRange::between(0, kMaxImages));
   r.read("validation_images", d.validation_images, IntRange::between(0, kMaxImages));
@@ -56,6 +84,11 @@ void read_data(ObjectReader r, DataSpec& d) {
   r.read("workers", d.workers, IntRange::between(1, kMaxThreads));
   read_augment(r.child("augment"), d.augment);
   read_synthetic(r.child("synthetic"), d.synthetic);
+  r.read("root", d.root);
+  r.read("train_shards", d.train_shards);
+  r.read("val_shards", d.val_shards);
+  r.read("skip_corrupt", d.skip_corrupt);
+  read_image(r.child("image"), d.image);
   r.finish();
 }
 
@@ -237,7 +270,18 @@ json data_json(const DataSpec& d) {
         {"channels", s.channels},
         {"height", s.height},
         {"width", s.width},
-        {"classes", s.classes}}}};
+        {"classes", s.classes}}},
+      {"root", d.root},
+      {"train_shards", d.train_shards},
+      {"val_shards", d.val_shards},
+      {"skip_corrupt", d.skip_corrupt},
+      {"image",
+       {{"size", d.image.size},
+        {"resize", d.image.resize},
+        {"scale", json(d.image.scale)},
+        {"ratio", json(d.image.ratio)},
+        {"mean", json(d.image.mean)},
+        {"std", json(d.image.std)}}}};
 }
 
 json train_json(const TrainSpec& t) {

@@ -15,11 +15,6 @@ namespace lb {
 // An empty set is a DataError too.
 ImageSet load_dataset(const DataSpec& spec, bool train, std::uint64_t seed);
 
-// Moves `count` images, drawn from `train` by `seed` alone, into the returned
-// validation set; `train` keeps the rest in their original order. Throws
-// SpecError (data.validation_images) unless 0 < count < train.count.
-ImageSet hold_out_validation(ImageSet& train, std::int64_t count, std::uint64_t seed);
-
 // Where a set's images come from, for messages: the images file, or "the
 // synthetic training set".
 std::string dataset_source(const DataSpec& spec, bool train);

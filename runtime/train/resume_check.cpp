@@ -103,6 +103,8 @@ void read_totals(ObjectReader r, ResumePoint& p, int log_every_steps) {
   r.read("train_time_s", p.train_time_s, NumberRange::closed(0, forever));
   r.read("data_wait_s", p.data_wait_s, NumberRange::closed(0, forever));
   r.read("images_trained", p.images_trained, IntRange::at_least(0));
+  r.read("data_prepare_s", p.data_prepare_s, NumberRange::closed(0, forever));
+  r.read("images_prepared", p.images_prepared, IntRange::at_least(0));
   r.read("recent_losses", p.recent_losses, NumberRange::closed(-forever, forever));
   const std::size_t keep = std::size_t(log_every_steps);
   if (p.recent_losses.size() > keep) {
@@ -178,6 +180,8 @@ nlohmann::json resume_meta(const Spec& spec, int ranks, const LossScaler::State&
            {{"train_time_s", totals.train_time_s},
             {"data_wait_s", totals.data_wait_s},
             {"images_trained", totals.images_trained},
+            {"data_prepare_s", totals.data_prepare_s},
+            {"images_prepared", totals.images_prepared},
             {"recent_losses", totals.recent_losses}}},
           {"noise_scale",
            {{"estimator",

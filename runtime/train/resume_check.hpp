@@ -26,6 +26,10 @@ struct ResumePoint {
   // whole run (absent in checkpoints written before they were kept: 0).
   double train_time_s = 0, data_wait_s = 0;
   std::int64_t images_trained = 0;
+  // Rank 0's input workers: their time preparing batches, and the images
+  // they prepared (input_images_per_s in summary.json).
+  double data_prepare_s = 0;
+  std::int64_t images_prepared = 0;
   std::vector<double> recent_losses;  // at most train.log_every_steps, the latest last
   // The gradient noise scale's averages and the step of their last
   // measurement (-1: none yet), so that a resumed run continues them.

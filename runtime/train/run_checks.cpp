@@ -31,7 +31,7 @@ void check_fits(const char* key, const std::string& what, double bytes) {
                            format_bytes(usable));
 }
 
-std::string shape_text(const ImageSet& set) {
+std::string shape_text(const SampleShape& set) {
   return std::to_string(set.channels) + "x" + std::to_string(set.height) + "x" + std::to_string(set.width);
 }
 
@@ -74,7 +74,7 @@ void check_training_memory(const Spec& spec, const Model& model, std::int64_t pe
              double(spec.data.prefetch) * double(per_rank_batch) * image);
 }
 
-void check_same_shape(const ImageSet& train, const ImageSet& test, const DataSpec& data) {
+void check_same_shape(const SampleShape& train, const SampleShape& test, const DataSpec& data) {
   if (train.channels == test.channels && train.height == test.height && train.width == test.width) {
     return;
   }

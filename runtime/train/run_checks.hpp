@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "runtime/core/spec.hpp"
-#include "runtime/data/image_set.hpp"
+#include "runtime/data/sample_source.hpp"
 #include "runtime/models/model.hpp"
 
 namespace lb {
@@ -27,7 +27,7 @@ void check_training_memory(const Spec& spec, const Model& model, std::int64_t pe
 
 // The network is built for the training images' shape: the test images
 // must have it too. Throws DataError naming the test set.
-void check_same_shape(const ImageSet& train, const ImageSet& test, const DataSpec& data);
+void check_same_shape(const SampleShape& train, const SampleShape& test, const DataSpec& data);
 
 // A finished run none of whose steps was applied (every one skipped for
 // inf/NaN gradients) trained nothing: throws std::runtime_error saying so.

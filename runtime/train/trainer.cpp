@@ -17,7 +17,7 @@
 #include "runtime/core/json_reader.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/data/batch_loader.hpp"
-#include "runtime/data/datasets.hpp"
+#include "runtime/data/data_sources.hpp"
 #include "runtime/models/model.hpp"
 #include "runtime/nn/cpu_settings.hpp"
 #include "runtime/optim/loss_scaler.hpp"
@@ -66,13 +66,17 @@ struct EvalResult {
 };
 
 // Mean loss and top-1 accuracy over a whole evaluation set, every rank
-// taking its shard of each batch.
-EvalResult evaluate_set(StepEngine& engine, const BatchLoader& loader, std::int64_t step) {
+// taking its shard of each batch. The input workers prepare the batches too:
+// JPEG sets decode while the previous batch is evaluated.
+EvalResult evaluate_set(StepEngine& engine, const BatchLoader& loader, std::int64_t step,
+                        const DataSpec& data) {
   double loss_sum = 0;
   std::int64_t correct = 0;
-  Batch batch;
-  for (std::int64_t i = 0; i < loader.batches_per_epoch(); ++i) {
-    loader.fill(0, i, batch);
+  const std::int64_t batches = loader.batches_per_epoch();
+  BatchPrefetcher prefetcher(loader, 0, batches, data.prefetch, data.workers);
+  for (std::int64_t i = 0; i < batches; ++i) {
+    double waited = 0;
+    const Batch& batch = prefetcher.next(i, waited);
     if (batch.labels.empty()) continue;
     const EvalOutcome outcome = engine.evaluate(batch, step);
     loss_sum += outcome.mean_loss * double(batch.labels.size());
@@ -80,7 +84,7 @@ EvalResult evaluate_set(StepEngine& engine, const BatchLoader& loader, std::int6
   }
   std::vector<float> totals{float(loss_sum), float(correct)};
   engine.sum_over_ranks(totals);
-  const double count = double(loader.set().count);
+  const double count = double(loader.source().count());
   return {double(totals[1]) / count, double(totals[0]) / count};
 }
 
@@ -117,7 +121,7 @@ struct Trainer::Impl {
   std::ostream& out;
   Progress progress;
   int rank = 0, ranks = 1;
-  ImageSet train_set, test_set, validation_set;
+  DataSources data;
   std::unique_ptr<Model> model;  // the zoo's description and initial weights
   std::unique_ptr<BatchLoader> train_loader, test_loader, validation_loader;
   std::unique_ptr<MetricsLog> metrics;   // rank 0 only
@@ -130,6 +134,8 @@ struct Trainer::Impl {
   std::int64_t steps_per_epoch = 0, total_steps = 0, step = 0;
   std::deque<double> recent_losses;  // the last log window, for final_loss
   double train_time_s = 0, data_wait_s = 0;
+  double data_prepare_s = 0;          // input workers' time on this rank's batches
+  std::int64_t images_prepared = 0;  // by this rank's input workers
   std::int64_t images_trained = 0;  // over all ranks
   Evaluation last_eval;
   bool evaluated = false;  // last_eval holds this model's accuracy
@@ -166,6 +172,16 @@ struct Trainer::Impl {
   TrainResult finish();
   void add_convergence(nlohmann::json& summary) const;
   std::int64_t per_rank_batch() const { return spec.train.global_batch / ranks; }
+  // Of the training loop's time, the part spent waiting for input.
+  double data_wait_share() const {
+    return train_time_s + data_wait_s > 0 ? data_wait_s / (train_time_s + data_wait_s) : 0;
+  }
+  // What this rank's input pipeline can deliver: data.workers threads, each
+  // preparing images at its measured rate (cluster.input_images_per_s).
+  double input_images_per_s() const {
+    return data_prepare_s > 0 ? spec.data.workers * double(images_prepared) / data_prepare_s : 0;
+  }
+  void report_skipped_files();
 };
 
 void Trainer::Impl::setup() {
@@ -218,34 +234,33 @@ void Trainer::Impl::prepare_output() {
 }
 
 void Trainer::Impl::load_data() {
-  train_set = load_dataset(spec.data, true, spec.train.seed);
-  test_set = load_dataset(spec.data, false, spec.train.seed);
+  data = load_sources(spec.data, spec.train.seed, spec.train.precision);
+  check_same_shape(data.train->shape(), data.test->shape(), spec.data);
   LoaderOptions test_opts{kEvalBatch * ranks, false, false, spec.data.augment, spec.train.seed,
                           rank, ranks, false};
-  test_loader = std::make_unique<BatchLoader>(test_set, test_opts);
-  if (spec.data.validation_images > 0) {
-    validation_set = hold_out_validation(train_set, spec.data.validation_images, spec.data.validation_seed);
-    validation_loader = std::make_unique<BatchLoader>(validation_set, test_opts);
+  test_loader = std::make_unique<BatchLoader>(data.test, test_opts);
+  if (data.validation) {
+    validation_loader = std::make_unique<BatchLoader>(data.validation, test_opts);
   } else if (spec.train.stop_at.metric.starts_with("validation_")) {
     throw SpecError("train.stop_at." + spec.train.stop_at.metric,
                     "needs a validation set: set data.validation_images");
   }
   LoaderOptions train_opts{spec.train.global_batch, true, true, spec.data.augment, spec.train.seed,
                            rank, ranks};
-  train_loader = std::make_unique<BatchLoader>(train_set, train_opts);
-  check_same_shape(train_set, test_set, spec.data);
+  train_loader = std::make_unique<BatchLoader>(data.train, train_opts);
   steps_per_epoch = train_loader->batches_per_epoch();
   if (steps_per_epoch == 0) {
-    throw SpecError("train.global_batch", "expected at most the " + std::to_string(train_set.count) +
+    throw SpecError("train.global_batch", "expected at most the " + std::to_string(data.train->count()) +
                                               " training images, got " +
                                               std::to_string(spec.train.global_batch));
   }
 }
 
 void Trainer::Impl::build_model() {
-  const Shape chw{train_set.channels, train_set.height, train_set.width};
+  const SampleShape input = data.train->shape();
+  const Shape chw{input.channels, input.height, input.width};
   try {
-    model = make_model(spec.model.name, chw, train_set.classes, spec.model.dropout);
+    model = make_model(spec.model.name, chw, data.train->classes(), spec.model.dropout);
   } catch (const std::invalid_argument& e) {
     throw SpecError("model.name", e.what());
   }
@@ -275,6 +290,8 @@ void Trainer::Impl::resume_from_checkpoint() {
   scaler->restore(point.scaler);
   train_time_s = point.train_time_s;
   data_wait_s = point.data_wait_s;
+  data_prepare_s = point.data_prepare_s;
+  images_prepared = point.images_prepared;
   images_trained = point.images_trained;
   recent_losses.assign(point.recent_losses.begin(), point.recent_losses.end());
   noise.restore(point.noise_scale);
@@ -305,8 +322,8 @@ void Trainer::Impl::recalibrate_batch_norm() {
 
 Evaluation Trainer::Impl::evaluate() {
   recalibrate_batch_norm();
-  Evaluation e{evaluate_set(*engine, *test_loader, step), std::nullopt};
-  if (validation_loader) e.validation = evaluate_set(*engine, *validation_loader, step);
+  Evaluation e{evaluate_set(*engine, *test_loader, step, spec.data), std::nullopt};
+  if (validation_loader) e.validation = evaluate_set(*engine, *validation_loader, step, spec.data);
   return e;
 }
 
@@ -346,6 +363,8 @@ void Trainer::Impl::save() {
   ResumePoint totals;
   totals.train_time_s = train_time_s;
   totals.data_wait_s = data_wait_s;
+  totals.data_prepare_s = data_prepare_s;
+  totals.images_prepared = images_prepared;
   totals.images_trained = images_trained;
   totals.recent_losses.assign(recent_losses.begin(), recent_losses.end());
   totals.noise_scale = noise.state();
@@ -409,6 +428,7 @@ TrainResult Trainer::Impl::run() {
   std::int64_t end = options.max_steps > 0 ? std::min(options.max_steps, total_steps) : total_steps;
   if (target_step) end = step;  // resumed a run that had already reached its target
   if (options.max_epochs > 0) end = std::min(end, epochs_to_steps(options.max_epochs, steps_per_epoch));
+  report_skipped_files();  // those found while indexing
   BatchPrefetcher prefetcher(*train_loader, step, end, spec.data.prefetch, spec.data.workers);
   while (step < end) {
     inject_fault(rank, step);
@@ -421,6 +441,8 @@ TrainResult Trainer::Impl::run() {
     trace->complete("data wait", "data", wait_us, waited * 1e6, 2, {{"step", step}});
     profile->add_phase(Phase::data_wait, waited);
     profile->add_phase(Phase::data_prepare, prepared);
+    data_prepare_s += prepared;
+    images_prepared += static_cast<std::int64_t>(batch.labels.size());
     const auto start = Clock::now();
     const Batch* next = step + 1 < end ? prefetcher.peek(step + 1) : nullptr;
     const int noise_every = spec.train.noise_scale_every;
@@ -446,6 +468,17 @@ TrainResult Trainer::Impl::run() {
   if (step < total_steps && !target_step) save();
   if (!evaluated) last_eval = evaluate();  // e.g. resumed a run that had already finished
   return finish();
+}
+
+// data.skip_corrupt: how many files were left out, with a few examples.
+void Trainer::Impl::report_skipped_files() {
+  const std::int64_t skipped = data.train->skipped_files() + data.test->skipped_files();
+  if (skipped == 0) return;
+  std::string line = "skipped " + std::to_string(skipped) + " unreadable file(s) (data.skip_corrupt)";
+  for (const auto* source : {data.train.get(), data.test.get()}) {
+    for (const std::string& example : source->skipped_examples(3)) line += "; " + example;
+  }
+  progress.message(line);
 }
 
 // profile.json (rank 0): this run's step, measured; see experiments/SPEC.md.
@@ -490,6 +523,7 @@ void Trainer::Impl::add_convergence(nlohmann::json& summary) const {
 
 TrainResult Trainer::Impl::finish() {
   trace->flush();
+  report_skipped_files();
   write_profile();
   TrainResult r;
   r.test_accuracy = last_eval.test.accuracy;
@@ -506,6 +540,8 @@ TrainResult Trainer::Impl::finish() {
   nlohmann::json summary{{"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss},
                          {"final_loss", r.final_loss}, {"train_images_per_s", r.train_images_per_s},
                          {"train_time_s", r.train_time_s}, {"data_wait_s", data_wait_s},
+                         {"data_wait_share", data_wait_share()}, {"input_images_per_s", input_images_per_s()},
+                         {"skipped_files", data.train->skipped_files() + data.test->skipped_files()},
                          {"steps", r.steps}, {"total_steps", r.total_steps},
                          {"finished", r.steps == r.total_steps || target_step.has_value()},
                          {"skipped_steps", r.skipped_steps},

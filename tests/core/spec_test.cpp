@@ -91,7 +91,9 @@ Spec spec_with_no_defaults() {
   s.name = "all-changed";
   s.device = "cuda";
   s.model = {"resnet20", 0.25};
-  s.data = {"synthetic", "/tmp/data", 1000, 500, 9, 2, 3, {0, false}, {100, 50, 3, 32, 30, 7}};
+  s.data = {"synthetic", "/tmp/data", 1000, 500, 9, 2, 3, {0, false}, {100, 50, 3, 32, 30, 7},
+            "/tmp/images", "/tmp/train-{0..9}.tar", "/tmp/val-0.tar", true,
+            {160, 192, {0.25, 0.9}, {0.5, 2.0}, {0.5, 0.5, 0.5}, {0.25, 0.3, 0.35}}};
   s.train.epochs = 2.5;
   s.train.global_batch = 8192;
   s.train.precision = Precision::fp32;
@@ -271,6 +273,12 @@ TEST(Spec, OutOfRangeValuesNameTheirPath) {
       "comm.fusion_bytes=-1",
       "comm.timeout_s=0",
       "train.threads=3000000000",
+      "data.image.size=0",
+      "data.image.scale=[0.5,0.1]",
+      "data.image.ratio=[1]",
+      "data.image.mean=[0.5,0.5]",
+      "data.image.resize=0",
+      "data.skip_corrupt=1",
   };
   for (const std::string& assignment : cases) {
     const std::string path = assignment.substr(0, assignment.find('='));
@@ -291,6 +299,13 @@ TEST(Spec, OutOfRangeExactMessages) {
             "spec error: train.threads: expected an integer in [0, 4096], got 3000000000");
   EXPECT_EQ(set_failure("train.seed=-1").message,
             "spec error: train.seed: expected an integer >= 0, got -1");
+}
+
+TEST(Spec, ImageIntervalsAndChannelsExactMessages) {
+  EXPECT_EQ(set_failure("data.image.scale=[0.5,0.1]").message,
+            "spec error: data.image.scale: expected [low, high] with low <= high, got [0.5,0.1]");
+  EXPECT_EQ(set_failure("data.image.mean=[0.5]").message,
+            "spec error: data.image.mean: expected 3 numbers (R, G, B), got [0.5]");
 }
 
 TEST(Spec, LossScaleMaxBelowMin) {

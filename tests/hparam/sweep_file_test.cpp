@@ -237,8 +237,9 @@ TEST_F(HparamTest, ValidationAccuracyIsTheDefaultObjective) {
   EXPECT_EQ(parse_spec(json::parse(read_text(out / "best-spec.json"))).optimizer.lr.base, 0.25);
   for (const TrialRecord& t : TrialStore(out / "sweep.db", true).trials()) {
     ASSERT_TRUE(t.objective && t.test_accuracy) << t.id;
-    if (t.params["optimizer.lr.base"] == 0.25)  // at 0.3 the fake's two accuracies coincide
+    if (t.params["optimizer.lr.base"] == 0.25) {  // at 0.3 the fake's two accuracies coincide
       EXPECT_GT(*t.objective, *t.test_accuracy) << "the objective is the validation accuracy";
+    }
   }
   doc["objective"] = "validation_loss";
   EXPECT_EQ(parse_sweep_file(write_sweep(doc)).goal(), Goal::minimize);

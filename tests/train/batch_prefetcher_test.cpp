@@ -2,8 +2,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <memory>
+#include <optional>
 #include <stdexcept>
 
+#include "runtime/core/errors.hpp"
 #include "runtime/data/batch_loader.hpp"
 #include "runtime/data/datasets.hpp"
 #include "runtime/train/batch_prefetcher.hpp"
@@ -118,6 +121,34 @@ TEST(BatchPrefetcherDeathTest, ThreadCreationFailureIsAnErrorNotATerminate) {
       },
       ::testing::ExitedWithCode(42), "");
 #endif
+}
+
+// A source whose sample 70 cannot be read, as a corrupt JPEG.
+class FailingSource : public SampleSource {
+ public:
+  std::int64_t count() const override { return 100; }
+  SampleShape shape() const override { return {1, 2, 2}; }
+  int classes() const override { return 2; }
+  std::int32_t write_sample(std::int64_t sample, std::optional<std::uint64_t>, float* dst) const override {
+    if (sample == 70) throw DataError("bad.jpg", "corrupt");
+    std::fill(dst, dst + 4, float(sample));
+    return 0;
+  }
+};
+
+// What a worker throws reaches the trainer's thread at that step, not before
+// (no exception escapes a thread, no earlier batch is lost).
+TEST(BatchPrefetcher, RethrowsAWorkersErrorAtItsStep) {
+  LoaderOptions options;
+  options.global_batch = 10;
+  options.shuffle = false;
+  const BatchLoader loader(std::make_shared<FailingSource>(), options);
+  BatchPrefetcher prefetcher(loader, 0, 10, 3, 2);
+  double waited = 0;
+  for (std::int64_t step = 0; step < 7; ++step) {
+    EXPECT_EQ(prefetcher.next(step, waited).images[0], float(step * 10));
+  }
+  EXPECT_THROW(prefetcher.next(7, waited), DataError);
 }
 
 }  // namespace

@@ -62,10 +62,7 @@ TEST(RunChecks, ModelActivationsAndPrefetchBeyondMemoryAreSpecErrors) {
 }
 
 TEST(RunChecks, TestImagesOfAnotherShapeAreADataErrorNamingTheTestSet) {
-  ImageSet train, test;
-  train.channels = test.channels = 1;
-  train.height = train.width = 28;
-  test.height = test.width = 32;
+  const SampleShape train{1, 28, 28}, test{1, 32, 32};
   DataSpec data;
   data.dir = "/data";
   try {
