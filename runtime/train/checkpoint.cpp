@@ -4,6 +4,7 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
+#include "runtime/core/json_reader.hpp"
 
 namespace lb {
 namespace {
@@ -24,9 +25,6 @@ std::string hex_to_bytes(const std::string& hex) {
   return out;
 }
 
-std::string digest_of(std::string_view bytes) {
-  return hex_to_bytes(sha256_hex(std::as_bytes(std::span(bytes.data(), bytes.size()))));
-}
 
 class Reader {  // bounds-checked cursor over the file body
  public:
@@ -51,11 +49,78 @@ class Reader {  // bounds-checked cursor over the file body
   std::size_t pos_ = 0;
 };
 
+struct Header {
+  std::int64_t step = -1;
+  nlohmann::json meta;
+  nlohmann::json tensors;  // [{"name": ..., "numel": ...}], checked as it is read
+};
+
+// A checkpoint that passes its checksum may still have been written by
+// hand, so every field is checked before use.
+Header parse_header(std::string_view text, const std::string& where) {
+  Header h;
+  nlohmann::json doc;
+  try {
+    doc = parse_json(text);
+  } catch (const JsonTextError& e) {
+    throw CheckpointError(where, std::string("header: invalid JSON: ") + e.what());
+  }
+  try {
+    ObjectReader r(doc, "header");
+    r.read("step", h.step, IntRange::at_least(0));
+    const nlohmann::json* meta = r.take("meta");
+    const nlohmann::json* tensors = r.take("tensors");
+    r.finish();
+    if (h.step < 0 || meta == nullptr || tensors == nullptr) {
+      throw SpecError("header", "expected the keys step, meta and tensors");
+    }
+    if (!meta->is_object()) throw SpecError("header.meta", "expected an object, got " + brief(*meta));
+    if (!tensors->is_array()) {
+      throw SpecError("header.tensors", "expected an array, got " + brief(*tensors));
+    }
+    h.meta = *meta;
+    h.tensors = *tensors;
+  } catch (const SpecError& e) {
+    throw CheckpointError(where, e.path() + ": " + e.message());
+  }
+  return h;
+}
+
+// Entry `index` of the header's tensor list: {"name", "numel", optional
+// "shape" whose product is numel}.
+StoredTensor stored_tensor(const nlohmann::json& listed, std::size_t index, const std::string& where) {
+  const std::string at = "header.tensors[" + std::to_string(index) + "]";
+  const auto bad = [&](const std::string& what) { return CheckpointError(where, at + ": " + what); };
+  if (!listed.is_object()) throw bad("expected an object, got " + brief(listed));
+  const auto name = listed.find("name");
+  const auto numel = listed.find("numel");
+  if (name == listed.end() || !name->is_string()) throw bad("expected a string name");
+  if (numel == listed.end() || !numel->is_number_unsigned()) throw bad("expected an unsigned numel");
+  StoredTensor t{name->get<std::string>(), numel->get<std::size_t>(), {}};
+  if (const auto shape = listed.find("shape"); shape != listed.end()) {
+    std::uint64_t product = 1;
+    for (const auto& extent : shape->is_array() ? *shape : nlohmann::json::array({nullptr})) {
+      if (!extent.is_number_unsigned() || extent.get<std::uint64_t>() > t.numel) throw bad("bad shape " + brief(*shape));
+      product *= extent.get<std::uint64_t>();
+      if (product > t.numel && t.numel > 0) throw bad("shape " + brief(*shape) + " does not hold numel values");
+      t.shape.push_back(extent.get<std::int64_t>());
+    }
+    if (product != t.numel) throw bad("shape " + brief(*shape) + " does not hold numel values");
+  }
+  return t;
+}
+
 }  // namespace
+
+std::string checkpoint_digest(std::string_view body) {
+  return hex_to_bytes(sha256_hex(std::as_bytes(std::span(body.data(), body.size()))));
+}
 
 void save_checkpoint(const std::filesystem::path& file, std::int64_t step,
                      const nlohmann::json& meta, const std::vector<NamedSpan>& tensors) {
-  nlohmann::json header{{"step", step}, {"meta", meta}, {"tensors", nlohmann::json::array()}};
+  // `{}` in a caller's code is JSON null: it stands for no meta at all.
+  const nlohmann::json meta_object = meta.is_null() ? nlohmann::json::object() : meta;
+  nlohmann::json header{{"step", step}, {"meta", meta_object}, {"tensors", nlohmann::json::array()}};
   for (const auto& t : tensors) {
     nlohmann::json entry{{"name", t.name}, {"numel", t.data.size()}};
     if (!t.shape.empty()) entry["shape"] = t.shape;
@@ -68,7 +133,7 @@ void save_checkpoint(const std::filesystem::path& file, std::int64_t step,
   append_pod(out, static_cast<std::uint64_t>(header_text.size()));
   out += header_text;
   for (const auto& t : tensors) out.append(reinterpret_cast<const char*>(t.data.data()), t.data.size_bytes());
-  out += digest_of(out);
+  out += checkpoint_digest(out);
   write_file_atomically(file, out);
 }
 
@@ -81,7 +146,7 @@ CheckpointContents read_checkpoint(const std::filesystem::path& file) {
     throw CheckpointError(where, "not a largebatch checkpoint (bad magic)");
   }
   const std::string_view body(bytes.data(), bytes.size() - kDigestBytes);
-  if (digest_of(body) != bytes.substr(body.size())) throw CheckpointError(where, "checksum mismatch");
+  if (checkpoint_digest(body) != bytes.substr(body.size())) throw CheckpointError(where, "checksum mismatch");
   Reader r(body, file);
   r.take(sizeof(kMagic));
   if (const auto v = r.pod<std::uint32_t>(); v != kCheckpointVersion) {
@@ -89,18 +154,15 @@ CheckpointContents read_checkpoint(const std::filesystem::path& file) {
                                      std::to_string(kCheckpointVersion) + ")");
   }
   r.pod<std::uint32_t>();
-  try {
-    const auto header = nlohmann::json::parse(r.take(r.pod<std::uint64_t>()));
-    for (const auto& listed : header.at("tensors")) {
-      StoredTensor t{listed.at("name"), listed.at("numel"), listed.value("shape", Shape{})};
-      if (t.numel > body.size() / sizeof(float)) throw CheckpointError(where, "truncated");
-      c.offsets_.push_back(std::size_t(r.take(t.numel * sizeof(float)).data() - bytes.data()));
-      c.tensors.push_back(std::move(t));
-    }
-    c.step = header.at("step").get<std::int64_t>();
-    c.meta = header.at("meta");
-  } catch (const nlohmann::json::exception& e) {
-    throw CheckpointError(where, std::string("bad header: ") + e.what());
+  const std::uint64_t header_bytes = r.pod<std::uint64_t>();
+  const Header header = parse_header(r.take(header_bytes), where);
+  c.step = header.step;
+  c.meta = header.meta;
+  for (std::size_t i = 0; i < header.tensors.size(); ++i) {
+    StoredTensor t = stored_tensor(header.tensors[i], i, where);
+    if (t.numel > body.size() / sizeof(float)) throw CheckpointError(where, "truncated");
+    c.offsets_.push_back(std::size_t(r.take(t.numel * sizeof(float)).data() - bytes.data()));
+    c.tensors.push_back(std::move(t));
   }
   if (!r.at_end()) throw CheckpointError(where, "trailing bytes");
   return c;

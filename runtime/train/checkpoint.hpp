@@ -9,6 +9,8 @@
 //   32 bytes SHA-256 of everything before it
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -18,8 +20,9 @@
 namespace lb {
 
 inline constexpr std::uint32_t kCheckpointVersion = 1;
-// The checkpoint in a run directory (lb-train --out DIR).
-inline constexpr const char* kCheckpointFileName = "checkpoint.bin";
+
+// The 32 bytes a checkpoint ends with: the SHA-256 of everything before them.
+std::string checkpoint_digest(std::string_view body);
 
 void save_checkpoint(const std::filesystem::path& file, std::int64_t step,
                      const nlohmann::json& meta, const std::vector<NamedSpan>& tensors);
@@ -53,12 +56,14 @@ class CheckpointContents {
   std::vector<std::size_t> offsets_;  // of each tensor's data in bytes_
 };
 
-// Verifies magic, version, checksum and that the listed tensors fill the
-// file exactly. Throws CheckpointError.
+// Verifies magic, version and checksum, checks the header's fields (a step
+// >= 0, a meta object, the tensor list with sizes and shapes) and that the
+// listed tensors fill the file exactly. Throws CheckpointError.
 CheckpointContents read_checkpoint(const std::filesystem::path& file);
 
-// Verifies magic, version and checksum, checks that the file holds exactly
-// `tensors` (same names and sizes) and fills them. Throws CheckpointError.
+// Verifies magic, version and checksum, checks the header's fields (a step
+// >= 0, a meta object, the tensor list) and that the file holds exactly
+// `tensors` (same names and sizes), and fills them. Throws CheckpointError.
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& file,
                                  const std::vector<NamedSpan>& tensors);
 

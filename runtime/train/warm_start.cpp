@@ -5,6 +5,7 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/train/checkpoint.hpp"
+#include "runtime/train/run_directory.hpp"
 
 namespace lb {
 namespace {
@@ -46,8 +47,8 @@ std::optional<std::string> first_difference(const std::vector<StoredTensor>& sto
 std::filesystem::path init_from_file(const std::string& init_from) {
   const std::filesystem::path path(init_from);
   if (std::filesystem::is_directory(path)) {
-    const auto file = path / kCheckpointFileName;
-    if (!std::filesystem::exists(file)) throw SpecError(kKey, init_from + ": no " + kCheckpointFileName + " in this directory");
+    const auto file = path / kCheckpointFile;
+    if (!std::filesystem::exists(file)) throw SpecError(kKey, init_from + ": no " + kCheckpointFile + " in this directory");
     return file;
   }
   if (!std::filesystem::exists(path)) throw SpecError(kKey, init_from + ": no such file or directory");

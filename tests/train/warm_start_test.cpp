@@ -3,12 +3,17 @@
 // refuses a source whose model, tensor names or shapes differ.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
 #include "runtime/core/errors.hpp"
 #include "runtime/models/model.hpp"
 #include "runtime/train/checkpoint.hpp"
+#include "runtime/train/run_directory.hpp"
 #include "runtime/train/training_state.hpp"
 #include "runtime/train/warm_start.hpp"
 
@@ -50,7 +55,7 @@ class WarmStartTest : public ::testing::Test {
   // Writes `source` as a run directory's checkpoint, as lb-train's save() does.
   fs::path save_run(ModelState& source, const std::string& run) {
     fs::create_directories(dir_ / run);
-    save_checkpoint(dir_ / run / kCheckpointFileName, 123, {{"model", source.model->name}}, source.tensors());
+    save_checkpoint(dir_ / run / kCheckpointFile, 123, {{"model", source.model->name}}, source.tensors());
     return dir_ / run;
   }
 
@@ -82,7 +87,7 @@ TEST_F(WarmStartTest, TakesMastersAndStatisticsBitExactAndZeroesMomentum) {
     const fs::path run = save_run(source, "source");
     ModelState target("lenet_bn", Precision::fp32, 2);
     const WarmStartSource from = warm_start(run.string(), "lenet_bn", target.tensors());
-    EXPECT_EQ(from.file, run / kCheckpointFileName);
+    EXPECT_EQ(from.file, run / kCheckpointFile);
     EXPECT_EQ(from.step, 123);
     const auto src = source.tensors(), dst = target.tensors();
     ASSERT_EQ(src.size(), dst.size());
@@ -103,7 +108,7 @@ TEST_F(WarmStartTest, TakesMastersAndStatisticsBitExactAndZeroesMomentum) {
 
 TEST_F(WarmStartTest, AcceptsACheckpointFileAndRefusesAMissingSource) {
   ModelState source("lenet_bn", Precision::fp16, 1);
-  const fs::path file = save_run(source, "source") / kCheckpointFileName;
+  const fs::path file = save_run(source, "source") / kCheckpointFile;
   ModelState target("lenet_bn", Precision::fp16, 2);
   EXPECT_EQ(warm_start(file.string(), "lenet_bn", target.tensors()).file, file);
   EXPECT_EQ(target.state->weights_sha256(), source.state->weights_sha256());
@@ -120,7 +125,7 @@ TEST_F(WarmStartTest, RefusesAnotherModel) {
   const fs::path run = save_run(source, "resnet");
   ModelState target("lenet_bn", Precision::fp16, 2);
   const std::string why = refusal(run, target);
-  EXPECT_NE(why.find("spec error: train.init_from: " + (run / kCheckpointFileName).string() +
+  EXPECT_NE(why.find("spec error: train.init_from: " + (run / kCheckpointFile).string() +
                      " holds a resnet20 model, this run's model.name is lenet_bn"),
             std::string::npos)
       << why;
