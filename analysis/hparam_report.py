@@ -33,7 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 FIXED = ["id", "stage", "stage_name", "status", "objective", "test_accuracy", "epochs_done", "epochs_run",
-         "budget_epochs", "wall_s", "attempts", "finished_at"]
+         "budget_epochs", "wall_s", "attempts", "finished_at", "source_trial"]
 TRAILING = ["estimated_time_to_train_s", "reason", "command"]
 
 

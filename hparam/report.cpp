@@ -124,6 +124,7 @@ void print_status(const fs::path& dir, std::ostream& out) {
                   static_cast<long long>(t.id), t.stage_name.c_str(), to_string(t.status).c_str(),
                   t.epochs_done, num(t.objective).c_str(), num(t.test_accuracy).c_str(), t.wall_s);
     out << line << short_params(t.params);
+    if (t.source_trial > 0) out << "  (from trial " << t.source_trial << ")";
     if (!t.reason.empty() && (t.status != Status::done || t.carried()))
       out << "  [" << t.reason << "]";
     out << "\n";
@@ -141,14 +142,15 @@ void write_trials_csv(const fs::path& dir, std::ostream& out) {
   std::map<std::int64_t, Estimate> estimates;
   for (const Estimate& e : store.estimates()) estimates[e.trial_id] = e;
   out << "id,stage,stage_name,status,objective,test_accuracy,epochs_done,epochs_run,budget_epochs,"
-         "wall_s,attempts,finished_at";
+         "wall_s,attempts,finished_at,source_trial";
   for (const std::string& k : keys) out << "," << k;
   out << ",estimated_time_to_train_s,reason,command\n";
   for (const TrialRecord& t : trials) {
     out << t.id << "," << t.stage << "," << csv_field(t.stage_name) << "," << to_string(t.status)
         << "," << num(t.objective, 6) << "," << num(t.test_accuracy, 6) << "," << t.epochs_done << "," << t.epochs_run() << ","
         << t.budget_epochs << ","
-        << num(t.wall_s, 3) << "," << t.attempts << "," << num(t.finished_at, 3);
+        << num(t.wall_s, 3) << "," << t.attempts << "," << num(t.finished_at, 3) << ","
+        << (t.source_trial > 0 ? std::to_string(t.source_trial) : "");
     for (const std::string& k : keys)
       out << "," << (t.params.contains(k) ? csv_field(t.params[k].dump()) : "");
     out << "," << (estimates.count(t.id) ? num(estimates[t.id].time_to_train_s, 1) : "") << ","
@@ -202,11 +204,12 @@ bool write_report(const fs::path& dir, const fs::path& analysis_dir, std::ostrea
      << "`; `test_accuracy` is reported, never used to choose"
      << (is_test_objective(objective) ? " (except here: allow_test_objective)" : "")
      << ".\n\n| trial | stage | status | " << objective
-     << " | test_accuracy | epochs | params |\n|---|---|---|---|---|---|---|\n";
+     << " | test_accuracy | epochs | from trial | params |\n|---|---|---|---|---|---|---|---|\n";
   for (std::size_t i = 0; i < ranked.size() && i < 10; ++i) {
     const TrialRecord& t = ranked[i];
     md << "| " << t.id << " | " << t.stage_name << " | " << to_string(t.status) << " | "
-       << num(t.objective) << " | " << num(t.test_accuracy) << " | " << t.epochs_done << " | `"
+       << num(t.objective) << " | " << num(t.test_accuracy) << " | " << t.epochs_done << " | "
+       << (t.source_trial > 0 ? std::to_string(t.source_trial) : "-") << " | `"
        << short_params(t.params) << "` |\n";
   }
   const auto estimates = store.estimates();

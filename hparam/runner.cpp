@@ -249,13 +249,14 @@ void Runner::retry_failed() {
 std::vector<TrialRecord> Runner::generate(std::size_t stage) {
   const Stage& st = sweep_.stages[stage];
   if (!store_->stage_generated(int(stage))) {
+    std::vector<TrialRecord> ranked;
+    if (stage > 0) ranked = rank_trials(store_->trials(int(stage - 1)), sweep_.goal());
     std::vector<Params> previous;
-    if (stage > 0) {
-      for (const TrialRecord& t : rank_trials(store_->trials(int(stage - 1)), sweep_.goal()))
-        previous.push_back(t.params);
-    }
-    const auto configs = stage_configurations(sweep_, stage, previous);
-    store_->add_stage(int(stage), st.name, configs, st.fidelity, stage_epochs(sweep_, st));
+    for (const TrialRecord& t : ranked) previous.push_back(t.params);
+    std::vector<std::size_t> parents;
+    const auto configs = stage_configurations(sweep_, stage, previous, &parents);
+    store_->add_stage(int(stage), st.name, configs, st.fidelity, stage_epochs(sweep_, st),
+                      source_trials(st.init_from, ranked, parents));
   }
   return store_->trials(int(stage));
 }
@@ -271,6 +272,8 @@ std::vector<std::string> Runner::command(const TrialRecord& t, const fs::path& d
     argv.push_back("--set");
     argv.push_back(set_argument(key, value));
   };
+  if (t.source_trial > 0)  // a stage's init_from: its checkpoint, whatever stage wrote it
+    set("train.init_from", (options_.out / "trials" / std::to_string(t.source_trial)).string());
   const auto policy = halving(st);
   if (policy && !st.fidelity.contains("train.eval_every_epochs"))
     set("train.eval_every_epochs", policy->eval_every_epochs());
@@ -311,6 +314,7 @@ void Runner::start(Running& r) {
       std::size_t(r.trial.stage),
       "trial " + std::to_string(r.trial.id) + (job.empty() ? " started" : " submitted" + job) +
           (r.trial.attempts > 0 ? " (attempt " + std::to_string(r.trial.attempts + 1) + ")" : "") +
+          (r.trial.source_trial > 0 ? " from trial " + std::to_string(r.trial.source_trial) + "'s weights" : "") +
           ": " + short_params(r.trial.params));
 }
 
@@ -502,7 +506,9 @@ void Runner::carry_identical_runs(std::size_t stage) {
   for (const TrialRecord& t : store_->trials(int(stage))) {
     if (t.status != Status::pending || t.epochs_done > 0) continue;
     for (const TrialRecord& e : earlier) {
+      // A warm-started run (either side) starts from other weights: not the same run.
       if (e.stage >= int(stage) || e.status != Status::done || !e.objective || e.carried() ||
+          t.source_trial != 0 || e.source_trial != 0 ||
           e.params != t.params || std::abs(e.budget_epochs - t.budget_epochs) > 1e-9 ||
           apply_overrides(sweep_.base, e.fidelity) != final_spec)
         continue;
@@ -643,6 +649,17 @@ void on_signal(int) { g_stop = true; }
 }  // namespace
 
 void request_stop() { g_stop = true; }
+
+std::vector<std::int64_t> source_trials(InitFrom from, const std::vector<TrialRecord>& ranked,
+                                        const std::vector<std::size_t>& parents) {
+  std::vector<std::int64_t> sources(parents.size(), 0);
+  if (ranked.empty()) return sources;
+  for (std::size_t i = 0; i < parents.size(); ++i) {
+    if (from == InitFrom::best_of_previous_stage) sources[i] = ranked.front().id;
+    if (from == InitFrom::parent) sources[i] = ranked.at(parents[i]).id;
+  }
+  return sources;
+}
 
 std::vector<TrialRecord> rank_trials(std::vector<TrialRecord> trials, Goal goal) {
   std::erase_if(trials, [](const TrialRecord& t) {

@@ -34,6 +34,12 @@ int run_sweep(const SweepConfig& sweep, const RunOptions& options, std::ostream&
 // objective, then pruned ones by how far they got and their last value.
 std::vector<TrialRecord> rank_trials(std::vector<TrialRecord> trials, Goal goal);
 
+// A stage's init_from as each configuration's source trial (0 = none):
+// `ranked` is the previous stage's trials best first, `parents` the index in
+// `ranked` each configuration was derived from (stage_configurations).
+std::vector<std::int64_t> source_trials(InitFrom from, const std::vector<TrialRecord>& ranked,
+                                        const std::vector<std::size_t>& parents);
+
 // The full-run spec for a configuration: base + final stage fidelity + params.
 nlohmann::json full_run_spec(const SweepConfig& sweep, const nlohmann::json& params);
 

@@ -23,7 +23,7 @@ CREATE TABLE trials (
   command TEXT NOT NULL DEFAULT '', pid INTEGER NOT NULL DEFAULT 0,
   started_at REAL NOT NULL DEFAULT 0, finished_at REAL NOT NULL DEFAULT 0,
   wall_s REAL NOT NULL DEFAULT 0, summary TEXT NOT NULL DEFAULT '{}',
-  job_id INTEGER NOT NULL DEFAULT 0, UNIQUE (stage, idx));
+  job_id INTEGER NOT NULL DEFAULT 0, source_trial INTEGER NOT NULL DEFAULT 0, UNIQUE (stage, idx));
 CREATE TABLE evals (trial_id INTEGER NOT NULL, epoch REAL NOT NULL, value REAL, record TEXT NOT NULL,
   PRIMARY KEY (trial_id, epoch));
 CREATE TABLE estimates (trial_id INTEGER PRIMARY KEY, gpus INTEGER NOT NULL,
@@ -94,7 +94,8 @@ class Statement {
   int n_ = 0;
 };
 
-// job_id last (see the constructor): a store made before Slurm jobs existed reads it as 0.
+// job_id and source_trial last (see the constructor): a store made before
+// Slurm jobs or progressive initialization existed reads them as 0.
 constexpr const char* kTrialColumns =
     "id, stage, stage_name, idx, params, fidelity, budget_epochs, status, objective, epochs_done, "
     "reason, attempts, command, pid, started_at, finished_at, wall_s, "
@@ -121,14 +122,18 @@ TrialRecord read_trial(const Statement& s) {
   t.wall_s = s.real(16);
   if (!s.null(17)) t.test_accuracy = s.real(17);
   t.job_id = s.integer(18);
+  t.source_trial = s.integer(19);
   return t;
 }
 
-bool has_job_column(sqlite3* db) {
-  Statement s(db, "SELECT COUNT(*) FROM pragma_table_info('trials') WHERE name = 'job_id'");
-  s.step();
+bool has_column(sqlite3* db, const char* name) {
+  Statement s(db, "SELECT COUNT(*) FROM pragma_table_info('trials') WHERE name = ?");
+  s.bind(std::string(name)).step();
   return s.integer(0) > 0;
 }
+
+// A column added after stores were first written, with its default.
+constexpr const char* kLaterColumns[] = {"job_id", "source_trial"};
 
 sqlite3* open_db(const std::filesystem::path& file, int flags) {
   sqlite3* db = nullptr;
@@ -197,17 +202,21 @@ TrialStore::TrialStore(const std::filesystem::path& file, bool read_only) {
   if (!read_only) {
     // WAL: a commit is one append, and readers (hparam-sweep status) never block the sweep.
     exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-    add_job_column();
+    add_missing_columns();
   }
-  columns_ = std::string(kTrialColumns) + (has_job_column(db_) ? ", job_id" : ", 0");
+  columns_ = kTrialColumns;
+  for (const char* column : kLaterColumns) columns_ += has_column(db_, column) ? std::string(", ") + column : ", 0";
 }
 
 TrialStore::~TrialStore() { sqlite3_close(db_); }
 
-// A store made before Slurm jobs existed gains their column when a sweep
-// opens it for writing.
-void TrialStore::add_job_column() {
-  if (!has_job_column(db_)) exec("ALTER TABLE trials ADD COLUMN job_id INTEGER NOT NULL DEFAULT 0");
+// A store made before Slurm jobs (or progressive initialization) existed
+// gains their columns when a sweep opens it for writing.
+void TrialStore::add_missing_columns() {
+  for (const char* column : kLaterColumns) {
+    if (!has_column(db_, column))
+      exec(std::string("ALTER TABLE trials ADD COLUMN ") + column + " INTEGER NOT NULL DEFAULT 0");
+  }
 }
 
 void TrialStore::exec(const std::string& sql) const {
@@ -233,20 +242,22 @@ bool TrialStore::stage_generated(int stage) const {
 }
 
 void TrialStore::add_stage(int stage, const std::string& name, const std::vector<json>& params,
-                           const json& fidelity, double budget_epochs) {
+                           const json& fidelity, double budget_epochs,
+                           const std::vector<std::int64_t>& sources) {
   exec("BEGIN IMMEDIATE");
   try {
     for (std::size_t i = 0; i < params.size(); ++i) {
       Statement s(
           db_,
-          "INSERT INTO trials (stage, stage_name, idx, params, fidelity, budget_epochs, status) "
-          "VALUES (?, ?, ?, ?, ?, ?, 'pending')");
+          "INSERT INTO trials (stage, stage_name, idx, params, fidelity, budget_epochs, status, "
+          "source_trial) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
       s.bind(stage)
           .bind(name)
           .bind(int(i))
           .bind(params[i].dump())
           .bind(fidelity.dump())
           .bind(budget_epochs)
+          .bind(i < sources.size() ? sources[i] : std::int64_t{0})
           .run();
     }
     exec("COMMIT");

@@ -6,7 +6,8 @@
 // Tables: meta(key, value); trials(id, stage, stage_name, idx, params JSON,
 // fidelity JSON, budget_epochs, status, objective, epochs_done, reason,
 // attempts, command, pid, started_at, finished_at, wall_s, summary JSON,
-// job_id: the Slurm job of the attempt in flight, 0 for a local process);
+// job_id: the Slurm job of the attempt in flight, 0 for a local process;
+// source_trial: the trial whose weights it starts from, 0 for none);
 // evals(trial_id, epoch, value, record JSON); estimates(trial_id, gpus,
 // time_to_train_s, images_per_s, efficiency).
 #include <cstdint>
@@ -49,6 +50,9 @@ struct TrialRecord {
   std::string command;
   std::int64_t pid = 0;
   std::int64_t job_id = 0;  // Slurm job of the attempt in flight (--launcher slurm), else 0
+  // The earlier trial whose checkpoint this one starts from (a stage's
+  // init_from: train.init_from=DIR/trials/ID), 0 when it starts from scratch.
+  std::int64_t source_trial = 0;
   std::optional<double> test_accuracy;  // from summary.json: reported, never chosen by
   double started_at = 0, finished_at = 0, wall_s = 0;  // unix seconds; wall_s summed over attempts
 
@@ -86,8 +90,10 @@ class TrialStore {
   nlohmann::json sweep() const;
 
   bool stage_generated(int stage) const;
+  // `sources`: each configuration's source trial (empty = none for all).
   void add_stage(int stage, const std::string& name, const std::vector<nlohmann::json>& params,
-                 const nlohmann::json& fidelity, double budget_epochs);
+                 const nlohmann::json& fidelity, double budget_epochs,
+                 const std::vector<std::int64_t>& sources = {});
   std::vector<TrialRecord> trials(std::optional<int> stage = std::nullopt) const;
   TrialRecord trial(std::int64_t id) const;
 
@@ -127,7 +133,7 @@ class TrialStore {
 
  private:
   void exec(const std::string& sql) const;
-  void add_job_column();
+  void add_missing_columns();
   sqlite3* db_ = nullptr;
   std::string columns_;  // of a TrialRecord, for SELECT
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <numeric>
 #include <set>
 
 namespace lb::hparam {
@@ -99,8 +100,13 @@ std::vector<Params> halton(const SearchSpace& space, const Box& box, int n, std:
   return points;
 }
 
-void append_unique(std::vector<Params>& out, std::set<std::string>& seen, const Params& p) {
-  if (seen.insert(p.dump()).second) out.push_back(p);
+// Appends `p` unless it is already there; a configuration derived from two
+// centres keeps the first (the better one).
+void append_unique(std::vector<Params>& out, std::vector<std::size_t>& parents,
+                   std::set<std::string>& seen, const Params& p, std::size_t parent) {
+  if (!seen.insert(p.dump()).second) return;
+  out.push_back(p);
+  parents.push_back(parent);
 }
 
 std::vector<Params> sample_box(const SweepConfig& sweep, const Stage& stage, const Box& box,
@@ -130,28 +136,44 @@ double box_half_width(const SweepConfig& sweep, std::size_t stage) {
 }
 
 std::vector<Params> stage_configurations(const SweepConfig& sweep, std::size_t stage,
-                                         const std::vector<Params>& previous_best) {
+                                         const std::vector<Params>& previous_best,
+                                         std::vector<std::size_t>* parents) {
   const Stage& st = sweep.stages.at(stage);
   std::mt19937_64 rng(sweep.seed * 0x9e3779b97f4a7c15ull + stage + 1);
   std::vector<Params> out;
+  std::vector<std::size_t> from;
   std::set<std::string> seen;
   const std::size_t k =
       std::min<std::size_t>(previous_best.size(), static_cast<std::size_t>(st.top_k));
   if (stage == 0) {
     for (const Params& p : sample_box(sweep, st, whole_space(sweep.space), rng))
-      append_unique(out, seen, p);
+      append_unique(out, from, seen, p, 0);
   } else if (st.final) {
-    for (std::size_t i = 0; i < k; ++i) append_unique(out, seen, previous_best[i]);
+    for (std::size_t i = 0; i < k; ++i) append_unique(out, from, seen, previous_best[i], i);
   } else {
     for (std::size_t i = 0; i < k; ++i) {  // the centre itself is re-run at the new fidelity
-      append_unique(out, seen, previous_best[i]);
+      append_unique(out, from, seen, previous_best[i], i);
       const Box box = box_around(sweep.space, previous_best[i], box_half_width(sweep, stage));
-      for (const Params& p : sample_box(sweep, st, box, rng)) append_unique(out, seen, p);
+      for (const Params& p : sample_box(sweep, st, box, rng)) append_unique(out, from, seen, p, i);
     }
   }
   // Halving judges a trial against those that reached its rung before it:
-  // a random order keeps neighbouring grid points from meeting first.
-  if (st.halving) std::shuffle(out.begin(), out.end(), rng);
+  // a random order keeps neighbouring grid points from meeting first. The
+  // permutation is drawn on positions, so the parents follow their points.
+  if (st.halving) {
+    std::vector<std::size_t> order(out.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<Params> shuffled;
+    std::vector<std::size_t> shuffled_from;
+    for (std::size_t i : order) {
+      shuffled.push_back(out[i]);
+      shuffled_from.push_back(from[i]);
+    }
+    out = std::move(shuffled);
+    from = std::move(shuffled_from);
+  }
+  if (parents != nullptr) *parents = stage == 0 ? std::vector<std::size_t>{} : from;
   return out;
 }
 

@@ -17,9 +17,13 @@ using Params = nlohmann::json;
 // Stage `stage`'s configurations. `previous_best` holds the previous stage's
 // configurations best first (ignored by the first stage); a fine stage
 // searches a box around each of its top_k, a final stage takes them as they are.
-// Deterministic for a given sweep seed.
+// Deterministic for a given sweep seed. With `parents`, also the index in
+// `previous_best` each configuration was derived from (the centre of its
+// box, or the configuration a final stage takes), in the same order; empty
+// for the first stage.
 std::vector<Params> stage_configurations(const SweepConfig& sweep, std::size_t stage,
-                                         const std::vector<Params>& previous_best);
+                                         const std::vector<Params>& previous_best,
+                                         std::vector<std::size_t>* parents = nullptr);
 
 // Box half-width (in unit coordinates) of search stage `stage`: 0.5 for the
 // first (the whole space), then shrunk by each later search stage's `narrow`.

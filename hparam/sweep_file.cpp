@@ -132,6 +132,37 @@ void read_halving(ObjectReader& r, Stage& stage, double epochs) {
   stage.halving = halving;
 }
 
+void read_init_from(ObjectReader& r, Stage& stage, std::size_t index) {
+  if (index == 0) {
+    if (r.take("init_from") != nullptr)
+      throw SpecError(r.path_of("init_from"), "the first stage has no earlier stage to start from");
+    return;
+  }
+  std::string from = to_string(stage.init_from);
+  r.read_choice("init_from", from, {"none", "best_of_previous_stage", "parent"});
+  stage.init_from = from == "parent"                   ? InitFrom::parent
+                    : from == "best_of_previous_stage" ? InitFrom::best_of_previous_stage
+                                                       : InitFrom::none;
+  if (stage.init_from != InitFrom::none && stage.fidelity.contains("train.init_from"))
+    throw SpecError(r.path_of("fidelity"), "train.init_from: set by the stage's init_from");
+}
+
+}  // namespace
+
+std::string to_string(InitFrom from) {
+  switch (from) {
+    case InitFrom::best_of_previous_stage:
+      return "best_of_previous_stage";
+    case InitFrom::parent:
+      return "parent";
+    case InitFrom::none:
+      break;
+  }
+  return "none";
+}
+
+namespace {
+
 Stage read_stage(const json& value, std::size_t index, const SweepConfig& sweep) {
   ObjectReader r(value, index_path("stages", index));
   Stage stage;
@@ -161,6 +192,7 @@ Stage read_stage(const json& value, std::size_t index, const SweepConfig& sweep)
   }
   const Spec spec = check_spec(apply_overrides(sweep.base, stage.fidelity), r.path_of("fidelity"));
   read_halving(r, stage, spec.train.epochs);
+  read_init_from(r, stage, index);
   r.finish();
   return stage;
 }

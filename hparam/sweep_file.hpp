@@ -26,6 +26,13 @@ struct Halving {          // successive halving inside a stage
   bool synchronous = true;
 };
 
+// Progressive initialization of a stage's trials (train.init_from): from
+// nothing (the seed's random weights), from the previous stage's best trial,
+// or each from the previous-stage trial its configuration was derived from
+// (the centre of its box; for a final stage the configuration itself).
+enum class InitFrom { none, best_of_previous_stage, parent };
+std::string to_string(InitFrom from);
+
 struct Stage {
   std::string name;
   bool final = false;  // the full runs: the previous stage's top_k at the base spec's fidelity
@@ -38,6 +45,7 @@ struct Stage {
   // Final stage: train a configuration again even when an earlier stage
   // already ran it to the end at this fidelity (default: carry that result).
   bool rerun_identical = false;
+  InitFrom init_from = InitFrom::none;
 };
 
 // The "slurm" object: how a trial becomes a Slurm batch job (slurm.hpp;

@@ -10,6 +10,10 @@
 // Knobs (environment):
 //   FAKE_TRIAL_EPOCH_S=0.02     sleep per evaluated epoch
 //   FAKE_TRIAL_LOG=FILE         append "start DIR" / "finish DIR" per run
+// train.init_from=DIR, as lb-train, must name a run directory that holds a
+// checkpoint (the fake writes checkpoint.bin, a stand-in, whenever it
+// stops); otherwise it exits 2. summary.json records {"path": DIR}.
+//
 //   FAKE_TRIAL_FAULT=MODE:KEY>X[,MODE:KEY=X]...  a fault when spec key KEY
 //     exceeds (or equals) X; the first rule that matches applies. MODE:
 //     crash (SIGABRT after the first eval), hang (sleep forever), nan
@@ -33,6 +37,7 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
+#include "runtime/core/json_reader.hpp"
 #include "runtime/core/spec.hpp"
 
 namespace fs = std::filesystem;
@@ -131,10 +136,20 @@ int resume_interval(const TrainArgs& a) {
   return json::parse(lb::read_file(a.out / "checkpoint.json")).at("interval").get<int>();
 }
 
+// train.init_from: null, or {"path": DIR} after checking DIR's checkpoint
+// (not on --resume: lb-train does not read the source again).
+json init_source(const lb::Spec& spec, bool resume) {
+  if (spec.train.init_from.empty()) return nullptr;
+  if (!resume && !fs::exists(fs::path(spec.train.init_from) / "checkpoint.bin"))
+    throw lb::SpecError("train.init_from", spec.train.init_from + ": no checkpoint.bin in this directory");
+  return json{{"path", spec.train.init_from}};
+}
+
 int train(const TrainArgs& a) {
   const lb::Spec spec = lb::load_spec(a.spec, a.sets);
   const std::string mode = fault(spec);
   if (mode == "badinput") throw lb::InputError("spec error: fake: bad input requested");
+  const json init_from = init_source(spec, a.resume);
   fs::create_directories(a.out);
   const fs::path& out = a.out;
   log_event(a.resume ? "resume" : "start", out.string());
@@ -167,6 +182,7 @@ int train(const TrainArgs& a) {
     if (epoch >= stop_at - 1e-9) break;
   }
   const bool finished = epoch >= epochs - 1e-9;
+  lb::write_file_atomically(out / "checkpoint.bin", "fake weights at epoch " + lb::format_number(epoch) + "\n");
   if (!finished) {
     lb::write_file_atomically(out / "checkpoint.json", json{{"interval", k}}.dump() + "\n");
   }
@@ -174,6 +190,7 @@ int train(const TrainArgs& a) {
                      {"finished", finished},
                      {"train_time_s", epoch * sleep_s},
                      {"steps", k},
+                     {"init_from", init_from},
                      {"spec", lb::to_json(spec)}};
   summary.update(evaluation(spec, epoch));
   lb::write_file_atomically(out / "summary.json", summary.dump(2) + "\n");
