@@ -179,7 +179,7 @@ json engine_train_mode(const Args& a);
 json train_mode(const Args& a) {
   if (a.device != "cpu") return engine_train_mode(a);
   lb::cpu::set_threads(a.threads);
-  lb::cpu::set_conv_algorithm(lb::cpu::parse_conv_algorithm(a.conv_algorithm));
+  lb::cpu::set_conv_algorithm(*lb::parse_choice<lb::ConvAlgorithm>(a.conv_algorithm));
   TrainBench bench(a);
   for (int i = 0; i < a.warmup; ++i) bench.step(i);
   bench.skipped = 0;  // count only the timed steps' skips

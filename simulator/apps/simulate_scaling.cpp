@@ -79,7 +79,7 @@ void check_gpus(const Scenario& s, const std::vector<int>& gpus) {
                        std::to_string(s.spec.train.global_batch) +
                        " (less than one image per GPU)");
     }
-    if (s.spec.comm.algorithm == "torus2d") {
+    if (s.spec.comm.algorithm == Algorithm::torus2d) {
       plan_collective(Collective::torus2d, 1 << 20,
                       step_plan(s, n).collective);  // throws if the group does not divide
     }
@@ -89,7 +89,7 @@ void check_gpus(const Scenario& s, const std::vector<int>& gpus) {
 void print_table(const Scenario& s, const std::vector<ScalingRow>& rows) {
   std::printf("# %s: %s, global batch %lld, %s, %s all-reduce, fusion %lld B; compute: %s\n",
               s.spec.name.c_str(), s.model.name.c_str(), (long long)s.spec.train.global_batch,
-              s.spec.cluster.gpu.c_str(), s.spec.comm.algorithm.c_str(),
+              s.spec.cluster.gpu.c_str(), to_string(s.spec.comm.algorithm).c_str(),
               (long long)s.spec.comm.fusion_bytes, s.compute.source.c_str());
   std::printf("%6s %9s %11s %12s %7s %10s %10s %10s %10s %12s\n", "gpus", "batch/gpu",
               "iteration_s", "images/s", "eff", "compute_s", "exposed_s", "optim_s", "data_s",
