@@ -52,6 +52,10 @@ struct SweepConfig {
   std::uint64_t seed = 1;
   std::string objective = "test_accuracy";  // test_accuracy (max) | test_loss (min)
   int target_gpus = 0;                      // 0: no cost estimate
+  // Convergence model for the cost estimate in time to accuracy: a file (made
+  // absolute), "trials" (fitted to this sweep's trials), or "" (fixed epochs).
+  std::string target_convergence;
+  double target_price_per_gpu_hour = 0;  // 0: no price, cost in GPU-hours only
   TrialSettings trial;
   SearchSpace space;
   std::vector<Stage> stages;

@@ -6,6 +6,7 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/json_reader.hpp"
+#include "runtime/core/stop_at.hpp"
 
 namespace lb {
 namespace {
@@ -71,7 +72,9 @@ Precision read_precision(ObjectReader& r, Precision current) {
   return name == "fp16" ? Precision::fp16 : Precision::fp32;
 }
 
-// {"validation_accuracy": 0.9}: at most one metric and its target.
+}  // namespace
+
+// {"validation_accuracy": 0.9}: at most one metric and its target (stop_at.hpp).
 void read_stop_at(ObjectReader r, StopAtSpec& stop) {
   struct Metric {
     const char* name;
@@ -91,6 +94,8 @@ void read_stop_at(ObjectReader r, StopAtSpec& stop) {
   }
   r.finish();
 }
+
+namespace {
 
 void read_train(ObjectReader r, TrainSpec& t) {
   r.read("epochs", t.epochs, NumberRange::greater(0));

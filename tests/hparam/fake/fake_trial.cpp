@@ -3,7 +3,9 @@
 // validation, same outputs (metrics.jsonl with "eval" lines per eval
 // interval, summary.json; a stop at --max-epochs leaves checkpoint.json for
 // --resume), but the accuracy is a deterministic synthetic function of the
-// hyper-parameters and the epoch, so a trial takes milliseconds.
+// hyper-parameters and the epoch, so a trial takes milliseconds. A
+// train.stop_at on test_accuracy or test_loss stops it, with lb-train's
+// summary fields (a "step" is an evaluation interval).
 //
 // Knobs (environment):
 //   FAKE_TRIAL_EPOCH_S=0.02     sleep per evaluated epoch
@@ -87,6 +89,20 @@ std::string fault(const lb::Spec& spec) {
   return "";
 }
 
+// train.stop_at on the test metrics (the fake has no validation split); a
+// step is an evaluation interval here.
+bool reached_target(const lb::Spec& spec, double acc) {
+  const lb::StopAtSpec& stop = spec.train.stop_at;
+  if (stop.metric == "test_accuracy") return acc >= stop.value;
+  if (stop.metric == "test_loss") return 1 - acc <= stop.value;
+  return false;
+}
+
+json target_json(const lb::Spec& spec) {
+  const lb::StopAtSpec& stop = spec.train.stop_at;
+  return stop.enabled() ? json{{"metric", stop.metric}, {"value", stop.value}} : json(nullptr);
+}
+
 struct TrainArgs {
   std::string spec;
   fs::path out;
@@ -137,9 +153,11 @@ int train(const TrainArgs& a) {
             << "\n"
             << std::flush;
     if (mode == "crash" || flaky_first) std::abort();
+    if (reached_target(spec, acc)) break;
     if (epoch >= stop_at - 1e-9) break;
   }
-  const bool finished = epoch >= epochs - 1e-9;
+  const bool at_target = reached_target(spec, acc);
+  const bool finished = at_target || epoch >= epochs - 1e-9;
   if (!finished) {
     lb::write_file_atomically(out / "checkpoint.json", json{{"interval", k}}.dump() + "\n");
   }
@@ -149,6 +167,9 @@ int train(const TrainArgs& a) {
                      {"finished", finished},
                      {"train_time_s", epoch * sleep_s},
                      {"steps", k},
+                     {"target", target_json(spec)},
+                     {"stopped_at_target", at_target},
+                     {"steps_to_target", at_target ? json(k) : json(nullptr)},
                      {"spec", lb::to_json(spec)}};
   lb::write_file_atomically(out / "summary.json", summary.dump(2) + "\n");
   log_event(finished ? "finish" : "pause", out.string());
