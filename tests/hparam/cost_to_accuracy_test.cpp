@@ -19,7 +19,7 @@ class CostToAccuracy : public HparamTest {
         << "#!/bin/sh\necho \"$@\" >> " << calls_.string() << "\nfor a; do last=$a; done\n"
         << "case \"$1\" in\n"
         << "  fit-convergence) echo '{}' > \"$last\" ;;\n"
-        << "  plan) mkdir -p \"$last\"; echo '{\"target\": \"test_accuracy >= 0.5\", \"rows\": "
+        << "  plan) mkdir -p \"$last\"; echo '{\"target\": \"validation_accuracy >= 0.5\", \"rows\": "
            "[{\"gpus\": 1024, \"global_batch\": 512, \"steps\": 1200, \"time_to_accuracy_s\": "
            "7320, "
            "\"gpu_hours\": 2082, \"cost\": 4164, \"extrapolated\": true}], \"skipped\": []}' > "
@@ -36,19 +36,20 @@ class CostToAccuracy : public HparamTest {
                  " --simulator " + simulator_.string() + " " + extra);
   }
 
-  // Three search trials at batches 256, 512, 1024 that stop at 50 % test accuracy, then the final
-  // stage.
+  // Three search trials at batches 256, 512, 1024 that stop at 50 % validation accuracy, then the
+  // final stage.
   static json batch_sweep(const json& target, double stop_at = 0.5) {
     json doc = json::parse(R"({
       "name": "acc",
-      "base": {"model": {"name": "lenet_bn"}, "train": {"epochs": 4, "global_batch": 512},
+      "base": {"model": {"name": "lenet_bn"}, "data": {"validation_images": 5000},
+               "train": {"epochs": 4, "global_batch": 512},
                "optimizer": {"name": "lars"}},
       "space": {"train.global_batch": {"choices": [256, 512, 1024]},
                 "optimizer.lr.base": {"choices": [0.3]}},
       "stages": [{"name": "search", "sampler": "grid", "points": 1},
                  {"name": "final", "final": true, "top_k": 2}]
     })");
-    doc["base"]["train"]["stop_at"] = {{"test_accuracy", stop_at}};
+    doc["base"]["train"]["stop_at"] = {{"validation_accuracy", stop_at}};
     doc["target"] = target;
     return doc;
   }
@@ -64,7 +65,7 @@ TEST_F(CostToAccuracy, AFileModelPricesEachFinalConfigurationWithPlan) {
   EXPECT_NE(r.output.find("cost estimate of the full runs on 1024 GPUs, time to accuracy"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find(": 2 h 02 min to test_accuracy >= 0.5 (1200 steps at batch 512, "
+  EXPECT_NE(r.output.find(": 2 h 02 min to validation_accuracy >= 0.5 (1200 steps at batch 512, "
                           "extrapolated), 2082 GPU-hours, cost 4164.00"),
             std::string::npos)
       << r.output;
