@@ -111,7 +111,7 @@ def fit_steps_to_target(run_dirs, simulate_scaling, out_file):
     print(done.stdout, end="")
     model = json.loads(Path(out_file).read_text())
     return {"s_min": model["s_min"], "b_crit": model["b_crit"], "rms_log_residual": model["rms_log_residual"],
-            "residuals": [{"batch": p["batch"], "measured": p["steps"], "fitted": p["fitted_steps"]}
+            "residuals": [{"batch": int(p["batch"]), "measured": p["steps"], "fitted": p["fitted_steps"]}
                           for p in model["points"]],
             "convergence_file": str(Path(out_file).name)}
 
