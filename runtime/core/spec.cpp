@@ -5,6 +5,7 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/json_reader.hpp"
+#include "runtime/core/stop_at.hpp"
 
 namespace lb {
 namespace {
@@ -108,7 +109,9 @@ void read_loss_scale(ObjectReader r, LossScaleSpec& s) {
   }
 }
 
-// {"validation_accuracy": 0.9}: at most one metric and its target.
+}  // namespace
+
+// {"validation_accuracy": 0.9}: at most one metric and its target (stop_at.hpp).
 void read_stop_at(ObjectReader r, StopAtSpec& stop) {
   struct Metric {
     const char* name;
@@ -128,6 +131,8 @@ void read_stop_at(ObjectReader r, StopAtSpec& stop) {
   }
   r.finish();
 }
+
+namespace {
 
 void read_train(ObjectReader r, TrainSpec& t) {
   const NumberRange epochs = NumberRange::open_closed(0, kMaxEpochs);

@@ -154,8 +154,8 @@ TEST(Spec, DefaultExperimentFileParses) {
 }
 
 // The training specs a user runs (the large-batch study and its tuning
-// variants among them) all parse. Sweep and device files are other formats,
-// and results/ holds what runs wrote.
+// variants among them) all parse. Sweep, device and convergence-model files
+// are other formats, and results/ holds what runs wrote.
 TEST(Spec, EveryExperimentSpecParses) {
   namespace fs = std::filesystem;
   const fs::path root = fs::path(LB_SOURCE_DIR) / "experiments";
@@ -163,7 +163,7 @@ TEST(Spec, EveryExperimentSpecParses) {
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
     const fs::path& file = it->path();
     const std::string name = file.filename().string();
-    if (it->is_directory() && (name == "sweeps" || name == "devices" || name == "results")) {
+    if (it->is_directory() && (name == "sweeps" || name == "devices" || name == "results" || name == "convergence")) {
       it.disable_recursion_pending();
       continue;
     }
