@@ -17,7 +17,9 @@ target (train.stop_at) or at a cap.
     study.py status                                        # what is done, running, left
     study.py report                                        # results/*.json, plots, table
 
-A run whose summary.json exists is done and skipped. A run killed half-way is
+A run whose summary.json exists is done and skipped. While RUNS/PAUSE exists
+no new run starts (the running one finishes), so that a benchmark can have
+the machine to itself. A run killed half-way is
 continued with lb-train --resume from its last checkpoint (every 3 epochs);
 its wall time is the sum over the processes that ran it (wall.json). Each run
 directory gets provenance.json: machine, CPU flags, date, commit, binary.
@@ -281,6 +283,17 @@ def train(run, runs, binary):
     return run, rc
 
 
+def wait_while_paused(runs):
+    """A file RUNS/PAUSE holds the study between runs, so that a benchmark
+    can have the machine to itself without stopping a run half-way."""
+    pause = runs / "PAUSE"
+    if pause.exists():
+        print(f"[{time.strftime('%H:%M:%S')}] paused: {pause} exists", flush=True)
+        while pause.exists():
+            time.sleep(20)
+        print(f"[{time.strftime('%H:%M:%S')}] resumed", flush=True)
+
+
 def run_study(args):
     runs = Path(args.runs)
     binary = Path(args.lb_train)
@@ -298,6 +311,7 @@ def run_study(args):
             for r in plan:
                 print(f"would run {r.study}/{r.group}/{r.name}")
             return
+        wait_while_paused(runs)
         batch = plan[: args.jobs]
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             stamp = time.strftime("%H:%M:%S")

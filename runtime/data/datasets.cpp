@@ -23,24 +23,6 @@ constexpr int kFashionClasses = 10;
 constexpr std::uint64_t kSyntheticTag = 0x5e17'da7a'0000'0001ull;
 // Class means are this fraction of the noise: easy to learn, not trivial.
 constexpr float kSyntheticSignal = 0.5f;
-// Separates the validation split's stream from every other use of a seed.
-constexpr std::uint64_t kValidationTag = 0x7a11'da7a'0000'0002ull;
-
-// The images of `from` at `indices` (ascending), as a set of their own.
-ImageSet select(const ImageSet& from, const std::vector<std::int64_t>& indices) {
-  ImageSet out = from;  // shape, classes, pad value
-  const std::size_t size = std::size_t(from.image_size());
-  out.count = std::int64_t(indices.size());
-  out.pixels.resize(size * indices.size());
-  out.labels.resize(indices.size());
-  for (std::size_t k = 0; k < indices.size(); ++k) {
-    const auto i = std::size_t(indices[k]);
-    std::copy_n(from.pixels.begin() + std::ptrdiff_t(i * size), size,
-                out.pixels.begin() + std::ptrdiff_t(k * size));
-    out.labels[k] = from.labels[i];
-  }
-  return out;
-}
 
 ImageSet load_fashion_mnist(const DataSpec& spec, bool train) {
   const std::filesystem::path dir = spec.dir;
@@ -69,25 +51,6 @@ void truncate(ImageSet& set, std::int64_t n, const std::string& source) {
 }
 
 }  // namespace
-
-ImageSet hold_out_validation(ImageSet& train, std::int64_t count, std::uint64_t seed) {
-  if (count <= 0 || count >= train.count) {
-    throw SpecError("data.validation_images", "expected a count in [1, " + std::to_string(train.count - 1) +
-                                                  "] (the training set has " + std::to_string(train.count) +
-                                                  " images), got " + std::to_string(count));
-  }
-  std::vector<std::int64_t> order(std::size_t(train.count));
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = std::int64_t(i);
-  SplitMix64 rng(mix(seed, kValidationTag));
-  shuffle_in_place(rng, std::span<std::int64_t>(order));
-  std::vector<bool> held(order.size(), false);
-  for (std::int64_t k = 0; k < count; ++k) held[std::size_t(order[std::size_t(k)])] = true;
-  std::vector<std::int64_t> validation, rest;
-  for (std::size_t i = 0; i < held.size(); ++i) (held[i] ? validation : rest).push_back(std::int64_t(i));
-  ImageSet validation_set = select(train, validation);
-  train = select(train, rest);
-  return validation_set;
-}
 
 ImageSet make_synthetic(const SyntheticSpec& spec, bool train, std::uint64_t seed) {
   const std::int64_t count = train ? spec.train_images : spec.test_images;
@@ -121,20 +84,25 @@ ImageSet make_synthetic(const SyntheticSpec& spec, bool train, std::uint64_t see
   return set;
 }
 
+std::string dataset_source(const DataSpec& spec, bool train) {
+  if (spec.dataset == "synthetic") return train ? "the synthetic training set" : "the synthetic test set";
+  const std::string prefix = train ? "train" : "t10k";
+  return (std::filesystem::path(spec.dir) / (prefix + "-images-idx3-ubyte.gz")).string();
+}
+
 ImageSet load_dataset(const DataSpec& spec, bool train, std::uint64_t seed) {
   ImageSet set;
-  std::string source;
   if (spec.dataset == "fashion_mnist") {
     set = load_fashion_mnist(spec, train);
-    source = (std::filesystem::path(spec.dir) / "train-images-idx3-ubyte.gz").string();
   } else if (spec.dataset == "synthetic") {
     set = make_synthetic(spec.synthetic, train, seed);
-    source = "synthetic";
   } else {
     throw SpecError("data.dataset",
                     "unknown dataset '" + spec.dataset + "' (expected fashion_mnist or synthetic)");
   }
-  if (train && spec.train_subset > 0) truncate(set, spec.train_subset, source);
+  // An empty set would train no step, or evaluate to 0/0.
+  if (set.count == 0) throw DataError(dataset_source(spec, train), "holds no images");
+  if (train && spec.train_subset > 0) truncate(set, spec.train_subset, dataset_source(spec, train));
   return set;
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "runtime/core/errors.hpp"
 #include "runtime/core/half.hpp"
 #include "runtime/core/reductions.hpp"
 #include "runtime/core/rng.hpp"
@@ -183,7 +184,7 @@ double CpuStepEngine::train_step(const Batch& batch, const StepArgs& args) {
   const Tensor& logits = model_.net->forward(batch.images, ctx);
   const double loss = loss_fn_.forward(logits, batch.labels, float(spec_.train.label_smoothing));
   if (!std::isfinite(loss)) {
-    throw std::runtime_error("training diverged: loss is " + std::to_string(loss) + " at step " +
+    throw DivergedError("training diverged: loss is " + std::to_string(loss) + " at step " +
                              std::to_string(args.step));
   }
   phase_done("forward", Phase::forward);

@@ -16,31 +16,20 @@ NoiseScaleEstimate NoiseScaleEstimator::add(const GradientNormSample& s) {
   }
   const double g2 = (s.b_big * s.g2_big - s.b_small * s.g2_small) / (s.b_big - s.b_small);
   const double trace = (s.g2_small - s.g2_big) / (1.0 / s.b_small - 1.0 / s.b_big);
-  g2_sum_ = decay_ * g2_sum_ + (1 - decay_) * g2;
-  trace_sum_ = decay_ * trace_sum_ + (1 - decay_) * trace;
-  weight_ = decay_ * weight_ + (1 - decay_);
-  ++count_;
+  state_.g2_sum = decay_ * state_.g2_sum + (1 - decay_) * g2;
+  state_.trace_sum = decay_ * state_.trace_sum + (1 - decay_) * trace;
+  state_.weight = decay_ * state_.weight + (1 - decay_);
+  ++state_.count;
   return *current();
 }
 
 std::optional<NoiseScaleEstimate> NoiseScaleEstimator::current() const {
-  if (count_ == 0) return std::nullopt;
+  if (state_.count == 0) return std::nullopt;
   NoiseScaleEstimate e;
-  e.g2 = g2_sum_ / weight_;
-  e.trace_sigma = trace_sum_ / weight_;
+  e.g2 = state_.g2_sum / state_.weight;
+  e.trace_sigma = state_.trace_sum / state_.weight;
   e.b_simple = e.g2 > 0 ? e.trace_sigma / e.g2 : std::numeric_limits<double>::infinity();
   return e;
-}
-
-nlohmann::json NoiseScaleEstimator::state() const {
-  return {{"g2_sum", g2_sum_}, {"trace_sum", trace_sum_}, {"weight", weight_}, {"count", count_}};
-}
-
-void NoiseScaleEstimator::restore(const nlohmann::json& state) {
-  g2_sum_ = state.at("g2_sum").get<double>();
-  trace_sum_ = state.at("trace_sum").get<double>();
-  weight_ = state.at("weight").get<double>();
-  count_ = state.at("count").get<std::int64_t>();
 }
 
 }  // namespace lb

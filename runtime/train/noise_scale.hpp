@@ -16,8 +16,6 @@
 #include <cstdint>
 #include <optional>
 
-#include <nlohmann/json.hpp>
-
 namespace lb {
 
 // Squared L2 norms of the loss gradient (unscaled, before weight decay) over
@@ -44,14 +42,17 @@ class NoiseScaleEstimator {
   std::optional<NoiseScaleEstimate> current() const;
 
   // The averages' state, for checkpoints: a resumed run continues them exactly.
-  nlohmann::json state() const;
-  void restore(const nlohmann::json& state);
+  struct State {
+    double g2_sum = 0, trace_sum = 0;  // un-normalised exponential averages
+    double weight = 0;                 // 1 - decay^n: their bias correction
+    std::int64_t count = 0;            // measurements so far
+  };
+  State state() const { return state_; }
+  void restore(const State& state) { state_ = state; }
 
  private:
   double decay_;
-  double g2_sum_ = 0, trace_sum_ = 0;  // un-normalised exponential averages
-  double weight_ = 0;                  // 1 - decay^n: their bias correction
-  std::int64_t count_ = 0;
+  State state_;
 };
 
 }  // namespace lb
