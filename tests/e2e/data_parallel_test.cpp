@@ -180,10 +180,12 @@ TEST_F(DataParallel, StalledRankIsNamedAndTheJobEndsWithinTheTimeout) {
 // Bad input on one rank only (here rank 2 finds no checkpoint to resume
 // from, ranks 0 and 1 do): its one line reaches the terminal, prefixed with
 // its rank, and the whole job ends at once with exit code 2 instead of ranks
-// 0 and 1 waiting for it until comm.timeout_s.
+// 0 and 1 waiting for it until comm.timeout_s. The bound on the time is half
+// that timeout, not a few seconds, because starting three ranks that each
+// load Fashion-MNIST takes about a minute on the shared, loaded test machine.
 TEST_F(DataParallel, InputErrorOnOneRankIsShownWithItsRankAndEndsTheJob) {
   const fs::path good = dir_ / "good", bad = dir_ / "bad";
-  const std::string args = "--set train.global_batch=192 --set comm.timeout_s=300 --max-steps 2 --out ";
+  const std::string args = "--set train.global_batch=192 --set comm.timeout_s=600 --max-steps 2 --out ";
   const RunResult first = run(3, args + good.string());
   ASSERT_EQ(first.exit_code, 0) << first.output;
   fs::create_directories(bad);
@@ -193,7 +195,7 @@ TEST_F(DataParallel, InputErrorOnOneRankIsShownWithItsRankAndEndsTheJob) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("rank 2: " + bad.string()), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("rank 0: "), std::string::npos) << r.output;
-  EXPECT_LT(r.seconds, 60.0) << r.output;
+  EXPECT_LT(r.seconds, 300.0) << r.output;
 }
 
 TEST_F(DataParallel, KilledRankEndsTheJobAndEarlierCheckpointsStayValid) {
@@ -227,7 +229,7 @@ std::map<std::string, std::string> rows_by_step(const fs::path& out, const std::
 // summary figures and byte-identical evaluation and noise-scale rows. fp16,
 // so that the loss scaler's state matters too.
 void DataParallel::expect_resume_is_bit_identical(int ranks, int global_batch, int kill_step) {
-  const std::string args = "--set train.precision=fp16 --set train.epochs=2 --set train.global_batch=" +
+  const std::string args = "--set train.precision=fp16 --set train.epochs=1 --set train.global_batch=" +
                            std::to_string(global_batch) +
                            " --set train.checkpoint_every_epochs=0.5 --set train.eval_every_epochs=0.5"
                            " --set comm.timeout_s=120 --out ";
@@ -248,16 +250,16 @@ void DataParallel::expect_resume_is_bit_identical(int ranks, int global_batch, i
   }
   const std::vector<std::string> types{"eval", "noise_scale"};
   const auto rows_a = rows_by_step(whole, types), rows_b = rows_by_step(broken, types);
-  EXPECT_GE(rows_a.size(), 4u);
+  EXPECT_GE(rows_a.size(), 3u);  // two evaluations and at least one noise-scale row
   EXPECT_EQ(rows_a, rows_b);
 }
 
 TEST_F(DataParallel, TwoRanksKilledMidEpochResumeBitIdentically) {
-  expect_resume_is_bit_identical(2, 256, 20);  // 16 steps per epoch: resumes from step 16
+  expect_resume_is_bit_identical(2, 256, 12);  // 16 steps, checkpoints at 8 and 16: resumes from 8
 }
 
 TEST_F(DataParallel, ThreeRanksKilledMidEpochResumeBitIdentically) {
-  expect_resume_is_bit_identical(3, 192, 26);  // 21 steps per epoch, checkpoints every 11
+  expect_resume_is_bit_identical(3, 192, 15);  // 21 steps, checkpoints at 11 and 21: resumes from 11
 }
 
 }  // namespace
