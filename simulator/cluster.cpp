@@ -16,14 +16,14 @@ ClusterModel cluster_model(const ClusterSpec& s) {
   c.gpus_per_node = s.gpus_per_node;
   c.intra = link_class(s.intra);
   c.nic = link_class(s.nic);
-  c.nic_per_gpu = s.nic_per == "gpu";
-  c.fat_tree = s.topology == "fat_tree";
+  c.nic_per_gpu = s.nic_per == NicPer::gpu;
+  c.fat_tree = s.topology == Topology::fat_tree;
   c.nodes_per_leaf = s.nodes_per_leaf;
   c.oversubscription = s.oversubscription;
   c.uplink_latency_s = s.uplink_latency_us * 1e-6;
   c.input_images_per_s = s.input_images_per_s;
   c.cores_per_node = s.cores_per_node;
-  if (s.topology == "torus") {
+  if (s.topology == Topology::torus) {
     for (double d : s.torus_dims) c.torus_dims.push_back(int(d));
   }
   return c;
@@ -31,7 +31,7 @@ ClusterModel cluster_model(const ClusterSpec& s) {
 
 void check_fits(const ClusterSpec& s, int gpus) {
   if (gpus < 1) throw InputError("--gpus: expected GPU counts >= 1, got " + std::to_string(gpus));
-  if (s.topology == "torus") {
+  if (s.topology == Topology::torus) {
     std::int64_t torus_nodes = 1;
     for (double d : s.torus_dims) torus_nodes *= std::int64_t(d);
     const std::int64_t needed = (gpus + s.gpus_per_node - 1) / s.gpus_per_node;

@@ -156,32 +156,6 @@ std::vector<Phase> torus2d_plan(std::uint64_t bytes, const CollectiveConfig& c) 
 
 }  // namespace
 
-Collective parse_collective(const std::string& name) {
-  if (name == "mpi") return Collective::mpi;
-  if (name == "ring") return Collective::ring;
-  if (name == "hierarchical") return Collective::hierarchical;
-  if (name == "torus2d") return Collective::torus2d;
-  if (name == "auto") return Collective::automatic;
-  throw SpecError("comm.algorithm",
-                  "expected one of mpi, ring, hierarchical, torus2d, auto, got \"" + name + "\"");
-}
-
-std::string to_string(Collective c) {
-  switch (c) {
-    case Collective::mpi:
-      return "mpi";
-    case Collective::ring:
-      return "ring";
-    case Collective::hierarchical:
-      return "hierarchical";
-    case Collective::torus2d:
-      return "torus2d";
-    case Collective::automatic:
-      return "auto";
-  }
-  return "?";
-}
-
 Collective resolve(Collective c, std::uint64_t bytes, const CollectiveConfig& config) {
   if (c != Collective::automatic) return c;
   // The runtime compares the fp32 buffer's size, whatever the wire format.

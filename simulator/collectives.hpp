@@ -11,12 +11,14 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/core/spec_choices.hpp"
+
 namespace lb::sim {
 
-enum class Collective { mpi, ring, hierarchical, torus2d, automatic };
-
-Collective parse_collective(const std::string& name);  // the spec's names ("auto")
-std::string to_string(Collective c);
+// The runtime's all-reduce algorithms: the spec's comm.algorithm enum, with
+// its names (runtime/core/spec_choices.hpp).
+using Collective = Algorithm;
+inline Collective parse_collective(const std::string& name) { return parse_algorithm(name); }
 
 struct Flow {
   int src = 0, dst = 0;  // ranks

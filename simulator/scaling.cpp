@@ -74,7 +74,7 @@ StepPlan step_plan(const Scenario& s, int gpus) {
   }
   add_buckets(s, plan);
   plan.overlap = s.spec.comm.overlap;
-  plan.algorithm = parse_collective(s.spec.comm.algorithm);
+  plan.algorithm = s.spec.comm.algorithm;
   plan.collective = {gpus, group_size(s.spec.comm, s.cluster, gpus),
                      s.spec.comm.fp16_gradients ? 2 : 4, s.spec.comm.auto_small_bytes};
   plan.optimizer_s = stretch * s.compute.optimizer_s;

@@ -112,29 +112,9 @@ void ring_allreduce(Communicator& c, std::span<float> data, bool fp16_wire) {
   ring_all_gather(c, data, fp16_wire);
 }
 
-Algorithm parse_algorithm(const std::string& name) {
-  if (name == "mpi") return Algorithm::mpi;
-  if (name == "ring") return Algorithm::ring;
-  if (name == "hierarchical") return Algorithm::hierarchical;
-  if (name == "torus2d") return Algorithm::torus2d;
-  if (name == "auto") return Algorithm::automatic;
-  throw SpecError("comm.algorithm", "expected one of mpi, ring, hierarchical, torus2d, auto, got \"" + name + "\"");
-}
-
-std::string to_string(Algorithm a) {
-  switch (a) {
-    case Algorithm::mpi: return "mpi";
-    case Algorithm::ring: return "ring";
-    case Algorithm::hierarchical: return "hierarchical";
-    case Algorithm::torus2d: return "torus2d";
-    case Algorithm::automatic: return "auto";
-  }
-  return "?";
-}
-
 AllreduceConfig allreduce_config(const CommSpec& spec) {
   AllreduceConfig c;
-  c.algorithm = parse_algorithm(spec.algorithm);
+  c.algorithm = spec.algorithm;
   c.group_size = spec.group_size;
   c.fp16_wire = spec.fp16_gradients;
   c.auto_small_bytes = spec.auto_small_bytes;

@@ -20,10 +20,8 @@
 
 namespace lb {
 
-enum class Algorithm { mpi, ring, hierarchical, torus2d, automatic };
-
-Algorithm parse_algorithm(const std::string& name);  // the spec's names; "auto" = automatic
-std::string to_string(Algorithm a);
+// Algorithm (mpi, ring, hierarchical, torus2d, automatic), its names and
+// parse_algorithm are the spec's: runtime/core/spec_choices.hpp.
 
 // Buckets of fewer than `below_bytes` bytes (and not caught by an earlier
 // rule) use `algorithm`; the last rule has no bound (below_bytes = -1).

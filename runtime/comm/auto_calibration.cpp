@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "runtime/core/errors.hpp"
@@ -77,12 +78,10 @@ AutoCalibration load_auto_calibration(const std::filesystem::path& file) {
       const std::string where = "rules[" + std::to_string(i) + "]";
       AutoRule r;
       const std::string name = rules[i].at("algorithm").get<std::string>();
-      if (name == "auto") bad_file(file, where + ".algorithm: a rule must name a concrete algorithm");
-      try {
-        r.algorithm = parse_algorithm(name);
-      } catch (const SpecError&) {
-        bad_file(file, where + ".algorithm: unknown algorithm \"" + name + "\"");
-      }
+      const std::optional<Algorithm> algorithm = parse_choice<Algorithm>(name);
+      if (algorithm == Algorithm::automatic) bad_file(file, where + ".algorithm: a rule must name a concrete algorithm");
+      if (!algorithm) bad_file(file, where + ".algorithm: unknown algorithm \"" + name + "\"");
+      r.algorithm = *algorithm;
       const bool last = i + 1 == rules.size();
       if (rules[i].contains("below_bytes") == last) {
         bad_file(file, where + (last ? ": the last rule must not have below_bytes"

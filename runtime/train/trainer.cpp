@@ -191,7 +191,7 @@ struct Trainer::Impl {
 void Trainer::Impl::setup() {
   check_host_limits(spec);
   cpu::set_threads(spec.train.threads);
-  cpu::set_conv_algorithm(cpu::parse_conv_algorithm(spec.train.conv_algorithm));
+  cpu::set_conv_algorithm(spec.train.conv_algorithm);
   require_device(spec);  // before the data is read: fail fast
   if (spec.train.global_batch % ranks != 0) {
     throw SpecError("train.global_batch", "expected a multiple of the " + std::to_string(ranks) +
@@ -203,7 +203,7 @@ void Trainer::Impl::setup() {
                     "expected a divisor of the per-rank batch " + std::to_string(per_rank_batch()) +
                         ", got " + std::to_string(ghost));
   }
-  if (spec.device == "cuda" && spec.train.noise_scale_every > 0) {
+  if (spec.device == DeviceKind::cuda && spec.train.noise_scale_every > 0) {
     progress.message("note: the gradient noise scale is measured on the CPU backend only; not on \"cuda\"");
   }
   check_data_memory(spec);
@@ -532,17 +532,17 @@ void Trainer::Impl::write_profile() const {
   const CommLayout comm = engine->comm_layout();
   nlohmann::json meta{
       {"model", spec.model.name},
-      {"device", spec.device},
+      {"device", to_string(spec.device)},
       {"precision", std::string(to_string(spec.train.precision))},
       {"threads", cpu::threads()},
       {"per_rank_batch", per_rank_batch()},
       {"ranks", ranks},
-      {"optimizer", spec.optimizer.name},
-      {"comm", {{"algorithm", spec.comm.algorithm}, {"fusion_bytes", spec.comm.fusion_bytes},
+      {"optimizer", to_string(spec.optimizer.name)},
+      {"comm", {{"algorithm", to_string(spec.comm.algorithm)}, {"fusion_bytes", spec.comm.fusion_bytes},
                 {"fp16_gradients", spec.comm.fp16_gradients}, {"overlap", spec.comm.overlap},
                 {"group_size", comm.group_size},
                 {"buckets", comm.buckets}}}};
-  if (spec.device != "cpu") meta["device_name"] = engine->device_description();
+  if (spec.device != DeviceKind::cpu) meta["device_name"] = engine->device_description();
   write_file_atomically(options.out / kProfileFile, profile->to_json(meta).dump(2) + "\n");
 }
 
