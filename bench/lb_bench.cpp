@@ -258,9 +258,9 @@ json engine_train_mode(const Args& a) {
            {"steps", a.steps}, {"images_per_s", double(a.batch) * a.steps / total},
            {"step_s_median", median(times)}, {"skipped_steps", scaler.skipped_steps() - skipped_before}};
   if (a.breakdown) {
-    const json p = profile.to_json(json::object());
-    row["phase_s_median"] = {{"forward", p.at("forward_s")}, {"backward", p.at("backward_s")},
-                             {"optimizer", p.at("optimizer_s")}};
+    const lb::Profile p = profile.summary({});
+    row["phase_s_median"] = {{"forward", p.forward_s}, {"backward", p.backward_s},
+                             {"optimizer", p.optimizer_s}};
   }
   trace.reset();
   std::filesystem::remove(trace_file);

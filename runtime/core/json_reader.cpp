@@ -64,7 +64,7 @@ bool in_int_range(T value, const IntRange& range) {
   return true;
 }
 
-std::string quoted_list(std::initializer_list<std::string_view> items) {
+std::string quoted_list(const std::vector<std::string_view>& items) {
   std::string out;
   for (std::string_view item : items) {
     if (!out.empty()) out += ", ";
@@ -113,6 +113,22 @@ std::string join_path(std::string_view parent, std::string_view key) {
 
 std::string index_path(std::string_view array_path, std::size_t index) {
   return std::string(array_path) + "[" + std::to_string(index) + "]";
+}
+
+std::string json_error_text(const nlohmann::json::exception& e) {
+  std::string text = e.what();
+  if (const std::size_t end = text.find("] "); text.starts_with("[") && end != std::string::npos) {
+    text.erase(0, end + 2);
+  }
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';  // messages are one line
+  }
+  return text;
+}
+
+std::string spec_error_detail(const std::exception& e) {
+  const std::string text = e.what(), prefix = "spec error: ";
+  return text.starts_with(prefix) ? text.substr(prefix.size()) : text;
 }
 
 std::string brief(const nlohmann::json& value) {
@@ -194,6 +210,11 @@ void ObjectReader::read(std::string_view key, std::string& out) {
 
 void ObjectReader::read_choice(std::string_view key, std::string& out,
                                std::initializer_list<std::string_view> choices) {
+  read_choice(key, out, std::vector<std::string_view>(choices));
+}
+
+void ObjectReader::read_choice(std::string_view key, std::string& out,
+                               const std::vector<std::string_view>& choices) {
   const json* value = take(key);
   if (value == nullptr) return;
   if (value->is_string()) {

@@ -6,6 +6,7 @@
 // for, so a typo never silently falls back to a default. Every problem is a
 // SpecError naming the JSON path, e.g. "optimizer.lr.step_epochs[2]".
 #include <cstdint>
+#include <exception>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -58,6 +59,14 @@ std::string index_path(std::string_view array_path, std::size_t index);
 // A number as a user would type it: "0", "0.5", "16777216".
 std::string format_number(double value);
 
+// nlohmann's message ("[json.exception.parse_error.101] parse error at line
+// 1, column 5: ...") without its bracketed id, on one line.
+std::string json_error_text(const nlohmann::json::exception& e);
+
+// A SpecError's "PATH: what" without its "spec error: " prefix, for readers
+// of other files that report "<kind> error: FILE: PATH: what".
+std::string spec_error_detail(const std::exception& e);
+
 // One-line rendering of a JSON value for "got ..." in messages; long values are cut.
 std::string brief(const nlohmann::json& value);
 
@@ -78,6 +87,8 @@ class ObjectReader {
   // A string that must be one of `choices`.
   void read_choice(std::string_view key, std::string& out,
                    std::initializer_list<std::string_view> choices);
+  void read_choice(std::string_view key, std::string& out,
+                   const std::vector<std::string_view>& choices);
   // An array of numbers, every element in `element_range`.
   void read(std::string_view key, std::vector<double>& out,
             const NumberRange& element_range = NumberRange::any());

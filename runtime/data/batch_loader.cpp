@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "runtime/core/batch_arithmetic.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/data/augment.hpp"
 #include "runtime/data/sampling.hpp"
@@ -44,7 +45,7 @@ BatchLoader::BatchLoader(const ImageSet& set, LoaderOptions options)
 
 std::int64_t BatchLoader::batches_per_epoch() const {
   const std::int64_t g = options_.global_batch;
-  return options_.drop_last ? set_.count / g : (set_.count + g - 1) / g;
+  return options_.drop_last ? steps_per_epoch(set_.count, g) : (set_.count + g - 1) / g;
 }
 
 std::int64_t BatchLoader::global_size(std::int64_t index) const {

@@ -12,6 +12,7 @@
 
 #include "runtime/backends/cpu/dnnl_context.hpp"
 #include "runtime/comm/communicator.hpp"
+#include "runtime/core/batch_arithmetic.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
 #include "runtime/core/rng.hpp"
@@ -43,10 +44,6 @@ constexpr std::int64_t kDetailedTraceSteps = 10;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-std::int64_t epochs_to_steps(double epochs, std::int64_t steps_per_epoch) {
-  return std::max<std::int64_t>(1, std::llround(epochs * double(steps_per_epoch)));
 }
 
 // Where ranks other than 0 send their progress: nowhere.
@@ -109,17 +106,13 @@ struct Trainer::Impl {
   void end_of_interval(std::int64_t done);
   void save();
   TrainResult finish();
-  std::int64_t per_rank_batch() const { return spec.train.global_batch / ranks; }
+  std::int64_t per_rank_batch() const { return lb::per_rank_batch(spec.train.global_batch, ranks); }
 };
 
 void Trainer::Impl::setup() {
   cpu::set_threads(spec.train.threads);
   cpu::set_conv_algorithm(cpu::parse_conv_algorithm(spec.train.conv_algorithm));
   require_device(spec);  // before the data is read: fail fast
-  if (spec.train.global_batch % ranks != 0) {
-    throw SpecError("train.global_batch", "expected a multiple of the " + std::to_string(ranks) +
-                                              " ranks, got " + std::to_string(spec.train.global_batch));
-  }
   const std::int64_t ghost = spec.train.bn_ghost_batch;
   if (ghost > 0 && per_rank_batch() % ghost != 0) {
     throw SpecError("train.bn_ghost_batch",
@@ -338,20 +331,18 @@ TrainResult Trainer::Impl::run() {
 void Trainer::Impl::write_profile() const {
   if (rank != 0 || profile->steps_recorded() == 0) return;
   const CommLayout comm = engine->comm_layout();
-  nlohmann::json meta{
-      {"model", spec.model.name},
-      {"device", spec.device},
-      {"precision", std::string(to_string(spec.train.precision))},
-      {"threads", cpu::threads()},
-      {"per_rank_batch", per_rank_batch()},
-      {"ranks", ranks},
-      {"optimizer", spec.optimizer.name},
-      {"comm", {{"algorithm", spec.comm.algorithm}, {"fusion_bytes", spec.comm.fusion_bytes},
-                {"fp16_gradients", spec.comm.fp16_gradients}, {"overlap", spec.comm.overlap},
-                {"group_size", comm.group_size},
-                {"buckets", comm.buckets}}}};
-  if (spec.device != "cpu") meta["device_name"] = engine->device_description();
-  write_file_atomically(options.out / kProfileFile, profile->to_json(meta).dump(2) + "\n");
+  Profile run;
+  run.model = spec.model.name;
+  run.device = spec.device;
+  run.precision = std::string(to_string(spec.train.precision));
+  run.threads = cpu::threads();
+  run.per_rank_batch = per_rank_batch();
+  run.ranks = ranks;
+  run.optimizer = spec.optimizer.name;
+  run.comm = {spec.comm.algorithm, spec.comm.fusion_bytes, spec.comm.fp16_gradients,
+              spec.comm.overlap, comm.group_size, int(comm.buckets)};
+  if (spec.device != "cpu") run.device_name = engine->device_description();
+  write_file_atomically(options.out / kProfileFile, to_json(profile->summary(run)).dump(2) + "\n");
 }
 
 TrainResult Trainer::Impl::finish() {
