@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Plots of a hyper-parameter sweep (hparam-sweep report calls this).
 
-Usage: hparam_report.py REPORT_DIR OBJECTIVE
+Usage: hparam_report.py REPORT_DIR OBJECTIVE [--log KEY]...
 
 Reads REPORT_DIR/trials.csv and REPORT_DIR/evals.csv (written by
 `hparam-sweep report DIR`, or `hparam-sweep export DIR --csv [--evals]`) and
@@ -10,7 +10,8 @@ writes into REPORT_DIR:
   * objective_vs_params.png: the objective against each parameter, one panel
     per parameter, one colour per stage; finished trials as dots, trials
     stopped early by successive halving as crosses (their value at the rung
-    where they stopped), log axes for parameters that span > 20x;
+    where they stopped), log axes for the parameters given with --log (those
+    the sweep searches on a log scale);
   * best_so_far.png: the best finished objective so far against the compute
     spent, in trial wall-clock seconds and in trial-epochs (trials in the order
     they ended; failed and pruned trials count as spent). Stages train at
@@ -31,8 +32,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-FIXED = ["id", "stage", "stage_name", "status", "objective", "epochs_done", "epochs_run", "budget_epochs",
-         "wall_s", "attempts", "finished_at"]
+FIXED = ["id", "stage", "stage_name", "status", "objective", "test_accuracy", "epochs_done", "epochs_run",
+         "budget_epochs", "wall_s", "attempts", "finished_at"]
 TRAILING = ["estimated_time_to_train_s", "reason", "command"]
 
 
@@ -54,12 +55,11 @@ def stage_colours(trials):
     return {name: cmap(i % 10) for i, (_, name) in enumerate(stages)}, [n for _, n in stages]
 
 
-def plot_params(trials, params, objective, colours, stages, out):
+def plot_params(trials, params, log_params, objective, colours, stages, out):
     cols = min(3, max(1, len(params)))
     rows = math.ceil(len(params) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.5 * rows), squeeze=False)
     for ax, key in zip(axes.flat, params):
-        values = [number(t[key]) for t in trials if number(t[key]) is not None]
         for stage in stages:
             for status, marker in (("done", "o"), ("pruned", "x")):
                 pts = [(number(t[key]), number(t["objective"])) for t in trials
@@ -68,9 +68,9 @@ def plot_params(trials, params, objective, colours, stages, out):
                 if pts:
                     ax.scatter(*zip(*pts), marker=marker, color=colours[stage], s=22, alpha=0.8,
                                label=f"{stage} ({status})")
-        if values and min(values) > 0 and max(values) / min(values) > 20:
+        if key in log_params:
             ax.set_xscale("log")
-        ax.set_xlabel(key)
+        ax.set_xlabel(key + (" (log scale)" if key in log_params else ""))
         ax.set_ylabel(objective)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(params):]:
@@ -135,9 +135,10 @@ def plot_curves(trials, evals, objective, colours, out):
 
 
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    if len(args) < 2 or len(args) % 2 != 0 or any(flag != "--log" for flag in args[2::2]):
         sys.exit(__doc__)
-    report, objective = Path(sys.argv[1]), sys.argv[2]
+    report, objective, log_params = Path(args[0]), args[1], set(args[3::2])
     trials = read_csv(report / "trials.csv")
     evals = read_csv(report / "evals.csv")
     if not trials:
@@ -145,12 +146,13 @@ def main():
     header = list(trials[0].keys())
     params = [c for c in header if c not in FIXED and c not in TRAILING]
     colours, stages = stage_colours(trials)
-    maximize = objective != "test_loss"
-    plot_params(trials, params, objective, colours, stages, report / "objective_vs_params.png")
+    maximize = not objective.endswith("_loss")
+    plot_params(trials, params, log_params, objective, colours, stages, report / "objective_vs_params.png")
     plot_best_so_far(trials, objective, maximize, report / "best_so_far.png")
     plot_curves(trials, evals, objective, colours, report / "learning_curves.png")
     print("wrote", ", ".join(str(report / n) for n in
                              ("objective_vs_params.png", "best_so_far.png", "learning_curves.png")))
+    print("log axes:", ", ".join(sorted(log_params)) if log_params else "none")
 
 
 if __name__ == "__main__":

@@ -23,12 +23,12 @@
 #include <span>
 #include <vector>
 
-#include "runtime/backends/cpu/dnnl_context.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/half.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/core/spec.hpp"
 #include "runtime/models/model.hpp"
+#include "runtime/nn/cpu_settings.hpp"
 #include "runtime/nn/softmax_cross_entropy.hpp"
 #include "runtime/optim/loss_scaler.hpp"
 #include "runtime/optim/optimizer.hpp"

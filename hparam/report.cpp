@@ -12,6 +12,7 @@
 #include "hparam/runner.hpp"
 #include "hparam/store.hpp"
 #include "hparam/strategy.hpp"
+#include "hparam/text.hpp"
 #include "runtime/core/files.hpp"
 #include "runtime/core/json_reader.hpp"
 
@@ -23,9 +24,7 @@ namespace fs = std::filesystem;
 
 std::string num(std::optional<double> v, int digits = 4) {
   if (!v || std::isnan(*v)) return "";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, *v);
-  return buf;
+  return fixed(*v, digits);
 }
 
 std::string csv_field(const std::string& s) {
@@ -75,8 +74,20 @@ std::vector<StageRow> stage_rows(const std::vector<TrialRecord>& trials, Goal go
   return out;
 }
 
-Goal goal_of(const json& sweep) {
-  return sweep.value("objective", "test_accuracy") == "test_loss" ? Goal::minimize : Goal::maximize;
+// A sweep stores its objective; one made before validation objectives
+// existed may not, and then it was test_accuracy.
+std::string objective_of(const json& sweep) { return sweep.value("objective", "test_accuracy"); }
+
+Goal goal_of(const json& sweep) { return objective_goal(objective_of(sweep)); }
+
+// The keys the sweep searches on a log scale: the report plots them on log axes.
+std::vector<std::string> log_scale_params(const json& sweep) {
+  std::vector<std::string> keys;
+  if (!sweep.contains("space") || !sweep["space"].is_object()) return keys;
+  for (const auto& [key, param] : sweep["space"].items()) {
+    if (param.is_object() && param.value("scale", "") == "log") keys.push_back(key);
+  }
+  return keys;
 }
 
 void stage_table(const std::vector<StageRow>& rows, std::ostream& out, bool markdown) {
@@ -104,14 +115,14 @@ void print_status(const fs::path& dir, std::ostream& out) {
   const json sweep = store.sweep();
   const auto trials = store.trials();
   out << "sweep " << sweep.value("name", "sweep") << " in " << dir.string() << ", objective "
-      << sweep.value("objective", "test_accuracy") << "\n\n";
+      << objective_of(sweep) << "\n\n";
   stage_table(stage_rows(trials, goal_of(sweep)), out, false);
-  out << "\n   id stage        status   epochs  objective   wall s  params / reason\n";
+  out << "\n   id stage        status   epochs  objective  test_acc   wall s  params / reason\n";
   for (const TrialRecord& t : trials) {
     char line[256];
-    std::snprintf(line, sizeof line, "%5lld %-12s %-8s %6.2f %10s %8.1f  ",
+    std::snprintf(line, sizeof line, "%5lld %-12s %-8s %6.2f %10s %9s %8.1f  ",
                   static_cast<long long>(t.id), t.stage_name.c_str(), to_string(t.status).c_str(),
-                  t.epochs_done, num(t.objective).c_str(), t.wall_s);
+                  t.epochs_done, num(t.objective).c_str(), num(t.test_accuracy).c_str(), t.wall_s);
     out << line << short_params(t.params);
     if (!t.reason.empty() && (t.status != Status::done || t.carried()))
       out << "  [" << t.reason << "]";
@@ -129,13 +140,13 @@ void write_trials_csv(const fs::path& dir, std::ostream& out) {
   const auto keys = param_keys(trials);
   std::map<std::int64_t, Estimate> estimates;
   for (const Estimate& e : store.estimates()) estimates[e.trial_id] = e;
-  out << "id,stage,stage_name,status,objective,epochs_done,epochs_run,budget_epochs,wall_s,"
-         "attempts,finished_at";
+  out << "id,stage,stage_name,status,objective,test_accuracy,epochs_done,epochs_run,budget_epochs,"
+         "wall_s,attempts,finished_at";
   for (const std::string& k : keys) out << "," << k;
   out << ",estimated_time_to_train_s,reason,command\n";
   for (const TrialRecord& t : trials) {
     out << t.id << "," << t.stage << "," << csv_field(t.stage_name) << "," << to_string(t.status)
-        << "," << num(t.objective, 6) << "," << t.epochs_done << "," << t.epochs_run() << ","
+        << "," << num(t.objective, 6) << "," << num(t.test_accuracy, 6) << "," << t.epochs_done << "," << t.epochs_run() << ","
         << t.budget_epochs << ","
         << num(t.wall_s, 3) << "," << t.attempts << "," << num(t.finished_at, 3);
     for (const std::string& k : keys)
@@ -169,11 +180,12 @@ bool write_report(const fs::path& dir, const fs::path& analysis_dir, std::ostrea
   const json sweep = store.sweep();
   const auto trials = store.trials();
   const Goal goal = goal_of(sweep);
-  const std::string objective = sweep.value("objective", "test_accuracy");
+  const std::string objective = objective_of(sweep);
   const auto script = analysis_dir / "hparam_report.py";
+  std::vector<std::string> argv{"/usr/bin/python3", script.string(), report.string(), objective};
+  for (const std::string& key : log_scale_params(sweep)) argv.insert(argv.end(), {"--log", key});
   const ExitStatus plotted =
-      run_to_completion({"/usr/bin/python3", script.string(), report.string(), objective},
-                        report / "plot.stdout.log", report / "plot.log", 300);
+      run_to_completion(argv, report / "plot.stdout.log", report / "plot.log", 300);
   const bool plots_ok = plotted.code == 0 && plotted.signal == 0;
 
   std::ostringstream md;
@@ -186,12 +198,16 @@ bool write_report(const fs::path& dir, const fs::path& analysis_dir, std::ostrea
     auto r = rank_trials(store.trials(s), goal);
     if (!r.empty()) ranked = r;  // the last stage with results
   }
-  md << "\n## Best configurations (last stage with results)\n\n| trial | stage | status | "
-     << objective << " | epochs | params |\n|---|---|---|---|---|---|\n";
+  md << "\n## Best configurations (last stage with results)\n\nRanked by `" << objective
+     << "`; `test_accuracy` is reported, never used to choose"
+     << (is_test_objective(objective) ? " (except here: allow_test_objective)" : "")
+     << ".\n\n| trial | stage | status | " << objective
+     << " | test_accuracy | epochs | params |\n|---|---|---|---|---|---|---|\n";
   for (std::size_t i = 0; i < ranked.size() && i < 10; ++i) {
     const TrialRecord& t = ranked[i];
     md << "| " << t.id << " | " << t.stage_name << " | " << to_string(t.status) << " | "
-       << num(t.objective) << " | " << t.epochs_done << " | `" << short_params(t.params) << "` |\n";
+       << num(t.objective) << " | " << num(t.test_accuracy) << " | " << t.epochs_done << " | `"
+       << short_params(t.params) << "` |\n";
   }
   const auto estimates = store.estimates();
   if (!estimates.empty()) {

@@ -18,8 +18,14 @@
 #include <thread>
 
 #include "hparam/cost.hpp"
+#include "hparam/halving.hpp"
+#include "hparam/launcher.hpp"
+#include "hparam/metrics_tail.hpp"
 #include "hparam/process.hpp"
+#include "hparam/slurm.hpp"
 #include "hparam/strategy.hpp"
+#include "hparam/text.hpp"
+#include "hparam/trial_ending.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
 #include "runtime/core/json_reader.hpp"
@@ -34,18 +40,14 @@ std::atomic<bool> g_stop{false};
 
 class Interrupted : public std::exception {};
 
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 // An exclusive lock on DIR/.lock for the life of the run: two sweeps writing
 // one store would rerun each other's trials.
 class DirLock {
  public:
   explicit DirLock(const fs::path& dir) {
-    fd_ = open((dir / ".lock").c_str(), O_RDWR | O_CREAT, 0644);
+    // O_CLOEXEC: a trial that inherited the lock would hold it after a kill -9
+    // of the sweep until the trial itself died, and refuse the rerun.
+    fd_ = open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0 || flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       throw std::runtime_error(dir.string() + " is in use by another hparam-sweep run");
     }
@@ -59,12 +61,12 @@ class DirLock {
 // A trial in flight.
 struct Running {
   TrialRecord trial;
-  std::unique_ptr<Process> process;
+  std::unique_ptr<TrialJob> job;
   fs::path dir;
-  double started = 0;
-  std::size_t metrics_offset = 0;
-  std::string partial;  // an incomplete last line of metrics.jsonl
-  std::size_t next_rung = 0;
+  double started = 0;        // submitted (local: started)
+  double running_since = 0;  // first seen running, out of any queue: the timeout counts from here
+  std::optional<MetricsTail> metrics;
+  std::size_t next_rung = 0;  // asynchronous halving: the next rung to judge at
   double epoch = 0;  // latest epoch seen in metrics.jsonl
   std::optional<double> last_value;
   std::string stop;  // why we killed it: "pruned ..." or "timeout ..."
@@ -79,24 +81,28 @@ class Runner {
 
  private:
   void open_store();
+  void make_launcher();
   void recover_running();
+  void adopt(std::size_t stage, double target, std::map<std::int64_t, Running>& running);
+  void retry_failed();
   std::vector<TrialRecord> generate(std::size_t stage);
   void carry_identical_runs(std::size_t stage);
   bool run_stage(std::size_t stage);
   bool run_synchronous_halving(std::size_t stage);
-  void prune_rung(std::size_t stage, double rung);
+  void prune_rung(std::size_t stage, const HalvingPolicy& policy, double rung);
   // Runs `pending` up to `workers` at a time until each has ended or reached
   // `target` epochs (0 = its budget).
   void run_trials(std::size_t stage, std::deque<TrialRecord> pending, double target);
   bool pauses(const Running& r) const;  // stops at a rung short of its budget
   void start(Running& r);
-  void restore_metrics(Running& r);
   std::vector<std::string> command(const TrialRecord& t, const fs::path& dir,
                                    double target) const;
   void read_metrics(Running& r);
   void on_eval(Running& r, const json& record);
   bool check(Running& r);  // true when the trial has ended and is recorded
-  void record_exit(Running& r, const ExitStatus& status);
+  void record_exit(Running& r, const JobEnd& end);
+  void record_pause(Running& r, double objective, double wall);
+  std::optional<HalvingPolicy> halving(const Stage& st) const;
   void progress(std::size_t stage, const std::string& line);
   void heartbeat(std::size_t stage, const std::map<std::int64_t, Running>& running);
   void stop_all(std::map<std::int64_t, Running>& running);
@@ -108,6 +114,11 @@ class Runner {
   std::ostream& log_;
   std::unique_ptr<TrialStore> store_;
   std::unique_ptr<DirLock> lock_;
+  std::unique_ptr<Launcher> launcher_;
+  SlurmLauncher* slurm_ = nullptr;  // launcher_, when it is Slurm
+  // Trials whose Slurm jobs an earlier run of the sweep left running: taken
+  // back into the run loop of their stage instead of being submitted again.
+  std::map<std::int64_t, TrialRecord> adopted_;
   double last_heartbeat_ = 0;
 };
 
@@ -145,22 +156,94 @@ void Runner::open_store() {
   store_ = std::make_unique<TrialStore>(db);
 }
 
-// A sweep killed with -9 may leave a trial running only if the kernel has
-// not delivered its parent-death signal yet; end it before rerunning.
+void Runner::make_launcher() {
+  const std::string kind = options_.launcher.empty() ? sweep_.launcher : options_.launcher;
+  if (kind != "slurm") {
+    launcher_ = std::make_unique<LocalLauncher>(sweep_.trial.launcher);
+    return;
+  }
+  if (!sweep_.trial.launcher.empty())
+    throw InputError("trial.launcher: not used under the Slurm launcher, where trials run under "
+                     "srun (ranks: slurm.ranks, srun options: slurm.srun)");
+  auto slurm = std::make_unique<SlurmLauncher>(sweep_.slurm, sweep_.trial.timeout_s, options_.out);
+  slurm_ = slurm.get();
+  launcher_ = std::move(slurm);
+}
+
+// Trials a killed sweep left running. A local one may still run only if the
+// kernel has not delivered its parent-death signal yet: it is ended and
+// rerun. A Slurm job goes on without the sweep: it is re-attached to.
 void Runner::recover_running() {
-  const auto running = store_->reset_running();
-  for (const TrialRecord& t : running) {
+  std::vector<std::int64_t> jobs;
+  for (const TrialRecord& t : store_->running_trials()) {
+    if (t.job_id <= 0) continue;
+    if (!slurm_)
+      throw InputError(options_.out.string() + ": trial " + std::to_string(t.id) +
+                       " runs as Slurm job " + std::to_string(t.job_id) +
+                       " of an earlier run; rerun with --launcher slurm to re-attach to it");
+    adopted_[t.id] = t;
+    jobs.push_back(t.job_id);
+  }
+  const auto reset = store_->reset_running(/*keep_jobs=*/slurm_ != nullptr);
+  for (const TrialRecord& t : reset) {
     std::ifstream cmdline("/proc/" + std::to_string(t.pid) + "/cmdline");
     std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
     const std::string dir = (options_.out / "trials" / std::to_string(t.id)).string();
     if (t.pid > 0 && text.find(dir) != std::string::npos) kill(-pid_t(t.pid), SIGKILL);
   }
+  if (slurm_) {
+    for (std::int64_t job : slurm_->cancel_untracked(jobs))
+      log_ << "cancelled Slurm job " << job << ": submitted by a sweep killed before it "
+           << "recorded the job; its trial runs again\n";
+  }
   std::size_t kept = 0;
   for (const TrialRecord& t : store_->trials()) kept += finished(t.status) ? 1 : 0;
-  if (kept > 0 || !running.empty()) {
+  if (kept > 0 || !reset.empty() || !adopted_.empty()) {
     log_ << "resuming " << options_.out.string() << ": " << kept << " finished trial(s) kept, "
-         << running.size() << " interrupted trial(s) to rerun\n";
+         << reset.size() << " interrupted trial(s) to rerun";
+    if (!adopted_.empty()) log_ << ", " << adopted_.size() << " Slurm job(s) to re-attach to";
+    log_ << "\n";
   }
+}
+
+// Re-attaches the adopted jobs of `stage` that run towards `target`.
+void Runner::adopt(std::size_t stage, double target, std::map<std::int64_t, Running>& running) {
+  for (auto it = adopted_.begin(); it != adopted_.end();) {
+    const TrialRecord& t = it->second;
+    if (t.stage != int(stage) || (target > 0 && t.epochs_done >= target - 1e-9)) {
+      ++it;
+      continue;
+    }
+    Running& r = running[t.id];
+    r.trial = t;
+    r.target = target;
+    r.dir = options_.out / "trials" / std::to_string(t.id);
+    r.metrics.emplace(r.dir / "metrics.jsonl");  // from the start: storing an eval twice is harmless
+    r.epoch = t.epochs_done;
+    r.started = t.started_at;
+    r.job = slurm_->reattach(t.job_id, r.dir);
+    progress(stage, "trial " + std::to_string(t.id) + " re-attached to Slurm job " +
+                        std::to_string(t.job_id));
+    it = adopted_.erase(it);
+  }
+}
+
+// --retry-failed: only the latest generated stage's failed trials run again.
+// Later stages are chosen from an earlier stage's results once, and stored,
+// so a rerun there could not change anything.
+void Runner::retry_failed() {
+  std::size_t latest = 0;
+  while (latest + 1 < sweep_.stages.size() && store_->stage_generated(int(latest + 1))) ++latest;
+  const auto ids = store_->retry_failed(int(latest));
+  std::size_t earlier = 0;
+  for (const TrialRecord& t : store_->trials())
+    earlier += t.stage < int(latest) && t.status == Status::failed ? 1 : 0;
+  log_ << "--retry-failed: " << ids.size() << " failed trial(s) of stage "
+       << sweep_.stages[latest].name << " to run again";
+  if (earlier > 0)
+    log_ << "; " << earlier << " failed trial(s) of earlier stages stay failed (the stages after "
+         << "them were already chosen)";
+  log_ << "\n";
 }
 
 std::vector<TrialRecord> Runner::generate(std::size_t stage) {
@@ -180,16 +263,17 @@ std::vector<TrialRecord> Runner::generate(std::size_t stage) {
 std::vector<std::string> Runner::command(const TrialRecord& t, const fs::path& dir,
                                          double target) const {
   const Stage& st = sweep_.stages[std::size_t(t.stage)];
-  std::vector<std::string> argv = sweep_.trial.launcher;
-  argv.insert(argv.end(), {options_.trainer.string(), (options_.out / "base-spec.json").string(),
-                           "--out", dir.string(), "-q"});
+  std::vector<std::string> argv{options_.trainer.string(),
+                                (options_.out / "base-spec.json").string(), "--out", dir.string(),
+                                "-q"};  // the launcher adds its prefix (local) or srun (Slurm)
   if (t.epochs_done > 0) argv.push_back("--resume");  // from the checkpoint of a rung
   auto set = [&](const std::string& key, const json& value) {
     argv.push_back("--set");
     argv.push_back(set_argument(key, value));
   };
-  if (st.halving && !st.fidelity.contains("train.eval_every_epochs"))
-    set("train.eval_every_epochs", st.halving->min_epochs);
+  const auto policy = halving(st);
+  if (policy && !st.fidelity.contains("train.eval_every_epochs"))
+    set("train.eval_every_epochs", policy->eval_every_epochs());
   if (!st.final && !st.fidelity.contains("train.checkpoint_every_epochs"))
     set("train.checkpoint_every_epochs", 0);
   for (const auto& [key, value] : t.fidelity.items()) set(key, value);
@@ -200,56 +284,39 @@ std::vector<std::string> Runner::command(const TrialRecord& t, const fs::path& d
   return argv;
 }
 
+std::optional<HalvingPolicy> Runner::halving(const Stage& st) const {
+  if (!st.halving) return std::nullopt;
+  return HalvingPolicy(*st.halving, sweep_.goal(), sweep_.objective);
+}
+
 void Runner::start(Running& r) {
   r.dir = options_.out / "trials" / std::to_string(r.trial.id);
+  r.metrics.emplace(r.dir / "metrics.jsonl");
   if (r.trial.epochs_done > 0) {
-    restore_metrics(r);
+    // Resuming from a rung: its evaluations up to there are already stored.
+    r.metrics->restart_at(r.trial.epochs_done);
+    r.epoch = r.trial.epochs_done;
   } else {
     fs::remove_all(r.dir);  // an earlier attempt's files would mix with this one's
     fs::create_directories(r.dir);
   }
-  const auto argv = command(r.trial, r.dir, r.target);
-  r.process = std::make_unique<Process>(argv, r.dir / "stdout.log", r.dir / "stderr.log");
+  const Attempt attempt{r.trial.id, command(r.trial, r.dir, r.target), r.dir};
+  r.job = launcher_->start(attempt);
   r.started = unix_now();
-  store_->mark_running(r.trial.id, shell_command(argv), r.process->pid(), r.started);
+  store_->mark_running(r.trial.id, launcher_->describe(attempt), r.job->pid(), r.job->job_id(),
+                       r.started);
+  const std::string job =
+      r.job->job_id() > 0 ? " as Slurm job " + std::to_string(r.job->job_id()) : "";
   progress(
       std::size_t(r.trial.stage),
-      "trial " + std::to_string(r.trial.id) + " started" +
+      "trial " + std::to_string(r.trial.id) + (job.empty() ? " started" : " submitted" + job) +
           (r.trial.attempts > 0 ? " (attempt " + std::to_string(r.trial.attempts + 1) + ")" : "") +
           ": " + short_params(r.trial.params));
 }
 
-// A trial resuming from a rung: metrics.jsonl keeps the lines up to that
-// epoch (an interrupted attempt may have written more), and tailing starts
-// after them, since their evaluations are already in the store.
-void Runner::restore_metrics(Running& r) {
-  const fs::path file = r.dir / "metrics.jsonl";
-  std::string kept;
-  std::istringstream in(fs::exists(file) ? read_file(file) : "");
-  for (std::string line; std::getline(in, line);) {
-    const json record = json::parse(line, nullptr, false);
-    if (!record.is_object()) continue;
-    if (record.value("epoch", 0.0) > r.trial.epochs_done + 1e-9) continue;
-    kept += line + "\n";
-  }
-  write_file_atomically(file, kept);
-  r.metrics_offset = kept.size();
-  r.epoch = r.trial.epochs_done;
-}
-
 void Runner::read_metrics(Running& r) {
-  std::ifstream in(r.dir / "metrics.jsonl", std::ios::binary);
-  if (!in) return;
-  in.seekg(std::streamoff(r.metrics_offset));
-  std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  r.metrics_offset += chunk.size();
-  r.partial += chunk;
-  std::size_t newline;
-  while (r.stop.empty() && (newline = r.partial.find('\n')) != std::string::npos) {
-    const std::string line = r.partial.substr(0, newline);
-    r.partial.erase(0, newline + 1);
-    const json record = json::parse(line, nullptr, false);
-    if (!record.is_object()) continue;
+  for (const json& record : r.metrics->poll()) {
+    if (!r.stop.empty()) return;  // pruned: what it wrote after that does not count
     if (record.contains("epoch") && record["epoch"].is_number())
       r.epoch = std::max(r.epoch, record["epoch"].get<double>());
     if (record.value("type", "") == "eval") on_eval(r, record);
@@ -262,23 +329,21 @@ void Runner::on_eval(Running& r, const json& record) {
   const double value = v.is_number() ? v.get<double>() : std::nan("");
   r.last_value = value;
   store_->add_eval(r.trial.id, epoch, value, record);
-  const Stage& st = sweep_.stages[std::size_t(r.trial.stage)];
-  if (!st.halving || st.halving->synchronous) return;
-  const auto rungs = halving_rungs(*st.halving, r.trial.budget_epochs);
+  const auto policy = halving(sweep_.stages[std::size_t(r.trial.stage)]);
+  if (!policy || policy->synchronous()) return;
+  const auto rungs = policy->rungs(r.trial.budget_epochs);
   while (r.next_rung < rungs.size() && epoch >= rungs[r.next_rung] - 1e-9) {
     const double rung = rungs[r.next_rung++];
-    const auto values = store_->rung_values(r.trial.stage, rung);
-    if (survives_rung(value, values, st.halving->eta, sweep_.goal())) continue;
-    r.stop = "pruned at epoch " + fixed(epoch, 2) + ": " + sweep_.objective + " " +
-             fixed(value, 4) + " not in the top 1/" + format_number(st.halving->eta) + " of " +
-             std::to_string(values.size()) + " at this rung";
+    const auto stop = policy->async_stop(epoch, value, store_->rung_values(r.trial.stage, rung));
+    if (!stop) continue;
+    r.stop = *stop;
     r.epoch = epoch;
-    r.process->kill_and_wait();
+    r.job->stop();
     return;
   }
 }
 
-void Runner::record_exit(Running& r, const ExitStatus& status) {
+void Runner::record_exit(Running& r, const JobEnd& job_end) {
   const double wall = unix_now() - r.started;
   const std::int64_t id = r.trial.id;
   const std::string name = "trial " + std::to_string(id);
@@ -289,76 +354,56 @@ void Runner::record_exit(Running& r, const ExitStatus& status) {
     progress(stage, name + " " + r.stop);
     return;
   }
-  std::string reason;
-  bool retry = false;
-  json summary = json::object();
-  std::optional<double> objective;
-  if (!r.stop.empty()) {
-    reason = r.stop;
-    retry = true;
-  } else if (status.signal != 0) {
-    reason = "crashed: " + status.describe();
-    retry = true;
-  } else if (status.code == 0) {
-    try {
-      summary = json::parse(read_file(r.dir / "summary.json"));
-      const json& v = summary.at(sweep_.objective);
-      objective = v.is_number() ? v.get<double>() : std::nan("");
-      if (!std::isfinite(*objective)) reason = "diverged: " + sweep_.objective + " is not finite";
-    } catch (const std::exception& e) {
-      reason = "exit 0 but no usable summary.json (" + std::string(e.what()) + ")";
-      objective.reset();
-    }
-  } else {
-    const std::string line = last_line(r.dir / "stderr.log");
-    if (line.find("diverged") != std::string::npos)
-      reason = "diverged: " + line;
-    else if (status.code == 2)
-      reason = "bad input: " + line;
-    else if (status.code == 127)
-      reason = "cannot run: " + line;
-    else {
-      reason = status.describe() + ": " + line;
-      retry = true;
-    }
-  }
-  if (reason.empty() && pauses(r)) {
-    // The summary holds the evaluation at the rung; stored as that rung's
-    // eval too, in case the trial was stopped before its metrics line was read.
-    store_->add_eval(id, r.target, *objective, json{{"epoch", r.target}, {sweep_.objective, *objective}});
-    store_->pause(id, *objective, r.target, wall);
-    progress(stage, name + " reached epoch " + format_number(r.target) + ": " + sweep_.objective +
-                        " " + fixed(*objective, 4) + ", " + fixed(wall, 1) + " s");
+  AttemptEnd end{job_end.exit, r.stop, job_end.scheduler_verdict, std::nullopt,
+                 last_line(r.dir / "stderr.log")};
+  if (fs::exists(r.dir / "summary.json")) end.summary = read_file(r.dir / "summary.json");
+  const Classified c = classify_ending(end, sweep_.objective);
+  if (c.ending == Ending::finished && pauses(r)) return record_pause(r, *c.objective, wall);
+  if (c.ending == Ending::finished) {
+    store_->finish(id, Status::done, c.objective, r.trial.budget_epochs, "", wall, unix_now(),
+                   c.summary);
+    progress(stage, name + " done: " + sweep_.objective + " " + fixed(*c.objective, 4) +
+                        " after " + format_number(r.trial.budget_epochs) + " epochs, " +
+                        fixed(wall, 1) + " s");
     return;
   }
-  if (reason.empty()) {
-    store_->finish(id, Status::done, objective, r.trial.budget_epochs, "", wall, unix_now(),
-                   summary);
-    progress(stage, name + " done: " + sweep_.objective + " " + fixed(*objective, 4) + " after " +
-                        format_number(r.trial.budget_epochs) + " epochs, " + fixed(wall, 1) + " s");
+  if (c.retry && r.trial.attempts + 1 <= sweep_.trial.retries) {
+    store_->retry(id, c.reason, wall);
+    progress(stage, name + " failed (" + c.reason + "), will retry");
     return;
   }
-  if (retry && r.trial.attempts + 1 <= sweep_.trial.retries) {
-    store_->retry(id, reason, wall);
-    progress(stage, name + " failed (" + reason + "), will retry");
-    return;
-  }
-  store_->finish(id, Status::failed, std::nullopt, r.epoch, reason, wall, unix_now(), summary);
-  progress(stage, name + " failed: " + reason);
+  store_->finish(id, Status::failed, std::nullopt, r.epoch, c.reason, wall, unix_now(), c.summary);
+  progress(stage, name + " failed: " + c.reason);
+}
+
+// Synchronous halving: the trial stopped at its rung with a checkpoint. The
+// summary holds the evaluation at the rung; it is stored as that rung's
+// eval too, in case the trial was stopped before its metrics line was read.
+void Runner::record_pause(Running& r, double objective, double wall) {
+  const std::int64_t id = r.trial.id;
+  store_->add_eval(id, r.target, objective, json{{"epoch", r.target}, {sweep_.objective, objective}});
+  store_->pause(id, objective, r.target, wall);
+  progress(std::size_t(r.trial.stage), "trial " + std::to_string(id) + " reached epoch " +
+                                           format_number(r.target) + ": " + sweep_.objective +
+                                           " " + fixed(objective, 4) + ", " + fixed(wall, 1) +
+                                           " s");
 }
 
 bool Runner::check(Running& r) {
   read_metrics(r);
-  std::optional<ExitStatus> status;
-  if (!r.stop.empty()) status = ExitStatus{0, SIGKILL};  // pruned: already killed and reaped
-  if (!status && unix_now() - r.started > sweep_.trial.timeout_s) {
-    r.stop = "timeout after " + format_number(sweep_.trial.timeout_s) + " s";
-    status = r.process->kill_and_wait();
+  std::optional<JobEnd> end;
+  if (!r.stop.empty()) end = JobEnd{{0, SIGKILL}, ""};  // pruned: already stopped
+  if (!end) end = r.job->poll();
+  if (!end && r.job->running()) {
+    if (r.running_since == 0) r.running_since = unix_now();
+    if (unix_now() - r.running_since > sweep_.trial.timeout_s) {
+      r.stop = "timeout after " + format_number(sweep_.trial.timeout_s) + " s";
+      end = r.job->stop();
+    }
   }
-  if (!status) status = r.process->poll();
-  if (!status) return false;
+  if (!end) return false;
   if (r.stop.empty()) read_metrics(r);  // the lines written just before it exited
-  record_exit(r, *status);
+  record_exit(r, *end);
   return true;
 }
 
@@ -382,17 +427,32 @@ void Runner::heartbeat(std::size_t stage, const std::map<std::int64_t, Running>&
   if (unix_now() - last_heartbeat_ < options_.heartbeat_s) return;
   std::string line = std::to_string(running.size()) + " running:";
   for (const auto& [id, r] : running) {
+    if (r.running_since == 0) {
+      line += " trial " + std::to_string(id) + " queued (" + fixed(unix_now() - r.started, 0) + " s)";
+      continue;
+    }
     line += " trial " + std::to_string(id) + " at epoch " + fixed(r.epoch, 2) + "/" +
-            format_number(r.trial.budget_epochs) + " (" + fixed(unix_now() - r.started, 0) + " s)";
+            format_number(r.trial.budget_epochs) + " (" +
+            fixed(unix_now() - r.running_since, 0) + " s)";
   }
   progress(stage, line);
 }
 
+// SIGINT/SIGTERM: every attempt in flight ends (Slurm jobs are cancelled,
+// re-attached ones not yet taken back included) and goes back to pending.
 void Runner::stop_all(std::map<std::int64_t, Running>& running) {
+  std::vector<TrialJob*> jobs;
   for (auto& [id, r] : running) {
-    if (r.process && r.stop.empty()) r.process->kill_and_wait();
+    if (r.job && r.stop.empty()) jobs.push_back(r.job.get());
   }
+  std::vector<std::unique_ptr<TrialJob>> waiting;
+  for (const auto& [id, t] : adopted_) {
+    waiting.push_back(slurm_->reattach(t.job_id, options_.out / "trials" / std::to_string(id)));
+    jobs.push_back(waiting.back().get());
+  }
+  launcher_->stop_all(jobs);
   running.clear();
+  adopted_.clear();
   store_->reset_running();
 }
 
@@ -407,6 +467,7 @@ void Runner::run_trials(std::size_t stage, std::deque<TrialRecord> pending, doub
       stop_all(running);
       throw Interrupted();
     }
+    adopt(stage, target, running);
     while (int(running.size()) < options_.workers && !pending.empty()) {
       Running& r = running[pending.front().id];
       r.trial = pending.front();
@@ -483,16 +544,15 @@ bool Runner::run_stage(std::size_t stage) {
 // depends only on the values at the rung, so a resumed sweep repeats it.
 bool Runner::run_synchronous_halving(std::size_t stage) {
   const Stage& st = sweep_.stages[stage];
-  const double budget = stage_epochs(sweep_, st);
-  std::vector<double> targets = halving_rungs(*st.halving, budget);
-  targets.push_back(budget);
+  const HalvingPolicy policy = *halving(st);
+  const std::vector<double> targets = policy.segment_targets(stage_epochs(sweep_, st));
   for (std::size_t k = 0; k < targets.size(); ++k) {
     std::deque<TrialRecord> pending;
     for (const TrialRecord& t : store_->trials(int(stage))) {
       if (t.status == Status::pending && t.epochs_done < targets[k] - 1e-9) pending.push_back(t);
     }
     run_trials(stage, std::move(pending), targets[k]);
-    if (k + 1 < targets.size()) prune_rung(stage, targets[k]);
+    if (k + 1 < targets.size()) prune_rung(stage, policy, targets[k]);
   }
   for (const TrialRecord& t : store_->trials(int(stage))) {
     if (t.status == Status::done || t.status == Status::pruned) return true;
@@ -500,24 +560,13 @@ bool Runner::run_synchronous_halving(std::size_t stage) {
   return false;
 }
 
-void Runner::prune_rung(std::size_t stage, double rung) {
-  const Stage& st = sweep_.stages[stage];
-  std::vector<RungValue> values = store_->rung_values_by_trial(int(stage), rung);
-  std::stable_sort(values.begin(), values.end(), [&](const RungValue& a, const RungValue& b) {
-    return better(a.value, b.value, sweep_.goal());
-  });
-  const auto keep = std::max<std::size_t>(
-      1, static_cast<std::size_t>(std::floor(double(values.size()) / st.halving->eta)));
-  for (std::size_t i = keep; i < values.size(); ++i) {
-    const TrialRecord t = store_->trial(values[i].trial_id);
+void Runner::prune_rung(std::size_t stage, const HalvingPolicy& policy, double rung) {
+  for (const auto& cut : policy.cuts_at_rung(store_->rung_values_by_trial(int(stage), rung), rung)) {
+    const TrialRecord t = store_->trial(cut.trial_id);
     if (t.status != Status::pending || std::abs(t.epochs_done - rung) > 1e-9) continue;
-    const std::string reason = "pruned at epoch " + format_number(rung) + ": " +
-                               sweep_.objective + " " + fixed(values[i].value, 4) + " ranked " +
-                               std::to_string(i + 1) + " of " + std::to_string(values.size()) +
-                               ", the best " + std::to_string(keep) + " go on";
-    store_->finish(t.id, Status::pruned, values[i].value, rung, reason, 0, unix_now(),
+    store_->finish(t.id, Status::pruned, cut.value, rung, cut.reason, 0, unix_now(),
                    json::object());
-    progress(stage, "trial " + std::to_string(t.id) + " " + reason);
+    progress(stage, "trial " + std::to_string(t.id) + " " + cut.reason);
   }
 }
 
@@ -552,10 +601,17 @@ int Runner::no_usable_trial(const Stage& st) {
 
 int Runner::run() {
   open_store();
+  make_launcher();
   recover_running();
+  if (options_.retry_failed) retry_failed();
   log_ << "sweep " << sweep_.name << ": " << sweep_.stages.size() << " stage(s), "
        << sweep_.space.size() << " parameter(s), seed " << sweep_.seed << ", " << options_.workers
-       << " worker(s), objective " << sweep_.objective << "\n";
+       << (slurm_ ? " Slurm job(s) at a time" : " worker(s)") << ", objective "
+       << sweep_.objective << "\n";
+  if (is_test_objective(sweep_.objective))
+    log_ << "warning: the objective " << sweep_.objective << " chooses configurations by the "
+         << "test set (allow_test_objective: true): their test accuracy is no longer an "
+         << "unbiased estimate\n";
   for (std::size_t s = 0; s < sweep_.stages.size(); ++s) {
     const Stage& st = sweep_.stages[s];
     const auto trials = generate(s);

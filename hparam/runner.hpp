@@ -1,6 +1,7 @@
 #pragma once
 // The sweep runner: stage by stage, generates the stage's configurations
-// (once; they are stored), runs its pending trials as lb-train subprocesses,
+// (once; they are stored), runs its pending trials through lb-train (as
+// subprocesses, or as Slurm jobs: launcher.hpp),
 // up to `workers` at a time, stops poor ones early by successive halving,
 // estimates the final stage's cost with the simulator, and writes
 // DIR/best-spec.json. Rerunning on the same DIR resumes.
@@ -19,6 +20,8 @@ struct RunOptions {
   std::filesystem::path trainer;    // lb-train (or a stand-in with its CLI)
   std::filesystem::path simulator;  // simulate-scaling; may not exist
   bool plan_only = false;           // stop before the final stage, after the cost estimate
+  bool retry_failed = false;        // failed trials of the latest stage run again
+  std::string launcher;             // "local" or "slurm"; "" = the sweep file's
   double poll_s = 0.05;
   double heartbeat_s = 30;  // a progress line at least this often
 };

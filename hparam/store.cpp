@@ -23,12 +23,24 @@ CREATE TABLE trials (
   command TEXT NOT NULL DEFAULT '', pid INTEGER NOT NULL DEFAULT 0,
   started_at REAL NOT NULL DEFAULT 0, finished_at REAL NOT NULL DEFAULT 0,
   wall_s REAL NOT NULL DEFAULT 0, summary TEXT NOT NULL DEFAULT '{}',
-  UNIQUE (stage, idx));
+  job_id INTEGER NOT NULL DEFAULT 0, UNIQUE (stage, idx));
 CREATE TABLE evals (trial_id INTEGER NOT NULL, epoch REAL NOT NULL, value REAL, record TEXT NOT NULL,
   PRIMARY KEY (trial_id, epoch));
 CREATE TABLE estimates (trial_id INTEGER PRIMARY KEY, gpus INTEGER NOT NULL,
   time_to_train_s REAL NOT NULL, images_per_s REAL NOT NULL, efficiency REAL NOT NULL);
 )sql";
+
+// "FILE: sqlite WHAT: MESSAGE", so that a failing store names itself. A file
+// that is not a database (or is corrupt) is bad input; anything else, such
+// as a full disk, is a runtime failure.
+[[noreturn]] void fail(sqlite3* db, const std::string& what, int rc, const std::string& message) {
+  const char* file = sqlite3_db_filename(db, "main");
+  const std::string text = std::string(file && *file ? file : "sweep.db") + ": sqlite " + what +
+                           ": " + message;
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) throw InputError(text);
+  throw std::runtime_error(text);
+}
 
 // One prepared statement; bind() takes 1-based positions in order.
 class Statement {
@@ -75,16 +87,18 @@ class Statement {
     return *this;
   }
   [[noreturn]] void fail(const char* what) const {
-    throw std::runtime_error(std::string("sqlite ") + what + ": " + sqlite3_errmsg(db_));
+    hparam::fail(db_, what, sqlite3_extended_errcode(db_), sqlite3_errmsg(db_));
   }
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
   int n_ = 0;
 };
 
+// job_id last (see the constructor): a store made before Slurm jobs existed reads it as 0.
 constexpr const char* kTrialColumns =
     "id, stage, stage_name, idx, params, fidelity, budget_epochs, status, objective, epochs_done, "
-    "reason, attempts, command, pid, started_at, finished_at, wall_s";
+    "reason, attempts, command, pid, started_at, finished_at, wall_s, "
+    "json_extract(summary, '$.test_accuracy')";
 
 TrialRecord read_trial(const Statement& s) {
   TrialRecord t;
@@ -105,7 +119,15 @@ TrialRecord read_trial(const Statement& s) {
   t.started_at = s.real(14);
   t.finished_at = s.real(15);
   t.wall_s = s.real(16);
+  if (!s.null(17)) t.test_accuracy = s.real(17);
+  t.job_id = s.integer(18);
   return t;
+}
+
+bool has_job_column(sqlite3* db) {
+  Statement s(db, "SELECT COUNT(*) FROM pragma_table_info('trials') WHERE name = 'job_id'");
+  s.step();
+  return s.integer(0) > 0;
 }
 
 sqlite3* open_db(const std::filesystem::path& file, int flags) {
@@ -175,23 +197,32 @@ TrialStore::TrialStore(const std::filesystem::path& file, bool read_only) {
   if (!read_only) {
     // WAL: a commit is one append, and readers (hparam-sweep status) never block the sweep.
     exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    add_job_column();
   }
+  columns_ = std::string(kTrialColumns) + (has_job_column(db_) ? ", job_id" : ", 0");
 }
 
 TrialStore::~TrialStore() { sqlite3_close(db_); }
 
+// A store made before Slurm jobs existed gains their column when a sweep
+// opens it for writing.
+void TrialStore::add_job_column() {
+  if (!has_job_column(db_)) exec("ALTER TABLE trials ADD COLUMN job_id INTEGER NOT NULL DEFAULT 0");
+}
+
 void TrialStore::exec(const std::string& sql) const {
   char* error = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    const std::string message = error ? error : "unknown";
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
+  if (rc != SQLITE_OK) {
+    const std::string message = error ? error : sqlite3_errmsg(db_);
     sqlite3_free(error);
-    throw std::runtime_error("sqlite: " + message);
+    fail(db_, "exec", rc, message);
   }
 }
 
 json TrialStore::sweep() const {
   Statement s(db_, "SELECT value FROM meta WHERE key = 'sweep'");
-  if (!s.step()) throw std::runtime_error("trial store: no sweep in meta");
+  if (!s.step()) throw InputError(std::string(sqlite3_db_filename(db_, "main")) + ": no sweep in its meta table");
   return json::parse(s.text(0));
 }
 
@@ -226,7 +257,7 @@ void TrialStore::add_stage(int stage, const std::string& name, const std::vector
 }
 
 std::vector<TrialRecord> TrialStore::trials(std::optional<int> stage) const {
-  Statement s(db_, std::string("SELECT ") + kTrialColumns + " FROM trials" +
+  Statement s(db_, "SELECT " + columns_ + " FROM trials" +
                        (stage ? " WHERE stage = ?" : "") + " ORDER BY stage, idx");
   if (stage) s.bind(*stage);
   std::vector<TrialRecord> out;
@@ -235,29 +266,60 @@ std::vector<TrialRecord> TrialStore::trials(std::optional<int> stage) const {
 }
 
 TrialRecord TrialStore::trial(std::int64_t id) const {
-  Statement s(db_, std::string("SELECT ") + kTrialColumns + " FROM trials WHERE id = ?");
+  Statement s(db_, "SELECT " + columns_ + " FROM trials WHERE id = ?");
   s.bind(id);
   if (!s.step()) throw std::runtime_error("trial store: no trial " + std::to_string(id));
   return read_trial(s);
 }
 
-std::vector<TrialRecord> TrialStore::reset_running() {
+std::vector<TrialRecord> TrialStore::running_trials() const {
   std::vector<TrialRecord> running;
   for (TrialRecord& t : trials()) {
     if (t.status == Status::running) running.push_back(t);
   }
-  // Evaluations up to epochs_done (a rung it paused at, with a checkpoint)
-  // stay; the interrupted attempt's later ones go.
-  exec(
-      "BEGIN IMMEDIATE; DELETE FROM evals WHERE EXISTS (SELECT 1 FROM trials t WHERE "
-      "t.id = evals.trial_id AND t.status = 'running' AND evals.epoch > t.epochs_done + 1e-9); "
-      "UPDATE trials SET status = 'pending', pid = 0, attempts = MAX(0, attempts - 1) "
-      "WHERE status = 'running'; COMMIT;");
   return running;
 }
 
+std::vector<TrialRecord> TrialStore::reset_running(bool keep_jobs) {
+  std::vector<TrialRecord> reset;
+  for (const TrialRecord& t : running_trials()) {
+    if (!(keep_jobs && t.job_id > 0)) reset.push_back(t);
+  }
+  // Evaluations up to epochs_done (a rung it paused at, with a checkpoint)
+  // stay; the interrupted attempt's later ones go.
+  const std::string which = std::string("status = 'running'") + (keep_jobs ? " AND job_id = 0" : "");
+  exec("BEGIN IMMEDIATE; DELETE FROM evals WHERE EXISTS (SELECT 1 FROM trials t WHERE "
+       "t.id = evals.trial_id AND t." + which + " AND evals.epoch > t.epochs_done + 1e-9); "
+       "UPDATE trials SET status = 'pending', pid = 0, job_id = 0, "
+       "attempts = MAX(0, attempts - 1) WHERE " + which + "; COMMIT;");
+  return reset;
+}
+
+std::vector<std::int64_t> TrialStore::retry_failed(int stage) {
+  std::vector<std::int64_t> ids;
+  for (const TrialRecord& t : trials(stage)) {
+    if (t.status == Status::failed) ids.push_back(t.id);
+  }
+  exec("BEGIN IMMEDIATE");
+  try {
+    for (const std::int64_t id : ids) {
+      Statement(db_, "DELETE FROM evals WHERE trial_id = ?").bind(id).run();
+      Statement(db_,
+                "UPDATE trials SET status = 'pending', objective = NULL, epochs_done = 0, "
+                "reason = '', attempts = 0, pid = 0, job_id = 0, summary = '{}' WHERE id = ?")
+          .bind(id)
+          .run();
+    }
+    exec("COMMIT");
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
+  return ids;
+}
+
 void TrialStore::mark_running(std::int64_t id, const std::string& command, std::int64_t pid,
-                              double now) {
+                              std::int64_t job_id, double now) {
   exec("BEGIN IMMEDIATE");
   Statement(db_,
             "DELETE FROM evals WHERE trial_id = ? AND epoch > "
@@ -266,10 +328,11 @@ void TrialStore::mark_running(std::int64_t id, const std::string& command, std::
       .bind(id)
       .run();
   Statement(db_,
-            "UPDATE trials SET status = 'running', command = ?, pid = ?, started_at = ?, "
-            "attempts = attempts + 1 WHERE id = ?")
+            "UPDATE trials SET status = 'running', command = ?, pid = ?, job_id = ?, "
+            "started_at = ?, attempts = attempts + 1 WHERE id = ?")
       .bind(command)
       .bind(pid)
+      .bind(job_id)
       .bind(now)
       .bind(id)
       .run();
@@ -279,7 +342,7 @@ void TrialStore::mark_running(std::int64_t id, const std::string& command, std::
 void TrialStore::retry(std::int64_t id, const std::string& reason, double wall_s) {
   Statement(
       db_,
-      "UPDATE trials SET status = 'pending', reason = ?, wall_s = wall_s + ?, pid = 0 WHERE id = ?")
+      "UPDATE trials SET status = 'pending', reason = ?, wall_s = wall_s + ?, pid = 0, job_id = 0 WHERE id = ?")
       .bind(reason)
       .bind(wall_s)
       .bind(id)
@@ -290,7 +353,7 @@ void TrialStore::pause(std::int64_t id, double value, double epochs_done, double
   exec("BEGIN IMMEDIATE");
   Statement(db_,
             "UPDATE trials SET status = 'pending', objective = ?, epochs_done = ?, "
-            "wall_s = wall_s + ?, pid = 0, attempts = 0 WHERE id = ?")
+            "wall_s = wall_s + ?, pid = 0, job_id = 0, attempts = 0 WHERE id = ?")
       .bind(std::optional<double>(value))
       .bind(epochs_done)
       .bind(wall_s)
@@ -304,7 +367,7 @@ void TrialStore::finish(std::int64_t id, Status status, std::optional<double> ob
                         const json& summary) {
   Statement(db_,
             "UPDATE trials SET status = ?, objective = ?, epochs_done = ?, reason = ?, "
-            "wall_s = wall_s + ?, finished_at = ?, summary = ?, pid = 0 WHERE id = ?")
+            "wall_s = wall_s + ?, finished_at = ?, summary = ?, pid = 0, job_id = 0 WHERE id = ?")
       .bind(to_string(status))
       .bind(objective)
       .bind(epochs_done)

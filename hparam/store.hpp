@@ -5,7 +5,8 @@
 //
 // Tables: meta(key, value); trials(id, stage, stage_name, idx, params JSON,
 // fidelity JSON, budget_epochs, status, objective, epochs_done, reason,
-// attempts, command, pid, started_at, finished_at, wall_s, summary JSON);
+// attempts, command, pid, started_at, finished_at, wall_s, summary JSON,
+// job_id: the Slurm job of the attempt in flight, 0 for a local process);
 // evals(trial_id, epoch, value, record JSON); estimates(trial_id, gpus,
 // time_to_train_s, images_per_s, efficiency).
 #include <cstdint>
@@ -47,6 +48,8 @@ struct TrialRecord {
   int attempts = 0;
   std::string command;
   std::int64_t pid = 0;
+  std::int64_t job_id = 0;  // Slurm job of the attempt in flight (--launcher slurm), else 0
+  std::optional<double> test_accuracy;  // from summary.json: reported, never chosen by
   double started_at = 0, finished_at = 0, wall_s = 0;  // unix seconds; wall_s summed over attempts
 
   bool carried() const { return reason.starts_with(kCarriedPrefix); }
@@ -88,10 +91,18 @@ class TrialStore {
   std::vector<TrialRecord> trials(std::optional<int> stage = std::nullopt) const;
   TrialRecord trial(std::int64_t id) const;
 
-  // Trials a killed sweep left running; they go back to pending and lose their
-  // evals, and the interrupted attempt does not count against trial.retries.
-  std::vector<TrialRecord> reset_running();
-  void mark_running(std::int64_t id, const std::string& command, std::int64_t pid, double now);
+  std::vector<TrialRecord> running_trials() const;
+  // Trials left running (by a killed or interrupted sweep) go back to pending
+  // and lose their evals after epochs_done; the interrupted attempt does not
+  // count against trial.retries. With keep_jobs, trials whose Slurm job may
+  // still run stay as they are, to be re-attached. Returns those reset.
+  std::vector<TrialRecord> reset_running(bool keep_jobs = false);
+  // --retry-failed: the failed trials of `stage` go back to pending, to run
+  // from scratch with their attempts counted afresh (their time still
+  // counts in wall_s). Returns their ids.
+  std::vector<std::int64_t> retry_failed(int stage);
+  void mark_running(std::int64_t id, const std::string& command, std::int64_t pid,
+                    std::int64_t job_id, double now);
   // Back to pending for another attempt (the attempt's time still counts).
   // The attempt resumes from epochs_done (0: from scratch, else a rung's
   // checkpoint); starting it drops the evaluations recorded after that.
@@ -116,7 +127,9 @@ class TrialStore {
 
  private:
   void exec(const std::string& sql) const;
+  void add_job_column();
   sqlite3* db_ = nullptr;
+  std::string columns_;  // of a TrialRecord, for SELECT
 };
 
 }  // namespace lb::hparam

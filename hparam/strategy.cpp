@@ -155,24 +155,10 @@ std::vector<Params> stage_configurations(const SweepConfig& sweep, std::size_t s
   return out;
 }
 
-std::vector<double> halving_rungs(const Halving& halving, double epochs) {
-  std::vector<double> rungs;
-  for (double r = halving.min_epochs; r < epochs - 1e-9; r *= halving.eta) rungs.push_back(r);
-  return rungs;
-}
-
 bool better(double a, double b, Goal goal) {
   if (std::isnan(a)) return false;
   if (std::isnan(b)) return true;
   return goal == Goal::maximize ? a > b : a < b;
-}
-
-bool survives_rung(double value, const std::vector<double>& rung_values, double eta, Goal goal) {
-  const std::size_t n = rung_values.size();
-  const auto keep = std::max<std::size_t>(1, static_cast<std::size_t>(std::floor(double(n) / eta)));
-  std::size_t strictly_better = 0;
-  for (double v : rung_values) strictly_better += better(v, value, goal) ? 1 : 0;
-  return !std::isnan(value) && strictly_better < keep;
 }
 
 }  // namespace lb::hparam

@@ -1,8 +1,7 @@
 #pragma once
 // Strategies: which configurations a stage tries (grid or quasi-random
-// Halton points in a box, narrowed around the previous stage's best), how
-// trials are ranked, and the successive-halving rule that stops poor trials
-// early from their per-epoch evaluations.
+// Halton points in a box, narrowed around the previous stage's best) and how
+// objectives compare. Successive halving is in halving.hpp.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -28,14 +27,6 @@ double box_half_width(const SweepConfig& sweep, std::size_t stage);
 
 // The van der Corput radical inverse of `index` in `base` (Halton coordinate).
 double radical_inverse(std::uint64_t index, unsigned base);
-
-// Successive-halving rungs of a stage: min_epochs * eta^k, below `epochs`.
-std::vector<double> halving_rungs(const Halving& halving, double epochs);
-
-// The halving decision at a rung, given every value recorded there so far
-// (this trial's included): go on iff the value is among the best
-// max(1, floor(n / eta)) of them. NaN counts as worst.
-bool survives_rung(double value, const std::vector<double>& rung_values, double eta, Goal goal);
 
 // True when objective a is better than b (NaN is never better).
 bool better(double a, double b, Goal goal);

@@ -1,6 +1,5 @@
 #include "hparam/sweep_file.hpp"
 
-#include <fstream>
 #include <set>
 
 #include "runtime/core/errors.hpp"
@@ -30,18 +29,6 @@ Spec check_spec(const json& spec, const std::string& where) {
   }
 }
 
-json read_json(const std::filesystem::path& file, const std::string& what) {
-  std::ifstream in(file);
-  std::error_code ec;
-  if (!in || std::filesystem::is_directory(file, ec))
-    throw InputError(what + file.string() + ": cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw InputError(what + file.string() + ": invalid JSON: " + e.what());
-  }
-}
-
 json read_base(ObjectReader& r, const std::filesystem::path& base_dir) {
   const json* base = r.take("base");
   if (base == nullptr)
@@ -50,7 +37,7 @@ json read_base(ObjectReader& r, const std::filesystem::path& base_dir) {
   if (!base->is_string())
     throw SpecError("base", "expected a spec file path or a spec object, got " + brief(*base));
   const std::filesystem::path file = base_dir / base->get<std::string>();
-  json spec = read_json(file, "");
+  json spec = read_json_file(file, "spec");
   if (!spec.is_object())
     throw SpecError("base", file.string() + ": expected a JSON object, got " + brief(spec));
   return spec;
@@ -196,23 +183,85 @@ void read_stages(ObjectReader& r, SweepConfig& sweep) {
   }
 }
 
-void read_trial(ObjectReader r, TrialSettings& t) {
-  r.read("timeout_s", t.timeout_s, NumberRange::greater(0));
-  r.read("retries", t.retries, IntRange::between(0, 100));
-  if (const json* l = r.take("launcher")) {
-    if (!l->is_array())
-      throw SpecError(r.path_of("launcher"), "expected an array of strings, got " + brief(*l));
-    for (std::size_t i = 0; i < l->size(); ++i) {
-      if (!(*l)[i].is_string())
-        throw SpecError(index_path(r.path_of("launcher"), i),
-                        "expected a string, got " + brief((*l)[i]));
-      t.launcher.push_back((*l)[i].get<std::string>());
-    }
+std::vector<std::string> read_strings(ObjectReader& r, std::string_view key) {
+  std::vector<std::string> out;
+  const json* l = r.take(key);
+  if (l == nullptr) return out;
+  if (!l->is_array())
+    throw SpecError(r.path_of(key), "expected an array of strings, got " + brief(*l));
+  for (std::size_t i = 0; i < l->size(); ++i) {
+    if (!(*l)[i].is_string())
+      throw SpecError(index_path(r.path_of(key), i), "expected a string, got " + brief((*l)[i]));
+    out.push_back((*l)[i].get<std::string>());
   }
+  return out;
+}
+
+void read_slurm(ObjectReader r, SlurmSettings& s) {
+  r.read("partition", s.partition);
+  r.read("ranks", s.ranks, IntRange::between(1, 65536));
+  r.read("nodes", s.nodes, IntRange::between(0, 65536));
+  r.read("gpus_per_rank", s.gpus_per_rank, IntRange::between(0, 64));
+  r.read("cpus_per_rank", s.cpus_per_rank, IntRange::between(0, 4096));
+  r.read("time_limit_min", s.time_limit_min, IntRange::between(0, 525600));
+  s.sbatch = read_strings(r, "sbatch");
+  for (std::size_t i = 0; i < s.sbatch.size(); ++i) {
+    if (s.sbatch[i].find_first_of("\r\n") != std::string::npos)
+      throw SpecError(index_path(r.path_of("sbatch"), i), "one #SBATCH line each: no newline");
+  }
+  s.srun = read_strings(r, "srun");
+  r.read("poll_s", s.poll_s, NumberRange::closed(0.1, 3600));
   r.finish();
 }
 
+void read_trial(ObjectReader r, TrialSettings& t) {
+  r.read("timeout_s", t.timeout_s, NumberRange::greater(0));
+  r.read("retries", t.retries, IntRange::between(0, 100));
+  t.launcher = read_strings(r, "launcher");
+  r.finish();
+}
+
+// The validation split a trial of `stage` would have (0 where the spec has
+// no such key).
+std::int64_t validation_images(const json& base, const json& fidelity) {
+  const json resolved = to_json(parse_spec(apply_overrides(base, fidelity)));
+  const json* v = lookup(resolved, "data.validation_images");
+  return v != nullptr && v->is_number_integer() ? v->get<std::int64_t>() : 0;
+}
+
+// Choices are made on validation data: a test-set objective only when the
+// sweep file says so, and a validation objective only with a split to read.
+void read_objective(ObjectReader& r, SweepConfig& sweep) {
+  r.read_choice("objective", sweep.objective,
+                {"validation_accuracy", "validation_loss", "test_accuracy", "test_loss"});
+  r.read("allow_test_objective", sweep.allow_test_objective);
+  if (is_test_objective(sweep.objective) && !sweep.allow_test_objective) {
+    throw SpecError("objective", "\"" + sweep.objective +
+                                     "\" chooses configurations by the test set; use "
+                                     "validation_accuracy (data.validation_images in the base "
+                                     "spec), or set \"allow_test_objective\": true");
+  }
+}
+
+void check_validation_split(const SweepConfig& sweep) {
+  if (is_test_objective(sweep.objective)) return;
+  const std::string why = sweep.objective + " needs a validation split: set "
+                          "data.validation_images > 0";
+  if (validation_images(sweep.base, json::object()) <= 0)
+    throw SpecError("objective", why + " in the base spec");
+  for (std::size_t i = 0; i < sweep.stages.size(); ++i) {
+    if (validation_images(sweep.base, sweep.stages[i].fidelity) <= 0)
+      throw SpecError(index_path("stages", i) + ".fidelity", why + " (this stage sets it to 0)");
+  }
+}
+
 }  // namespace
+
+Goal objective_goal(const std::string& objective) {
+  return objective.ends_with("_loss") ? Goal::minimize : Goal::maximize;
+}
+
+bool is_test_objective(const std::string& objective) { return objective.starts_with("test_"); }
 
 json apply_overrides(json spec, const json& overrides) {
   for (const auto& [key, value] : overrides.items()) apply_override(spec, set_argument(key, value));
@@ -235,22 +284,29 @@ SweepConfig parse_sweep(const json& document, const std::filesystem::path& base_
   r.read("name", sweep.name);
   sweep.base = read_base(r, base_dir);
   r.read("seed", sweep.seed);
-  r.read_choice("objective", sweep.objective, {"test_accuracy", "test_loss"});
+  read_objective(r, sweep);
   ObjectReader target = r.child("target");
   target.read("gpus", sweep.target_gpus, IntRange::between(0, 1 << 24));
   target.finish();
   read_trial(r.child("trial"), sweep.trial);
+  r.read_choice("launcher", sweep.launcher, {"local", "slurm"});
+  read_slurm(r.child("slurm"), sweep.slurm);
+  if (sweep.launcher == "slurm" && !sweep.trial.launcher.empty())
+    throw SpecError("trial.launcher", "not used with \"launcher\": \"slurm\", where trials run "
+                                      "under srun (ranks: slurm.ranks, options: slurm.srun)");
   sweep.space = read_space(r, sweep.base);
   read_stages(r, sweep);
   r.finish();
+  check_validation_split(sweep);
   sweep.source = document;
   sweep.source["base"] = sweep.base;
+  sweep.source["objective"] = sweep.objective;  // explicit: the default has changed before
   return sweep;
 }
 
 SweepConfig parse_sweep_file(const std::filesystem::path& file) {
   const std::string prefix = "sweep error: " + file.string() + ": ";
-  const json document = read_json(file, "sweep error: ");
+  const json document = read_json_file(file, "sweep");
   try {
     return parse_sweep(document, file.parent_path());
   } catch (const SpecError& e) {

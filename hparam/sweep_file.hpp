@@ -40,24 +40,47 @@ struct Stage {
   bool rerun_identical = false;
 };
 
+// The "slurm" object: how a trial becomes a Slurm batch job (slurm.hpp;
+// each field's #SBATCH option is in experiments/SPEC.md#slurm).
+struct SlurmSettings {
+  std::string partition;     // --partition; "" = the cluster's default
+  int ranks = 1;             // --ntasks: data-parallel ranks of one trial
+  int nodes = 0;             // --nodes; 0 = Slurm chooses
+  int gpus_per_rank = 0;     // --gpus-per-task
+  int cpus_per_rank = 0;     // --cpus-per-task
+  int time_limit_min = 0;    // --time; 0 = from trial.timeout_s
+  std::vector<std::string> sbatch;  // further "#SBATCH LINE"s
+  std::vector<std::string> srun;    // srun options before the trainer
+  double poll_s = 10;        // how often squeue is asked
+};
+
 struct TrialSettings {
   double timeout_s = 3600;
   int retries = 1;  // extra attempts after a crash or timeout (never after divergence)
   std::vector<std::string> launcher;  // e.g. ["mpirun", "-np", "2"]
 };
 
+// What a sweep ranks by: validation_accuracy / validation_loss (the held-out
+// split of the training set, data.validation_images), or, only with
+// allow_test_objective, test_accuracy / test_loss. *_loss is minimised.
+Goal objective_goal(const std::string& objective);
+bool is_test_objective(const std::string& objective);
+
 struct SweepConfig {
   std::string name = "sweep";
   nlohmann::json base;  // the base experiment spec, inlined
   std::uint64_t seed = 1;
-  std::string objective = "test_accuracy";  // test_accuracy (max) | test_loss (min)
+  std::string objective = "validation_accuracy";
+  bool allow_test_objective = false;  // choosing by the test set, knowingly
   int target_gpus = 0;                      // 0: no cost estimate
   TrialSettings trial;
+  std::string launcher = "local";  // local | slurm
+  SlurmSettings slurm;
   SearchSpace space;
   std::vector<Stage> stages;
   nlohmann::json source;  // the file with "base" inlined: identifies the sweep on resume
 
-  Goal goal() const { return objective == "test_loss" ? Goal::minimize : Goal::maximize; }
+  Goal goal() const { return objective_goal(objective); }
 };
 
 // Throws InputError ("sweep error: FILE: JSON.PATH: what") on any problem.

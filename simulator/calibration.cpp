@@ -8,7 +8,6 @@
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
 #include "runtime/core/json_reader.hpp"
-#include "simulator/json_file.hpp"
 
 namespace lb::sim {
 namespace {
@@ -163,7 +162,7 @@ json to_json(const Calibration& c) {
 }
 
 Calibration load_calibration(const std::filesystem::path& file) {
-  const json j = read_json_document(file, "calibration");
+  const json j = read_json_file(file, "calibration");
   const std::string at = "calibration error: " + file.string();
   if (!j.is_object() || j.value("format", "") != "largebatch-calibration") {
     throw InputError(at + ": expected a JSON object with \"format\": \"largebatch-calibration\"");

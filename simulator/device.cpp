@@ -5,7 +5,6 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/json_reader.hpp"
-#include "simulator/json_file.hpp"
 
 namespace lb::sim {
 namespace {
@@ -90,7 +89,7 @@ DeviceProfile load_device(const std::vector<std::filesystem::path>& dirs, const 
     if (!std::filesystem::is_regular_file(file, ec)) continue;
     DeviceProfile d;
     try {
-      d = parse_device(read_json_document(file, "device"));
+      d = parse_device(read_json_file(file, "device"));
     } catch (const SpecError& e) {
       throw InputError("device error: " + file.string() + ": " + spec_error_detail(e));
     }

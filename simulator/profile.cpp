@@ -1,6 +1,6 @@
 #include "simulator/profile.hpp"
 
-#include "simulator/json_file.hpp"
+#include "runtime/core/json_reader.hpp"
 
 namespace lb::sim {
 
@@ -8,7 +8,7 @@ RuntimeProfile load_profile(const std::filesystem::path& path) {
   std::error_code ec;
   const auto file = std::filesystem::is_directory(path, ec) ? path / "profile.json" : path;
   RuntimeProfile p;
-  static_cast<Profile&>(p) = profile_from_json(read_json_document(file, "profile"), file.string());
+  static_cast<Profile&>(p) = profile_from_json(read_json_file(file, "profile"), file.string());
   p.file = file.string();
   return p;
 }

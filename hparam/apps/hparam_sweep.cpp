@@ -14,15 +14,16 @@
 #include "hparam/runner.hpp"
 #include "hparam/sweep_file.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/core/files.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
 struct Args {
-  std::string sweep, out, trainer, simulator, dir, csv_out, analysis_dir;
+  std::string sweep, out, trainer, simulator, dir, csv_out, analysis_dir, launcher;
   int workers = 1;
-  bool plan_only = false, csv = false, evals = false;
+  bool plan_only = false, retry_failed = false, csv = false, evals = false;
 };
 
 // The directory holding this executable (build/bin), where lb-train and
@@ -40,6 +41,7 @@ fs::path require_sweep_dir(const std::string& dir) {
 }
 
 int run(const Args& a) {
+  lb::check_output_directory(a.out, "--out");
   const lb::hparam::SweepConfig sweep = lb::hparam::parse_sweep_file(a.sweep);
   lb::hparam::RunOptions options;
   options.out = fs::absolute(a.out).lexically_normal();
@@ -48,6 +50,8 @@ int run(const Args& a) {
   options.simulator =
       fs::absolute(a.simulator.empty() ? exe_dir() / "simulate-scaling" : fs::path(a.simulator));
   options.plan_only = a.plan_only;
+  options.retry_failed = a.retry_failed;
+  options.launcher = a.launcher;
   if (!fs::exists(options.trainer))
     throw lb::InputError("--trainer " + options.trainer.string() + ": not found");
   return lb::hparam::run_sweep(sweep, options, std::cout);
@@ -90,12 +94,20 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--out", a.out,
                  "sweep directory (sweep.db, trials/, best-spec.json); rerun to resume");
-  app.add_option("--workers,-w", a.workers, "trials at a time")->check(CLI::Range(1, 256));
+  app.add_option("--workers,-w", a.workers,
+                 "trials at a time (with --launcher slurm: the sweep's jobs in the queue at once)")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--launcher", a.launcher,
+                 "where trials run: local (child processes) or slurm (sbatch jobs; the sweep "
+                 "file's \"slurm\" settings); default: the sweep file's \"launcher\", else local")
+      ->check(CLI::IsMember({"local", "slurm"}));
   app.add_option("--trainer", a.trainer, "trial program (default: lb-train next to hparam-sweep)");
   app.add_option("--simulator", a.simulator,
                  "simulate-scaling for the cost estimate (default: next to hparam-sweep)");
   app.add_flag("--plan-only", a.plan_only,
                "run the search stages, estimate the final stage's cost, stop before it");
+  app.add_flag("--retry-failed", a.retry_failed,
+               "run the failed trials of the latest stage again (e.g. after fixing --trainer)");
   CLI::App* status = app.add_subcommand("status", "table of stages and trials");
   status->add_option("dir", a.dir, "sweep directory")->required();
   CLI::App* exp = app.add_subcommand("export", "trials (or evaluations) as CSV");

@@ -21,6 +21,7 @@
 #include "runtime/core/allocator.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
+#include "runtime/core/host.hpp"
 #include "runtime/models/model.hpp"
 
 namespace lb {
@@ -81,14 +82,24 @@ double median_of(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// min, 2 min, 4 min, ... up to max; stops before doubling past max, so a
+// max near the type's limit cannot overflow.
+std::vector<std::int64_t> doubling_sizes(std::int64_t min, std::int64_t max) {
+  std::vector<std::int64_t> sizes;
+  for (std::int64_t bytes = min; bytes <= max; bytes *= 2) {
+    sizes.push_back(bytes);
+    if (bytes > max / 2) break;
+  }
+  return sizes;
+}
+
 // Every round times every size with every algorithm, the algorithms
 // alternating at each size, so that a slow phase of a shared machine hits
 // all of them alike instead of whichever happened to run then; a row
 // reports the median over rounds.
 SweepResult sweep(const Options& o, MpiCommunicator& world) {
   const int n = world.size();
-  std::vector<std::int64_t> sizes;
-  for (std::int64_t bytes = o.min_bytes; bytes <= o.max_bytes; bytes *= 2) sizes.push_back(bytes);
+  const std::vector<std::int64_t> sizes = doubling_sizes(o.min_bytes, o.max_bytes);
   std::vector<std::unique_ptr<Allreducer>> reducers;
   for (const auto& name : o.algorithms) {
     reducers.push_back(std::make_unique<Allreducer>(world, AllreduceConfig{parse_algorithm(name), o.group_size, o.fp16}));
@@ -220,22 +231,47 @@ void model_mode(const Options& o, MpiCommunicator& world) {
   }
 }
 
+// Buffers beyond this would not fit beside the other ranks' on one machine.
+std::int64_t max_buffer_bytes() { return std::int64_t(usable_memory_bytes() / 4); }
+
 void add_options(CLI::App& app, Options& o) {
+  const std::int64_t kMaxBytes = std::int64_t(1) << 60;
   app.add_option("--algorithms", o.algorithms, "comma-separated: mpi,ring,hierarchical,torus2d,auto")
-      ->delimiter(',');
-  app.add_option("--min-bytes", o.min_bytes, "smallest buffer (bytes)")->check(CLI::PositiveNumber);
-  app.add_option("--max-bytes", o.max_bytes, "largest buffer (bytes)")->check(CLI::PositiveNumber);
-  app.add_option("--group-size", o.group_size, "ranks per group for hierarchical/torus2d (0 = per node)");
-  app.add_option("--iterations", o.iterations, "timed iterations per size (0 = by size)");
+      ->delimiter(',')
+      ->check(CLI::IsMember({"mpi", "ring", "hierarchical", "torus2d", "auto"}));
+  app.add_option("--min-bytes", o.min_bytes, "smallest buffer (bytes)")
+      ->check(CLI::Range(std::int64_t(1), kMaxBytes));
+  app.add_option("--max-bytes", o.max_bytes,
+                 "largest buffer (bytes; at most a quarter of this machine's memory)")
+      ->check(CLI::Range(std::int64_t(1), kMaxBytes));
+  app.add_option("--group-size", o.group_size, "ranks per group for hierarchical/torus2d (0 = per node)")
+      ->check(CLI::Range(0, 1 << 20));
+  app.add_option("--iterations", o.iterations, "timed iterations per size (0 = by size)")
+      ->check(CLI::Range(0, 1'000'000));
   app.add_option("--rounds", o.rounds,
                  "repeat the whole sweep, algorithms alternating at each size; rows give the median")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 10'000));
   app.add_flag("--fp16", o.fp16, "fp16 wire format");
   app.add_flag("--json", o.json, "one JSON object per row");
-  app.add_option("--model", o.model, "sync this zoo model's gradients per tensor and fused");
-  app.add_option("--fusion-bytes", o.fusion_bytes, "bucket size for --model");
+  app.add_option("--model", o.model, "sync this zoo model's gradients per tensor and fused")
+      ->check(CLI::IsMember(model_names()));
+  app.add_option("--fusion-bytes", o.fusion_bytes, "bucket size for --model")
+      ->check(CLI::Range(std::int64_t(0), kMaxBytes));
   app.add_option("--write-auto-calibration", o.auto_calibration_out,
                  "write the fastest algorithm per size to FILE, for comm.auto_calibration");
+}
+
+// What one option's check cannot see: how the options relate, and the machine.
+void check_options(const Options& o) {
+  if (o.min_bytes > o.max_bytes) {
+    throw InputError("--min-bytes " + std::to_string(o.min_bytes) + " is larger than --max-bytes " +
+                     std::to_string(o.max_bytes) + ": no size to measure");
+  }
+  if (o.max_bytes > max_buffer_bytes()) {
+    throw InputError("--max-bytes: expected at most " + std::to_string(max_buffer_bytes()) +
+                     " (a quarter of this machine's " + format_bytes(double(usable_memory_bytes())) +
+                     "), got " + std::to_string(o.max_bytes));
+  }
 }
 
 }  // namespace
@@ -255,6 +291,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    lb::check_options(options);
     lb::MpiCommunicator world(MPI_COMM_WORLD, 300.0);
     if (!options.model.empty()) {
       lb::model_mode(options, world);

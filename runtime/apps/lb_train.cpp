@@ -1,16 +1,18 @@
 // lb-train: trains one experiment spec. Exit codes: 0 done, 2 bad input
-// (command line, spec, data files; nothing is written), 1 runtime failure.
+// (command line, spec, data files; nothing is written), 3 the loss diverged,
+// 1 any other runtime failure.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
-#include "runtime/backends/cpu/dnnl_context.hpp"
 #include "runtime/comm/mpi_communicator.hpp"
 #include "runtime/core/allocator.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/spec.hpp"
+#include "runtime/nn/cpu_settings.hpp"
 #include "runtime/train/progress.hpp"
 #include "runtime/train/trainer.hpp"
 
@@ -21,10 +23,42 @@ struct Args {
   std::string out;
   std::vector<std::string> overrides;
   bool resume = false;
+  bool overwrite = false;
   bool quiet = false;
   std::int64_t max_steps = 0;
   double max_epochs = 0;
 };
+
+// CLI11's own range checks accept nan and print the type's whole range
+// ("... 1.79769e+308"): these say what is expected in words.
+CLI::Validator non_negative_integer() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::size_t used = 0;
+        long long value = -1;
+        try {
+          value = std::stoll(text, &used);
+        } catch (const std::exception&) {
+        }
+        return used == text.size() && value >= 0 ? "" : "expected an integer >= 0, got " + text;
+      },
+      "INT>=0");
+}
+
+CLI::Validator non_negative_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::size_t used = 0;
+        double value = -1;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+        }
+        const bool ok = used == text.size() && std::isfinite(value) && value >= 0;
+        return ok ? "" : "expected a finite number >= 0, got " + text;
+      },
+      "NUMBER>=0");
+}
 
 void add_options(CLI::App& app, Args& args) {
   app.add_option("spec", args.spec, "experiment spec (JSON), see experiments/SPEC.md")
@@ -34,14 +68,21 @@ void add_options(CLI::App& app, Args& args) {
       ->required();
   app.add_option("--set", args.overrides, "override a spec key, e.g. --set train.epochs=1 (repeatable)")
       ->type_name("KEY=VALUE");
-  app.add_flag("--resume", args.resume, "continue from OUT/checkpoint.bin");
+  auto* resume = app.add_flag(
+      "--resume", args.resume,
+      "continue from OUT/checkpoint.bin (the spec may differ only in the keys experiments/SPEC.md "
+      "lists as safe to change on resume)");
+  app.add_flag("--overwrite", args.overwrite,
+               "replace the run in OUT (its metrics, summary, checkpoint, profile and traces are "
+               "removed first); without it, lb-train refuses an OUT that holds a run")
+      ->excludes(resume);
   app.add_option("--max-steps", args.max_steps,
                  "stop after this many steps in all, with a checkpoint (the schedule still spans "
                  "train.epochs); --resume continues")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_integer());
   app.add_option("--max-epochs", args.max_epochs,
                  "stop at this epoch (rounded to a step), with a checkpoint, as --max-steps")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   app.add_flag("-q,--quiet", args.quiet, "no progress lines");
 }
 
@@ -58,9 +99,15 @@ int train(const Args& args) {
   std::unique_ptr<lb::MpiCommunicator> world;
   if (lb::launched_by_mpirun()) world = std::make_unique<lb::MpiCommunicator>(MPI_COMM_WORLD, spec.comm.timeout_s);
   const bool leader = !world || world->rank() == 0;
-  lb::TrainOptions options{args.out,        args.resume, args.max_steps,
-                           args.max_epochs, args.quiet,  isatty(STDOUT_FILENO) != 0,
-                           world.get()};
+  lb::TrainOptions options;
+  options.out = args.out;
+  options.resume = args.resume;
+  options.overwrite = args.overwrite;
+  options.max_steps = args.max_steps;
+  options.max_epochs = args.max_epochs;
+  options.quiet = args.quiet;
+  options.terminal = isatty(STDOUT_FILENO) != 0;
+  options.world = world.get();
   lb::Trainer trainer(spec, options, std::cout);
   if (leader) {
     // A GPU run names rank 0's GPU, for the record of where it ran.
@@ -98,6 +145,9 @@ int main(int argc, char** argv) {
   lb::keep_freed_memory();
   lb::MpiSession mpi(&argc, &argv);
   CLI::App app{"lb-train: data-parallel fp16/LARS training of an experiment spec"};
+  app.footer(
+      "Exit codes: 0 done, 2 bad input (command line, spec, data files), 3 the loss diverged "
+      "(inf/NaN), 1 any other runtime failure.");
   Args args;
   add_options(app, args);
   try {
@@ -113,6 +163,9 @@ int main(int argc, char** argv) {
     // Every rank reads the same spec and data, so they all fail alike: one line suffices.
     if (world_rank() == 0) std::cerr << e.what() << '\n';
     return 2;
+  } catch (const lb::DivergedError& e) {
+    std::cerr << "\nlb-train: error: " << e.what() << '\n';
+    return fail_job(lb::kDivergedExitCode);
   } catch (const std::exception& e) {
     std::cerr << "\nlb-train: error: " << e.what() << '\n';
     return fail_job(1);

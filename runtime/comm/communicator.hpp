@@ -22,7 +22,8 @@ class CommError : public std::runtime_error {
 // should sleep between polls, leaving the cores to the compute threads (and
 // to the peers it waits for); a collective on the trainer's own thread (or in
 // allreduce-bench) has nothing else to run and should only yield, for latency.
-// Measured with 4 ranks on 2 cores (bench/README.md): sleeping everywhere cost
+// Measured with 4 ranks on 2 cores (bench/results/2026-11-25-1841-comm.md,
+// 2026-12-01-2057-comm.md): sleeping everywhere cost
 // ring and hierarchical 10-36 % of their bus bandwidth, yielding everywhere
 // left 50 % of resnet20's all-reduce time exposed.
 enum class WaitPolicy { yield, sleep };

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "runtime/core/reductions.hpp"
+
 namespace lb {
 namespace {
 
@@ -43,7 +45,9 @@ GradientSync::~GradientSync() {
   thread_.join();
 }
 
-void GradientSync::begin_step() {
+void GradientSync::begin_step(bool measure_local_norm) {
+  measure_local_norm_ = measure_local_norm;
+  local_squared_norm_ = 0;
   pending_.clear();
   for (const auto& b : buckets_) pending_.push_back(b.tensors.size());
   complete_.assign(buckets_.size(), false);
@@ -68,6 +72,7 @@ void GradientSync::launch(std::size_t b) {
   float* out = buffer_[b].data();
   for (std::size_t t : buckets_[b].tensors) {
     const std::span<const float> in = grads_[t];
+    if (measure_local_norm_) local_squared_norm_ += squared_norm(in);
     for (std::size_t i = 0; i < in.size(); ++i) out[i] = in[i] * inverse_ranks_;
     out += in.size();
   }

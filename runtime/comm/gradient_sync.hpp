@@ -39,9 +39,15 @@ class GradientSync {
   GradientSync(const GradientSync&) = delete;
   GradientSync& operator=(const GradientSync&) = delete;
 
-  void begin_step();
+  // measure_local_norm: also sum the squares of this rank's own gradients as
+  // they are packed, before any averaging (the gradient noise scale's small
+  // batch; see local_squared_norm).
+  void begin_step(bool measure_local_norm = false);
   // Gradient `index` (backward order) is final for this step.
   void ready(std::size_t index);
+  // Sum of squares of this rank's gradients of the step begun with
+  // measure_local_norm (valid once finish() returned).
+  double local_squared_norm() const { return local_squared_norm_; }
   // Waits for every bucket and leaves the averaged gradients in place.
   // Rethrows a communication error from the communication thread.
   void finish();
@@ -66,6 +72,8 @@ class GradientSync {
   std::size_t next_launch_ = 0;              // buckets launch strictly in order
   std::vector<bool> complete_;
   bool overlap_;
+  bool measure_local_norm_ = false;
+  double local_squared_norm_ = 0;
   double step_start_ = 0;
 
   std::mutex mutex_;

@@ -8,7 +8,7 @@ namespace lb {
 // them on free, so a buffer of many MiB allocated per call (Open MPI's
 // all-reduce temporaries, staging buffers) is page-faulted in afresh every
 // time; in this project's VM that made a 32 MiB MPI_Allreduce 9x slower than
-// with the memory kept (bench/README.md, "Communication layer"). Call first
+// with the memory kept (bench/results/2026-11-25-1841-comm.md). Call first
 // thing in main, before MPI_Init. Returns false if glibc refused a setting.
 bool keep_freed_memory();
 

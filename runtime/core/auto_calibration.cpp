@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <fstream>
+#include <sstream>
 
 #include "runtime/core/errors.hpp"
+#include "runtime/core/json_reader.hpp"
 
 namespace lb {
 namespace {
@@ -67,10 +69,12 @@ void require_auto_calibration_fits(const std::string& file, AutoCalibrationShape
 AutoCalibration load_auto_calibration(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) bad_file(file, "cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+    j = parse_json(text.str());
+  } catch (const JsonTextError& e) {
     bad_file(file, std::string("not JSON: ") + e.what());
   }
   if (!j.is_object() || j.value("format", "") != kAutoCalibrationFormat) {

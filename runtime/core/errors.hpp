@@ -1,6 +1,7 @@
 #pragma once
 // Typed errors. Libraries throw; only main() prints and chooses the exit code:
-// InputError (bad spec, command line or data file) exits 2, anything else 1.
+// InputError (bad spec, command line or data file) exits 2, DivergedError 3,
+// anything else 1.
 #include <stdexcept>
 #include <string>
 
@@ -16,11 +17,13 @@ class InputError : public std::runtime_error {
 class SpecError : public InputError {
  public:
   SpecError(const std::string& path, const std::string& message)
-      : InputError("spec error: " + path + ": " + message), path_(path) {}
+      : InputError("spec error: " + path + ": " + message), path_(path), message_(message) {}
   const std::string& path() const { return path_; }
+  const std::string& message() const { return message_; }  // what is wrong at path()
 
  private:
   std::string path_;
+  std::string message_;
 };
 
 // A data file is missing, truncated or corrupt; `file` names it.
@@ -36,5 +39,14 @@ class CheckpointError : public InputError {
   CheckpointError(const std::string& file, const std::string& message)
       : InputError("checkpoint error: " + file + ": " + message) {}
 };
+
+// The loss became inf or NaN: a property of the configuration, not a fault of
+// the machine, so rerunning it would diverge again. lb-train exits with
+// kDivergedExitCode, which hparam-sweep reads instead of the message's words.
+class DivergedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+inline constexpr int kDivergedExitCode = 3;
 
 }  // namespace lb

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,11 +28,56 @@ void write_all(int fd, std::string_view bytes, const std::string& where) {
 
 }  // namespace
 
+namespace {
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "host";
+  for (char& c : name) {
+    if (c == '.' || c == '/') c = '_';  // keeps the temporary name parseable
+  }
+  return name;
+}
+
+// "NAME.tmp.HOST." + pid: what write_file_atomically's temporary names start with.
+std::string temporary_prefix(const std::string& name, pid_t pid) {
+  return name + ".tmp." + host_name() + "." + std::to_string(pid) + ".";
+}
+
+// The pid in a temporary file name of this host, or 0.
+pid_t temporary_owner(const std::string& name) {
+  const std::string marker = ".tmp." + host_name() + ".";
+  const std::size_t at = name.rfind(marker);
+  if (at == std::string::npos) return 0;
+  const std::size_t start = at + marker.size(), dot = name.find('.', start);
+  if (dot == std::string::npos || dot == start || name.size() - dot != 7) return 0;
+  pid_t pid = 0;
+  for (std::size_t i = start; i < dot; ++i) {
+    if (name[i] < '0' || name[i] > '9' || pid > 1'000'000'000) return 0;
+    pid = pid * 10 + (name[i] - '0');
+  }
+  return pid;
+}
+
+}  // namespace
+
+void remove_stale_temporary_files(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const pid_t pid = temporary_owner(entry.path().filename().string());
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
-  const std::string tmp = path.string() + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  remove_stale_temporary_files(dir);
+  std::string tmp = temporary_prefix(path.string(), ::getpid()) + "XXXXXX";
+  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
   try {
+    if (::fchmod(fd, 0644) != 0) throw std::runtime_error("cannot chmod " + tmp + ": " + std::strerror(errno));
     write_all(fd, bytes, tmp);
     if (::fsync(fd) != 0) throw std::runtime_error("cannot sync " + tmp + ": " + std::strerror(errno));
   } catch (...) {
@@ -40,9 +87,34 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
     ::unlink(tmp.c_str());
     throw std::runtime_error("cannot rename " + tmp + " to " + path.string() + ": " +
-                             std::strerror(errno));
+                             std::strerror(saved));
+  }
+}
+
+void check_output_directory(const std::filesystem::path& dir, std::string_view option) {
+  const std::string name = std::string(option) + " " + dir.string();
+  if (dir.empty()) throw InputError(std::string(option) + ": expected a directory, got \"\"");
+  std::error_code ec;
+  // The directory itself, or the nearest ancestor that exists: it is created there.
+  std::filesystem::path existing = dir;
+  while (!std::filesystem::exists(existing, ec)) {
+    const std::filesystem::path parent = existing.parent_path();
+    if (parent.empty()) {
+      existing = ".";
+      break;
+    }
+    if (parent == existing) break;  // the root
+    existing = parent;
+  }
+  if (!std::filesystem::is_directory(existing, ec)) {
+    throw InputError(name + ": " + (existing == dir ? "is not a directory"
+                                                   : existing.string() + " is not a directory"));
+  }
+  if (::access(existing.c_str(), W_OK | X_OK) != 0) {
+    throw InputError(name + ": cannot write in " + existing.string() + " (" + std::strerror(errno) + ")");
   }
 }
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <limits>
+#include <set>
 #include <utility>
 
 #include "runtime/core/errors.hpp"
@@ -131,13 +133,148 @@ std::string spec_error_detail(const std::exception& e) {
   return text.starts_with(prefix) ? text.substr(prefix.size()) : text;
 }
 
+namespace {
+
+// replace: a string from the command line may not be valid UTF-8, and an
+// error message must never throw.
+std::string dump_scalar(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Appends value.dump()'s text to `out` until `out` is longer than `limit`.
+// Every level of nesting adds a character, so the recursion is at most
+// `limit` deep whatever the value's depth.
+void render_until(const json& value, std::string& out, std::size_t limit) {
+  if (!value.is_structured()) {
+    out += dump_scalar(value);
+    return;
+  }
+  out += value.is_object() ? '{' : '[';
+  bool first = true;
+  for (auto it = value.begin(); it != value.end() && out.size() <= limit; ++it) {
+    if (!first) out += ',';
+    first = false;
+    if (value.is_object()) out += dump_scalar(json(it.key())) + ":";
+    render_until(it.value(), out, limit);
+  }
+  if (out.size() <= limit) out += value.is_object() ? '}' : ']';
+}
+
+}  // namespace
+
 std::string brief(const nlohmann::json& value) {
   constexpr std::size_t kMaxChars = 60;
-  // replace: a string from the command line may not be valid UTF-8, and an
-  // error message must never throw.
-  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string text;
+  render_until(value, text, kMaxChars);
   if (text.size() > kMaxChars) text = text.substr(0, kMaxChars - 3) + "...";
   return text;
+}
+
+namespace {
+
+// parse_json's checks, as nlohmann's parser callback: it sees every object
+// and array start and end, every key and every value, in document order, so
+// it can track where in the document the parser is.
+class StrictChecks {
+ public:
+  explicit StrictChecks(int max_depth) : max_depth_(max_depth) {}
+
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        if (levels_.size() >= std::size_t(std::max(max_depth_, 0))) {
+          std::string at = display_path(path());
+          if (at.size() > 60) at = at.substr(0, 57) + "...";
+          throw JsonTextError("nested deeper than " + std::to_string(max_depth_) + " levels at " + at);
+        }
+        levels_.push_back({event == json::parse_event_t::object_start, {}, {}, 0});
+        break;
+      case json::parse_event_t::key: {
+        Level& level = levels_.back();
+        level.key = parsed.get<std::string>();
+        if (!level.keys.insert(level.key).second) throw JsonTextError("duplicate key " + path());
+        break;
+      }
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        levels_.pop_back();
+        element_done();
+        break;
+      case json::parse_event_t::value:
+        element_done();
+        break;
+    }
+    return true;
+  }
+
+ private:
+  struct Level {
+    bool object;
+    std::set<std::string> keys;  // objects: the keys seen so far
+    std::string key;             // objects: the current key
+    std::size_t index;           // arrays: the current element
+  };
+
+  void element_done() {
+    if (!levels_.empty() && !levels_.back().object) ++levels_.back().index;
+  }
+
+  // The JSON path of the element being parsed, "" at the top level.
+  std::string path() const {
+    std::string out;
+    for (const Level& level : levels_) {
+      out = level.object ? join_path(out, level.key) : index_path(out, level.index);
+    }
+    return out;
+  }
+
+  int max_depth_;
+  std::vector<Level> levels_;
+};
+
+// nlohmann's what() reads "[json.exception.parse_error.101] parse error at
+// line 1, column 5: ..."; the bracketed id means nothing to a user.
+std::string one_line(const json::exception& e) {
+  std::string text = e.what();
+  if (const std::size_t end = text.find("] "); text.starts_with("[") && end != std::string::npos) {
+    text.erase(0, end + 2);
+  }
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
+}  // namespace
+
+nlohmann::json parse_json(std::string_view text, int max_depth) {
+  try {
+    return json::parse(text.begin(), text.end(), StrictChecks(max_depth));
+  } catch (const json::exception& e) {  // syntax errors, and numbers beyond a double (406)
+    throw JsonTextError(one_line(e));
+  }
+}
+
+nlohmann::json read_json_file(const std::filesystem::path& file, std::string_view kind) {
+  const std::string where = std::string(kind) + " error: " + file.string();
+  std::error_code ec;
+  std::ifstream in(file, std::ios::binary);
+  if (!in || std::filesystem::is_directory(file, ec)) throw InputError(where + ": cannot open");
+  // Bounded, so that a path such as /dev/zero fails instead of filling memory.
+  constexpr std::size_t kMaxBytes = std::size_t(64) << 20;
+  std::string text;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, std::size_t(in.gcount()));
+    if (text.size() > kMaxBytes) throw InputError(where + ": larger than 64 MiB");
+  }
+  if (in.bad()) throw InputError(where + ": cannot read");
+  try {
+    return parse_json(text);
+  } catch (const JsonTextError& e) {
+    throw InputError(where + ": invalid JSON: " + e.what());
+  }
 }
 
 ObjectReader::ObjectReader(const nlohmann::json& object, std::string path)

@@ -5,11 +5,18 @@
 // in place when the key is absent; finish() rejects every key nobody asked
 // for, so a typo never silently falls back to a default. Every problem is a
 // SpecError naming the JSON path, e.g. "optimizer.lr.step_epochs[2]".
+//
+// parse_json() and read_json_file() are the one way the project reads JSON
+// text that a user can hand it (specs, sweep files, --set values, checkpoint
+// headers, calibration files): strict about duplicate keys, depth and number
+// range, with one-line errors.
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,8 +74,34 @@ std::string json_error_text(const nlohmann::json::exception& e);
 // of other files that report "<kind> error: FILE: PATH: what".
 std::string spec_error_detail(const std::exception& e);
 
-// One-line rendering of a JSON value for "got ..." in messages; long values are cut.
+// One-line rendering of a JSON value for "got ..." in messages; long values
+// are cut. Renders at most ~60 characters' worth of the value, so it is cheap
+// and safe on any value, however large or deep.
 std::string brief(const nlohmann::json& value);
+
+// The deepest nesting of arrays and objects parse_json accepts: far beyond
+// any file of this project (specs nest 4 levels), and shallow enough that
+// code walking a value recursively (copying, dumping, comparing) can never
+// exhaust the stack.
+inline constexpr int kMaxJsonDepth = 256;
+
+// Text that parse_json rejects; what() is one line, e.g. "parse error at
+// line 3, column 14: syntax error ...", "duplicate key train.epochs",
+// "number overflow parsing '1e400'".
+class JsonTextError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses JSON text strictly: nlohmann::json::parse, but a key repeated in an
+// object (which nlohmann resolves silently, last wins), nesting deeper than
+// `max_depth` and numbers beyond a double's range are errors. Throws
+// JsonTextError.
+nlohmann::json parse_json(std::string_view text, int max_depth = kMaxJsonDepth);
+
+// Reads and parses a JSON file with parse_json. Throws InputError
+// "<kind> error: FILE: cannot open" or "<kind> error: FILE: invalid JSON: ...".
+nlohmann::json read_json_file(const std::filesystem::path& file, std::string_view kind);
 
 class ObjectReader {
  public:

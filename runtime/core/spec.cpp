@@ -1,7 +1,6 @@
 #include "runtime/core/spec.hpp"
 
 #include <cmath>
-#include <fstream>
 #include <string_view>
 
 #include "runtime/core/comm_algorithm.hpp"
@@ -13,6 +12,17 @@ namespace {
 
 using json = nlohmann::json;
 
+// Bounds that keep every count derived from a spec far from overflow (steps
+// = epochs x steps per epoch, image sizes, buffers) and refuse values no
+// machine could run, before anything is allocated.
+constexpr double kMaxEpochs = 1e6;
+constexpr std::int64_t kMaxImageSide = 65535;
+constexpr std::int64_t kMaxChannels = 4096;
+constexpr std::int64_t kMaxClasses = 1'000'000;
+constexpr std::int64_t kMaxThreads = 4096;
+constexpr std::int64_t kMaxPrefetch = 1024;
+constexpr std::int64_t kMaxImages = std::int64_t(1) << 40;
+
 // --- parsing: one function per JSON object, keys in the struct's order -------
 
 void read_model(ObjectReader r, ModelSpec& m) {
@@ -22,41 +32,76 @@ void read_model(ObjectReader r, ModelSpec& m) {
 }
 
 void read_augment(ObjectReader r, AugmentSpec& a) {
-  r.read("crop_padding", a.crop_padding, IntRange::at_least(0));
+  r.read("crop_padding", a.crop_padding, IntRange::between(0, kMaxImageSide));
   r.read("horizontal_flip", a.horizontal_flip);
   r.finish();
 }
 
 void read_synthetic(ObjectReader r, SyntheticSpec& s) {
-  const IntRange positive = IntRange::at_least(1);
-  r.read("train_images", s.train_images, positive);
-  r.read("test_images", s.test_images, positive);
-  r.read("channels", s.channels, positive);
-  r.read("height", s.height, positive);
-  r.read("width", s.width, positive);
-  r.read("classes", s.classes, positive);
+  r.read("train_images", s.train_images, IntRange::between(1, kMaxImages));
+  r.read("test_images", s.test_images, IntRange::between(1, kMaxImages));
+  r.read("channels", s.channels, IntRange::between(1, kMaxChannels));
+  r.read("height", s.height, IntRange::between(1, kMaxImageSide));
+  r.read("width", s.width, IntRange::between(1, kMaxImageSide));
+  r.read("classes", s.classes, IntRange::between(1, kMaxClasses));
+  r.finish();
+}
+
+// A [low, high] pair of numbers, low <= high, each in `range`.
+void read_interval(ObjectReader& r, std::string_view key, std::vector<double>& out,
+                   const NumberRange& range) {
+  r.read(key, out, range);
+  if (out.size() != 2 || out[0] > out[1]) {
+    throw SpecError(r.path_of(key), "expected [low, high] with low <= high, got " + brief(json(out)));
+  }
+}
+
+// Exactly one number per RGB channel.
+void read_per_channel(ObjectReader& r, std::string_view key, std::vector<double>& out,
+                      const NumberRange& range) {
+  r.read(key, out, range);
+  if (out.size() != 3) {
+    throw SpecError(r.path_of(key), "expected 3 numbers (R, G, B), got " + brief(json(out)));
+  }
+}
+
+void read_image(ObjectReader r, ImageSpec& i) {
+  r.read("size", i.size, IntRange::at_least(1));
+  r.read("resize", i.resize, IntRange::at_least(1));
+  read_interval(r, "scale", i.scale, NumberRange::open_closed(0, 1));
+  read_interval(r, "ratio", i.ratio, NumberRange::greater(0));
+  read_per_channel(r, "mean", i.mean, NumberRange::any());
+  read_per_channel(r, "std", i.std, NumberRange::greater(0));
   r.finish();
 }
 
 void read_data(ObjectReader r, DataSpec& d) {
-  r.read_choice("dataset", d.dataset, {"fashion_mnist", "synthetic"});
+  r.read_choice("dataset", d.dataset, {"fashion_mnist", "synthetic", "imagefolder", "shards"});
   r.read("dir", d.dir);
-  r.read("train_subset", d.train_subset, IntRange::at_least(0));
-  r.read("prefetch", d.prefetch, IntRange::at_least(1));
-  r.read("workers", d.workers, IntRange::at_least(1));
+  r.read("train_subset", d.train_subset, IntRange::between(0, kMaxImages));
+  r.read("validation_images", d.validation_images, IntRange::between(0, kMaxImages));
+  r.read("validation_seed", d.validation_seed, IntRange::at_least(0));
+  r.read("prefetch", d.prefetch, IntRange::between(1, kMaxPrefetch));
+  r.read("workers", d.workers, IntRange::between(1, kMaxThreads));
   read_augment(r.child("augment"), d.augment);
   read_synthetic(r.child("synthetic"), d.synthetic);
+  r.read("root", d.root);
+  r.read("train_shards", d.train_shards);
+  r.read("val_shards", d.val_shards);
+  r.read("skip_corrupt", d.skip_corrupt);
+  read_image(r.child("image"), d.image);
   r.finish();
 }
 
 void read_loss_scale(ObjectReader r, LossScaleSpec& s) {
   r.read_choice("mode", s.mode, {"dynamic", "static", "none"});
-  r.read("init", s.init, NumberRange::greater(0));
+  const NumberRange scale = NumberRange::open_closed(0, kMaxLossScale);
+  r.read("init", s.init, scale);
   r.read("growth_interval", s.growth_interval, IntRange::at_least(1));
   r.read("growth_factor", s.growth_factor, NumberRange::greater(1));
   r.read("backoff_factor", s.backoff_factor, NumberRange::open(0, 1));
-  r.read("min", s.min, NumberRange::greater(0));
-  r.read("max", s.max, NumberRange::greater(0));
+  r.read("min", s.min, scale);
+  r.read("max", s.max, scale);
   r.finish();
   if (s.max < s.min) {  // checked after both keys so either order of keys works
     throw SpecError(r.path_of("max"), "expected a number >= min (" + format_number(s.min) +
@@ -70,19 +115,44 @@ Precision read_precision(ObjectReader& r, Precision current) {
   return name == "fp16" ? Precision::fp16 : Precision::fp32;
 }
 
+// {"validation_accuracy": 0.9}: at most one metric and its target.
+void read_stop_at(ObjectReader r, StopAtSpec& stop) {
+  struct Metric {
+    const char* name;
+    NumberRange range;
+  };
+  const Metric metrics[] = {{"validation_accuracy", NumberRange::open_closed(0, 1)},
+                            {"validation_loss", NumberRange::greater(0)},
+                            {"test_accuracy", NumberRange::open_closed(0, 1)},
+                            {"test_loss", NumberRange::greater(0)}};
+  int given = 0;
+  for (const Metric& m : metrics) {
+    double value = -1;
+    r.read(m.name, value, m.range);
+    if (value < 0) continue;
+    if (++given > 1) throw SpecError(r.path(), "expected one metric to stop at, got several");
+    stop = {m.name, value};
+  }
+  r.finish();
+}
+
 void read_train(ObjectReader r, TrainSpec& t) {
-  r.read("epochs", t.epochs, NumberRange::greater(0));
-  r.read("global_batch", t.global_batch, IntRange::at_least(1));
+  const NumberRange epochs = NumberRange::open_closed(0, kMaxEpochs);
+  r.read("epochs", t.epochs, epochs);
+  r.read("global_batch", t.global_batch, IntRange::between(1, kMaxImages));
   t.precision = read_precision(r, t.precision);
   r.read("seed", t.seed, IntRange::at_least(0));
-  r.read("threads", t.threads, IntRange::at_least(0));
+  r.read("threads", t.threads, IntRange::between(0, kMaxThreads));
   r.read_choice("conv_algorithm", t.conv_algorithm, {"direct", "winograd", "auto"});
   r.read("label_smoothing", t.label_smoothing, NumberRange::closed_open(0, 1));
   r.read("log_every_steps", t.log_every_steps, IntRange::at_least(1));
-  r.read("eval_every_epochs", t.eval_every_epochs, NumberRange::greater(0));
-  r.read("bn_recalibration_images", t.bn_recalibration_images, IntRange::at_least(0));
-  r.read("bn_ghost_batch", t.bn_ghost_batch, IntRange::at_least(0));
-  r.read("checkpoint_every_epochs", t.checkpoint_every_epochs, NumberRange::at_least(0));
+  r.read("eval_every_epochs", t.eval_every_epochs, epochs);
+  r.read("bn_recalibration_images", t.bn_recalibration_images, IntRange::between(0, kMaxImages));
+  r.read("bn_ghost_batch", t.bn_ghost_batch, IntRange::between(0, kMaxImages));
+  r.read("checkpoint_every_epochs", t.checkpoint_every_epochs, NumberRange::closed(0, kMaxEpochs));
+  read_stop_at(r.child("stop_at"), t.stop_at);
+  r.read("noise_scale_every", t.noise_scale_every, IntRange::at_least(0));
+  r.read("noise_scale_ema", t.noise_scale_ema, NumberRange::closed_open(0, 1));
   read_loss_scale(r.child("loss_scale"), t.loss_scale);
   r.finish();
 }
@@ -101,11 +171,11 @@ void check_ascending(const ObjectReader& r, const std::vector<double>& epochs) {
 void read_lr(ObjectReader r, LrSpec& lr) {
   r.read("base", lr.base, NumberRange::greater(0));
   r.read("scale_with_batch", lr.scale_with_batch);
-  r.read("warmup_epochs", lr.warmup_epochs, NumberRange::at_least(0));
+  r.read("warmup_epochs", lr.warmup_epochs, NumberRange::closed(0, kMaxEpochs));
   r.read("warmup_start", lr.warmup_start, NumberRange::closed(0, 1));
   r.read_choice("decay", lr.decay, {"poly", "cosine", "step", "none"});
   r.read("poly_power", lr.poly_power, NumberRange::greater(0));
-  r.read("step_epochs", lr.step_epochs, NumberRange::at_least(0));
+  r.read("step_epochs", lr.step_epochs, NumberRange::closed(0, kMaxEpochs));
   check_ascending(r, lr.step_epochs);
   r.read("step_gamma", lr.step_gamma, NumberRange::open_closed(0, 1));
   r.read("min", lr.min, NumberRange::at_least(0));
@@ -220,6 +290,8 @@ json data_json(const DataSpec& d) {
       {"dataset", d.dataset},
       {"dir", d.dir},
       {"train_subset", d.train_subset},
+      {"validation_images", d.validation_images},
+      {"validation_seed", d.validation_seed},
       {"prefetch", d.prefetch},
       {"workers", d.workers},
       {"augment",
@@ -230,7 +302,18 @@ json data_json(const DataSpec& d) {
         {"channels", s.channels},
         {"height", s.height},
         {"width", s.width},
-        {"classes", s.classes}}}};
+        {"classes", s.classes}}},
+      {"root", d.root},
+      {"train_shards", d.train_shards},
+      {"val_shards", d.val_shards},
+      {"skip_corrupt", d.skip_corrupt},
+      {"image",
+       {{"size", d.image.size},
+        {"resize", d.image.resize},
+        {"scale", json(d.image.scale)},
+        {"ratio", json(d.image.ratio)},
+        {"mean", json(d.image.mean)},
+        {"std", json(d.image.std)}}}};
 }
 
 json train_json(const TrainSpec& t) {
@@ -247,6 +330,9 @@ json train_json(const TrainSpec& t) {
           {"bn_recalibration_images", t.bn_recalibration_images},
           {"bn_ghost_batch", t.bn_ghost_batch},
           {"checkpoint_every_epochs", t.checkpoint_every_epochs},
+          {"stop_at", t.stop_at.enabled() ? json{{t.stop_at.metric, t.stop_at.value}} : json::object()},
+          {"noise_scale_every", t.noise_scale_every},
+          {"noise_scale_ema", t.noise_scale_ema},
           {"loss_scale",
            {{"mode", s.mode},
             {"init", s.init},
@@ -335,23 +421,34 @@ std::vector<std::string> split_key_path(const std::string& assignment, std::stri
   }
 }
 
-json read_json_file(const std::filesystem::path& file) {
-  std::error_code ec;
-  std::ifstream in(file);
-  if (!in || std::filesystem::is_directory(file, ec)) {
-    throw InputError("spec error: " + file.string() + ": cannot open");
-  }
-  json document;
-  try {
-    document = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw InputError("spec error: " + file.string() + ": invalid JSON: " + json_error_text(e));
-  }
+json read_spec_document(const std::filesystem::path& file) {
+  json document = read_json_file(file, "spec");
   if (!document.is_object()) {
     throw InputError("spec error: " + file.string() +
                      ": expected a JSON object at the top level, got " + brief(document));
   }
   return document;
+}
+
+// An override's VALUE: JSON when it is JSON (held to parse_json's rules, with
+// the nesting its key path already adds), else the text as a string.
+json override_value(const std::string& assignment, const std::string& text, std::size_t key_depth) {
+  if (!json::accept(text)) return text;
+  try {
+    return parse_json(text, kMaxJsonDepth - int(key_depth));
+  } catch (const JsonTextError& e) {
+    throw InputError("--set " + brief(json(assignment)) + ": " + e.what());
+  }
+}
+
+// Strings end up in summary.json and in messages, which must be valid UTF-8;
+// a spec file is checked by the JSON parser, the command line only here.
+void check_utf8(const std::string& assignment) {
+  try {
+    (void)json(assignment).dump();
+  } catch (const json::type_error&) {
+    throw InputError("--set " + brief(json(assignment)) + ": not valid UTF-8");
+  }
 }
 
 }  // namespace
@@ -374,15 +471,18 @@ Spec parse_spec(const nlohmann::json& document) {
 }
 
 void apply_override(nlohmann::json& document, const std::string& assignment) {
+  check_utf8(assignment);
   const std::size_t eq = assignment.find('=');
   if (eq == std::string::npos) malformed_override(assignment);
   const std::vector<std::string> keys =
       split_key_path(assignment, std::string_view(assignment).substr(0, eq));
-  const std::string text = assignment.substr(eq + 1);
+  if (keys.size() >= std::size_t(kMaxJsonDepth)) {
+    throw InputError("--set " + brief(json(assignment)) + ": KEY.PATH nests deeper than " +
+                     std::to_string(kMaxJsonDepth) + " levels");
+  }
   // Numbers, booleans, arrays and quoted strings parse as JSON; anything else
   // (fp16, lars, a path) is meant as a bare string.
-  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) value = text;
+  json value = override_value(assignment, assignment.substr(eq + 1), keys.size());
 
   json* node = &document;
   std::string path;
@@ -400,7 +500,7 @@ void apply_override(nlohmann::json& document, const std::string& assignment) {
 }
 
 Spec load_spec(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
-  json document = read_json_file(file);
+  json document = read_spec_document(file);
   for (const std::string& assignment : overrides) apply_override(document, assignment);
   return parse_spec(document);
 }

@@ -33,15 +33,39 @@ struct SyntheticSpec {  // data.dataset == "synthetic": random images, for bench
   int classes = 10;
 };
 
+// imagefolder and shards: how JPEGs become the network's input (ImageNet
+// training's transforms, as torchvision's RandomResizedCrop and CenterCrop).
+struct ImageSpec {
+  int size = 224;    // output height and width
+  int resize = 256;  // evaluation: shorter side resized to this, then a center crop of `size`
+  std::vector<double> scale{0.08, 1.0};       // random-resized crop: area fraction range
+  std::vector<double> ratio{0.75, 4.0 / 3.0};  // random-resized crop: aspect ratio range
+  std::vector<double> mean{0.485, 0.456, 0.406};  // per-channel (R, G, B), of x / 255
+  std::vector<double> std{0.229, 0.224, 0.225};
+};
+
 struct DataSpec {
-  std::string dataset = "fashion_mnist";  // fashion_mnist | synthetic
+  std::string dataset = "fashion_mnist";  // fashion_mnist | synthetic | imagefolder | shards
   std::string dir = "/usr/share/datasets/fashion-mnist";
   std::int64_t train_subset = 0;  // use only the first N training images; 0 = all
+  // Training images held out as a validation set (never trained on), chosen
+  // by validation_seed alone so that every run of a study holds out the same.
+  std::int64_t validation_images = 0;
+  std::uint64_t validation_seed = 1;
   int prefetch = 4;               // depth of the prefetch queue, in batches
   int workers = 1;                // input pipeline threads
   AugmentSpec augment;
   SyntheticSpec synthetic;
+  std::string root;          // imagefolder: ROOT/{train,val}/CLASS/*.jpg
+  std::string train_shards;  // shards: tar files, brace pattern (train-{000000..000146}.tar)
+  std::string val_shards;
+  bool skip_corrupt = false;  // skip (and count) unreadable images instead of stopping
+  ImageSpec image;
 };
+
+// The largest loss scale a spec or checkpoint may hold: every gradient would
+// overflow binary16 far below it, and it stays finite as a float.
+inline constexpr double kMaxLossScale = 0x1p64;
 
 struct LossScaleSpec {
   std::string mode = "dynamic";  // dynamic | static | none (none: fp16 without scaling)
@@ -51,6 +75,14 @@ struct LossScaleSpec {
   double backoff_factor = 0.5;
   double min = 1.0;
   double max = 16777216.0;  // 2^24
+};
+
+// train.stop_at: end the run at the first evaluation whose `metric` reaches
+// `value` (at least it for accuracies, at most it for losses).
+struct StopAtSpec {
+  std::string metric;  // "" = never | validation_accuracy | validation_loss | test_accuracy | test_loss
+  double value = 0;
+  bool enabled() const { return !metric.empty(); }
 };
 
 struct TrainSpec {
@@ -71,6 +103,10 @@ struct TrainSpec {
   // rank's batch (ghost batch normalisation); 0 = over the whole rank batch.
   std::int64_t bn_ghost_batch = 0;
   double checkpoint_every_epochs = 1;  // 0 = only at the end
+  StopAtSpec stop_at;
+  // Gradient noise scale (McCandlish et al. 2018) every this many steps; 0 = off.
+  int noise_scale_every = 10;
+  double noise_scale_ema = 0.95;  // smoothing of |G|^2 and tr(Sigma) per measurement
   LossScaleSpec loss_scale;
 };
 

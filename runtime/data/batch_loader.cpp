@@ -8,7 +8,7 @@
 
 #include "runtime/core/batch_arithmetic.hpp"
 #include "runtime/core/rng.hpp"
-#include "runtime/data/augment.hpp"
+#include "runtime/data/image_set_source.hpp"
 #include "runtime/data/sampling.hpp"
 
 namespace lb {
@@ -31,21 +31,24 @@ Shard shard(std::int64_t n, int rank, int world) {
 }  // namespace
 
 BatchLoader::BatchLoader(const ImageSet& set, LoaderOptions options)
-    : set_(set), options_(std::move(options)) {
-  require(set.count >= 0 && set.image_size() > 0, "image set has no shape");
-  require(std::int64_t(set.pixels.size()) == set.count * set.image_size() &&
-              std::int64_t(set.labels.size()) == set.count,
-          "image set's pixels or labels do not match its count");
+    : BatchLoader(std::make_shared<ImageSetSource>(
+                      std::shared_ptr<const ImageSet>(&set, [](const ImageSet*) {}),  // not owned
+                      options.augment_spec),
+                  options) {}
+
+BatchLoader::BatchLoader(std::shared_ptr<const SampleSource> source, LoaderOptions options)
+    : source_(std::move(source)), options_(std::move(options)) {
+  require(source_ != nullptr && source_->count() >= 0 && source_->shape().size() > 0,
+          "sample source has no shape");
   require(options_.global_batch > 0, "global_batch must be positive");
   require(options_.world > 0 && options_.rank >= 0 && options_.rank < options_.world,
           "rank " + std::to_string(options_.rank) + " out of range for world " +
               std::to_string(options_.world));
-  require(options_.augment_spec.crop_padding >= 0, "crop_padding must not be negative");
 }
 
 std::int64_t BatchLoader::batches_per_epoch() const {
   const std::int64_t g = options_.global_batch;
-  return options_.drop_last ? steps_per_epoch(set_.count, g) : (set_.count + g - 1) / g;
+  return options_.drop_last ? steps_per_epoch(source_->count(), g) : (source_->count() + g - 1) / g;
 }
 
 std::int64_t BatchLoader::global_size(std::int64_t index) const {
@@ -53,7 +56,7 @@ std::int64_t BatchLoader::global_size(std::int64_t index) const {
     throw std::out_of_range("BatchLoader: batch " + std::to_string(index) + " of " +
                             std::to_string(batches_per_epoch()));
   }
-  return std::min(options_.global_batch, set_.count - index * options_.global_batch);
+  return std::min(options_.global_batch, source_->count() - index * options_.global_batch);
 }
 
 std::int64_t BatchLoader::local_batch(std::int64_t index) const {
@@ -71,7 +74,7 @@ std::shared_ptr<const BatchLoader::Permutation> BatchLoader::permutation(std::in
       return entry.order;
     }
   }
-  auto order = std::make_shared<Permutation>(std::size_t(set_.count));
+  auto order = std::make_shared<Permutation>(std::size_t(source_->count()));
   std::iota(order->begin(), order->end(), std::int64_t(0));
   Rng rng(mix(options_.seed, std::uint64_t(epoch)));
   shuffle_in_place(rng, std::span<std::int64_t>(*order));
@@ -82,36 +85,26 @@ std::shared_ptr<const BatchLoader::Permutation> BatchLoader::permutation(std::in
   return order;
 }
 
-void BatchLoader::copy_sample(std::int64_t epoch, std::int64_t sample, float* dst) const {
-  const std::int64_t size = set_.image_size();
-  const float* src = set_.pixels.data() + sample * size;
-  if (!options_.augment) {
-    std::memcpy(dst, src, sizeof(float) * std::size_t(size));
-    return;
-  }
-  // Keyed by the dataset index, not the batch position, so a sample's
-  // augmentation does not depend on the shuffle, the rank or the world size.
-  const CropFlip op = draw_crop_flip(
-      options_.augment_spec, mix(options_.seed, std::uint64_t(epoch), std::uint64_t(sample)));
-  apply_crop_flip(src, dst, set_.channels, set_.height, set_.width, op, set_.pad_value);
-}
-
 void BatchLoader::fill(std::int64_t epoch, std::int64_t index, Batch& out) const {
   const Shard part = shard(global_size(index), options_.rank, options_.world);
   std::shared_ptr<const Permutation> order;
   if (options_.shuffle) order = permutation(epoch);
   const std::int64_t start = index * options_.global_batch + part.offset;
 
-  out.images.reshape({part.size, set_.channels, set_.height, set_.width});
+  const SampleShape shape = source_->shape();
+  out.images.reshape({part.size, shape.channels, shape.height, shape.width});
   out.labels.resize(std::size_t(part.size));
   out.epoch = epoch;
   out.index = index;
-  const std::int64_t size = set_.image_size();
   for (std::int64_t i = 0; i < part.size; ++i) {
     const std::int64_t position = start + i;
     const std::int64_t sample = order ? (*order)[std::size_t(position)] : position;
-    copy_sample(epoch, sample, out.images.data() + i * size);
-    out.labels[std::size_t(i)] = set_.labels[std::size_t(sample)];
+    // Keyed by the dataset index, not the batch position, so a sample's
+    // augmentation does not depend on the shuffle, the rank or the world size.
+    std::optional<std::uint64_t> key;
+    if (options_.augment) key = mix(options_.seed, std::uint64_t(epoch), std::uint64_t(sample));
+    out.labels[std::size_t(i)] =
+        source_->write_sample(sample, key, out.images.data() + i * shape.size());
   }
 }
 

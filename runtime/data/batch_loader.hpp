@@ -1,5 +1,6 @@
 #pragma once
-// Turns an ImageSet into shuffled, sharded, augmented mini-batches.
+// Turns a SampleSource (an ImageSet in memory, JPEG files) into shuffled,
+// sharded, augmented mini-batches.
 //
 // Every batch is a pure function of (seed, epoch, index, rank, world): worker
 // threads may prepare batches in any order, and a run resumed at (epoch,
@@ -12,6 +13,7 @@
 
 #include "runtime/core/spec.hpp"
 #include "runtime/data/image_set.hpp"
+#include "runtime/data/sample_source.hpp"
 #include "runtime/tensor/tensor.hpp"
 
 namespace lb {
@@ -26,7 +28,7 @@ struct LoaderOptions {
   std::int64_t global_batch = 256;  // samples per step over all ranks
   bool shuffle = true;
   bool augment = false;  // training only
-  AugmentSpec augment_spec;
+  AugmentSpec augment_spec;  // the ImageSet constructor's crop and flip
   std::uint64_t seed = 1;
   int rank = 0;
   int world = 1;
@@ -35,14 +37,18 @@ struct LoaderOptions {
 
 class BatchLoader {
  public:
-  // Keeps a reference to `set`, which must outlive the loader. Throws
-  // std::invalid_argument for an inconsistent set or options.
+  // Keeps a reference to `set`, which must outlive the loader, augmented
+  // with options.augment_spec. Throws std::invalid_argument for an
+  // inconsistent set or options.
   BatchLoader(const ImageSet& set, LoaderOptions options);
+  // Samples from `source` (options.augment_spec is not used: the source
+  // brings its own augmentation).
+  BatchLoader(std::shared_ptr<const SampleSource> source, LoaderOptions options);
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
 
   const LoaderOptions& options() const { return options_; }
-  const ImageSet& set() const { return set_; }
+  const SampleSource& source() const { return *source_; }
 
   // drop_last: floor(count / global_batch), else ceil.
   std::int64_t batches_per_epoch() const;
@@ -65,9 +71,8 @@ class BatchLoader {
 
   std::int64_t global_size(std::int64_t index) const;
   std::shared_ptr<const Permutation> permutation(std::int64_t epoch) const;
-  void copy_sample(std::int64_t epoch, std::int64_t sample, float* dst) const;
 
-  const ImageSet& set_;
+  std::shared_ptr<const SampleSource> source_;
   LoaderOptions options_;
   // Shuffling 60k indices takes about as long as filling a batch, so the
   // permutations of the two most recently used epochs are kept: two, because

@@ -1,6 +1,8 @@
 #include "runtime/data/datasets.hpp"
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/rng.hpp"
@@ -82,20 +84,25 @@ ImageSet make_synthetic(const SyntheticSpec& spec, bool train, std::uint64_t see
   return set;
 }
 
+std::string dataset_source(const DataSpec& spec, bool train) {
+  if (spec.dataset == "synthetic") return train ? "the synthetic training set" : "the synthetic test set";
+  const std::string prefix = train ? "train" : "t10k";
+  return (std::filesystem::path(spec.dir) / (prefix + "-images-idx3-ubyte.gz")).string();
+}
+
 ImageSet load_dataset(const DataSpec& spec, bool train, std::uint64_t seed) {
   ImageSet set;
-  std::string source;
   if (spec.dataset == "fashion_mnist") {
     set = load_fashion_mnist(spec, train);
-    source = (std::filesystem::path(spec.dir) / "train-images-idx3-ubyte.gz").string();
   } else if (spec.dataset == "synthetic") {
     set = make_synthetic(spec.synthetic, train, seed);
-    source = "synthetic";
   } else {
     throw SpecError("data.dataset",
                     "unknown dataset '" + spec.dataset + "' (expected fashion_mnist or synthetic)");
   }
-  if (train && spec.train_subset > 0) truncate(set, spec.train_subset, source);
+  // An empty set would train no step, or evaluate to 0/0.
+  if (set.count == 0) throw DataError(dataset_source(spec, train), "holds no images");
+  if (train && spec.train_subset > 0) truncate(set, spec.train_subset, dataset_source(spec, train));
   return set;
 }
 

@@ -3,7 +3,6 @@
 namespace lb {
 
 AvgPool2d::AvgPool2d(std::string name, int kernel, int stride, int padding)
-    : Pool2d(std::move(name), kernel, stride, padding,
-             dnnl::algorithm::pooling_avg_exclude_padding) {}
+    : Pool2d(std::move(name), kernel, stride, padding, PoolKind::average) {}
 
 }  // namespace lb

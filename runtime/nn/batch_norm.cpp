@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/backends/cpu/dnnl_context.hpp"
+#include "runtime/nn/onednn/context.hpp"
 
 namespace lb {
 

@@ -6,6 +6,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "runtime/nn/onednn/operand.hpp"
+#include "runtime/nn/onednn/weighted_primitive.hpp"
+
 namespace lb {
 
 using dnnl::algorithm;
@@ -47,6 +50,24 @@ auto first_implemented(const std::vector<algorithm>& candidates, Make make) {
     }
   }
   return make(candidates.back());
+}
+
+// The typed forward descriptor, also the hint the backward ones need.
+dnnl::convolution_forward::primitive_desc forward_pd(const Conv2d& layer, const Shape& weights,
+                                                     const Shape& input, bool training) {
+  using Fwd = dnnl::convolution_forward;
+  const memory::dims strides{layer.stride(), layer.stride()}, pad{layer.padding(), layer.padding()};
+  const prop_kind prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
+  const auto src = cpu::any_desc(input), w = cpu::any_desc(weights);
+  const auto dst = cpu::any_desc(layer.output_shape(input));
+  const auto bias = cpu::plain_desc({layer.out_channels()});
+  return first_implemented(
+      candidate_algorithms(layer.in_channels(), layer.out_channels()), [&](algorithm alg) {
+        const Fwd::desc desc = layer.has_bias()
+                                   ? Fwd::desc(prop, alg, src, w, bias, dst, strides, pad, pad)
+                                   : Fwd::desc(prop, alg, src, w, dst, strides, pad, pad);
+        return Fwd::primitive_desc(desc, cpu::engine());
+      });
 }
 
 }  // namespace
@@ -98,30 +119,15 @@ void Conv2d::init(Rng& rng) {
   for (float& v : weight().value.span()) v = normal(rng);
 }
 
-dnnl::convolution_forward::primitive_desc Conv2d::forward_pd(const Shape& input,
-                                                              bool training) const {
-  using Fwd = dnnl::convolution_forward;
-  const memory::dims strides{stride_, stride_}, pad{padding_, padding_};
-  const prop_kind prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
-  const auto src = cpu::any_desc(input), w = cpu::any_desc(weight().value.shape());
-  const auto dst = cpu::any_desc(output_shape(input));
-  return first_implemented(candidate_algorithms(in_, out_), [&](algorithm alg) {
-    const Fwd::desc desc =
-        has_bias() ? Fwd::desc(prop, alg, src, w, cpu::plain_desc({out_}), dst, strides, pad, pad)
-                   : Fwd::desc(prop, alg, src, w, dst, strides, pad, pad);
-    return Fwd::primitive_desc(desc, cpu::engine());
-  });
-}
-
 WeightedLayer::Built Conv2d::build_forward(const Shape& input, bool training) const {
-  const auto pd = forward_pd(input, training);
+  const auto pd = forward_pd(*this, weight().value.shape(), input, training);
   return {dnnl::convolution_forward(pd), pd.src_desc(), pd.weights_desc(), pd.dst_desc()};
 }
 
 WeightedLayer::Built Conv2d::build_backward_data(const Shape& input) const {
   using Bwd = dnnl::convolution_backward_data;
   const memory::dims strides{stride_, stride_}, pad{padding_, padding_};
-  const auto hint = forward_pd(input, true);
+  const auto hint = forward_pd(*this, weight().value.shape(), input, true);
   const Bwd::primitive_desc pd = first_implemented(candidate_algorithms(in_, out_), [&](algorithm alg) {
     const Bwd::desc desc(alg, cpu::any_desc(input), cpu::any_desc(weight().value.shape()),
                          cpu::any_desc(output_shape(input)), strides, pad, pad);
@@ -135,7 +141,7 @@ WeightedLayer::Built Conv2d::build_backward_weights(const Shape& input) const {
   const memory::dims strides{stride_, stride_}, pad{padding_, padding_};
   const auto src = cpu::any_desc(input), w = cpu::any_desc(weight().value.shape());
   const auto dst = cpu::any_desc(output_shape(input));
-  const auto hint = forward_pd(input, true);
+  const auto hint = forward_pd(*this, weight().value.shape(), input, true);
   const Bwd::primitive_desc pd = first_implemented(candidate_algorithms(in_, out_), [&](algorithm alg) {
     const Bwd::desc desc =
         has_bias() ? Bwd::desc(alg, src, w, cpu::plain_desc({out_}), dst, strides, pad, pad)

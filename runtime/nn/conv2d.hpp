@@ -34,9 +34,6 @@ class Conv2d : public WeightedLayer {
   Built build_backward_weights(const Shape& input) const override;
 
  private:
-  // The typed forward descriptor, also the hint the backward ones need.
-  dnnl::convolution_forward::primitive_desc forward_pd(const Shape& input, bool training) const;
-
   int in_, out_, kernel_, stride_, padding_;
 };
 

@@ -2,7 +2,7 @@
 // round_to_half over the compute threads, for activations and gradients: in
 // fp16 mode every layer output and input gradient gets one rounding pass, and
 // on one thread those passes cost as much again as the rest of the mode's
-// overhead (see bench/README.md). lb_core's round_to_half stays serial
+// overhead (bench/results/2026-12-01-train-step.md). lb_core's round_to_half stays serial
 // because the communication thread calls it beside the compute threads.
 #include <span>
 

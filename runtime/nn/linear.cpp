@@ -4,10 +4,30 @@
 #include <random>
 #include <stdexcept>
 
+#include "runtime/nn/onednn/operand.hpp"
+#include "runtime/nn/onednn/weighted_primitive.hpp"
+
 namespace lb {
 
 using dnnl::memory;
 using dnnl::prop_kind;
+
+namespace {
+
+// The typed forward descriptor, also the hint the backward ones need.
+dnnl::inner_product_forward::primitive_desc forward_pd(const Linear& layer, const Shape& weights,
+                                                       const Shape& input, bool training) {
+  using Fwd = dnnl::inner_product_forward;
+  const prop_kind prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
+  const auto src = cpu::any_desc(input), w = cpu::any_desc(weights);
+  const auto dst = cpu::any_desc(layer.output_shape(input));
+  const Fwd::desc desc = layer.has_bias()
+                             ? Fwd::desc(prop, src, w, cpu::plain_desc({layer.out_features()}), dst)
+                             : Fwd::desc(prop, src, w, dst);
+  return Fwd::primitive_desc(desc, cpu::engine());
+}
+
+}  // namespace
 
 Linear::Linear(std::string name, int in_features, int out_features, bool bias)
     : WeightedLayer(std::move(name), bias), in_(in_features), out_(out_features) {
@@ -46,19 +66,8 @@ void Linear::init(Rng& rng) {
   }
 }
 
-dnnl::inner_product_forward::primitive_desc Linear::forward_pd(const Shape& input,
-                                                               bool training) const {
-  using Fwd = dnnl::inner_product_forward;
-  const prop_kind prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
-  const auto src = cpu::any_desc(input), w = cpu::any_desc(weight().value.shape());
-  const auto dst = cpu::any_desc(output_shape(input));
-  const Fwd::desc desc = has_bias() ? Fwd::desc(prop, src, w, cpu::plain_desc({out_}), dst)
-                                    : Fwd::desc(prop, src, w, dst);
-  return Fwd::primitive_desc(desc, cpu::engine());
-}
-
 WeightedLayer::Built Linear::build_forward(const Shape& input, bool training) const {
-  const auto pd = forward_pd(input, training);
+  const auto pd = forward_pd(*this, weight().value.shape(), input, training);
   return {dnnl::inner_product_forward(pd), pd.src_desc(), pd.weights_desc(), pd.dst_desc()};
 }
 
@@ -66,7 +75,8 @@ WeightedLayer::Built Linear::build_backward_data(const Shape& input) const {
   using Bwd = dnnl::inner_product_backward_data;
   const Bwd::desc desc(cpu::any_desc(input), cpu::any_desc(weight().value.shape()),
                        cpu::any_desc(output_shape(input)));
-  const Bwd::primitive_desc pd(desc, cpu::engine(), forward_pd(input, true));
+  const auto hint = forward_pd(*this, weight().value.shape(), input, true);
+  const Bwd::primitive_desc pd(desc, cpu::engine(), hint);
   return {Bwd(pd), pd.diff_dst_desc(), pd.weights_desc(), pd.diff_src_desc()};
 }
 
@@ -76,7 +86,8 @@ WeightedLayer::Built Linear::build_backward_weights(const Shape& input) const {
   const auto dst = cpu::any_desc(output_shape(input));
   const Bwd::desc desc =
       has_bias() ? Bwd::desc(src, w, cpu::plain_desc({out_}), dst) : Bwd::desc(src, w, dst);
-  const Bwd::primitive_desc pd(desc, cpu::engine(), forward_pd(input, true));
+  const auto hint = forward_pd(*this, weight().value.shape(), input, true);
+  const Bwd::primitive_desc pd(desc, cpu::engine(), hint);
   return {Bwd(pd), pd.src_desc(), pd.diff_dst_desc(), pd.diff_weights_desc()};
 }
 

@@ -30,9 +30,6 @@ class Linear : public WeightedLayer {
   Built build_backward_weights(const Shape& input) const override;
 
  private:
-  // The typed forward descriptor, also the hint the backward ones need.
-  dnnl::inner_product_forward::primitive_desc forward_pd(const Shape& input, bool training) const;
-
   int in_, out_;
 };
 

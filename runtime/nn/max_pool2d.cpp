@@ -3,6 +3,6 @@
 namespace lb {
 
 MaxPool2d::MaxPool2d(std::string name, int kernel, int stride, int padding)
-    : Pool2d(std::move(name), kernel, stride, padding, dnnl::algorithm::pooling_max) {}
+    : Pool2d(std::move(name), kernel, stride, padding, PoolKind::max) {}
 
 }  // namespace lb

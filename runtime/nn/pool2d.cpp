@@ -3,10 +3,22 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "runtime/nn/onednn/operand.hpp"
+
 namespace lb {
 
 using dnnl::memory;
 using dnnl::prop_kind;
+
+namespace {
+
+// Average pooling excludes the padding (see AvgPool2d).
+dnnl::algorithm algorithm_of(PoolKind kind) {
+  return kind == PoolKind::max ? dnnl::algorithm::pooling_max
+                               : dnnl::algorithm::pooling_avg_exclude_padding;
+}
+
+}  // namespace
 
 // Everything oneDNN needs for one input shape, mode and layout. Pooling runs
 // in its input's layout (channels are independent) and its output and input
@@ -26,12 +38,12 @@ struct Pool2d::Plan {
   dnnl::memory diff_dst, diff_src;
 };
 
-Pool2d::Pool2d(std::string name, int kernel, int stride, int padding, dnnl::algorithm algorithm)
+Pool2d::Pool2d(std::string name, int kernel, int stride, int padding, PoolKind kind)
     : Layer(std::move(name)),
       kernel_(kernel),
       stride_(stride),
       padding_(padding),
-      algorithm_(algorithm) {
+      kind_(kind) {
   if (kernel_ <= 0 || stride_ <= 0 || padding_ < 0) {
     throw std::invalid_argument(this->name() +
                                 ": pooling needs a positive kernel and stride and a "
@@ -74,7 +86,8 @@ std::unique_ptr<Pool2d::Plan> Pool2d::make_plan(const Shape& input, bool trainin
   const memory::dims pad{padding_, padding_};
   const prop_kind prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
   const auto src = cpu::desc_of(input, layout), dst = cpu::desc_of(plan->out_shape, layout);
-  const dnnl::pooling_forward::desc desc(prop, algorithm_, src, dst, strides, window, pad, pad);
+  const dnnl::pooling_forward::desc desc(prop, algorithm_of(kind_), src, dst, strides, window, pad,
+                                         pad);
   plan->fwd_pd = dnnl::pooling_forward::primitive_desc(desc, cpu::engine());
   plan->fwd = dnnl::pooling_forward(plan->fwd_pd);
   plan->src = memory(src, cpu::engine(), DNNL_MEMORY_NONE);
@@ -88,7 +101,7 @@ void Pool2d::build_backward(Plan& p) const {
   const memory::dims strides{stride_, stride_}, window{kernel_, kernel_};
   const memory::dims pad{padding_, padding_};
   const auto src = cpu::desc_of(p.in_shape, p.layout), dst = cpu::desc_of(p.out_shape, p.layout);
-  const dnnl::pooling_backward::desc desc(algorithm_, src, dst, strides, window, pad, pad);
+  const dnnl::pooling_backward::desc desc(algorithm_of(kind_), src, dst, strides, window, pad, pad);
   p.bwd =
       dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(desc, cpu::engine(), p.fwd_pd));
   p.diff_dst = memory(dst, cpu::engine(), DNNL_MEMORY_NONE);

@@ -6,10 +6,13 @@
 #include <memory>
 #include <string>
 
-#include "runtime/backends/cpu/dnnl_utils.hpp"
 #include "runtime/nn/layer.hpp"
+#include "runtime/nn/plan_cache.hpp"
 
 namespace lb {
+
+// Which reduction a window applies (see MaxPool2d and AvgPool2d).
+enum class PoolKind { max, average };
 
 class Pool2d : public Layer {
  public:
@@ -24,7 +27,7 @@ class Pool2d : public Layer {
   int padding() const { return padding_; }
 
  protected:
-  Pool2d(std::string name, int kernel, int stride, int padding, dnnl::algorithm algorithm);
+  Pool2d(std::string name, int kernel, int stride, int padding, PoolKind kind);
   Tensor& forward_impl(const Tensor& x, const Context& ctx) override;
   Tensor& backward_impl(const Tensor& dy, const Context& ctx) override;
 
@@ -34,7 +37,7 @@ class Pool2d : public Layer {
   void build_backward(Plan& plan) const;
 
   int kernel_, stride_, padding_;
-  dnnl::algorithm algorithm_;
+  PoolKind kind_;
   cpu::PlanCache<Plan> plans_;
   Plan* current_ = nullptr;  // the plan of the last forward()
   Tensor y_;

@@ -4,6 +4,8 @@
 #include <unordered_map>
 
 #include "runtime/core/half.hpp"
+#include "runtime/nn/onednn/operand.hpp"
+#include "runtime/nn/onednn/weighted_primitive.hpp"
 
 namespace lb {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/backends/cpu/dnnl_utils.hpp"
 #include "runtime/nn/layer.hpp"
+#include "runtime/nn/plan_cache.hpp"
 
 namespace lb {
 
@@ -27,11 +27,9 @@ class WeightedLayer : public Layer {
  protected:
   // A primitive and the layouts it chose for its three tensor operands:
   // (src, weights, dst) forward, (diff_dst, weights, diff_src) backward-data,
-  // (src, diff_dst, diff_weights) backward-weights.
-  struct Built {
-    dnnl::primitive primitive;
-    dnnl::memory::desc a, b, c;
-  };
+  // (src, diff_dst, diff_weights) backward-weights. Defined with oneDNN's
+  // types in onednn/weighted_primitive.hpp, so this header does without them.
+  struct Built;
   virtual Built build_forward(const Shape& input, bool training) const = 0;
   virtual Built build_backward_data(const Shape& input) const = 0;
   virtual Built build_backward_weights(const Shape& input) const = 0;

@@ -4,6 +4,7 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
+#include "runtime/core/json_reader.hpp"
 
 namespace lb {
 namespace {
@@ -24,9 +25,6 @@ std::string hex_to_bytes(const std::string& hex) {
   return out;
 }
 
-std::string digest_of(std::string_view bytes) {
-  return hex_to_bytes(sha256_hex(std::as_bytes(std::span(bytes.data(), bytes.size()))));
-}
 
 class Reader {  // bounds-checked cursor over the file body
  public:
@@ -51,11 +49,63 @@ class Reader {  // bounds-checked cursor over the file body
   std::size_t pos_ = 0;
 };
 
+struct Header {
+  std::int64_t step = -1;
+  nlohmann::json meta;
+  nlohmann::json tensors;  // [{"name": ..., "numel": ...}], checked as it is read
+};
+
+// A checkpoint that passes its checksum may still have been written by
+// hand, so every field is checked before use.
+Header parse_header(std::string_view text, const std::string& where) {
+  Header h;
+  nlohmann::json doc;
+  try {
+    doc = parse_json(text);
+  } catch (const JsonTextError& e) {
+    throw CheckpointError(where, std::string("header: invalid JSON: ") + e.what());
+  }
+  try {
+    ObjectReader r(doc, "header");
+    r.read("step", h.step, IntRange::at_least(0));
+    const nlohmann::json* meta = r.take("meta");
+    const nlohmann::json* tensors = r.take("tensors");
+    r.finish();
+    if (h.step < 0 || meta == nullptr || tensors == nullptr) {
+      throw SpecError("header", "expected the keys step, meta and tensors");
+    }
+    if (!meta->is_object()) throw SpecError("header.meta", "expected an object, got " + brief(*meta));
+    if (!tensors->is_array()) {
+      throw SpecError("header.tensors", "expected an array, got " + brief(*tensors));
+    }
+    h.meta = *meta;
+    h.tensors = *tensors;
+  } catch (const SpecError& e) {
+    throw CheckpointError(where, e.path() + ": " + e.message());
+  }
+  return h;
+}
+
+// Whether entry `listed` of the header describes `tensor`.
+bool describes(const nlohmann::json& listed, const NamedSpan& tensor) {
+  if (!listed.is_object()) return false;
+  const auto name = listed.find("name");
+  const auto numel = listed.find("numel");
+  return name != listed.end() && numel != listed.end() && *name == tensor.name &&
+         numel->is_number_unsigned() && numel->get<std::uint64_t>() == tensor.data.size();
+}
+
 }  // namespace
+
+std::string checkpoint_digest(std::string_view body) {
+  return hex_to_bytes(sha256_hex(std::as_bytes(std::span(body.data(), body.size()))));
+}
 
 void save_checkpoint(const std::filesystem::path& file, std::int64_t step,
                      const nlohmann::json& meta, const std::vector<NamedSpan>& tensors) {
-  nlohmann::json header{{"step", step}, {"meta", meta}, {"tensors", nlohmann::json::array()}};
+  // `{}` in a caller's code is JSON null: it stands for no meta at all.
+  const nlohmann::json meta_object = meta.is_null() ? nlohmann::json::object() : meta;
+  nlohmann::json header{{"step", step}, {"meta", meta_object}, {"tensors", nlohmann::json::array()}};
   for (const auto& t : tensors) header["tensors"].push_back({{"name", t.name}, {"numel", t.data.size()}});
   const std::string header_text = header.dump();
   std::string out(kMagic, sizeof(kMagic));
@@ -64,7 +114,7 @@ void save_checkpoint(const std::filesystem::path& file, std::int64_t step,
   append_pod(out, static_cast<std::uint64_t>(header_text.size()));
   out += header_text;
   for (const auto& t : tensors) out.append(reinterpret_cast<const char*>(t.data.data()), t.data.size_bytes());
-  out += digest_of(out);
+  out += checkpoint_digest(out);
   write_file_atomically(file, out);
 }
 
@@ -76,7 +126,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& file,
     throw CheckpointError(where, "not a largebatch checkpoint (bad magic)");
   }
   const std::string_view body(bytes.data(), bytes.size() - kDigestBytes);
-  if (digest_of(body) != bytes.substr(body.size())) throw CheckpointError(where, "checksum mismatch");
+  if (checkpoint_digest(body) != bytes.substr(body.size())) throw CheckpointError(where, "checksum mismatch");
   Reader r(body, file);
   r.take(sizeof(kMagic));
   if (const auto v = r.pod<std::uint32_t>(); v != kCheckpointVersion) {
@@ -84,18 +134,18 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& file,
                                      std::to_string(kCheckpointVersion) + ")");
   }
   r.pod<std::uint32_t>();
-  const auto header = nlohmann::json::parse(r.take(r.pod<std::uint64_t>()));
-  const auto& listed = header.at("tensors");
-  if (listed.size() != tensors.size()) throw CheckpointError(where, "holds a different model");
+  const std::uint64_t header_bytes = r.pod<std::uint64_t>();
+  const Header header = parse_header(r.take(header_bytes), where);
+  if (header.tensors.size() != tensors.size()) throw CheckpointError(where, "holds a different model");
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    if (listed[i].at("name") != tensors[i].name || listed[i].at("numel") != tensors[i].data.size()) {
+    if (!describes(header.tensors[i], tensors[i])) {
       throw CheckpointError(where, "tensor " + tensors[i].name + " does not match the model");
     }
     const auto data = r.take(tensors[i].data.size_bytes());
     std::memcpy(tensors[i].data.data(), data.data(), data.size());
   }
   if (!r.at_end()) throw CheckpointError(where, "trailing bytes");
-  return {header.at("step").get<std::int64_t>(), header.at("meta")};
+  return {header.step, header.meta};
 }
 
 }  // namespace lb

@@ -8,6 +8,8 @@
 //   32 bytes SHA-256 of everything before it
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +20,9 @@ namespace lb {
 
 inline constexpr std::uint32_t kCheckpointVersion = 1;
 
+// The 32 bytes a checkpoint ends with: the SHA-256 of everything before them.
+std::string checkpoint_digest(std::string_view body);
+
 void save_checkpoint(const std::filesystem::path& file, std::int64_t step,
                      const nlohmann::json& meta, const std::vector<NamedSpan>& tensors);
 
@@ -26,8 +31,9 @@ struct LoadedCheckpoint {
   nlohmann::json meta;
 };
 
-// Verifies magic, version and checksum, checks that the file holds exactly
-// `tensors` (same names and sizes) and fills them. Throws CheckpointError.
+// Verifies magic, version and checksum, checks the header's fields (a step
+// >= 0, a meta object, the tensor list) and that the file holds exactly
+// `tensors` (same names and sizes), and fills them. Throws CheckpointError.
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& file,
                                  const std::vector<NamedSpan>& tensors);
 

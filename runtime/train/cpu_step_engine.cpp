@@ -1,11 +1,14 @@
 #include "runtime/train/cpu_step_engine.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
+#include "runtime/core/errors.hpp"
 #include "runtime/core/half.hpp"
+#include "runtime/core/reductions.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/nn/batch_norm.hpp"
 #include "runtime/train/bucket_timings.hpp"
@@ -35,6 +38,14 @@ std::vector<BatchNorm*> batch_norms(Layer& net) {
   return norms;
 }
 
+// How many of a batch's `rows` images make the noise scale's small batch in
+// one process: about half, in whole ghost-BatchNorm groups so that each
+// image is normalised exactly as in the step; 0 when there is no smaller batch.
+std::int64_t small_batch_images(std::int64_t rows, std::int64_t ghost) {
+  if (ghost > 0 && rows / ghost >= 2) return rows / ghost / 2 * ghost;
+  return rows / 2;
+}
+
 }  // namespace
 
 CpuStepEngine::CpuStepEngine(const EngineSetup& setup)
@@ -43,6 +54,7 @@ CpuStepEngine::CpuStepEngine(const EngineSetup& setup)
       state_(model_.net->params(), model_.net->buffers(), spec_.optimizer, spec_.train.precision),
       optimizer_(make_optimizer(spec_.optimizer)) {
   if (setup.world == nullptr || setup.world->size() == 1) return;
+  ranks_ = setup.world->size();
   reducer_ = std::make_unique<Allreducer>(*setup.world, allreduce_config(spec_.comm));
   sync_ = std::make_unique<GradientSync>(*reducer_, backward_ordered_grads(model_.net->params()),
                                          spec_.comm.fusion_bytes, spec_.comm.overlap);
@@ -89,7 +101,74 @@ void CpuStepEngine::finish_gradient_sync(std::int64_t step) {
                         *profile_);
 }
 
+// The squared norm of the gradient of the batch's first images, with the
+// step's weights, taken before the step. The forward pass in training mode
+// moves the BatchNorm running statistics, so they are put back: the step
+// then runs exactly as it would without the measurement.
+std::optional<CpuStepEngine::SmallBatchNorm> CpuStepEngine::small_batch_gradient(const Batch& batch,
+                                                                                const StepArgs& args) {
+  const Shape& shape = batch.images.shape();
+  const std::int64_t images = small_batch_images(shape[0], spec_.train.bn_ghost_batch);
+  if (images == 0) return std::nullopt;
+  const double start_us = trace_->now_us();
+  const auto start = Clock::now();
+  Shape small_shape = shape;
+  small_shape[0] = images;
+  Tensor small(small_shape);
+  std::copy_n(batch.images.data(), small.numel(), small.data());
+  std::vector<std::vector<float>> running;
+  for (Tensor* b : model_.net->buffers()) running.emplace_back(b->span().begin(), b->span().end());
+
+  Context ctx = context(Mode::train, args.step);
+  if (spec_.train.bn_ghost_batch > 0 && images % spec_.train.bn_ghost_batch != 0) ctx.bn_ghost_batch = 0;
+  const Tensor& logits = model_.net->forward(small, ctx);
+  loss_fn_.forward(logits, std::span(batch.labels).first(std::size_t(images)),
+                   float(spec_.train.label_smoothing));
+  Tensor dlogits = loss_fn_.backward(args.scaler.scale());
+  if (spec_.train.precision == Precision::fp16) round_to_half(dlogits.span());
+  model_.net->backward(dlogits, ctx);
+  const double g2 = squared_gradient_norm();
+
+  const std::vector<Tensor*> buffers = model_.net->buffers();
+  for (std::size_t i = 0; i < buffers.size(); ++i) std::copy(running[i].begin(), running[i].end(), buffers[i]->data());
+  trace_phase(start_us, "noise scale: small-batch gradient", seconds_since(start), args.step);
+  return SmallBatchNorm{images, g2};
+}
+
+double CpuStepEngine::squared_gradient_norm() {
+  double sum = 0;
+  for (Param* p : model_.net->params()) sum += squared_norm(p->grad.span());
+  return sum;
+}
+
+// |G_small|^2 and |G_big|^2 of this step, unscaled. With several ranks, each
+// rank's own gradient (summed while GradientSync packed it) is a small batch
+// and their mean the big one: the ranks' squared norms are averaged, a
+// collective every rank makes on the same steps.
+std::optional<GradientNormSample> CpuStepEngine::noise_measurement(std::int64_t rows, float scale) {
+  const double unscale = 1.0 / (double(scale) * double(scale));
+  GradientNormSample s;
+  s.g2_big = squared_gradient_norm() * unscale;
+  if (sync_) {
+    std::vector<float> local{float(sync_->local_squared_norm() * unscale)};
+    reducer_->sum(local, Algorithm::mpi);
+    s.g2_small = double(local[0]) / ranks_;
+    s.b_small = double(rows);
+    s.b_big = double(rows) * ranks_;
+  } else {
+    if (!small_batch_) return std::nullopt;
+    s.g2_small = small_batch_->squared_norm * unscale;
+    s.b_small = double(small_batch_->images);
+    s.b_big = double(rows);
+  }
+  if (!std::isfinite(s.g2_small) || !std::isfinite(s.g2_big)) return std::nullopt;
+  return s;
+}
+
 double CpuStepEngine::train_step(const Batch& batch, const StepArgs& args) {
+  noise_sample_.reset();
+  small_batch_.reset();
+  if (args.measure_noise && !sync_) small_batch_ = small_batch_gradient(batch, args);
   hooks_->begin_step(args.step, args.trace_layers);
   Context ctx = context(Mode::train, args.step);
   ctx.observer = hooks_.get();
@@ -105,12 +184,12 @@ double CpuStepEngine::train_step(const Batch& batch, const StepArgs& args) {
   const Tensor& logits = model_.net->forward(batch.images, ctx);
   const double loss = loss_fn_.forward(logits, batch.labels, float(spec_.train.label_smoothing));
   if (!std::isfinite(loss)) {
-    throw std::runtime_error("training diverged: loss is " + std::to_string(loss) + " at step " +
+    throw DivergedError("training diverged: loss is " + std::to_string(loss) + " at step " +
                              std::to_string(args.step));
   }
   phase_done("forward", Phase::forward);
   if (sync_) {
-    sync_->begin_step();
+    sync_->begin_step(args.measure_noise);
     sync_start_us_ = trace_->now_us();
   }
   Tensor dlogits = loss_fn_.backward(args.scaler.scale());
@@ -124,6 +203,7 @@ double CpuStepEngine::train_step(const Batch& batch, const StepArgs& args) {
   // scaler takes the same decision.
   const bool finite = spec_.train.precision == Precision::fp32 || state_.gradients_finite();
   const float scale = args.scaler.scale();  // the scale this step's gradients carry
+  if (args.measure_noise && finite) noise_sample_ = noise_measurement(batch.images.dim(0), scale);
   if (args.scaler.update(finite)) {
     optimizer_->step(state_.slots(), args.lr, 1.0f / scale);
     state_.sync_values();

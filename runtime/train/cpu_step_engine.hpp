@@ -33,10 +33,18 @@ class CpuStepEngine final : public StepEngine {
   void write_state() override { state_.sync_values(); }
   std::string weights_sha256() override { return state_.weights_sha256(); }
   CommLayout comm_layout() const override;
+  std::optional<GradientNormSample> noise_sample() const override { return noise_sample_; }
 
  private:
   Context context(Mode mode, std::int64_t step) const;
   void finish_gradient_sync(std::int64_t step);
+  struct SmallBatchNorm {
+    std::int64_t images = 0;
+    double squared_norm = 0;  // of the loss-scaled gradient
+  };
+  std::optional<SmallBatchNorm> small_batch_gradient(const Batch& batch, const StepArgs& args);
+  std::optional<GradientNormSample> noise_measurement(std::int64_t rows, float scale);
+  double squared_gradient_norm();
   void trace_phase(double start_us, const char* name, double duration_s, std::int64_t step);
 
   const Spec& spec_;
@@ -50,6 +58,9 @@ class CpuStepEngine final : public StepEngine {
   StepProfile* profile_ = nullptr;
   SoftmaxCrossEntropy loss_fn_;
   double sync_start_us_ = 0;  // trace time of this step's GradientSync::begin_step
+  int ranks_ = 1;
+  std::optional<SmallBatchNorm> small_batch_;  // this step's, in one process
+  std::optional<GradientNormSample> noise_sample_;
 };
 
 }  // namespace lb

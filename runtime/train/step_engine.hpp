@@ -10,6 +10,7 @@
 // `device`.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "runtime/optim/loss_scaler.hpp"
 #include "runtime/trace/trace_writer.hpp"
 #include "runtime/train/step_profile.hpp"
+#include "runtime/train/noise_scale.hpp"
 #include "runtime/train/training_state.hpp"
 
 namespace lb {
@@ -54,6 +56,9 @@ struct StepArgs {
   // copies it to the device while this step computes. It must stay
   // unchanged until that next train_step.
   const Batch* next = nullptr;
+  // Also measure the gradient's squared norm at two batch sizes (the
+  // gradient noise scale's input; see noise_sample()).
+  bool measure_noise = false;
 };
 
 struct EvalOutcome {
@@ -102,6 +107,13 @@ class StepEngine {
   // SHA-256 of the fp32 master weights in parameter order (summary.json).
   virtual std::string weights_sha256() = 0;
   virtual CommLayout comm_layout() const = 0;
+  // The measurement of the last train_step that had measure_noise, or
+  // nullopt when it could not be taken (a skipped step's non-finite
+  // gradients, a batch of one image). With several ranks the small batch is
+  // a rank's share and the big one the global batch; in one process, whole
+  // ghost-BatchNorm groups making up about half the batch, with the step's
+  // weights, against the whole batch.
+  virtual std::optional<GradientNormSample> noise_sample() const = 0;
 };
 
 }  // namespace lb

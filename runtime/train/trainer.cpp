@@ -8,17 +8,19 @@
 #include <cmath>
 #include <deque>
 #include <numeric>
+#include <optional>
 #include <ostream>
 
-#include "runtime/backends/cpu/dnnl_context.hpp"
 #include "runtime/comm/communicator.hpp"
 #include "runtime/core/batch_arithmetic.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
+#include "runtime/core/json_reader.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/data/batch_loader.hpp"
-#include "runtime/data/datasets.hpp"
+#include "runtime/data/data_sources.hpp"
 #include "runtime/models/model.hpp"
+#include "runtime/nn/cpu_settings.hpp"
 #include "runtime/optim/loss_scaler.hpp"
 #include "runtime/optim/schedule.hpp"
 #include "runtime/trace/trace_writer.hpp"
@@ -26,7 +28,11 @@
 #include "runtime/train/checkpoint.hpp"
 #include "runtime/train/device_engines.hpp"
 #include "runtime/train/metrics_log.hpp"
+#include "runtime/train/noise_scale.hpp"
 #include "runtime/train/progress.hpp"
+#include "runtime/train/resume_check.hpp"
+#include "runtime/train/run_checks.hpp"
+#include "runtime/train/run_directory.hpp"
 #include "runtime/train/step_engine.hpp"
 #include "runtime/train/step_profile.hpp"
 
@@ -35,8 +41,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::int64_t kEvalBatch = 500;
-constexpr const char* kCheckpointFile = "checkpoint.bin";
-constexpr const char* kProfileFile = "profile.json";
 // Per-layer trace events are written for a process's first steps and then on
 // every logged step: enough to see the step's structure without a trace that
 // grows by hundreds of events per step.
@@ -56,6 +60,54 @@ struct EvalResult {
   double accuracy = 0, loss = 0;
 };
 
+// Mean loss and top-1 accuracy over a whole evaluation set, every rank
+// taking its shard of each batch. The input workers prepare the batches too:
+// JPEG sets decode while the previous batch is evaluated.
+EvalResult evaluate_set(StepEngine& engine, const BatchLoader& loader, std::int64_t step,
+                        const DataSpec& data) {
+  double loss_sum = 0;
+  std::int64_t correct = 0;
+  const std::int64_t batches = loader.batches_per_epoch();
+  BatchPrefetcher prefetcher(loader, 0, batches, data.prefetch, data.workers);
+  for (std::int64_t i = 0; i < batches; ++i) {
+    double waited = 0;
+    const Batch& batch = prefetcher.next(i, waited);
+    if (batch.labels.empty()) continue;
+    const EvalOutcome outcome = engine.evaluate(batch, step);
+    loss_sum += outcome.mean_loss * double(batch.labels.size());
+    correct += outcome.correct;
+  }
+  std::vector<float> totals{float(loss_sum), float(correct)};
+  engine.sum_over_ranks(totals);
+  const double count = double(loader.source().count());
+  return {double(totals[1]) / count, double(totals[0]) / count};
+}
+
+// The evaluations after one interval: test set, and validation set when held out.
+struct Evaluation {
+  EvalResult test;
+  std::optional<EvalResult> validation;
+
+  // The value of a train.stop_at metric; nullopt without a validation set.
+  std::optional<double> metric(const std::string& name) const {
+    if (name == "test_accuracy") return test.accuracy;
+    if (name == "test_loss") return test.loss;
+    if (!validation) return std::nullopt;
+    return name == "validation_accuracy" ? validation->accuracy : validation->loss;
+  }
+};
+
+bool reached(const StopAtSpec& stop, const Evaluation& e) {
+  const std::optional<double> value = e.metric(stop.metric);
+  if (!value) return false;
+  return stop.metric.ends_with("_loss") ? *value <= stop.value : *value >= stop.value;
+}
+
+nlohmann::json noise_json(const NoiseScaleEstimate& e) {
+  return {{"b_simple", std::isfinite(e.b_simple) ? nlohmann::json(e.b_simple) : nlohmann::json(nullptr)},
+          {"g2", e.g2}, {"trace_sigma", e.trace_sigma}};
+}
+
 }  // namespace
 
 struct Trainer::Impl {
@@ -64,9 +116,9 @@ struct Trainer::Impl {
   std::ostream& out;
   Progress progress;
   int rank = 0, ranks = 1;
-  ImageSet train_set, test_set;
+  DataSources data;
   std::unique_ptr<Model> model;  // the zoo's description and initial weights
-  std::unique_ptr<BatchLoader> train_loader, test_loader;
+  std::unique_ptr<BatchLoader> train_loader, test_loader, validation_loader;
   std::unique_ptr<MetricsLog> metrics;   // rank 0 only
   std::unique_ptr<TraceWriter> trace;
   std::unique_ptr<StepProfile> profile;
@@ -77,9 +129,14 @@ struct Trainer::Impl {
   std::int64_t steps_per_epoch = 0, total_steps = 0, step = 0;
   std::deque<double> recent_losses;  // the last log window, for final_loss
   double train_time_s = 0, data_wait_s = 0;
+  double data_prepare_s = 0;          // input workers' time on this rank's batches
+  std::int64_t images_prepared = 0;  // by this rank's input workers
   std::int64_t images_trained = 0;  // over all ranks
-  EvalResult last_eval;
+  Evaluation last_eval;
   bool evaluated = false;  // last_eval holds this model's accuracy
+  NoiseScaleEstimator noise{spec.train.noise_scale_ema};
+  std::int64_t noise_step = -1;    // the step of noise's last measurement
+  std::optional<std::int64_t> target_step;  // the step at which train.stop_at was reached
 
   Impl(const Spec& s, TrainOptions o, std::ostream& os)
       : spec(s),
@@ -98,18 +155,32 @@ struct Trainer::Impl {
   void build_model();
   void setup_communication();
   void resume_from_checkpoint();
+  void prepare_output();
   TrainResult run();
   void write_profile() const;
-  EvalResult evaluate();
+  Evaluation evaluate();
+  void log_noise_scale();
   void recalibrate_batch_norm();
   void log_step(double loss, double lr, double step_images_per_s);
   void end_of_interval(std::int64_t done);
   void save();
   TrainResult finish();
+  void add_convergence(nlohmann::json& summary) const;
   std::int64_t per_rank_batch() const { return lb::per_rank_batch(spec.train.global_batch, ranks); }
+  // Of the training loop's time, the part spent waiting for input.
+  double data_wait_share() const {
+    return train_time_s + data_wait_s > 0 ? data_wait_s / (train_time_s + data_wait_s) : 0;
+  }
+  // What this rank's input pipeline can deliver: data.workers threads, each
+  // preparing images at its measured rate (cluster.input_images_per_s).
+  double input_images_per_s() const {
+    return data_prepare_s > 0 ? spec.data.workers * double(images_prepared) / data_prepare_s : 0;
+  }
+  void report_skipped_files();
 };
 
 void Trainer::Impl::setup() {
+  check_host_limits(spec);
   cpu::set_threads(spec.train.threads);
   cpu::set_conv_algorithm(cpu::parse_conv_algorithm(spec.train.conv_algorithm));
   require_device(spec);  // before the data is read: fail fast
@@ -119,34 +190,68 @@ void Trainer::Impl::setup() {
                     "expected a divisor of the per-rank batch " + std::to_string(per_rank_batch()) +
                         ", got " + std::to_string(ghost));
   }
+  if (spec.device == "cuda" && spec.train.noise_scale_every > 0) {
+    progress.message("note: the gradient noise scale is measured on the CPU backend only; not on \"cuda\"");
+  }
+  check_data_memory(spec);
   load_data();
   total_steps = epochs_to_steps(spec.train.epochs, steps_per_epoch);
   build_model();
-  setup_communication();
+  check_training_memory(spec, *model, per_rank_batch());
   if (options.resume) resume_from_checkpoint();
+  prepare_output();
+  setup_communication();
+}
+
+// Rank 0 alone looks at --out (and with --overwrite clears it), then tells
+// the others, so that every rank refuses alike and none writes before the
+// directory is settled.
+void Trainer::Impl::prepare_output() {
+  std::string refusal;
+  if (rank == 0) {
+    try {
+      check_run_directory(options.out, options.resume, options.overwrite);
+      if (options.overwrite) remove_run_files(options.out);
+    } catch (const InputError& e) {
+      refusal = e.what();
+    }
+  }
+  if (ranks > 1) {
+    std::byte refused{refusal.empty() ? std::uint8_t(0) : std::uint8_t(1)};
+    options.world->broadcast(std::span(&refused, 1), 0);
+    if (refused != std::byte{0} && refusal.empty()) refusal = "rank 0 refused --out";
+  }
+  if (!refusal.empty()) throw InputError(refusal);
 }
 
 void Trainer::Impl::load_data() {
-  train_set = load_dataset(spec.data, true, spec.train.seed);
-  test_set = load_dataset(spec.data, false, spec.train.seed);
-  LoaderOptions train_opts{spec.train.global_batch, true, true, spec.data.augment, spec.train.seed,
-                           rank, ranks};
-  train_loader = std::make_unique<BatchLoader>(train_set, train_opts);
+  data = load_sources(spec.data, spec.train.seed, spec.train.precision);
+  check_same_shape(data.train->shape(), data.test->shape(), spec.data);
   LoaderOptions test_opts{kEvalBatch * ranks, false, false, spec.data.augment, spec.train.seed,
                           rank, ranks, false};
-  test_loader = std::make_unique<BatchLoader>(test_set, test_opts);
+  test_loader = std::make_unique<BatchLoader>(data.test, test_opts);
+  if (data.validation) {
+    validation_loader = std::make_unique<BatchLoader>(data.validation, test_opts);
+  } else if (spec.train.stop_at.metric.starts_with("validation_")) {
+    throw SpecError("train.stop_at." + spec.train.stop_at.metric,
+                    "needs a validation set: set data.validation_images");
+  }
+  LoaderOptions train_opts{spec.train.global_batch, true, true, spec.data.augment, spec.train.seed,
+                           rank, ranks};
+  train_loader = std::make_unique<BatchLoader>(data.train, train_opts);
   steps_per_epoch = train_loader->batches_per_epoch();
   if (steps_per_epoch == 0) {
-    throw SpecError("train.global_batch", "expected at most the " + std::to_string(train_set.count) +
+    throw SpecError("train.global_batch", "expected at most the " + std::to_string(data.train->count()) +
                                               " training images, got " +
                                               std::to_string(spec.train.global_batch));
   }
 }
 
 void Trainer::Impl::build_model() {
-  const Shape chw{train_set.channels, train_set.height, train_set.width};
+  const SampleShape input = data.train->shape();
+  const Shape chw{input.channels, input.height, input.width};
   try {
-    model = make_model(spec.model.name, chw, train_set.classes, spec.model.dropout);
+    model = make_model(spec.model.name, chw, data.train->classes(), spec.model.dropout);
   } catch (const std::invalid_argument& e) {
     throw SpecError("model.name", e.what());
   }
@@ -171,17 +276,18 @@ void Trainer::Impl::resume_from_checkpoint() {
   const auto file = options.out / kCheckpointFile;
   if (!std::filesystem::exists(file)) throw InputError(file.string() + ": no checkpoint to resume from");
   const LoadedCheckpoint loaded = load_checkpoint(file, engine->state_tensors());
-  step = loaded.step;
-  const auto& s = loaded.meta.at("loss_scaler");
-  scaler->restore({s.at("scale").get<double>(), s.at("clean_steps").get<std::int64_t>(),
-                   s.at("skipped").get<std::int64_t>()});
-  // The run's totals so far, so that a resumed run's summary counts the whole
-  // run (absent in checkpoints written before they were kept: start from 0).
-  const auto totals = loaded.meta.value("totals", nlohmann::json::object());
-  train_time_s = totals.value("train_time_s", 0.0);
-  data_wait_s = totals.value("data_wait_s", 0.0);
-  images_trained = totals.value("images_trained", std::int64_t{0});
-  for (double loss : totals.value("recent_losses", std::vector<double>{})) recent_losses.push_back(loss);
+  const ResumePoint point = check_resume(loaded, spec, total_steps, file.string());
+  step = point.step;
+  scaler->restore(point.scaler);
+  train_time_s = point.train_time_s;
+  data_wait_s = point.data_wait_s;
+  data_prepare_s = point.data_prepare_s;
+  images_prepared = point.images_prepared;
+  images_trained = point.images_trained;
+  recent_losses.assign(point.recent_losses.begin(), point.recent_losses.end());
+  noise.restore(point.noise_scale);
+  noise_step = point.noise_scale_step;
+  target_step = point.target_step;
   engine->write_state();
 }
 
@@ -205,22 +311,25 @@ void Trainer::Impl::recalibrate_batch_norm() {
                   {{"step", step}, {"batches", batches}});
 }
 
-EvalResult Trainer::Impl::evaluate() {
+Evaluation Trainer::Impl::evaluate() {
   recalibrate_batch_norm();
-  std::vector<float> totals{0.0f, 0.0f};  // loss sum, correct, over this rank's shard
-  double loss_sum = 0;
-  std::int64_t correct = 0;
-  Batch batch;
-  for (std::int64_t i = 0; i < test_loader->batches_per_epoch(); ++i) {
-    test_loader->fill(0, i, batch);
-    if (batch.labels.empty()) continue;
-    const EvalOutcome outcome = engine->evaluate(batch, step);
-    loss_sum += outcome.mean_loss * double(batch.labels.size());
-    correct += outcome.correct;
-  }
-  totals = {float(loss_sum), float(correct)};
-  engine->sum_over_ranks(totals);
-  return {double(totals[1]) / double(test_set.count), double(totals[0]) / double(test_set.count)};
+  Evaluation e{evaluate_set(*engine, *test_loader, step, spec.data), std::nullopt};
+  if (validation_loader) e.validation = evaluate_set(*engine, *validation_loader, step, spec.data);
+  return e;
+}
+
+// One row per measurement: the smoothed estimate, and the raw norms it came from.
+void Trainer::Impl::log_noise_scale() {
+  const std::optional<GradientNormSample> sample = engine->noise_sample();
+  if (!sample) return;
+  const NoiseScaleEstimate e = noise.add(*sample);
+  noise_step = step;
+  if (!metrics) return;
+  nlohmann::json row{{"type", "noise_scale"}, {"step", step}, {"epoch", double(step) / steps_per_epoch}};
+  row.update(noise_json(e));
+  row.update({{"b_small", sample->b_small}, {"b_big", sample->b_big},
+              {"g2_small", sample->g2_small}, {"g2_big", sample->g2_big}});
+  metrics->write(row);
 }
 
 void Trainer::Impl::log_step(double loss, double lr, double images_per_s) {
@@ -242,14 +351,17 @@ void Trainer::Impl::log_step(double loss, double lr, double images_per_s) {
 void Trainer::Impl::save() {
   if (rank != 0) return;
   engine->read_state();
-  const auto s = scaler->state();
-  const nlohmann::json meta{
-      {"model", spec.model.name},
-      {"ranks", ranks},
-      {"loss_scaler", {{"scale", s.scale}, {"clean_steps", s.clean_steps}, {"skipped", s.skipped}}},
-      {"totals", {{"train_time_s", train_time_s}, {"data_wait_s", data_wait_s},
-                  {"images_trained", images_trained},
-                  {"recent_losses", std::vector<double>(recent_losses.begin(), recent_losses.end())}}}};
+  ResumePoint totals;
+  totals.train_time_s = train_time_s;
+  totals.data_wait_s = data_wait_s;
+  totals.data_prepare_s = data_prepare_s;
+  totals.images_prepared = images_prepared;
+  totals.images_trained = images_trained;
+  totals.recent_losses.assign(recent_losses.begin(), recent_losses.end());
+  totals.noise_scale = noise.state();
+  totals.noise_scale_step = noise_step;
+  totals.target_step = target_step;
+  const nlohmann::json meta = resume_meta(spec, ranks, scaler->state(), totals);
   save_checkpoint(options.out / kCheckpointFile, step, meta, engine->state_tensors());
 }
 
@@ -260,16 +372,26 @@ void Trainer::Impl::end_of_interval(std::int64_t done) {
   if (every(spec.train.eval_every_epochs) || done == total_steps) {
     last_eval = evaluate();
     evaluated = true;
-    if (metrics) {
-      metrics->write({{"type", "eval"}, {"step", done}, {"epoch", double(done) / steps_per_epoch},
-                      {"test_accuracy", last_eval.accuracy}, {"test_loss", last_eval.loss}});
+    const double epoch = double(done) / steps_per_epoch;
+    nlohmann::json row{{"type", "eval"}, {"step", done}, {"epoch", epoch},
+                       {"test_accuracy", last_eval.test.accuracy}, {"test_loss", last_eval.test.loss}};
+    char line[160];
+    int n = std::snprintf(line, sizeof line, "epoch %.2f: test accuracy %.4f, test loss %.4f", epoch,
+                          last_eval.test.accuracy, last_eval.test.loss);
+    if (const auto& v = last_eval.validation) {
+      row.update({{"validation_accuracy", v->accuracy}, {"validation_loss", v->loss}});
+      std::snprintf(line + n, sizeof line - std::size_t(n), "; validation accuracy %.4f, loss %.4f",
+                    v->accuracy, v->loss);
     }
-    char line[128];
-    std::snprintf(line, sizeof line, "epoch %.2f: test accuracy %.4f, test loss %.4f",
-                  double(done) / steps_per_epoch, last_eval.accuracy, last_eval.loss);
+    if (metrics) metrics->write(row);
     progress.message(line);
+    if (spec.train.stop_at.enabled() && !target_step && reached(spec.train.stop_at, last_eval)) {
+      target_step = done;
+      progress.message("reached " + spec.train.stop_at.metric + " " + format_number(spec.train.stop_at.value) +
+                       " at step " + std::to_string(done) + ": stopping");
+    }
   }
-  if (every(spec.train.checkpoint_every_epochs)) save();
+  if (every(spec.train.checkpoint_every_epochs) || target_step) save();
 }
 
 // Test-only fault injection, for the tests that prove a stalled or dead rank
@@ -288,13 +410,16 @@ void inject_fault(int rank, std::int64_t step) {
 
 TrainResult Trainer::Impl::run() {
   std::filesystem::create_directories(options.out);
-  if (rank == 0) metrics = std::make_unique<MetricsLog>(options.out / "metrics.jsonl", options.resume);
-  trace = std::make_unique<TraceWriter>(options.out / ("trace.rank" + std::to_string(rank) + ".json"), rank);
+  if (rank == 0 && options.resume) trim_metrics_log(options.out / kMetricsFile, step);
+  if (rank == 0) metrics = std::make_unique<MetricsLog>(options.out / kMetricsFile, options.resume);
+  trace = std::make_unique<TraceWriter>(options.out / (kTracePrefix + std::to_string(rank) + ".json"), rank);
   profile = std::make_unique<StepProfile>(model->layer_table(per_rank_batch()));
   engine->attach({*trace, *profile});
   const std::int64_t first_step = step;
   std::int64_t end = options.max_steps > 0 ? std::min(options.max_steps, total_steps) : total_steps;
+  if (target_step) end = step;  // resumed a run that had already reached its target
   if (options.max_epochs > 0) end = std::min(end, epochs_to_steps(options.max_epochs, steps_per_epoch));
+  report_skipped_files();  // those found while indexing
   BatchPrefetcher prefetcher(*train_loader, step, end, spec.data.prefetch, spec.data.workers);
   while (step < end) {
     inject_fault(rank, step);
@@ -307,10 +432,14 @@ TrainResult Trainer::Impl::run() {
     trace->complete("data wait", "data", wait_us, waited * 1e6, 2, {{"step", step}});
     profile->add_phase(Phase::data_wait, waited);
     profile->add_phase(Phase::data_prepare, prepared);
+    data_prepare_s += prepared;
+    images_prepared += static_cast<std::int64_t>(batch.labels.size());
     const auto start = Clock::now();
     const Batch* next = step + 1 < end ? prefetcher.peek(step + 1) : nullptr;
-    const double loss =
-        engine->train_step(batch, {step, float(schedule->at(step)), trace_layers, *scaler, next});
+    const int noise_every = spec.train.noise_scale_every;
+    const bool measure_noise = noise_every > 0 && step % noise_every == 0;
+    const double loss = engine->train_step(
+        batch, {step, float(schedule->at(step)), trace_layers, *scaler, next, measure_noise});
     const double elapsed = seconds_since(start);
     profile->add_phase(Phase::step, elapsed + waited);
     profile->end_step();
@@ -319,12 +448,28 @@ TrainResult Trainer::Impl::run() {
     images_trained += static_cast<std::int64_t>(batch.labels.size()) * ranks;
     const double lr = schedule->at(step);
     ++step;
+    if (measure_noise) log_noise_scale();
     log_step(loss, lr, double(batch.labels.size() * ranks) / elapsed);
     end_of_interval(step);
+    if (target_step) break;
   }
-  if (step < total_steps) save();  // stopped early by max_steps or max_epochs: resumable
+  check_some_step_applied(step, total_steps, scaler->skipped_steps(), scaler->scale());
+  // Stopped early by max_steps or max_epochs: resumable (a stop at the
+  // target was saved by end_of_interval).
+  if (step < total_steps && !target_step) save();
   if (!evaluated) last_eval = evaluate();  // e.g. resumed a run that had already finished
   return finish();
+}
+
+// data.skip_corrupt: how many files were left out, with a few examples.
+void Trainer::Impl::report_skipped_files() {
+  const std::int64_t skipped = data.train->skipped_files() + data.test->skipped_files();
+  if (skipped == 0) return;
+  std::string line = "skipped " + std::to_string(skipped) + " unreadable file(s) (data.skip_corrupt)";
+  for (const auto* source : {data.train.get(), data.test.get()}) {
+    for (const std::string& example : source->skipped_examples(3)) line += "; " + example;
+  }
+  progress.message(line);
 }
 
 // profile.json (rank 0): this run's step, measured; see experiments/SPEC.md.
@@ -345,12 +490,33 @@ void Trainer::Impl::write_profile() const {
   write_file_atomically(options.out / kProfileFile, to_json(profile->summary(run)).dump(2) + "\n");
 }
 
+// What summary.json says about convergence: the validation figures, the
+// stop at a target, and the last smoothed gradient noise scale.
+void Trainer::Impl::add_convergence(nlohmann::json& summary) const {
+  if (const auto& v = last_eval.validation) {
+    summary["validation_accuracy"] = v->accuracy;
+    summary["validation_loss"] = v->loss;
+  }
+  const StopAtSpec& stop = spec.train.stop_at;
+  summary["target"] = stop.enabled() ? nlohmann::json{{"metric", stop.metric}, {"value", stop.value}}
+                                     : nlohmann::json(nullptr);
+  summary["stopped_at_target"] = target_step.has_value();
+  summary["steps_to_target"] = target_step ? nlohmann::json(*target_step) : nlohmann::json(nullptr);
+  nlohmann::json noise_scale(nullptr);
+  if (const auto e = noise.current()) {
+    noise_scale = noise_json(*e);
+    noise_scale["step"] = noise_step;
+  }
+  summary["noise_scale"] = noise_scale;
+}
+
 TrainResult Trainer::Impl::finish() {
   trace->flush();
+  report_skipped_files();
   write_profile();
   TrainResult r;
-  r.test_accuracy = last_eval.accuracy;
-  r.test_loss = last_eval.loss;
+  r.test_accuracy = last_eval.test.accuracy;
+  r.test_loss = last_eval.test.loss;
   r.final_loss = recent_losses.empty() ? 0 : std::accumulate(recent_losses.begin(), recent_losses.end(), 0.0) /
                                                  double(recent_losses.size());
   r.train_time_s = train_time_s;
@@ -363,12 +529,16 @@ TrainResult Trainer::Impl::finish() {
   nlohmann::json summary{{"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss},
                          {"final_loss", r.final_loss}, {"train_images_per_s", r.train_images_per_s},
                          {"train_time_s", r.train_time_s}, {"data_wait_s", data_wait_s},
+                         {"data_wait_share", data_wait_share()}, {"input_images_per_s", input_images_per_s()},
+                         {"skipped_files", data.train->skipped_files() + data.test->skipped_files()},
                          {"steps", r.steps}, {"total_steps", r.total_steps},
-                         {"finished", r.steps == r.total_steps}, {"skipped_steps", r.skipped_steps},
+                         {"finished", r.steps == r.total_steps || target_step.has_value()},
+                         {"skipped_steps", r.skipped_steps},
                          {"loss_scale", scaler->scale()}, {"weights_sha256", r.weights_sha256},
                          {"model", spec.model.name}, {"params", model->param_count()},
                          {"ranks", ranks}, {"threads", cpu::threads()}, {"spec", to_json(spec)}};
-  write_file_atomically(options.out / "summary.json", summary.dump(2) + "\n");
+  add_convergence(summary);
+  write_file_atomically(options.out / kSummaryFile, summary.dump(2) + "\n");
   return r;
 }
 

@@ -91,7 +91,9 @@ Spec spec_with_no_defaults() {
   s.name = "all-changed";
   s.device = "cuda";
   s.model = {"resnet20", 0.25};
-  s.data = {"synthetic", "/tmp/data", 1000, 2, 3, {0, false}, {100, 50, 3, 32, 30, 7}};
+  s.data = {"synthetic", "/tmp/data", 1000, 500, 9, 2, 3, {0, false}, {100, 50, 3, 32, 30, 7},
+            "/tmp/images", "/tmp/train-{0..9}.tar", "/tmp/val-0.tar", true,
+            {160, 192, {0.25, 0.9}, {0.5, 2.0}, {0.5, 0.5, 0.5}, {0.25, 0.3, 0.35}}};
   s.train.epochs = 2.5;
   s.train.global_batch = 8192;
   s.train.precision = Precision::fp32;
@@ -102,6 +104,9 @@ Spec spec_with_no_defaults() {
   s.train.log_every_steps = 5;
   s.train.eval_every_epochs = 0.5;
   s.train.checkpoint_every_epochs = 0;
+  s.train.stop_at = {"validation_loss", 0.25};
+  s.train.noise_scale_every = 3;
+  s.train.noise_scale_ema = 0.5;
   s.train.loss_scale = {"static", 1024, 100, 4, 0.25, 2, 4096};
   s.optimizer.name = "sgd";
   s.optimizer.momentum = 0.8;
@@ -192,7 +197,7 @@ TEST(Spec, WrongTypeExactMessages) {
   EXPECT_EQ(set_failure(R"(optimizer.lars.eta="x")").message,
             R"(spec error: optimizer.lars.eta: expected a number > 0, got "x")");
   EXPECT_EQ(set_failure("train.global_batch=2.5").message,
-            "spec error: train.global_batch: expected an integer >= 1, got 2.5");
+            "spec error: train.global_batch: expected an integer in [1, 1099511627776], got 2.5");
   EXPECT_EQ(set_failure("comm.overlap=1").message,
             "spec error: comm.overlap: expected true or false, got 1");
   EXPECT_EQ(set_failure("name=3").message, "spec error: name: expected a string, got 3");
@@ -269,6 +274,12 @@ TEST(Spec, OutOfRangeValuesNameTheirPath) {
       "comm.fusion_bytes=-1",
       "comm.timeout_s=0",
       "train.threads=3000000000",
+      "data.image.size=0",
+      "data.image.scale=[0.5,0.1]",
+      "data.image.ratio=[1]",
+      "data.image.mean=[0.5,0.5]",
+      "data.image.resize=0",
+      "data.skip_corrupt=1",
   };
   for (const std::string& assignment : cases) {
     const std::string path = assignment.substr(0, assignment.find('='));
@@ -286,9 +297,16 @@ TEST(Spec, OutOfRangeExactMessages) {
   EXPECT_EQ(set_failure("train.loss_scale.backoff_factor=1.5").message,
             "spec error: train.loss_scale.backoff_factor: expected a number in (0, 1), got 1.5");
   EXPECT_EQ(set_failure("train.threads=3000000000").message,
-            "spec error: train.threads: expected an integer in [0, 2147483647], got 3000000000");
+            "spec error: train.threads: expected an integer in [0, 4096], got 3000000000");
   EXPECT_EQ(set_failure("train.seed=-1").message,
             "spec error: train.seed: expected an integer >= 0, got -1");
+}
+
+TEST(Spec, ImageIntervalsAndChannelsExactMessages) {
+  EXPECT_EQ(set_failure("data.image.scale=[0.5,0.1]").message,
+            "spec error: data.image.scale: expected [low, high] with low <= high, got [0.5,0.1]");
+  EXPECT_EQ(set_failure("data.image.mean=[0.5]").message,
+            "spec error: data.image.mean: expected 3 numbers (R, G, B), got [0.5]");
 }
 
 TEST(Spec, LossScaleMaxBelowMin) {
@@ -330,7 +348,7 @@ TEST(Spec, BadEnumValues) {
 
 TEST(Spec, BadArrayElementNamesItsIndex) {
   EXPECT_EQ(set_failure("optimizer.lr.step_epochs=[10, 20, -1]").message,
-            "spec error: optimizer.lr.step_epochs[2]: expected a number >= 0, got -1");
+            "spec error: optimizer.lr.step_epochs[2]: expected a number in [0, 1000000], got -1");
   EXPECT_EQ(set_failure(R"(optimizer.lr.step_epochs=["a"])").path, "optimizer.lr.step_epochs[0]");
   EXPECT_EQ(set_failure("optimizer.lr.step_epochs=[30, 20]").message,
             "spec error: optimizer.lr.step_epochs[1]: expected a number > the previous element "
@@ -431,7 +449,37 @@ TEST(LoadSpec, TopLevelMustBeAnObject) {
 TEST(LoadSpec, BadValueInFileIsASpecError) {
   const TempFile file("range.json", R"({"train": {"epochs": -1}})");
   EXPECT_THROW(load_spec(file.path()), SpecError);
-  EXPECT_EQ(input_error(file.path()), "spec error: train.epochs: expected a number > 0, got -1");
+  EXPECT_EQ(input_error(file.path()), "spec error: train.epochs: expected a number in (0, 1000000], got -1");
+}
+
+// Issue 17, items 3, 9, 13 and 15: every count a run derives from a spec
+// (steps, intervals, image and buffer sizes, threads) is bounded, so none can
+// overflow, and the loss scale stays finite as a float.
+TEST(Spec, CountsAreBoundedSoDerivedIntegersCannotOverflow) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"train.epochs=1e308", "train.epochs"},
+      {"train.eval_every_epochs=1e308", "train.eval_every_epochs"},
+      {"train.checkpoint_every_epochs=1e308", "train.checkpoint_every_epochs"},
+      {"optimizer.lr.warmup_epochs=1e308", "optimizer.lr.warmup_epochs"},
+      {"optimizer.lr.step_epochs=[1,1e308]", "optimizer.lr.step_epochs[1]"},
+      {"train.threads=100000", "train.threads"},
+      {"data.workers=100000", "data.workers"},
+      {"data.prefetch=2000000000", "data.prefetch"},
+      {"data.synthetic.height=1000000000", "data.synthetic.height"},
+      {"data.synthetic.channels=100000", "data.synthetic.channels"},
+      {"data.synthetic.classes=2000000000", "data.synthetic.classes"},
+      {"data.synthetic.train_images=9e18", "data.synthetic.train_images"},
+      {"data.augment.crop_padding=2000000000", "data.augment.crop_padding"},
+      {"train.global_batch=9e18", "train.global_batch"},
+      {"train.bn_recalibration_images=9e18", "train.bn_recalibration_images"},
+      {"train.loss_scale.init=1e39", "train.loss_scale.init"},
+      {"train.loss_scale.max=1e300", "train.loss_scale.max"},
+  };
+  for (const auto& [assignment, path] : cases) EXPECT_EQ(set_failure(assignment).path, path) << assignment;
+  for (const char* ok : {"train.epochs=1000000", "train.threads=4096", "train.loss_scale.init=1.8446744073709552e19",
+                         "data.prefetch=1024", "data.synthetic.height=65535"}) {
+    EXPECT_EQ(set_failure(ok).path, "") << ok;
+  }
 }
 
 // The reader is shared with other config sections; pin its contract directly.

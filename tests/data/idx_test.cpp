@@ -221,5 +221,25 @@ TEST_F(IdxTest, LoadDatasetChecksFashionLabelsAndSubset) {
   EXPECT_THROW(load_dataset(spec, false, 1), DataError);
 }
 
+// Issue 17, items 10 and 18: a set of 0 images is a data error naming its
+// images file (not a train.global_batch error, not a NaN accuracy).
+TEST_F(IdxTest, EmptyTrainingOrTestSetIsADataErrorNamingItsFile) {
+  for (const std::string prefix : {"train", "t10k"}) {
+    write_gzip(dir_ / (prefix + "-images-idx3-ubyte.gz"), header(0x803, {0, 28, 28}));
+    write_gzip(dir_ / (prefix + "-labels-idx1-ubyte.gz"), header(0x801, {0}));
+  }
+  DataSpec spec;
+  spec.dir = dir_.string();
+  for (const bool train : {true, false}) {
+    const std::string images = (dir_ / (train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz")).string();
+    try {
+      load_dataset(spec, train, 1);
+      ADD_FAILURE() << "an empty set accepted";
+    } catch (const DataError& e) {
+      EXPECT_EQ(std::string(e.what()), "data error: " + images + ": holds no images");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lb

@@ -112,6 +112,19 @@ TEST_F(LbTrain, MaxEpochsStopsAtTheEpochAndResumes) {
   EXPECT_EQ(run(common + " --out " + (dir_ / "bad").string() + " --max-epochs -1").exit_code, 2);
 }
 
+// Divergence has its own exit code (3), which hparam-sweep reads instead of
+// the message: a huge SGD step sends the loss to inf or NaN within a few steps.
+TEST_F(LbTrain, DivergedLossExitsThree) {
+  require_dataset();
+  const RunResult r = run(kDefaultSpec.string() + " --out " + (dir_ / "nan").string() +
+                          " --set data.train_subset=512 --set train.global_batch=128"
+                          " --set train.epochs=1 --set train.threads=2 --set train.precision=fp32"
+                          " --set optimizer.name=sgd --set optimizer.lr.base=1e30"
+                          " --set optimizer.lr.warmup_epochs=0");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("lb-train: error: training diverged"), std::string::npos) << r.output;
+}
+
 // train.bn_ghost_batch: a divisor of the batch trains (and changes the
 // result); a non-divisor, or the GPU backend, is a spec error naming the key.
 TEST_F(LbTrain, GhostBatchNormTrainsAndBadGhostBatchExitsTwo) {

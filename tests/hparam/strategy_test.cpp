@@ -1,4 +1,5 @@
 // Search space, samplers, narrowing, successive halving and ranking.
+#include "hparam/halving.hpp"
 #include "hparam/strategy.hpp"
 
 #include <gtest/gtest.h>

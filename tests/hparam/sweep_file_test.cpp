@@ -6,8 +6,10 @@
 
 #include <functional>
 
+#include "hparam/store.hpp"
 #include "hparam_fixture.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/core/spec.hpp"
 
 namespace lb::hparam::test {
 namespace {
@@ -30,6 +32,37 @@ const BadCase kBadCases[] = {
     {"base spec invalid", [](json& d) { d["base"]["train"]["epoch"] = 3; },
      "base: gives an invalid spec: train.epoch: unknown key"},
     {"bad objective", [](json& d) { d["objective"] = "accuracy"; }, ": objective: expected one of"},
+    {"test objective not allowed", [](json& d) { d["allow_test_objective"] = false; },
+     R"(: objective: "test_accuracy" chooses configurations by the test set)"},
+    {"test loss not allowed",
+     [](json& d) {
+       d["objective"] = "test_loss";
+       d.erase("allow_test_objective");
+     },
+     R"(: objective: "test_loss" chooses configurations by the test set)"},
+    {"validation objective without a split",
+     [](json& d) {
+       d.erase("objective");
+       d.erase("allow_test_objective");
+     },
+     ": objective: validation_accuracy needs a validation split: set data.validation_images > 0 "
+     "in the base spec"},
+    {"unknown launcher", [](json& d) { d["launcher"] = "pbs"; }, ": launcher: expected one of"},
+    {"slurm unknown key", [](json& d) { d["slurm"]["queue"] = "gpu"; },
+     ": slurm.queue: unknown key"},
+    {"slurm zero ranks", [](json& d) { d["slurm"]["ranks"] = 0; },
+     ": slurm.ranks: expected an integer in [1, 65536]"},
+    {"slurm sbatch line with a newline",
+     [](json& d) { d["slurm"]["sbatch"] = {"--qos=a\n#SBATCH --qos=b"}; },
+     ": slurm.sbatch[0]: one #SBATCH line each"},
+    {"slurm srun not strings", [](json& d) { d["slurm"]["srun"] = "--mpi=pmix"; },
+     ": slurm.srun: expected an array of strings"},
+    {"trial launcher under slurm",
+     [](json& d) {
+       d["launcher"] = "slurm";
+       d["trial"]["launcher"] = {"mpirun", "-np", "2"};
+     },
+     ": trial.launcher: not used with \"launcher\": \"slurm\""},
     {"negative target gpus", [](json& d) { d["target"]["gpus"] = -1; },
      ": target.gpus: expected an integer"},
     {"unknown target key", [](json& d) { d["target"]["nodes"] = 2; },
@@ -171,6 +204,94 @@ TEST_F(HparamTest, GoodFilesParse) {
   ASSERT_EQ(example.stages.size(), 3u);
   EXPECT_TRUE(example.stages[2].final);
   EXPECT_DOUBLE_EQ(example.stages[0].halving->eta, 3);
+}
+
+// The default objective is the validation split's accuracy. Needs
+// data.validation_images (issue 19) in the spec parser this tree builds.
+TEST_F(HparamTest, ValidationAccuracyIsTheDefaultObjective) {
+  json base = small_sweep()["base"];
+  base["data"]["validation_images"] = 1000;
+  try {
+    parse_spec(base);
+  } catch (const SpecError& e) {
+    GTEST_SKIP() << "SKIPPED: this build's spec has no data.validation_images: " << e.what();
+  }
+  json doc = small_sweep();
+  doc.erase("objective");
+  doc.erase("allow_test_objective");
+  doc["base"] = base;
+  const SweepConfig sweep = parse_sweep_file(write_sweep(doc));
+  EXPECT_EQ(sweep.objective, "validation_accuracy");
+  EXPECT_EQ(sweep.goal(), Goal::maximize);
+  // The fake's validation optimum is lr.base 0.25, its test optimum 0.3:
+  // the sweep must choose 0.25, and still report the test accuracy.
+  json run = doc;
+  run["space"] = json::parse(R"({"optimizer.lr.base": {"choices": [0.3, 0.25]}})");
+  run["stages"] = json::parse(R"([{"name": "only", "sampler": "grid"},
+                                  {"name": "final", "final": true, "top_k": 1}])");
+  const fs::path out = dir_ / "out";
+  const RunResult r =
+      shell(sweep_command(write_sweep(run, "run.json"), out, "", "FAKE_TRIAL_EPOCH_S=0"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("objective validation_accuracy"), std::string::npos) << r.output;
+  EXPECT_EQ(parse_spec(json::parse(read_text(out / "best-spec.json"))).optimizer.lr.base, 0.25);
+  for (const TrialRecord& t : TrialStore(out / "sweep.db", true).trials()) {
+    ASSERT_TRUE(t.objective && t.test_accuracy) << t.id;
+    if (t.params["optimizer.lr.base"] == 0.25) {  // at 0.3 the fake's two accuracies coincide
+      EXPECT_GT(*t.objective, *t.test_accuracy) << "the objective is the validation accuracy";
+    }
+  }
+  doc["objective"] = "validation_loss";
+  EXPECT_EQ(parse_sweep_file(write_sweep(doc)).goal(), Goal::minimize);
+  doc["stages"][0]["fidelity"]["data.validation_images"] = 0;
+  try {
+    parse_sweep_file(write_sweep(doc));
+    FAIL() << "a stage without a validation split was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  ": stages[0].fidelity: validation_loss needs a validation split"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(HparamTest, AllowedTestObjectiveIsChosenKnowinglyAndWarned) {
+  const SweepConfig sweep = parse_sweep_file(write_sweep(small_sweep()));
+  EXPECT_EQ(sweep.objective, "test_accuracy");
+  EXPECT_TRUE(sweep.allow_test_objective);
+  EXPECT_TRUE(is_test_objective("test_loss"));
+  EXPECT_FALSE(is_test_objective("validation_accuracy"));
+  json doc = small_sweep();
+  doc["stages"] = json::parse(R"([{"name": "only", "sampler": "grid", "points": 1}])");
+  const RunResult r =
+      shell(sweep_command(write_sweep(doc), dir_ / "out", "", "FAKE_TRIAL_EPOCH_S=0"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(
+      r.output.find("warning: the objective test_accuracy chooses configurations by the test set"),
+      std::string::npos)
+      << r.output;
+}
+
+// The test accuracy is reported beside the objective everywhere, and log-scale
+// parameters are plotted on log axes.
+TEST_F(HparamTest, ReportsShowTestAccuracyAndPlotLogParamsOnLogAxes) {
+  json doc = small_sweep();
+  doc["space"]["optimizer.weight_decay"] = {{"min", 0.0001}, {"max", 0.0002}};
+  doc["stages"] = json::parse(R"([{"name": "only", "sampler": "grid", "points": 2}])");
+  const fs::path out = dir_ / "out";
+  ASSERT_EQ(shell(sweep_command(write_sweep(doc), out, "", "FAKE_TRIAL_EPOCH_S=0")).exit_code, 0);
+  const RunResult status = shell(kSweep.string() + " status " + out.string());
+  EXPECT_NE(status.output.find(" objective  test_acc "), std::string::npos) << status.output;
+  const RunResult csv = shell(kSweep.string() + " export " + out.string() + " --csv");
+  EXPECT_EQ(csv.output.rfind("id,stage,stage_name,status,objective,test_accuracy,", 0), 0u)
+      << csv.output;
+  const RunResult report = shell(kSweep.string() + " report " + out.string());
+  ASSERT_EQ(report.exit_code, 0) << report.output << read_text(out / "report" / "plot.log");
+  EXPECT_NE(read_text(out / "report" / "plot.stdout.log")
+                .find("log axes: optimizer.lars.eta, optimizer.lr.base\n"),
+            std::string::npos)
+      << read_text(out / "report" / "plot.stdout.log");
+  EXPECT_NE(read_text(out / "report" / "report.md").find("| test_accuracy |"), std::string::npos);
 }
 
 TEST_F(HparamTest, BaseSpecPathIsRelativeToTheSweepFile) {

@@ -1,6 +1,7 @@
 // Tests of Conv2d, Linear, MaxPool2d, AvgPool2d and GlobalAvgPool against
 // naive reference loops and finite differences.
 #include <gtest/gtest.h>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -12,6 +13,7 @@
 #include "runtime/core/half.hpp"
 #include "runtime/nn/avg_pool2d.hpp"
 #include "runtime/nn/conv2d.hpp"
+#include "runtime/nn/cpu_settings.hpp"
 #include "runtime/nn/global_avg_pool.hpp"
 #include "runtime/nn/linear.hpp"
 #include "runtime/nn/max_pool2d.hpp"

@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
@@ -61,6 +65,61 @@ TEST_F(CheckpointTest, DetectsCorruptionTruncationAndMismatch) {
   expect_error(bytes, "does not match", {{"a", wrong}});
   expect_error(bytes, "does not match", {{"x", out}});
   expect_error(bytes, "different model", {{"a", out}, {"b", out}});
+}
+
+// A checkpoint file with `header` as its JSON header and a valid checksum,
+// as someone who knows the format could write it by hand.
+std::string crafted_checkpoint(const std::string& header, const std::vector<float>& data) {
+  std::string body("LBCKPT\0\0", 8);
+  const std::uint32_t version = kCheckpointVersion, reserved = 0;
+  const std::uint64_t length = header.size();
+  body.append(reinterpret_cast<const char*>(&version), 4);
+  body.append(reinterpret_cast<const char*>(&reserved), 4);
+  body.append(reinterpret_cast<const char*>(&length), 8);
+  body += header;
+  body.append(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(float));
+  return body + checkpoint_digest(body);
+}
+
+// Issue 17, items 5 and 13: a header that passes the checksum but holds
+// nonsense is a CheckpointError naming the field, never a crash or a raw
+// library exception.
+TEST_F(CheckpointTest, CraftedHeadersWithAValidChecksumAreCheckpointErrors) {
+  std::vector<float> a{1, 2, 3}, out(3);
+  const std::string tensors = R"("tensors": [{"name": "a", "numel": 3}])";
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"step": -5, "meta": {}, )" + tensors + "}", "header.step: expected an integer >= 0, got -5"},
+      {R"({"step": 1e400, "meta": {}, )" + tensors + "}", "header: invalid JSON: number overflow"},
+      {R"({"step": 2.5, "meta": {}, )" + tensors + "}", "header.step: expected an integer"},
+      {R"({"meta": {}, )" + tensors + "}", "expected the keys step, meta and tensors"},
+      {R"({"step": 1, "meta": [], )" + tensors + "}", "header.meta: expected an object"},
+      {R"({"step": 1, "meta": {}, "tensors": {}})", "header.tensors: expected an array"},
+      {R"({"step": 1, "meta": {}, "tensors": [7]})", "tensor a does not match"},
+      {R"({"step": 1, "meta": {}, "tensors": [{"name": "a", "numel": "3"}]})", "tensor a does not match"},
+      {R"({"step": 1, "meta": {}, "tensors": [{"name": "a", "numel": -1}]})", "tensor a does not match"},
+      {R"({"step": 1, "step": 2, "meta": {}, )" + tensors + "}", "duplicate key step"},
+      {R"([1, 2])", "header: expected an object"},
+      {"not json", "header: invalid JSON"},
+  };
+  for (const auto& [header, expected] : cases) {
+    write_file_atomically(file_, crafted_checkpoint(header, a));
+    try {
+      load_checkpoint(file_, {{"a", out}});
+      ADD_FAILURE() << "no error for " << header;
+    } catch (const CheckpointError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << header << ": " << e.what();
+    }
+  }
+  // The writer's own header, crafted the same way, loads: the helper is right.
+  write_file_atomically(file_, crafted_checkpoint(R"({"step": 3, "meta": {"k": 1}, )" + tensors + "}", a));
+  EXPECT_EQ(load_checkpoint(file_, {{"a", out}}).step, 3);
+  EXPECT_EQ(out, a);
+}
+
+TEST_F(CheckpointTest, NegativeStepWrittenBySaveIsRefusedOnLoad) {
+  std::vector<float> a{1, 2, 3}, out(3);
+  save_checkpoint(file_, -5, nlohmann::json::object(), {{"a", a}});
+  EXPECT_THROW(load_checkpoint(file_, {{"a", out}}), CheckpointError);
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 // validation, same outputs (metrics.jsonl with "eval" lines per eval
 // interval, summary.json; a stop at --max-epochs leaves checkpoint.json for
 // --resume), but the accuracy is a deterministic synthetic function of the
-// hyper-parameters and the epoch, so a trial takes milliseconds.
+// hyper-parameters and the epoch, so a trial takes milliseconds. With
+// data.validation_images > 0 it also reports validation_accuracy and
+// validation_loss (a slightly different function), as lb-train does.
 //
 // Knobs (environment):
 //   FAKE_TRIAL_EPOCH_S=0.02     sleep per evaluated epoch
@@ -11,7 +13,9 @@
 //   FAKE_TRIAL_FAULT=MODE:KEY>X[,MODE:KEY=X]...  a fault when spec key KEY
 //     exceeds (or equals) X; the first rule that matches applies. MODE:
 //     crash (SIGABRT after the first eval), hang (sleep forever), nan
-//     (diverges: exits 1 with lb-train's message), flaky (crashes on the
+//     (diverges: exits 3 as lb-train does, with a message that never says
+//     "diverged", since the sweep must go by the exit code), fail (exits 1
+//     with a message that does say "diverged"), flaky (crashes on the
 //     first attempt only, remembered in DIR.flaky), badinput (exits 2)
 #include <fcntl.h>
 #include <unistd.h>
@@ -50,6 +54,32 @@ double peak_accuracy(const lb::Spec& s) {
 
 double accuracy_at(const lb::Spec& s, double epoch) {
   return peak_accuracy(s) * (1 - 0.5 * std::exp(-epoch));
+}
+
+// The held-out split's accuracy differs a little from the test set's, in a
+// way that depends on the configuration (the optimum moves to lr.base 0.25),
+// so a test can tell which one a sweep chose by.
+double validation_accuracy_at(const lb::Spec& s, double epoch) {
+  return accuracy_at(s, epoch) + 0.01 * std::log10(0.3 / s.optimizer.lr.base) -
+         0.002 * sq(std::log10(0.3 / s.optimizer.lr.base));
+}
+
+// data.validation_images, looked up by name: 0 where the spec has no such key.
+bool has_validation_split(const lb::Spec& spec) {
+  const json j = lb::to_json(spec);
+  return j.contains("data") && j["data"].value("validation_images", 0) > 0;
+}
+
+// The accuracies of an evaluation: test, and validation when there is a split.
+json evaluation(const lb::Spec& spec, double epoch) {
+  const double acc = accuracy_at(spec, epoch);
+  json e{{"test_accuracy", acc}, {"test_loss", 1 - acc}};
+  if (has_validation_split(spec)) {
+    const double v = validation_accuracy_at(spec, epoch);
+    e["validation_accuracy"] = v;
+    e["validation_loss"] = 1 - v;
+  }
+  return e;
 }
 
 void log_event(const char* what, const std::string& out) {
@@ -123,18 +153,15 @@ int train(const TrainArgs& a) {
     std::this_thread::sleep_for(
         std::chrono::duration<double>(sleep_s * (epoch - std::min(epochs, (k - 1) * every))));
     if (mode == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
-    if (mode == "nan")
-      throw std::runtime_error("training diverged: loss is nan at step " + std::to_string(k));
+    if (mode == "nan") throw lb::DivergedError("loss is nan at step " + std::to_string(k));
+    if (mode == "fail")
+      throw std::runtime_error("not a divergence, though this message says diverged");
     acc = accuracy_at(spec, epoch);
+    json eval{{"type", "eval"}, {"step", k}, {"epoch", epoch}};
+    eval.update(evaluation(spec, epoch));
     metrics << json{{"type", "step"}, {"step", k}, {"epoch", epoch}, {"loss", 1 - acc}}.dump()
             << "\n"
-            << json{{"type", "eval"},
-                    {"step", k},
-                    {"epoch", epoch},
-                    {"test_accuracy", acc},
-                    {"test_loss", 1 - acc}}
-                   .dump()
-            << "\n"
+            << eval.dump() << "\n"
             << std::flush;
     if (mode == "crash" || flaky_first) std::abort();
     if (epoch >= stop_at - 1e-9) break;
@@ -143,13 +170,12 @@ int train(const TrainArgs& a) {
   if (!finished) {
     lb::write_file_atomically(out / "checkpoint.json", json{{"interval", k}}.dump() + "\n");
   }
-  const json summary{{"test_accuracy", acc},
-                     {"test_loss", 1 - acc},
-                     {"final_loss", 1 - acc},
+  json summary{{"final_loss", 1 - acc},
                      {"finished", finished},
                      {"train_time_s", epoch * sleep_s},
                      {"steps", k},
                      {"spec", lb::to_json(spec)}};
+  summary.update(evaluation(spec, epoch));
   lb::write_file_atomically(out / "summary.json", summary.dump(2) + "\n");
   log_event(finished ? "finish" : "pause", out.string());
   return 0;
@@ -175,6 +201,9 @@ int main(int argc, char** argv) {
   } catch (const lb::InputError& e) {
     std::cerr << e.what() << "\n";
     return 2;
+  } catch (const lb::DivergedError& e) {
+    std::cerr << "\nlb-train: error: " << e.what() << "\n";
+    return lb::kDivergedExitCode;
   } catch (const std::exception& e) {
     std::cerr << "\nlb-train: error: " << e.what() << "\n";
     return 1;

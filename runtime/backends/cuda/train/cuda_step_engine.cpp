@@ -13,6 +13,7 @@
 #include "runtime/backends/cuda/softmax_cross_entropy.hpp"
 #include "runtime/backends/cuda/unscale.hpp"
 #include "runtime/comm/allreduce.hpp"
+#include "runtime/core/errors.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/train/bucket_timings.hpp"
 
@@ -260,7 +261,7 @@ double CudaStepEngine::train_step(const Batch& batch, const StepArgs& args) {
   const double loss = mean_loss_read_back(logits.shape[0]);
   report(marks, args.step);
   if (!std::isfinite(loss)) {
-    throw std::runtime_error("training diverged: loss is " + std::to_string(loss) + " at step " +
+    throw DivergedError("training diverged: loss is " + std::to_string(loss) + " at step " +
                              std::to_string(args.step));
   }
   // Every rank's flag is the same (the averaged gradients are), so every

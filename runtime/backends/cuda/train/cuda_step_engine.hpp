@@ -62,6 +62,9 @@ class CudaStepEngine final : public StepEngine, private GpuLayerObserver {
   void write_state() override { state_.upload(); }
   std::string weights_sha256() override { return state_.weights_sha256(); }
   CommLayout comm_layout() const override;
+  // Not measured on the GPU yet (the trainer says so when the run starts):
+  // the norms need device reductions that no GPU here could test.
+  std::optional<GradientNormSample> noise_sample() const override { return std::nullopt; }
 
  private:
   struct StepMarks {  // StepTimer marks of the phase boundaries

@@ -1,6 +1,4 @@
-#include "runtime/backends/cpu/dnnl_context.hpp"
-
-#include <omp.h>
+#include "runtime/nn/onednn/context.hpp"
 
 #include <stdexcept>
 
@@ -50,26 +48,5 @@ dnnl::memory::desc desc_of(const Tensor& t) { return desc_of(t.shape(), t.layout
 dnnl::memory wrap(const Tensor& t) {
   return dnnl::memory(desc_of(t), engine(), const_cast<float*>(t.data()));
 }
-
-namespace {
-ConvAlgorithm g_conv_algorithm = ConvAlgorithm::winograd;
-}  // namespace
-
-void set_conv_algorithm(ConvAlgorithm algorithm) { g_conv_algorithm = algorithm; }
-ConvAlgorithm conv_algorithm() { return g_conv_algorithm; }
-
-ConvAlgorithm parse_conv_algorithm(const std::string& name) {
-  if (name == "direct") return ConvAlgorithm::direct;
-  if (name == "winograd") return ConvAlgorithm::winograd;
-  if (name == "auto") return ConvAlgorithm::automatic;
-  throw std::invalid_argument("unknown convolution algorithm '" + name +
-                              "' (expected direct, winograd or auto)");
-}
-
-void set_threads(int threads) {
-  if (threads > 0) omp_set_num_threads(threads);
-}
-
-int threads() { return omp_get_max_threads(); }
 
 }  // namespace lb::cpu

@@ -1,26 +1,11 @@
 #pragma once
-// The process-wide oneDNN CPU engine and stream, and helpers to wrap our
-// fp32 tensors as oneDNN memory without copying.
-#include <oneapi/dnnl/dnnl.hpp>
+// Process-wide settings of the CPU layers, free of oneDNN so that the
+// trainer and the apps can set them without seeing the library: how many
+// threads the layers (oneDNN and our own OpenMP loops) use, and how
+// convolutions are computed.
 #include <string>
 
-#include "runtime/tensor/tensor.hpp"
-
 namespace lb::cpu {
-
-dnnl::engine& engine();
-dnnl::stream& stream();
-
-dnnl::memory::dims dims_of(const Shape& shape);
-// The plain layout for a tensor of this rank: a (N), nc, nchw, oihw by rank.
-dnnl::memory::format_tag plain_format(std::size_t rank);
-dnnl::memory::desc plain_desc(const Shape& shape);
-// The oneDNN format tag of a Layout for a tensor of this rank, and the
-// descriptor of a tensor in that layout.
-dnnl::memory::format_tag tag_of(Layout layout, std::size_t rank);
-dnnl::memory::desc desc_of(const Shape& shape, Layout layout);
-dnnl::memory::desc desc_of(const Tensor& t);
-dnnl::memory wrap(const Tensor& t);  // in t's layout; oneDNN never writes through a const wrap
 
 // How convolutions are computed. `winograd` uses oneDNN's Winograd F(4x4, 3x3)
 // kernels wherever oneDNN implements them (3x3, stride 1, for forward,

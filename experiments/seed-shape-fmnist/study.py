@@ -1,0 +1,365 @@
+#!/usr/bin/python3
+"""The seed's claim at the seed's shape, in miniature: resumable study driver.
+
+Study A: lenet_bn on Fashion-MNIST (55,000 train / 5,000 validation), 90
+epochs; the baseline at batch 256 against four arms at batch 3,072 (5.6 % of
+the training images per step, 17 steps an epoch, 1,530 steps). Each arm's main
+knob is tuned on validation accuracy with at most 4 points on seed 1; the
+chosen point then runs on seeds 2 and 3. Then one resnet20 pair (baseline and
+LARS fp16 at their chosen points, seed 1).
+
+Study B: steps to 90 % validation accuracy for batches 256 ... 16,384, LARS
+fp16 and SGD momentum fp16, best of 3 learning rates per batch, constant
+learning rate after a warm-up of about 85 steps, each run stopping at the
+target (train.stop_at) or at a cap.
+
+    study.py run [--only A|B|R] [--jobs N] [--dry-run]   # resumable
+    study.py status                                        # what is done, running, left
+    study.py report                                        # results/*.json, plots, table
+
+A run whose summary.json exists is done and skipped. While RUNS/PAUSE exists
+no new run starts (the running one finishes), so that a benchmark can have
+the machine to itself. A run killed half-way is
+continued with lb-train --resume from its last checkpoint (every 3 epochs);
+its wall time is the sum over the processes that ran it (wall.json). Each run
+directory gets provenance.json: machine, CPU flags, date, commit, binary.
+
+Run with /usr/bin/python3 (Debian's matplotlib for the report).
+"""
+
+import argparse
+import concurrent.futures
+import gzip
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+ARMS = HERE / "arms"
+RESULTS = HERE / "results"
+
+TRAIN_IMAGES = 55_000  # 60,000 less the 5,000 held out
+TARGET = 0.90          # Study B: Shallue et al.'s Fashion-MNIST goal (validation error 0.10)
+WARMUP_STEPS = 85      # Study B: 5 epochs at batch 3,072 (17 steps an epoch), kept in steps for every batch
+
+
+@dataclass(frozen=True)
+class Knob:
+    key: str      # spec key the arm tunes
+    grid: tuple   # first points, in the order they run
+    label: str
+
+
+LARS_ETA = Knob("optimizer.lars.eta", (0.005, 0.0025, 0.01), "eta")
+LR_BASE = Knob("optimizer.lr.base", (0.1, 0.05, 0.2), "lr")
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    spec: str
+    knob: Knob
+    title: str
+
+
+ARMS_A = [
+    Arm("a-sgd-b256", "a-sgd-b256.json", LR_BASE, "SGD momentum, batch 256, fp32 (baseline)"),
+    Arm("b-lars-fp16-b3072", "b-lars-fp16-b3072.json", LARS_ETA, "LARS fp16, batch 3072 (the seed's recipe)"),
+    Arm("c-sgd-fp16-b3072", "c-sgd-fp16-b3072.json", LR_BASE, "SGD momentum fp16, batch 3072 (Goyal et al.)"),
+    Arm("d-nesterov-fp16-b3072", "d-nesterov-fp16-b3072.json", LR_BASE, "Nesterov fp16, batch 3072 (Nado et al.)"),
+    Arm("e-lars-fp16-decayall-b3072", "e-lars-fp16-decayall-b3072.json", LARS_ETA,
+        "LARS fp16, batch 3072, weight decay on bias and BN too"),
+]
+BASELINE, SEED_RECIPE = ARMS_A[0], ARMS_A[1]
+MAX_POINTS = 4
+SEEDS = (1, 2, 3)
+
+# Study B: per batch, the step cap (in epochs) and the evaluation interval
+# (in epochs), which sets the resolution of the step count.
+BATCHES_B = {256: (20, 0.25), 1024: (40, 0.5), 3072: (60, 1), 8192: (100, 2), 16384: (150, 4)}
+OPTIMIZERS_B = {"lars-fp16": ARMS_A[1], "sgd-fp16": ARMS_A[2]}
+
+
+@dataclass
+class Run:
+    study: str
+    group: str          # arm, or optimizer-batch
+    spec: Path
+    knob: Knob
+    value: float
+    seed: int
+    overrides: list = field(default_factory=list)
+    model: str = "lenet_bn"
+
+    @property
+    def name(self):
+        model = "" if self.model == "lenet_bn" else f"{self.model}-"
+        return f"{model}{self.knob.label}{self.value:g}-s{self.seed}"
+
+    def directory(self, runs):
+        return runs / self.study / self.group / self.name
+
+
+def steps_per_epoch(batch):
+    return TRAIN_IMAGES // batch
+
+
+# --- run state ----------------------------------------------------------------
+
+
+def read_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def summary(run, runs):
+    return read_json(run.directory(runs) / "summary.json")
+
+
+def failed(run, runs):
+    marker = run.directory(runs) / "FAILED"
+    return marker.read_text().strip() if marker.exists() else None
+
+
+def validation_accuracy(run, runs):
+    s = summary(run, runs)
+    return None if s is None else s.get("validation_accuracy")
+
+
+# --- the plan -----------------------------------------------------------------
+
+
+def tuning_runs(arm, runs, points):
+    return [Run("A", arm.name, ARMS / arm.spec, arm.knob, v, 1) for v in points]
+
+
+def tuning_points(arm, runs):
+    """The grid, plus one point beyond its edge when the best of the first
+    three is at an edge (at most MAX_POINTS in all)."""
+    points = list(arm.knob.grid)
+    scores = {v: validation_accuracy(r, runs) for v, r in zip(points, tuning_runs(arm, runs, points))}
+    if any(s is None for s in scores.values()):
+        return points, None
+    best = max(points, key=lambda v: scores[v])
+    ordered = sorted(points)
+    if best == ordered[0]:
+        points.append(ordered[0] / 2)
+    elif best == ordered[-1]:
+        points.append(ordered[-1] * 2)
+    points = points[:MAX_POINTS]
+    all_scores = [validation_accuracy(r, runs) for r in tuning_runs(arm, runs, points)]
+    if any(s is None for s in all_scores):
+        return points, None
+    chosen = max(points, key=lambda v: validation_accuracy(tuning_runs(arm, runs, [v])[0], runs))
+    return points, chosen
+
+
+def plan_arm(arm, runs):
+    """Runs of one arm that can be planned now: the tuning points, then the
+    chosen point's other seeds once tuning is complete."""
+    points, chosen = tuning_points(arm, runs)
+    plan = tuning_runs(arm, runs, points)
+    if chosen is not None:
+        plan += [Run("A", arm.name, ARMS / arm.spec, arm.knob, chosen, s) for s in SEEDS[1:]]
+    return plan, chosen
+
+
+def plan_resnet20(runs):
+    plan = []
+    for arm in (BASELINE, SEED_RECIPE):
+        _, chosen = tuning_points(arm, runs)
+        if chosen is not None:
+            plan.append(Run("R", arm.name, ARMS / arm.spec, arm.knob, chosen, 1,
+                            ["--set", "model.name=resnet20"], model="resnet20"))
+    return plan
+
+
+def plan_b():
+    plan = []
+    for batch, (cap_epochs, eval_epochs) in BATCHES_B.items():
+        for opt, arm in OPTIMIZERS_B.items():
+            for v in arm.knob.grid:
+                overrides = [
+                    "--set", f"train.global_batch={batch}",
+                    "--set", f"train.epochs={cap_epochs}",
+                    "--set", f"train.eval_every_epochs={eval_epochs}",
+                    "--set", f"optimizer.lr.warmup_epochs={WARMUP_STEPS / steps_per_epoch(batch):.6g}",
+                    "--set", "optimizer.lr.decay=none",
+                    "--set", f'train.stop_at={{"validation_accuracy": {TARGET}}}',
+                    "--set", f"train.checkpoint_every_epochs={max(1, cap_epochs // 20)}",
+                ]
+                plan.append(Run("B", f"{opt}-b{batch}", ARMS / arm.spec, arm.knob, v, 1, overrides))
+    return plan
+
+
+def full_plan(runs, only):
+    plan = []
+    if only in (None, "A"):
+        # The claim first: the seed's recipe and the baseline, alternating.
+        recipe, baseline = plan_arm(SEED_RECIPE, runs)[0], plan_arm(BASELINE, runs)[0]
+        for pair in zip(recipe, baseline):
+            plan += pair
+        shorter = min(len(recipe), len(baseline))
+        plan += recipe[shorter:] + baseline[shorter:]
+    if only in (None, "B"):
+        plan += plan_b()
+    if only in (None, "A"):
+        for arm in ARMS_A[2:]:
+            plan += plan_arm(arm, runs)[0]
+    if only in (None, "R"):
+        plan += plan_resnet20(runs)
+    return plan
+
+
+# --- running ------------------------------------------------------------------
+
+
+def provenance(binary):
+    def text(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+        except OSError:
+            return ""
+
+    cpu = ""
+    flags = []
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name") and not cpu:
+            cpu = line.split(":", 1)[1].strip()
+        if line.startswith("flags") and not flags:
+            flags = line.split(":", 1)[1].split()
+    isa = [f for f in ("avx512f", "avx512_bf16", "avx2", "fma", "f16c") if f in flags]
+    side = read_json(Path(str(binary) + ".provenance.json")) or {}
+    return {
+        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": platform.node(),
+        "cpu": cpu,
+        "isa": isa,
+        "cores": os.cpu_count(),
+        "commit": side.get("commit") or text(["git", "-C", str(ROOT), "rev-parse", "HEAD"]),
+        "binary": str(binary),
+        "binary_sha256": hashlib.sha256(Path(binary).read_bytes()).hexdigest(),
+    }
+
+
+def train(run, runs, binary):
+    out = run.directory(runs)
+    resume = (out / "checkpoint.bin").exists()
+    if not resume and out.exists():
+        shutil.rmtree(out)  # started but never checkpointed: start again
+    out.mkdir(parents=True, exist_ok=True)
+    prov = out / "provenance.json"
+    history = read_json(prov) or {"processes": []}
+    history["processes"].append(provenance(binary))
+    prov.write_text(json.dumps(history, indent=2) + "\n")
+    cmd = [str(binary), str(run.spec), "--out", str(out), "-q",
+           "--set", f"train.seed={run.seed}", "--set", f"{run.knob.key}={run.value:g}", *run.overrides]
+    if resume:
+        cmd.append("--resume")
+    start = time.time()
+    with open(out / "lb-train.log", "a", encoding="utf-8") as log:
+        log.write("$ " + " ".join(cmd) + "\n")
+        log.flush()
+        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+    wall = read_json(out / "wall.json") or {"processes_s": []}
+    wall["processes_s"].append(time.time() - start)
+    wall["wall_s"] = sum(wall["processes_s"])
+    (out / "wall.json").write_text(json.dumps(wall) + "\n")
+    if rc != 0:
+        last = [l for l in (out / "lb-train.log").read_text().splitlines() if l.strip()][-1:]
+        (out / "FAILED").write_text(f"exit {rc}: {last[0] if last else ''}\n")
+    return run, rc
+
+
+def wait_while_paused(runs):
+    """A file RUNS/PAUSE holds the study between runs, so that a benchmark
+    can have the machine to itself without stopping a run half-way."""
+    pause = runs / "PAUSE"
+    if pause.exists():
+        print(f"[{time.strftime('%H:%M:%S')}] paused: {pause} exists", flush=True)
+        while pause.exists():
+            time.sleep(20)
+        print(f"[{time.strftime('%H:%M:%S')}] resumed", flush=True)
+
+
+def run_study(args):
+    runs = Path(args.runs)
+    binary = Path(args.lb_train)
+    if not binary.exists():
+        sys.exit(f"study.py: {binary} not found (build it with scripts/setup, or --lb-train)")
+    done = set()
+    while True:
+        plan = [r for r in full_plan(runs, args.only)
+                if summary(r, runs) is None and failed(r, runs) is None
+                and str(r.directory(runs)) not in done]
+        if not plan:
+            print("study: nothing left to run" + (" now (the rest waits on tuning)" if args.only else ""))
+            return
+        if args.dry_run:
+            for r in plan:
+                print(f"would run {r.study}/{r.group}/{r.name}")
+            return
+        wait_while_paused(runs)
+        batch = plan[: args.jobs]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            stamp = time.strftime("%H:%M:%S")
+            for r in batch:
+                print(f"[{stamp}] start {r.study}/{r.group}/{r.name}", flush=True)
+            for run, rc in pool.map(lambda r: train(r, runs, binary), batch):
+                s = summary(run, runs) or {}
+                done.add(str(run.directory(runs)))
+                print(f"[{time.strftime('%H:%M:%S')}] {'done' if rc == 0 else f'FAILED ({rc})'} "
+                      f"{run.study}/{run.group}/{run.name}: validation {s.get('validation_accuracy')}, "
+                      f"test {s.get('test_accuracy')}, steps {s.get('steps')}", flush=True)
+
+
+def status(args):
+    runs = Path(args.runs)
+    for r in full_plan(runs, None):
+        s = summary(r, runs)
+        state = "done" if s else ("FAILED " + failed(r, runs)) if failed(r, runs) else (
+            "started" if r.directory(runs).exists() else "to run")
+        extra = ""
+        if s:
+            extra = (f" val {s.get('validation_accuracy', 0):.4f} test {s['test_accuracy']:.4f}"
+                     f" steps {s['steps']}")
+        print(f"{r.study}/{r.group}/{r.name}: {state}{extra}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", default=str(ROOT / "runs" / "seed-shape-fmnist"), help="run directories")
+    parser.add_argument("--lb-train", default=str(ROOT / "build" / "bin" / "lb-train"))
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run what is left (resumable)")
+    run.add_argument("--only", choices=["A", "B", "R"])
+    run.add_argument("--jobs", type=int, default=1, help="runs at once (each uses train.threads=1)")
+    run.add_argument("--dry-run", action="store_true")
+    sub.add_parser("status", help="list every planned run and its state")
+    report = sub.add_parser("report", help="results/*.json, plots and the table")
+    report.add_argument("--results", default=str(RESULTS))
+    args = parser.parse_args()
+    if args.command == "run":
+        run_study(args)
+    elif args.command == "status":
+        status(args)
+    else:
+        import study_report  # matplotlib only where it is needed
+
+        study_report.report(args, sys.modules[__name__])
+
+
+if __name__ == "__main__":
+    main()

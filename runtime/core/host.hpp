@@ -1,0 +1,19 @@
+#pragma once
+// What this machine offers, for checks that refuse a spec it cannot run
+// (thread counts, memory) before anything is allocated or written.
+#include <cstdint>
+#include <string>
+
+namespace lb {
+
+// Hardware threads (at least 1).
+int hardware_threads();
+
+// Memory this process may use: physical memory, or the cgroup's limit when
+// that is lower.
+std::uint64_t usable_memory_bytes();
+
+// "1.5 GiB": a byte count for messages.
+std::string format_bytes(double bytes);
+
+}  // namespace lb
