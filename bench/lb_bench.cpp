@@ -13,23 +13,20 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <span>
 #include <vector>
 
 #include "runtime/core/errors.hpp"
-#include "runtime/core/half.hpp"
+#include "runtime/core/profile_format.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/core/spec.hpp"
 #include "runtime/models/model.hpp"
 #include "runtime/nn/cpu_settings.hpp"
-#include "runtime/nn/softmax_cross_entropy.hpp"
 #include "runtime/optim/loss_scaler.hpp"
 #include "runtime/optim/optimizer.hpp"
 #include "runtime/train/device_engines.hpp"
@@ -55,17 +52,6 @@ struct Args {
   std::uint64_t seed = 1;
   bool breakdown = false;
   std::string conv_algorithm = "winograd";
-};
-
-// Sums the time of every layer event by layer kind ("add" for a residual
-// block's own work), to show where a training step's time goes.
-struct TimeByKind final : lb::LayerObserver {
-  std::map<std::string, double> seconds;
-  void forward_done(const lb::Layer& l, TimePoint begin, TimePoint end) override { add(l, begin, end); }
-  void backward_done(const lb::Layer& l, TimePoint begin, TimePoint end) override { add(l, begin, end); }
-  void add(const lb::Layer& l, TimePoint begin, TimePoint end) {
-    seconds[l.is_composite() ? "add" : l.kind()] += std::chrono::duration<double>(end - begin).count();
-  }
 };
 
 double median(std::vector<double> v) {
@@ -95,6 +81,7 @@ lb::Spec bench_spec(const Args& a) {
                               {{"global_batch", a.batch},
                                {"precision", a.precision},
                                {"threads", a.threads},
+                               {"conv_algorithm", a.conv_algorithm},
                                {"seed", a.seed}}},
                              {"optimizer", {{"name", a.optimizer}}}});
 }
@@ -128,101 +115,56 @@ SyntheticBatch make_batch(std::int64_t batch, const Task& task, std::uint64_t se
   return b;
 }
 
-// Everything one training step touches, built as Trainer::Impl::build_model does.
-struct TrainBench {
-  lb::Spec spec;
-  std::unique_ptr<lb::Model> model;
-  std::unique_ptr<lb::TrainingState> state;
-  std::unique_ptr<lb::Optimizer> optimizer;
-  std::unique_ptr<lb::LossScaler> scaler;
-  lb::SoftmaxCrossEntropy loss_fn;
-  SyntheticBatch batch;
-  std::int64_t skipped = 0;
-  lb::LayerObserver* observer = nullptr;
-
-  explicit TrainBench(const Args& a)
-      : spec(bench_spec(a)), batch(make_batch(a.batch, task_of(a.model), a.seed)) {
-    model = lb::make_model(a.model, task_of(a.model).chw, task_of(a.model).classes);
-    lb::Rng rng(lb::mix(a.seed, 0x6d6f64656cull));  // "model"
-    model->net->init(rng);
-    state = std::make_unique<lb::TrainingState>(model->net->params(), model->net->buffers(),
-                                                spec.optimizer, spec.train.precision);
-    optimizer = lb::make_optimizer(spec.optimizer);
-    scaler = std::make_unique<lb::LossScaler>(spec.train.loss_scale, fp16());
-  }
-
-  bool fp16() const { return spec.train.precision == lb::Precision::fp16; }
-
-  // One step exactly as Trainer::Impl::train_step does it.
-  void step(std::int64_t index) {
-    const lb::Context ctx{lb::Mode::train, spec.train.precision,
-                          lb::mix(spec.train.seed, static_cast<std::uint64_t>(index)), observer};
-    const lb::Tensor& logits = model->net->forward(batch.images, ctx);
-    const double loss = loss_fn.forward(logits, batch.labels, 0.0f);
-    if (!std::isfinite(loss)) throw std::runtime_error("loss is not finite");
-    lb::Tensor dlogits = loss_fn.backward(scaler->scale());
-    if (fp16()) lb::round_to_half(dlogits.span());
-    model->net->backward(dlogits, ctx);
-    const bool finite = !fp16() || state->gradients_finite();
-    const float scale = scaler->scale();
-    if (scaler->update(finite)) {
-      optimizer->step(state->slots(), kLearningRate, 1.0f / scale);
-      state->sync_values();
-    } else {
-      ++skipped;
-    }
-  }
-};
-
-json engine_train_mode(const Args& a);
-
-json train_mode(const Args& a) {
-  if (a.device != "cpu") return engine_train_mode(a);
-  lb::cpu::set_threads(a.threads);
-  lb::cpu::set_conv_algorithm(lb::cpu::parse_conv_algorithm(a.conv_algorithm));
-  TrainBench bench(a);
-  for (int i = 0; i < a.warmup; ++i) bench.step(i);
-  bench.skipped = 0;  // count only the timed steps' skips
-  TimeByKind by_kind;
-  if (a.breakdown) bench.observer = &by_kind;
-  std::vector<double> times;
-  for (int i = 0; i < a.steps; ++i) {
-    const auto start = Clock::now();
-    bench.step(a.warmup + i);
-    times.push_back(seconds_since(start));
-  }
-  double total = 0;
-  for (double t : times) total += t;
+// --breakdown on the CPU: each layer kind's share of the median step, from
+// the profile's per-layer medians (forward + backward; "add" is a residual
+// block's own work); the rest is the loss, the optimizer and conversions.
+json time_share(const json& profile, double step_s) {
   json share = json::object();
   double layers = 0;
-  for (const auto& [kind, seconds] : by_kind.seconds) {
-    share[kind] = seconds / total;
-    layers += seconds;
+  for (const json& row : profile.at("layers")) {
+    const double s = row.at("forward_s").get<double>() + row.at("backward_s").get<double>();
+    const std::string kind = row.at("kind");
+    share[kind] = share.value(kind, 0.0) + s / step_s;
+    layers += s;
   }
-  if (a.breakdown) share["other (loss, optimizer, conversions)"] = 1.0 - layers / total;
-  return {{"impl", "largebatch"},
-          {"mode", "train"},
-          {"model", a.model},
-          {"batch", a.batch},
-          {"precision", a.precision},
-          {"optimizer", a.optimizer},
-          {"threads", lb::cpu::threads()},
-          {"conv_algorithm", a.conv_algorithm},
-          {"steps", a.steps},
-          {"images_per_s", double(a.batch) * a.steps / total},
-          {"step_s_median", median(times)},
-          {"skipped_steps", bench.skipped},
-          {"peak_rss_bytes", peak_rss_bytes()},
-          {"time_share", share}};
+  share["other (loss, optimizer, conversions)"] = 1.0 - layers / step_s;
+  return share;
 }
 
-// --device cuda: the trainer's own step (StepEngine, as lb-train runs it) on
-// a fixed batch. Each step includes sending the batch to the device; the
-// next step's batch is handed over early so that its copy overlaps the
-// step, as lb-train's prefetched batches are.
-json engine_train_mode(const Args& a) {
-  lb::cpu::set_threads(a.threads);
+json train_row(const Args& a, const lb::Spec& spec, const lb::StepEngine& engine,
+               const std::vector<double>& times, std::int64_t skipped, const lb::StepProfile& profile) {
+  double total = 0;
+  for (double t : times) total += t;
+  json row{{"impl", "largebatch"}, {"mode", "train"}, {"device", a.device}, {"model", a.model},
+           {"batch", a.batch}, {"precision", a.precision}, {"optimizer", a.optimizer},
+           {"steps", a.steps}, {"images_per_s", double(a.batch) * a.steps / total},
+           {"step_s_median", median(times)}, {"skipped_steps", skipped}};
+  const json p = lb::to_json(profile.summary({}));
+  if (spec.device == lb::DeviceKind::cpu) {
+    row["threads"] = lb::cpu::threads();
+    row["conv_algorithm"] = a.conv_algorithm;
+    row["peak_rss_bytes"] = peak_rss_bytes();
+    row["time_share"] = a.breakdown ? time_share(p, median(times)) : json::object();
+  } else {
+    row["device_name"] = engine.device_description();
+  }
+  if (a.breakdown) {
+    row["phase_s_median"] = {{"forward", p.at("forward_s")}, {"backward", p.at("backward_s")},
+                             {"optimizer", p.at("optimizer_s")}};
+  }
+  return row;
+}
+
+// The trainer's own step (StepEngine::train_step, as lb-train runs it, on
+// either device) on a fixed batch, so that what is timed is what trains.
+// Each step includes handing the batch over (a GPU copies it to the device);
+// the next step's batch is handed over early so that its copy overlaps the
+// step, as lb-train's prefetched batches are. With --breakdown the profile
+// records every layer (as it does in lb-train's profiled steps).
+json train_mode(const Args& a) {
   const lb::Spec spec = bench_spec(a);
+  lb::cpu::set_threads(spec.train.threads);  // as Trainer::Impl::setup
+  lb::cpu::set_conv_algorithm(spec.train.conv_algorithm);
   const Task task = task_of(a.model);
   auto model = lb::make_model(a.model, task.chw, task.classes);
   lb::Rng rng(lb::mix(a.seed, 0x6d6f64656cull));  // "model", as the trainer seeds it
@@ -236,32 +178,21 @@ json engine_train_mode(const Args& a) {
   lb::LossScaler scaler(spec.train.loss_scale, spec.train.precision == lb::Precision::fp16);
   SyntheticBatch synthetic = make_batch(a.batch, task, a.seed);
   const lb::Batch batch{std::move(synthetic.images), std::move(synthetic.labels)};
-  // With --breakdown the profile records (CUDA-event timings of every layer).
   auto step = [&](std::int64_t i) {
     if (a.breakdown) profile.begin_step();
     engine->train_step(batch, {i, kLearningRate, false, scaler, &batch});
     if (a.breakdown) profile.end_step();
   };
   for (int i = 0; i < a.warmup; ++i) step(i);
-  const std::int64_t skipped_before = scaler.skipped_steps();
+  const std::int64_t skipped_before = scaler.skipped_steps();  // count only the timed steps' skips
   std::vector<double> times;
   for (int i = 0; i < a.steps; ++i) {
     const auto start = Clock::now();
     step(a.warmup + i);
     times.push_back(seconds_since(start));
   }
-  double total = 0;
-  for (double t : times) total += t;
-  json row{{"impl", "largebatch"}, {"mode", "train"}, {"device", a.device},
-           {"device_name", engine->device_description()}, {"model", a.model},
-           {"batch", a.batch}, {"precision", a.precision}, {"optimizer", a.optimizer},
-           {"steps", a.steps}, {"images_per_s", double(a.batch) * a.steps / total},
-           {"step_s_median", median(times)}, {"skipped_steps", scaler.skipped_steps() - skipped_before}};
-  if (a.breakdown) {
-    const lb::Profile p = profile.summary({});
-    row["phase_s_median"] = {{"forward", p.forward_s}, {"backward", p.backward_s},
-                             {"optimizer", p.optimizer_s}};
-  }
+  json row = train_row(a, spec, *engine, times, scaler.skipped_steps() - skipped_before, profile);
+  engine.reset();
   trace.reset();
   std::filesystem::remove(trace_file);
   return row;
@@ -306,7 +237,7 @@ json optimizer_mode(const Args& a) {
     times.push_back(seconds_since(start));
   }
   const double step_s = median(times);
-  const std::int64_t bytes = bytes_per_step(state.slots(), a.optimizer == "lars");
+  const std::int64_t bytes = bytes_per_step(state.slots(), spec.optimizer.name == lb::OptimizerKind::lars);
   return {{"impl", "largebatch"},
           {"mode", "optimizer"},
           {"model", a.model},

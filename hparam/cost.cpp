@@ -6,6 +6,7 @@
 #include <map>
 #include <ostream>
 
+#include "hparam/cost_to_accuracy.hpp"
 #include "hparam/process.hpp"
 #include "hparam/runner.hpp"
 #include "runtime/core/files.hpp"
@@ -18,22 +19,11 @@ namespace fs = std::filesystem;
 
 std::optional<Estimate> simulate(const SweepConfig& sweep, const TrialRecord& t,
                                  const RunOptions& options, std::string& error) {
-  const fs::path dir = options.out / "cost" / std::to_string(t.id);
-  fs::create_directories(dir);
-  write_file_atomically(dir / "spec.json", full_run_spec(sweep, t.params).dump(2) + "\n");
-  const std::vector<std::string> argv{options.simulator.string(),
-                                      (dir / "spec.json").string(),
-                                      "--gpus",
-                                      std::to_string(sweep.target_gpus),
-                                      "--out",
-                                      dir.string()};
-  const ExitStatus status = run_to_completion(argv, dir / "stdout.log", dir / "stderr.log", 600);
-  if (status.code != 0 || status.signal != 0) {
-    error = status.describe() + ": " + last_line(dir / "stderr.log");
-    return std::nullopt;
-  }
+  const auto dir = run_simulator(sweep, t, options, {},
+                                 {"--gpus", std::to_string(sweep.target_gpus)}, error);
+  if (!dir) return std::nullopt;
   try {
-    auto row = scaling_row(json::parse(read_file(dir / "scaling.json")), sweep.target_gpus);
+    auto row = scaling_row(json::parse(read_file(*dir / "scaling.json")), sweep.target_gpus);
     if (!row) error = "scaling.json has no row for " + std::to_string(sweep.target_gpus) + " GPUs";
     return row;
   } catch (const std::exception& e) {
@@ -43,6 +33,27 @@ std::optional<Estimate> simulate(const SweepConfig& sweep, const TrialRecord& t,
 }
 
 }  // namespace
+
+std::optional<fs::path> run_simulator(const SweepConfig& sweep, const TrialRecord& t,
+                                      const RunOptions& options,
+                                      const std::vector<std::string>& command,
+                                      const std::vector<std::string>& args, std::string& error) {
+  fs::path dir = options.out / "cost" / std::to_string(t.id);
+  if (!command.empty()) dir /= command.front();  // a subcommand's outputs beside the plain run's
+  fs::create_directories(dir);
+  write_file_atomically(dir / "spec.json", full_run_spec(sweep, t.params).dump(2) + "\n");
+  std::vector<std::string> argv{options.simulator.string()};
+  argv.insert(argv.end(), command.begin(), command.end());
+  argv.push_back((dir / "spec.json").string());
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--out", dir.string()});
+  const ExitStatus status = run_to_completion(argv, dir / "stdout.log", dir / "stderr.log", 600);
+  if (status.code != 0 || status.signal != 0) {
+    error = status.describe() + ": " + last_line(dir / "stderr.log");
+    return std::nullopt;
+  }
+  return dir;
+}
 
 std::optional<Estimate> scaling_row(const json& scaling, int gpus) {
   const json& rows = scaling.is_object() ? scaling.at("results") : scaling;
@@ -76,6 +87,10 @@ void estimate_costs(const SweepConfig& sweep, TrialStore& store,
   if (sweep.target_gpus <= 0) {
     log << "cost estimate: skipped, the sweep file sets no target.gpus\n";
     return;
+  }
+  if (!sweep.target_convergence.empty() &&
+      estimate_costs_to_accuracy(sweep, store, final_trials, options, log)) {
+    return;  // time to accuracy instead of a fixed number of epochs
   }
   std::map<std::int64_t, Estimate> known;  // from an earlier run of this sweep: not simulated again
   for (const Estimate& e : store.estimates()) {

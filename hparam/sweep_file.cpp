@@ -278,6 +278,30 @@ double stage_epochs(const SweepConfig& sweep, const Stage& stage) {
   return parse_spec(apply_overrides(sweep.base, stage.fidelity)).train.epochs;
 }
 
+namespace {
+
+// target: the cluster the full runs are priced on, and how (see cost_to_accuracy.hpp).
+void read_target(ObjectReader target, const std::filesystem::path& base_dir, SweepConfig& sweep) {
+  target.read("gpus", sweep.target_gpus, IntRange::between(0, 1 << 24));
+  target.read("convergence", sweep.target_convergence);
+  target.read("price_per_gpu_hour", sweep.target_price_per_gpu_hour, NumberRange::at_least(0));
+  target.finish();
+  if (sweep.target_convergence.empty()) return;
+  if (sweep.target_gpus == 0) {
+    throw SpecError(target.path_of("convergence"), "needs target.gpus (the cluster to price on)");
+  }
+  if (sweep.target_convergence == "trials") return;
+  const std::filesystem::path file = std::filesystem::absolute(base_dir / sweep.target_convergence);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    throw SpecError(target.path_of("convergence"),
+                    "expected a convergence model file or \"trials\", cannot open " + file.string());
+  }
+  sweep.target_convergence = file.string();
+}
+
+}  // namespace
+
 SweepConfig parse_sweep(const json& document, const std::filesystem::path& base_dir) {
   ObjectReader r(document, "");
   SweepConfig sweep;
@@ -285,9 +309,7 @@ SweepConfig parse_sweep(const json& document, const std::filesystem::path& base_
   sweep.base = read_base(r, base_dir);
   r.read("seed", sweep.seed);
   read_objective(r, sweep);
-  ObjectReader target = r.child("target");
-  target.read("gpus", sweep.target_gpus, IntRange::between(0, 1 << 24));
-  target.finish();
+  read_target(r.child("target"), base_dir, sweep);
   read_trial(r.child("trial"), sweep.trial);
   r.read_choice("launcher", sweep.launcher, {"local", "slurm"});
   read_slurm(r.child("slurm"), sweep.slurm);

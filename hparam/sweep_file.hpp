@@ -73,6 +73,10 @@ struct SweepConfig {
   std::string objective = "validation_accuracy";
   bool allow_test_objective = false;  // choosing by the test set, knowingly
   int target_gpus = 0;                      // 0: no cost estimate
+  // Convergence model for the cost estimate in time to accuracy: a file (made
+  // absolute), "trials" (fitted to this sweep's trials), or "" (fixed epochs).
+  std::string target_convergence;
+  double target_price_per_gpu_hour = 0;  // 0: no price, cost in GPU-hours only
   TrialSettings trial;
   std::string launcher = "local";  // local | slurm
   SlurmSettings slurm;

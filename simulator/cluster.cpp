@@ -9,10 +9,13 @@ LinkClass link_class(const LinkSpec& l) {
   return {l.bandwidth_gbps * 1e9 / 8, l.latency_us * 1e-6};
 }
 
-Fabric fabric_of(const std::string& topology) {
-  if (topology == "fat_tree") return Fabric::fat_tree;
-  if (topology == "rail_fat_tree") return Fabric::rail_fat_tree;
-  if (topology == "torus") return Fabric::torus;
+Fabric fabric_of(Topology topology) {
+  switch (topology) {
+    case Topology::fat_tree: return Fabric::fat_tree;
+    case Topology::rail_fat_tree: return Fabric::rail_fat_tree;
+    case Topology::torus: return Fabric::torus;
+    case Topology::single_switch: break;
+  }
   return Fabric::single_switch;
 }
 
@@ -22,7 +25,7 @@ ClusterModel cluster_model(const ClusterSpec& s) {
   ClusterModel c;
   c.gpus_per_node = s.gpus_per_node;
   c.nics_per_node = s.nics_per_node;
-  c.nic_direct = s.nic_path == "direct";
+  c.nic_direct = s.nic_path == NicPath::direct;
   c.intra = link_class(s.intra);
   c.nic = link_class(s.nic);
   c.fabric = fabric_of(s.topology);
@@ -41,7 +44,7 @@ ClusterModel cluster_model(const ClusterSpec& s) {
 void check_fits(const ClusterSpec& s, int gpus) {
   if (gpus < 1) throw InputError("--gpus: expected GPU counts >= 1, got " + std::to_string(gpus));
   const std::int64_t needed = (std::int64_t(gpus) + s.gpus_per_node - 1) / s.gpus_per_node;
-  if (s.topology == "torus") {
+  if (s.topology == Topology::torus) {
     std::int64_t torus_nodes = 1;  // at most 2^24 (spec.cpp checks)
     for (double d : s.torus_dims) torus_nodes *= std::int64_t(d);
     if (needed > torus_nodes) {

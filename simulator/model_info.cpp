@@ -12,7 +12,7 @@ ModelInfo model_info(const Spec& spec) {
   Shape chw{1, 28, 28};  // fashion_mnist
   int classes = 10;
   std::int64_t images = 60000;
-  if (spec.data.dataset == "synthetic") {
+  if (spec.data.dataset == Dataset::synthetic) {
     const SyntheticSpec& s = spec.data.synthetic;
     chw = {s.channels, s.height, s.width};
     classes = s.classes;

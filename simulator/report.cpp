@@ -14,8 +14,8 @@ std::string format(const char* pattern, double a, double b = 0, double c = 0, do
 
 std::string network_note(const Scenario& s) {
   const ClusterSpec& c = s.spec.cluster;
-  return "network: " + c.topology + ", " + std::to_string(c.gpus_per_node) + " GPUs and " +
-         std::to_string(c.nics_per_node) + " NIC(s) per node (NIC traffic via " + c.nic_path +
+  return "network: " + to_string(c.topology) + ", " + std::to_string(c.gpus_per_node) + " GPUs and " +
+         std::to_string(c.nics_per_node) + " NIC(s) per node (NIC traffic via " + to_string(c.nic_path) +
          "), intra " + format("%g Gbit/s %g us", c.intra.bandwidth_gbps, c.intra.latency_us) +
          ", NIC " + format("%g Gbit/s %g us", c.nic.bandwidth_gbps, c.nic.latency_us) +
          "; flows share links max-min (flow model)";
@@ -100,7 +100,7 @@ std::string table(const Scenario& s, const std::vector<ScalingRow>& rows, const 
                   double price) {
   std::ostringstream out;
   out << "# " << s.spec.name << ": " << s.model.name << ", global batch " << s.spec.train.global_batch
-      << ", " << s.spec.train.epochs << " epochs, " << s.device.name << ", " << s.spec.comm.algorithm
+      << ", " << s.spec.train.epochs << " epochs, " << s.device.name << ", " << to_string(s.spec.comm.algorithm)
       << " all-reduce, fusion " << s.spec.comm.fusion_bytes << " B\n";
   for (const auto& n : report.notes) out << "# " << n << "\n";
   for (const auto& w : report.warnings) out << "# warning: " << w << "\n";

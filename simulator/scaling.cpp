@@ -65,7 +65,7 @@ void add_buckets(const Scenario& s, StepPlan& plan, std::vector<std::uint64_t>& 
 void time_buckets(const Scenario& s, int gpus, const std::vector<std::uint64_t>& bytes,
                   StepPlan& plan) {
   const CollectiveConfig config = collective_config(s, gpus);
-  const Algorithm requested = parse_algorithm(s.spec.comm.algorithm);
+  const Algorithm requested = s.spec.comm.algorithm;
   const Topology topology(s.cluster, gpus);
   std::map<std::uint64_t, BucketComm> cache;
   for (std::uint64_t b : bytes) {

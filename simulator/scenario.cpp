@@ -95,7 +95,7 @@ Scenario make_scenario(const ScenarioInputs& in) {
 
 void check_gpus(const Scenario& s, const std::vector<int>& gpus) {
   const std::int64_t global = s.spec.train.global_batch;
-  const Algorithm algorithm = parse_algorithm(s.spec.comm.algorithm);
+  const Algorithm algorithm = s.spec.comm.algorithm;
   const std::int64_t per_epoch = steps_per_epoch(s.model.train_images, global);
   if (per_epoch == 0) {
     throw SpecError("train.global_batch", "expected at most the " +

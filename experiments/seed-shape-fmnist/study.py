@@ -350,6 +350,8 @@ def main():
     sub.add_parser("status", help="list every planned run and its state")
     report = sub.add_parser("report", help="results/*.json, plots and the table")
     report.add_argument("--results", default=str(RESULTS))
+    report.add_argument("--simulate-scaling", default=str(ROOT / "build" / "bin" / "simulate-scaling"),
+                        help="fits steps to target (simulate-scaling fit-convergence)")
     args = parser.parse_args()
     if args.command == "run":
         run_study(args)

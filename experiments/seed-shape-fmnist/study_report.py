@@ -8,9 +8,10 @@ is reported with the seeds it has, and says so.
 
 import gzip
 import json
-import math
 import shutil
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -92,40 +93,33 @@ def arm_result(study, arm, runs, results):
     }
 
 
-def fit_steps_to_target(points):
-    """Least squares in log space of S(B) = S_min (1 + B_crit / B) (McCandlish
-    et al. 2018): for a given B_crit the best log S_min is a mean, so a 1-D
-    search over log B_crit finds the fit."""
-    if len(points) < 2:
+def fit_steps_to_target(run_dirs, simulate_scaling, out_file):
+    """S(B) = S_min (1 + B_crit / B) (McCandlish et al. 2018), least squares in
+    log space, fitted by `simulate-scaling fit-convergence` (the one definition
+    of the fit; it takes the fewest steps per batch among the runs that
+    reached the target). Writes the convergence model to out_file; None when
+    fewer than 2 batch sizes reached the target."""
+    if len({b for b, _ in run_dirs}) < 2:
         return None
-    bs = [p[0] for p in points]
-    logs = [math.log(p[1]) for p in points]
-
-    def fit(b_crit):
-        shifted = [l - math.log1p(b_crit / b) for l, b in zip(logs, bs)]
-        log_s_min = statistics.fmean(shifted)
-        return sum((x - log_s_min) ** 2 for x in shifted), math.exp(log_s_min)
-
-    lo, hi = math.log(1.0), math.log(1e7)
-    grid = [lo + (hi - lo) * i / 400 for i in range(401)]
-    best = min(grid, key=lambda g: fit(math.exp(g))[0])
-    step = (hi - lo) / 400
-    for _ in range(60):  # golden-section refinement around the best grid point
-        a, b = best - step, best + step
-        m1, m2 = a + 0.382 * (b - a), a + 0.618 * (b - a)
-        best = m1 if fit(math.exp(m1))[0] < fit(math.exp(m2))[0] else m2
-        step *= 0.618
-    b_crit = math.exp(best)
-    residual, s_min = fit(b_crit)
-    return {"s_min": s_min, "b_crit": b_crit, "rms_log_residual": math.sqrt(residual / len(points)),
-            "residuals": [{"batch": b, "measured": math.exp(l), "fitted": s_min * (1 + b_crit / b)}
-                          for b, l in zip(bs, logs)]}
+    binary = Path(simulate_scaling)
+    if not binary.exists():
+        sys.exit(f"study_report: {binary} not found (build it, or pass --simulate-scaling)")
+    cmd = [str(binary), "fit-convergence", *[str(d) for _, d in run_dirs], "--out", str(out_file)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"study_report: {' '.join(cmd[:2])} ... failed: {done.stderr.strip()}")
+    print(done.stdout, end="")
+    model = json.loads(Path(out_file).read_text())
+    return {"s_min": model["s_min"], "b_crit": model["b_crit"], "rms_log_residual": model["rms_log_residual"],
+            "residuals": [{"batch": int(p["batch"]), "measured": p["steps"], "fitted": p["fitted_steps"]}
+                          for p in model["points"]],
+            "convergence_file": str(Path(out_file).name)}
 
 
-def steps_to_target(study, runs, results):
+def steps_to_target(study, runs, results, simulate_scaling):
     rows, fits = [], {}
     for opt in study.OPTIMIZERS_B:
-        points = []
+        points = []  # (batch, run directory) of every run that reached the target
         for batch in study.BATCHES_B:
             group = [r for r in study.plan_b() if r.group == f"{opt}-b{batch}"]
             reached = []
@@ -133,6 +127,7 @@ def steps_to_target(study, runs, results):
                 s = study.summary(r, runs)
                 if s and s.get("stopped_at_target"):
                     reached.append((s["steps_to_target"], r))
+                    points.append((batch, r.directory(runs)))
                     archive(r, runs, results)
             tried = [r.value for r in group if study.summary(r, runs) or study.failed(r, runs)]
             row = {"batch": batch, "optimizer": opt, "knob": group[0].knob.key, "tried": tried,
@@ -142,11 +137,10 @@ def steps_to_target(study, runs, results):
                 s = study.summary(r, runs)
                 row.update({"steps": steps, "lr": r.value, "epochs": steps / study.steps_per_epoch(batch),
                             "b_simple": s["noise_scale"]["b_simple"] if s.get("noise_scale") else None})
-                points.append((batch, steps))
             else:
                 row.update({"steps": None, "lr": None})
             rows.append(row)
-        fits[opt] = fit_steps_to_target(points)
+        fits[opt] = fit_steps_to_target(points, simulate_scaling, results / f"convergence-{opt}.json")
     return rows, fits
 
 
@@ -155,7 +149,7 @@ def report(args, study):
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     arms = [arm_result(study, arm, runs, results) for arm in study.ARMS_A]
-    rows, fits = steps_to_target(study, runs, results)
+    rows, fits = steps_to_target(study, runs, results, args.simulate_scaling)
     (results / "results.json").write_text(json.dumps(arms, indent=2) + "\n")
     (results / "steps_to_target.json").write_text(json.dumps({"target": {"metric": "validation_accuracy",
                                                                          "value": study.TARGET},

@@ -111,10 +111,12 @@ int train(const Args& args) {
   lb::Trainer trainer(spec, options, std::cout);
   if (leader) {
     // A GPU run names rank 0's GPU, for the record of where it ran.
-    const std::string device = spec.device == "cpu" ? "" : ", " + spec.device + ": " + trainer.device_description();
+    const std::string device = spec.device == lb::DeviceKind::cpu
+                                   ? ""
+                                   : ", " + lb::to_string(spec.device) + ": " + trainer.device_description();
     std::printf("%s: %s on %s, %s, %s, global batch %lld, %d rank(s), seed %llu, %d threads%s\n",
-                spec.name.c_str(), spec.model.name.c_str(), spec.data.dataset.c_str(),
-                std::string(lb::to_string(spec.train.precision)).c_str(), spec.optimizer.name.c_str(),
+                spec.name.c_str(), spec.model.name.c_str(), lb::to_string(spec.data.dataset).c_str(),
+                std::string(lb::to_string(spec.train.precision)).c_str(), lb::to_string(spec.optimizer.name).c_str(),
                 static_cast<long long>(spec.train.global_batch), world ? world->size() : 1,
                 static_cast<unsigned long long>(spec.train.seed), lb::cpu::threads(), device.c_str());
     std::fflush(stdout);

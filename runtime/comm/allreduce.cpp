@@ -115,7 +115,7 @@ void ring_allreduce(Communicator& c, std::span<float> data, bool fp16_wire) {
 
 AllreduceConfig allreduce_config(const CommSpec& spec) {
   AllreduceConfig c;
-  c.algorithm = parse_algorithm(spec.algorithm);
+  c.algorithm = spec.algorithm;
   require_runtime_algorithm(c.algorithm);
   c.group_size = spec.group_size;
   c.fp16_wire = spec.fp16_gradients;

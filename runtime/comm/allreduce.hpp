@@ -23,6 +23,8 @@
 
 namespace lb {
 
+// Algorithm, its names and parse_algorithm: runtime/core/spec_choices.hpp;
+// AutoRule and the rules for `auto`: runtime/core/comm_algorithm.hpp.
 struct AllreduceConfig {
   AllreduceConfig(Algorithm a = Algorithm::ring, int group = 0, bool fp16 = false,
                   std::int64_t small_bytes = 64 << 10)

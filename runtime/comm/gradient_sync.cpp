@@ -8,6 +8,12 @@
 namespace lb {
 namespace {
 
+std::vector<Bucket> plan_for(const std::vector<std::span<float>>& grads, std::int64_t fusion_bytes) {
+  std::vector<std::size_t> sizes;
+  for (const auto& g : grads) sizes.push_back(g.size());
+  return plan_buckets(sizes, fusion_bytes);
+}
+
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -18,15 +24,12 @@ GradientSync::GradientSync(Allreducer& reducer, std::vector<std::span<float>> gr
                            std::int64_t fusion_bytes, bool overlap)
     : reducer_(reducer),
       grads_(std::move(grads)),
+      buckets_(plan_for(grads_, fusion_bytes)),
+      order_(buckets_, grads_.size()),
       inverse_ranks_(reducer.mean_factor()),
       overlap_(overlap) {
-  std::vector<std::size_t> sizes;
-  for (const auto& g : grads_) sizes.push_back(g.size());
-  buckets_ = plan_buckets(sizes, fusion_bytes);
-  bucket_of_.resize(grads_.size());
   fused_.reserve(buckets_.size());  // buffer_ points into these
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    for (std::size_t t : buckets_[b].tensors) bucket_of_[t] = b;
     const auto& tensors = buckets_[b].tensors;
     fused_.emplace_back(tensors.size() > 1 ? buckets_[b].elements : 0);
     buffer_.push_back(tensors.size() > 1 ? std::span<float>(fused_.back()) : grads_[tensors.front()]);
@@ -48,22 +51,14 @@ GradientSync::~GradientSync() {
 void GradientSync::begin_step(bool measure_local_norm) {
   measure_local_norm_ = measure_local_norm;
   local_squared_norm_ = 0;
-  pending_.clear();
-  for (const auto& b : buckets_) pending_.push_back(b.tensors.size());
-  complete_.assign(buckets_.size(), false);
-  next_launch_ = 0;
+  order_.begin_step();
   std::lock_guard lock(mutex_);
   done_ = 0;
   step_start_ = now_s();
 }
 
 void GradientSync::ready(std::size_t index) {
-  const std::size_t b = bucket_of_.at(index);
-  if (--pending_[b] != 0) return;
-  complete_[b] = true;
-  // Launch in bucket order only, so every rank's collectives line up even if
-  // a model's backward finishes tensors in a slightly different order.
-  while (next_launch_ < buckets_.size() && complete_[next_launch_]) launch(next_launch_++);
+  order_.ready(index, [this](std::size_t b) { launch(b); });
 }
 
 void GradientSync::launch(std::size_t b) {
@@ -122,9 +117,7 @@ void GradientSync::comm_loop() {
 }
 
 void GradientSync::finish() {
-  for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    if (!complete_[b]) throw std::logic_error("gradient bucket " + std::to_string(b) + " never became ready");
-  }
+  order_.require_all_launched();
   if (overlap_) {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return done_ == buckets_.size(); });

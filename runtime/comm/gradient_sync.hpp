@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "runtime/comm/allreduce.hpp"
+#include "runtime/comm/bucket_launch_order.hpp"
 #include "runtime/comm/bucket_plan.hpp"  // Bucket, plan_buckets
 
 namespace lb {
@@ -63,14 +64,11 @@ class GradientSync {
   Allreducer& reducer_;
   std::vector<std::span<float>> grads_;
   std::vector<Bucket> buckets_;
-  std::vector<std::size_t> bucket_of_;       // tensor -> bucket
-  std::vector<std::size_t> pending_;         // per bucket: tensors not yet ready
+  BucketLaunchOrder order_;                  // buckets launch strictly in order
   std::vector<std::vector<float>> fused_;    // per bucket of several tensors: its packed storage
   std::vector<std::span<float>> buffer_;     // per bucket: what is all-reduced (fused_ or the tensor)
   float inverse_ranks_;                      // 1/N: summing pre-scaled values gives the mean
   std::vector<BucketTiming> timings_;
-  std::size_t next_launch_ = 0;              // buckets launch strictly in order
-  std::vector<bool> complete_;
   bool overlap_;
   bool measure_local_norm_ = false;
   double local_squared_norm_ = 0;

@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "runtime/core/choice.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/json_reader.hpp"
 
@@ -92,12 +94,10 @@ AutoCalibration load_auto_calibration(const std::filesystem::path& file) {
       const std::string where = "rules[" + std::to_string(i) + "]";
       AutoRule r;
       const std::string name = rules[i].at("algorithm").get<std::string>();
-      if (name == "auto") bad_file(file, where + ".algorithm: a rule must name a concrete algorithm");
-      try {
-        r.algorithm = parse_algorithm(name);
-      } catch (const SpecError&) {
-        bad_file(file, where + ".algorithm: unknown algorithm \"" + name + "\"");
-      }
+      const std::optional<Algorithm> algorithm = parse_choice<Algorithm>(name);
+      if (algorithm == Algorithm::automatic) bad_file(file, where + ".algorithm: a rule must name a concrete algorithm");
+      if (!algorithm) bad_file(file, where + ".algorithm: unknown algorithm \"" + name + "\"");
+      r.algorithm = *algorithm;
       if (!runs_in_runtime(r.algorithm)) {
         bad_file(file, where + ".algorithm: \"" + name + "\" is simulator-only, lb-train cannot run it");
       }

@@ -1,74 +1,36 @@
 #include "runtime/core/comm_algorithm.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <string>
 
+#include "runtime/core/choice.hpp"
 #include "runtime/core/errors.hpp"
 
 namespace lb {
 namespace {
 
-struct Entry {
-  Algorithm algorithm;
-  std::string_view name;
-  bool runtime;
-};
+// lb-train's algorithms; the others are models of NCCL and MPI libraries.
+constexpr Algorithm kRuntimeAlgorithms[] = {Algorithm::mpi, Algorithm::ring, Algorithm::hierarchical,
+                                            Algorithm::torus2d, Algorithm::automatic};
 
-constexpr Entry kAlgorithms[] = {
-    {Algorithm::mpi, "mpi", true},
-    {Algorithm::ring, "ring", true},
-    {Algorithm::hierarchical, "hierarchical", true},
-    {Algorithm::torus2d, "torus2d", true},
-    {Algorithm::automatic, "auto", true},
-    {Algorithm::halving_doubling, "halving_doubling", false},
-    {Algorithm::nccl_ring, "nccl_ring", false},
-    {Algorithm::nccl_tree, "nccl_tree", false},
-    {Algorithm::nccl, "nccl", false},
-};
-
-const Entry& entry(Algorithm a) {
-  for (const Entry& e : kAlgorithms) {
-    if (e.algorithm == a) return e;
-  }
-  return kAlgorithms[0];  // unreachable: every enumerator has an entry
-}
-
-std::string joined_names(bool runtime_only) {
+std::string runtime_names() {
   std::string text;
-  for (const Entry& e : kAlgorithms) {
-    if (runtime_only && !e.runtime) continue;
-    text += (text.empty() ? "" : ", ") + std::string(e.name);
-  }
+  for (Algorithm a : kRuntimeAlgorithms) text += (text.empty() ? "" : ", ") + to_string(a);
   return text;
 }
 
 }  // namespace
 
-const std::vector<std::string_view>& algorithm_names() {
-  static const std::vector<std::string_view> names = [] {
-    std::vector<std::string_view> v;
-    for (const Entry& e : kAlgorithms) v.push_back(e.name);
-    return v;
-  }();
-  return names;
+bool runs_in_runtime(Algorithm a) {
+  return std::find(std::begin(kRuntimeAlgorithms), std::end(kRuntimeAlgorithms), a) != std::end(kRuntimeAlgorithms);
 }
-
-Algorithm parse_algorithm(std::string_view name) {
-  for (const Entry& e : kAlgorithms) {
-    if (e.name == name) return e.algorithm;
-  }
-  throw SpecError("comm.algorithm",
-                  "expected one of " + joined_names(false) + ", got \"" + std::string(name) + "\"");
-}
-
-std::string to_string(Algorithm a) { return std::string(entry(a).name); }
-
-bool runs_in_runtime(Algorithm a) { return entry(a).runtime; }
 
 void require_runtime_algorithm(Algorithm a) {
   if (runs_in_runtime(a)) return;
   throw SpecError("comm.algorithm", "\"" + to_string(a) +
                                         "\" is modelled by simulate-scaling only; lb-train runs " +
-                                        joined_names(true));
+                                        runtime_names());
 }
 
 Algorithm rule_for(const std::vector<AutoRule>& rules, std::int64_t bytes) {

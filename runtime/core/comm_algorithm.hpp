@@ -1,6 +1,7 @@
 #pragma once
-// The all-reduce algorithms a spec can name (comm.algorithm), the rule that
-// resolves `auto`, and the group-size rules: defined once here for lb-train
+// What the all-reduce algorithms a spec can name (comm.algorithm; the enum
+// and its names are in spec_choices.hpp) are, which of them lb-train runs,
+// the rule that resolves `auto`, and the group-size rules: defined once here for lb-train
 // (runtime/comm/allreduce.cpp, the CUDA NcclAllreducer) and simulate-scaling
 // (simulator/collectives.cpp), so the simulator runs the configuration the
 // runtime would.
@@ -19,29 +20,11 @@
 //   nccl              NCCL's own choice of ring or tree and protocol
 //                     by size and scale (its tuning model)             simulator only
 #include <cstdint>
-#include <string>
-#include <string_view>
 #include <vector>
 
+#include "runtime/core/spec_choices.hpp"  // Algorithm, its names and parse_algorithm
+
 namespace lb {
-
-enum class Algorithm {
-  mpi,
-  ring,
-  hierarchical,
-  torus2d,
-  automatic,  // "auto"
-  halving_doubling,
-  nccl_ring,
-  nccl_tree,
-  nccl,
-};
-
-// Every name comm.algorithm accepts, in the order above.
-const std::vector<std::string_view>& algorithm_names();
-// Throws SpecError("comm.algorithm") for an unknown name.
-Algorithm parse_algorithm(std::string_view name);
-std::string to_string(Algorithm a);
 
 // lb-train runs mpi, ring, hierarchical, torus2d and auto; the others are
 // models of NCCL and MPI libraries that only simulate-scaling has.

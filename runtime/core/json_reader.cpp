@@ -66,7 +66,7 @@ bool in_int_range(T value, const IntRange& range) {
   return true;
 }
 
-std::string quoted_list(const std::vector<std::string_view>& items) {
+std::string quoted_list(std::span<const std::string_view> items) {
   std::string out;
   for (std::string_view item : items) {
     if (!out.empty()) out += ", ";
@@ -347,11 +347,11 @@ void ObjectReader::read(std::string_view key, std::string& out) {
 
 void ObjectReader::read_choice(std::string_view key, std::string& out,
                                std::initializer_list<std::string_view> choices) {
-  read_choice(key, out, std::vector<std::string_view>(choices));
+  read_choice(key, out, std::span<const std::string_view>(choices.begin(), choices.size()));
 }
 
 void ObjectReader::read_choice(std::string_view key, std::string& out,
-                               const std::vector<std::string_view>& choices) {
+                               std::span<const std::string_view> choices) {
   const json* value = take(key);
   if (value == nullptr) return;
   if (value->is_string()) {

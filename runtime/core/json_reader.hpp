@@ -16,10 +16,13 @@
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "runtime/core/choice.hpp"
 
 namespace lb {
 
@@ -121,7 +124,15 @@ class ObjectReader {
   void read_choice(std::string_view key, std::string& out,
                    std::initializer_list<std::string_view> choices);
   void read_choice(std::string_view key, std::string& out,
-                   const std::vector<std::string_view>& choices);
+                   std::span<const std::string_view> choices);
+  // A string naming one value of the enum E (choice.hpp), stored as that value.
+  template <NamedChoice E>
+  void read_choice(std::string_view key, E& out) {
+    const std::vector<std::string_view> names = choice_names<E>();
+    std::string name(choice_name(out));
+    read_choice(key, name, std::span<const std::string_view>(names));
+    out = *parse_choice<E>(name);
+  }
   // An array of numbers, every element in `element_range`.
   void read(std::string_view key, std::vector<double>& out,
             const NumberRange& element_range = NumberRange::any());

@@ -6,6 +6,7 @@
 #include "runtime/core/comm_algorithm.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/json_reader.hpp"
+#include "runtime/core/stop_at.hpp"
 
 namespace lb {
 namespace {
@@ -76,7 +77,7 @@ void read_image(ObjectReader r, ImageSpec& i) {
 }
 
 void read_data(ObjectReader r, DataSpec& d) {
-  r.read_choice("dataset", d.dataset, {"fashion_mnist", "synthetic", "imagefolder", "shards"});
+  r.read_choice("dataset", d.dataset);
   r.read("dir", d.dir);
   r.read("train_subset", d.train_subset, IntRange::between(0, kMaxImages));
   r.read("validation_images", d.validation_images, IntRange::between(0, kMaxImages));
@@ -94,7 +95,7 @@ void read_data(ObjectReader r, DataSpec& d) {
 }
 
 void read_loss_scale(ObjectReader r, LossScaleSpec& s) {
-  r.read_choice("mode", s.mode, {"dynamic", "static", "none"});
+  r.read_choice("mode", s.mode);
   const NumberRange scale = NumberRange::open_closed(0, kMaxLossScale);
   r.read("init", s.init, scale);
   r.read("growth_interval", s.growth_interval, IntRange::at_least(1));
@@ -109,13 +110,9 @@ void read_loss_scale(ObjectReader r, LossScaleSpec& s) {
   }
 }
 
-Precision read_precision(ObjectReader& r, Precision current) {
-  std::string name(to_string(current));
-  r.read_choice("precision", name, {"fp32", "fp16"});
-  return name == "fp16" ? Precision::fp16 : Precision::fp32;
-}
+}  // namespace
 
-// {"validation_accuracy": 0.9}: at most one metric and its target.
+// {"validation_accuracy": 0.9}: at most one metric and its target (stop_at.hpp).
 void read_stop_at(ObjectReader r, StopAtSpec& stop) {
   struct Metric {
     const char* name;
@@ -136,14 +133,16 @@ void read_stop_at(ObjectReader r, StopAtSpec& stop) {
   r.finish();
 }
 
+namespace {
+
 void read_train(ObjectReader r, TrainSpec& t) {
   const NumberRange epochs = NumberRange::open_closed(0, kMaxEpochs);
   r.read("epochs", t.epochs, epochs);
   r.read("global_batch", t.global_batch, IntRange::between(1, kMaxImages));
-  t.precision = read_precision(r, t.precision);
+  r.read_choice("precision", t.precision);
   r.read("seed", t.seed, IntRange::at_least(0));
   r.read("threads", t.threads, IntRange::between(0, kMaxThreads));
-  r.read_choice("conv_algorithm", t.conv_algorithm, {"direct", "winograd", "auto"});
+  r.read_choice("conv_algorithm", t.conv_algorithm);
   r.read("label_smoothing", t.label_smoothing, NumberRange::closed_open(0, 1));
   r.read("log_every_steps", t.log_every_steps, IntRange::at_least(1));
   r.read("eval_every_epochs", t.eval_every_epochs, epochs);
@@ -173,7 +172,7 @@ void read_lr(ObjectReader r, LrSpec& lr) {
   r.read("scale_with_batch", lr.scale_with_batch);
   r.read("warmup_epochs", lr.warmup_epochs, NumberRange::closed(0, kMaxEpochs));
   r.read("warmup_start", lr.warmup_start, NumberRange::closed(0, 1));
-  r.read_choice("decay", lr.decay, {"poly", "cosine", "step", "none"});
+  r.read_choice("decay", lr.decay);
   r.read("poly_power", lr.poly_power, NumberRange::greater(0));
   r.read("step_epochs", lr.step_epochs, NumberRange::closed(0, kMaxEpochs));
   check_ascending(r, lr.step_epochs);
@@ -191,7 +190,7 @@ void read_lars(ObjectReader r, LarsSpec& l) {
 }
 
 void read_optimizer(ObjectReader r, OptimizerSpec& o) {
-  r.read_choice("name", o.name, {"sgd", "lars"});
+  r.read_choice("name", o.name);
   r.read("momentum", o.momentum, NumberRange::closed_open(0, 1));
   r.read("nesterov", o.nesterov);
   r.read("weight_decay", o.weight_decay, NumberRange::at_least(0));
@@ -202,7 +201,7 @@ void read_optimizer(ObjectReader r, OptimizerSpec& o) {
 }
 
 void read_comm(ObjectReader r, CommSpec& c) {
-  r.read_choice("algorithm", c.algorithm, algorithm_names());
+  r.read_choice("algorithm", c.algorithm);
   r.read("group_size", c.group_size, IntRange::at_least(0));
   r.read("fusion_bytes", c.fusion_bytes, IntRange::at_least(0));
   r.read("overlap", c.overlap);
@@ -227,7 +226,7 @@ void check_torus_dims(const ObjectReader& r, const ClusterSpec& c) {
     throw SpecError(index_path(r.path_of("torus_dims"), i),
                     "expected an integer >= 1, got " + format_number(c.torus_dims[i]));
   }
-  if (c.torus_dims.size() > 3 || (c.topology == "torus" && c.torus_dims.empty())) {
+  if (c.torus_dims.size() > 3 || (c.topology == Topology::torus && c.torus_dims.empty())) {
     throw SpecError(r.path_of("torus_dims"), "expected 1 to 3 dimensions for topology \"torus\", got " +
                                                  std::to_string(c.torus_dims.size()));
   }
@@ -269,8 +268,8 @@ void read_cluster(ObjectReader r, ClusterSpec& c) {
                                                     std::to_string(c.gpus_per_node) + "), got " +
                                                     std::to_string(c.nics_per_node));
   }
-  r.read_choice("nic_path", c.nic_path, {"intra", "direct"});
-  r.read_choice("topology", c.topology, {"switch", "fat_tree", "rail_fat_tree", "torus"});
+  r.read_choice("nic_path", c.nic_path);
+  r.read_choice("topology", c.topology);
   r.read("nodes_per_leaf", c.nodes_per_leaf, IntRange::between(1, 1 << 24));
   r.read("oversubscription", c.oversubscription, NumberRange::closed(1, 1e6));
   r.read("uplink_latency_us", c.uplink_latency_us, NumberRange::closed(0, 1e7));
@@ -287,7 +286,7 @@ json model_json(const ModelSpec& m) { return {{"name", m.name}, {"dropout", m.dr
 json data_json(const DataSpec& d) {
   const SyntheticSpec& s = d.synthetic;
   return {
-      {"dataset", d.dataset},
+      {"dataset", to_string(d.dataset)},
       {"dir", d.dir},
       {"train_subset", d.train_subset},
       {"validation_images", d.validation_images},
@@ -323,7 +322,7 @@ json train_json(const TrainSpec& t) {
           {"precision", std::string(to_string(t.precision))},
           {"seed", t.seed},
           {"threads", t.threads},
-          {"conv_algorithm", t.conv_algorithm},
+          {"conv_algorithm", to_string(t.conv_algorithm)},
           {"label_smoothing", t.label_smoothing},
           {"log_every_steps", t.log_every_steps},
           {"eval_every_epochs", t.eval_every_epochs},
@@ -334,7 +333,7 @@ json train_json(const TrainSpec& t) {
           {"noise_scale_every", t.noise_scale_every},
           {"noise_scale_ema", t.noise_scale_ema},
           {"loss_scale",
-           {{"mode", s.mode},
+           {{"mode", to_string(s.mode)},
             {"init", s.init},
             {"growth_interval", s.growth_interval},
             {"growth_factor", s.growth_factor},
@@ -345,7 +344,7 @@ json train_json(const TrainSpec& t) {
 
 json optimizer_json(const OptimizerSpec& o) {
   const LrSpec& lr = o.lr;
-  return {{"name", o.name},
+  return {{"name", to_string(o.name)},
           {"momentum", o.momentum},
           {"nesterov", o.nesterov},
           {"weight_decay", o.weight_decay},
@@ -355,7 +354,7 @@ json optimizer_json(const OptimizerSpec& o) {
             {"scale_with_batch", lr.scale_with_batch},
             {"warmup_epochs", lr.warmup_epochs},
             {"warmup_start", lr.warmup_start},
-            {"decay", lr.decay},
+            {"decay", to_string(lr.decay)},
             {"poly_power", lr.poly_power},
             {"step_epochs", json(lr.step_epochs)},
             {"step_gamma", lr.step_gamma},
@@ -369,7 +368,7 @@ json optimizer_json(const OptimizerSpec& o) {
 
 json comm_json(const CommSpec& c) {
   return {
-      {"algorithm", c.algorithm},           {"group_size", c.group_size},
+      {"algorithm", to_string(c.algorithm)}, {"group_size", c.group_size},
       {"fusion_bytes", c.fusion_bytes},     {"overlap", c.overlap},
       {"fp16_gradients", c.fp16_gradients}, {"timeout_s", c.timeout_s},
       {"auto_small_bytes", c.auto_small_bytes}, {"auto_calibration", c.auto_calibration},
@@ -387,8 +386,8 @@ json cluster_json(const ClusterSpec& c) {
           {"intra", link_json(c.intra)},
           {"nic", link_json(c.nic)},
           {"nics_per_node", c.nics_per_node},
-          {"nic_path", c.nic_path},
-          {"topology", c.topology},
+          {"nic_path", to_string(c.nic_path)},
+          {"topology", to_string(c.topology)},
           {"nodes_per_leaf", c.nodes_per_leaf},
           {"oversubscription", c.oversubscription},
           {"uplink_latency_us", c.uplink_latency_us},
@@ -453,11 +452,18 @@ void check_utf8(const std::string& assignment) {
 
 }  // namespace
 
+Algorithm parse_algorithm(const std::string& name) {
+  if (const auto a = parse_choice<Algorithm>(name)) return *a;
+  std::string names;
+  for (std::string_view n : choice_names<Algorithm>()) names += (names.empty() ? "" : ", ") + std::string(n);
+  throw SpecError("comm.algorithm", "expected one of " + names + ", got \"" + name + "\"");
+}
+
 Spec parse_spec(const nlohmann::json& document) {
   Spec spec;
   ObjectReader root(document, "");
   root.read("name", spec.name);
-  root.read_choice("device", spec.device, {"cpu", "cuda"});
+  root.read_choice("device", spec.device);
   read_model(root.child("model"), spec.model);
   read_data(root.child("data"), spec.data);
   read_train(root.child("train"), spec.train);
@@ -507,7 +513,7 @@ Spec load_spec(const std::filesystem::path& file, const std::vector<std::string>
 
 nlohmann::json to_json(const Spec& spec) {
   return {{"name", spec.name},
-          {"device", spec.device},
+          {"device", to_string(spec.device)},
           {"model", model_json(spec.model)},
           {"data", data_json(spec.data)},
           {"train", train_json(spec.train)},

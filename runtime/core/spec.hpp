@@ -11,8 +11,16 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/precision.hpp"
+#include "runtime/core/spec_choices.hpp"
 
 namespace lb {
+
+// A choice written into JSON (summary.json, profile.json) is its name, never
+// its number: nlohmann::json finds this by argument-dependent lookup.
+template <NamedChoice E>
+void to_json(nlohmann::json& j, E value) {
+  j = std::string(choice_name(value));
+}
 
 struct ModelSpec {
   std::string name = "lenet_bn";  // lenet_bn | resnet20 | alexnet_bn | resnet50
@@ -24,7 +32,7 @@ struct AugmentSpec {
   bool horizontal_flip = true;
 };
 
-struct SyntheticSpec {  // data.dataset == "synthetic": random images, for benchmarks
+struct SyntheticSpec {  // data.dataset synthetic: random images, for benchmarks
   std::int64_t train_images = 4096;
   std::int64_t test_images = 1024;
   int channels = 1;
@@ -45,7 +53,7 @@ struct ImageSpec {
 };
 
 struct DataSpec {
-  std::string dataset = "fashion_mnist";  // fashion_mnist | synthetic | imagefolder | shards
+  Dataset dataset = Dataset::fashion_mnist;
   std::string dir = "/usr/share/datasets/fashion-mnist";
   std::int64_t train_subset = 0;  // use only the first N training images; 0 = all
   // Training images held out as a validation set (never trained on), chosen
@@ -68,7 +76,7 @@ struct DataSpec {
 inline constexpr double kMaxLossScale = 0x1p64;
 
 struct LossScaleSpec {
-  std::string mode = "dynamic";  // dynamic | static | none (none: fp16 without scaling)
+  LossScaleMode mode = LossScaleMode::dynamic;  // none: fp16 without scaling
   double init = 65536.0;         // starting scale (dynamic) or the scale (static)
   int growth_interval = 2000;    // clean steps before the scale doubles
   double growth_factor = 2.0;
@@ -91,7 +99,7 @@ struct TrainSpec {
   Precision precision = Precision::fp16;
   std::uint64_t seed = 1;
   int threads = 0;  // CPU threads; 0 = all cores
-  std::string conv_algorithm = "winograd";  // direct | winograd | auto (CPU backend)
+  ConvAlgorithm conv_algorithm = ConvAlgorithm::winograd;  // CPU backend
   double label_smoothing = 0.0;
   int log_every_steps = 20;
   double eval_every_epochs = 1;
@@ -115,7 +123,7 @@ struct LrSpec {
   bool scale_with_batch = true;
   double warmup_epochs = 0;
   double warmup_start = 0;           // warm-up starts at this fraction of the peak lr
-  std::string decay = "poly";        // poly | cosine | step | none
+  LrDecay decay = LrDecay::poly;
   double poly_power = 2.0;
   std::vector<double> step_epochs;   // decay == step: epochs at which lr *= step_gamma
   double step_gamma = 0.1;
@@ -130,7 +138,7 @@ struct LarsSpec {
 };
 
 struct OptimizerSpec {
-  std::string name = "lars";  // sgd | lars
+  OptimizerKind name = OptimizerKind::lars;
   double momentum = 0.9;
   bool nesterov = false;
   double weight_decay = 5e-4;
@@ -140,7 +148,7 @@ struct OptimizerSpec {
 };
 
 struct CommSpec {  // used by multi-rank runs (issue 4); validated now
-  std::string algorithm = "auto";  // mpi | ring | hierarchical | torus2d | auto
+  Algorithm algorithm = Algorithm::automatic;
   int group_size = 0;              // ranks per group for hierarchical; 0 = ranks per node
   std::int64_t fusion_bytes = 64ll << 20;  // 0 = one tensor per bucket
   bool overlap = true;
@@ -170,8 +178,8 @@ struct ClusterSpec {
   LinkSpec intra{1200, 2};
   LinkSpec nic{100, 5};         // one network interface
   int nics_per_node = 1;        // divides gpus_per_node; GPUs share them in blocks
-  std::string nic_path = "intra";  // intra | direct: does NIC traffic cross the GPU's intra link
-  std::string topology = "switch";  // switch | fat_tree | rail_fat_tree | torus
+  NicPath nic_path = NicPath::intra;  // does NIC traffic cross the GPU's intra link
+  Topology topology = Topology::single_switch;
   int nodes_per_leaf = 16;          // fat trees: nodes under one leaf switch
   double oversubscription = 1;      // fat trees: leaf down-link / up-link bandwidth
   double uplink_latency_us = 1;     // fat trees: extra latency through the core; torus: per hop
@@ -190,7 +198,7 @@ struct ClusterSpec {
 
 struct Spec {
   std::string name = "experiment";
-  std::string device = "cpu";  // cpu | cuda
+  DeviceKind device = DeviceKind::cpu;
   ModelSpec model;
   DataSpec data;
   TrainSpec train;

@@ -29,7 +29,7 @@ void keep_subset(ImageIndex& index, std::int64_t n, const std::string& source) {
 }
 
 ImageIndex index_split(const DataSpec& spec, bool train, const ImageIndex* train_index) {
-  if (spec.dataset == "imagefolder") {
+  if (spec.dataset == Dataset::imagefolder) {
     if (spec.root.empty()) throw SpecError("data.root", "expected the folder holding train/ and val/ for dataset \"imagefolder\"");
     const std::filesystem::path dir = std::filesystem::path(spec.root) / (train ? "train" : "val");
     return index_image_folder(dir, train ? std::vector<std::string>{} : train_index->class_names, spec.skip_corrupt);
@@ -59,12 +59,12 @@ std::shared_ptr<const SampleSource> jpeg_source(ImageIndex index, const DataSpec
 }
 
 DataSources load_train_and_test(const DataSpec& spec, std::uint64_t seed, Precision precision) {
-  if (spec.dataset != "imagefolder" && spec.dataset != "shards") {
+  if (spec.dataset != Dataset::imagefolder && spec.dataset != Dataset::shards) {
     return {in_memory(spec, true, seed), in_memory(spec, false, seed), nullptr};
   }
   ImageIndex train = index_split(spec, true, nullptr);
   ImageIndex test = index_split(spec, false, &train);
-  if (spec.train_subset > 0) keep_subset(train, spec.train_subset, spec.dataset == "shards" ? spec.train_shards : spec.root);
+  if (spec.train_subset > 0) keep_subset(train, spec.train_subset, spec.dataset == Dataset::shards ? spec.train_shards : spec.root);
   return {jpeg_source(std::move(train), spec, precision), jpeg_source(std::move(test), spec, precision), nullptr};
 }
 

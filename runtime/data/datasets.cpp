@@ -85,20 +85,24 @@ ImageSet make_synthetic(const SyntheticSpec& spec, bool train, std::uint64_t see
 }
 
 std::string dataset_source(const DataSpec& spec, bool train) {
-  if (spec.dataset == "synthetic") return train ? "the synthetic training set" : "the synthetic test set";
+  if (spec.dataset == Dataset::synthetic) return train ? "the synthetic training set" : "the synthetic test set";
   const std::string prefix = train ? "train" : "t10k";
   return (std::filesystem::path(spec.dir) / (prefix + "-images-idx3-ubyte.gz")).string();
 }
 
 ImageSet load_dataset(const DataSpec& spec, bool train, std::uint64_t seed) {
   ImageSet set;
-  if (spec.dataset == "fashion_mnist") {
-    set = load_fashion_mnist(spec, train);
-  } else if (spec.dataset == "synthetic") {
-    set = make_synthetic(spec.synthetic, train, seed);
-  } else {
-    throw SpecError("data.dataset",
-                    "unknown dataset '" + spec.dataset + "' (expected fashion_mnist or synthetic)");
+  switch (spec.dataset) {
+    case Dataset::fashion_mnist:
+      set = load_fashion_mnist(spec, train);
+      break;
+    case Dataset::synthetic:
+      set = make_synthetic(spec.synthetic, train, seed);
+      break;
+    case Dataset::imagefolder:
+    case Dataset::shards:  // read image by image (data_sources.cpp), never into memory
+      throw SpecError("data.dataset", "unknown dataset '" + to_string(spec.dataset) +
+                                          "' (expected fashion_mnist or synthetic)");
   }
   // An empty set would train no step, or evaluate to 0/0.
   if (set.count == 0) throw DataError(dataset_source(spec, train), "holds no images");

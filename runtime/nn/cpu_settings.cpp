@@ -2,8 +2,6 @@
 
 #include <omp.h>
 
-#include <stdexcept>
-
 namespace lb::cpu {
 namespace {
 ConvAlgorithm g_conv_algorithm = ConvAlgorithm::winograd;
@@ -11,14 +9,6 @@ ConvAlgorithm g_conv_algorithm = ConvAlgorithm::winograd;
 
 void set_conv_algorithm(ConvAlgorithm algorithm) { g_conv_algorithm = algorithm; }
 ConvAlgorithm conv_algorithm() { return g_conv_algorithm; }
-
-ConvAlgorithm parse_conv_algorithm(const std::string& name) {
-  if (name == "direct") return ConvAlgorithm::direct;
-  if (name == "winograd") return ConvAlgorithm::winograd;
-  if (name == "auto") return ConvAlgorithm::automatic;
-  throw std::invalid_argument("unknown convolution algorithm '" + name +
-                              "' (expected direct, winograd or auto)");
-}
 
 void set_threads(int threads) {
   if (threads > 0) omp_set_num_threads(threads);

@@ -3,7 +3,7 @@
 // trainer and the apps can set them without seeing the library: how many
 // threads the layers (oneDNN and our own OpenMP loops) use, and how
 // convolutions are computed.
-#include <string>
+#include "runtime/core/spec_choices.hpp"  // ConvAlgorithm
 
 namespace lb::cpu {
 
@@ -14,10 +14,9 @@ namespace lb::cpu {
 // direct convolution to a relative RMS of ~1e-6 in fp32. `automatic` lets
 // oneDNN's own heuristic choose per primitive; `direct` is what PyTorch's CPU
 // convolutions use. Read when a layer builds its primitives: set it first.
-enum class ConvAlgorithm { direct, winograd, automatic };
+using lb::ConvAlgorithm;
 void set_conv_algorithm(ConvAlgorithm algorithm);
 ConvAlgorithm conv_algorithm();
-ConvAlgorithm parse_conv_algorithm(const std::string& name);  // "direct"|"winograd"|"auto"
 
 // Sets the number of CPU threads oneDNN and our own loops use (0 = all cores).
 void set_threads(int threads);

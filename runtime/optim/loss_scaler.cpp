@@ -20,11 +20,7 @@ namespace lb {
 namespace {
 
 bool scaling_active(const LossScaleSpec& spec, bool enabled) {
-  if (!enabled || spec.mode == "none") return false;
-  if (spec.mode == "static" || spec.mode == "dynamic") return true;
-  // parse_spec validates the mode; this guards specs built in code.
-  throw SpecError("train.loss_scale.mode",
-                  "unknown mode '" + spec.mode + "' (dynamic | static | none)");
+  return enabled && spec.mode != LossScaleMode::none;
 }
 
 }  // namespace
@@ -32,7 +28,7 @@ bool scaling_active(const LossScaleSpec& spec, bool enabled) {
 LossScaler::LossScaler(const LossScaleSpec& spec, bool enabled)
     : spec_(spec),
       skips_(scaling_active(spec, enabled)),
-      dynamic_(skips_ && spec.mode == "dynamic"),
+      dynamic_(skips_ && spec.mode == LossScaleMode::dynamic),
       scale_(skips_ ? spec.init : 1.0) {}
 
 bool LossScaler::update(bool gradients_finite) {

@@ -1,6 +1,7 @@
 #include <memory>
 
-#include "runtime/core/errors.hpp"
+#include <stdexcept>
+
 #include "runtime/optim/lars.hpp"
 #include "runtime/optim/optimizer.hpp"
 #include "runtime/optim/sgd.hpp"
@@ -8,10 +9,11 @@
 namespace lb {
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerSpec& spec) {
-  if (spec.name == "sgd") return std::make_unique<SgdOptimizer>(spec);
-  if (spec.name == "lars") return std::make_unique<LarsOptimizer>(spec);
-  // parse_spec validates the name; this guards specs built in code.
-  throw SpecError("optimizer.name", "unknown optimizer '" + spec.name + "' (sgd | lars)");
+  switch (spec.name) {
+    case OptimizerKind::sgd: return std::make_unique<SgdOptimizer>(spec);
+    case OptimizerKind::lars: return std::make_unique<LarsOptimizer>(spec);
+  }
+  throw std::logic_error("make_optimizer: an OptimizerKind outside its table");
 }
 
 }  // namespace lb

@@ -34,12 +34,6 @@ LrSchedule::LrSchedule(const LrSpec& spec, std::int64_t global_batch, std::int64
     throw std::invalid_argument(
         "LrSchedule: steps_per_epoch and global_batch must be positive, total_steps >= 0");
   }
-  const std::string& d = spec.decay;
-  if (d != "poly" && d != "cosine" && d != "step" && d != "none") {
-    // parse_spec validates this; the check guards specs built in code.
-    throw SpecError("optimizer.lr.decay",
-                    "unknown decay '" + d + "' (poly | cosine | step | none)");
-  }
 }
 
 double LrSchedule::at(std::int64_t step) const {
@@ -48,8 +42,8 @@ double LrSchedule::at(std::int64_t step) const {
     const double ramp = static_cast<double>(s + 1) / static_cast<double>(warmup_steps_);
     return peak_ * (spec_.warmup_start + (1.0 - spec_.warmup_start) * ramp);
   }
-  if (spec_.decay == "none") return peak_;
-  if (spec_.decay == "step") {
+  if (spec_.decay == LrDecay::none) return peak_;
+  if (spec_.decay == LrDecay::step) {
     const double epoch = static_cast<double>(s) / static_cast<double>(steps_per_epoch_);
     const auto passed = std::count_if(spec_.step_epochs.begin(), spec_.step_epochs.end(),
                                       [epoch](double e) { return e <= epoch; });
@@ -59,7 +53,7 @@ double LrSchedule::at(std::int64_t step) const {
   const double p =
       span > 0 ? static_cast<double>(s - warmup_steps_) / static_cast<double>(span) : 1.0;
   const double range = peak_ - spec_.min;
-  if (spec_.decay == "poly") return spec_.min + range * std::pow(1.0 - p, spec_.poly_power);
+  if (spec_.decay == LrDecay::poly) return spec_.min + range * std::pow(1.0 - p, spec_.poly_power);
   return spec_.min + range * 0.5 * (1.0 + std::cos(std::numbers::pi * p));  // cosine
 }
 

@@ -9,11 +9,7 @@
 namespace lb {
 
 void require_device(const Spec& spec) {
-  if (spec.device == "cpu") return;
-  if (spec.device != "cuda") {
-    // parse_spec validates the choice; this guards specs built in code.
-    throw SpecError("device", "unknown device \"" + spec.device + "\" (cpu | cuda)");
-  }
+  if (spec.device == DeviceKind::cpu) return;
   if (spec.train.bn_ghost_batch > 0) {
     throw SpecError("train.bn_ghost_batch",
                     "ghost batch normalisation runs on the CPU backend only; expected 0 with "
@@ -25,7 +21,7 @@ void require_device(const Spec& spec) {
 
 std::unique_ptr<StepEngine> make_step_engine(const EngineSetup& setup) {
   require_device(setup.spec);
-  if (setup.spec.device == "cuda") return make_cuda_step_engine(setup);
+  if (setup.spec.device == DeviceKind::cuda) return make_cuda_step_engine(setup);
   return std::make_unique<CpuStepEngine>(setup);
 }
 

@@ -43,7 +43,7 @@ void check_host_limits(const Spec& spec) {
 }
 
 void check_data_memory(const Spec& spec) {
-  if (spec.data.dataset != "synthetic") return;  // read from files of bounded size
+  if (spec.data.dataset != Dataset::synthetic) return;  // read from files of bounded size
   const SyntheticSpec& s = spec.data.synthetic;
   const double image = double(s.channels) * s.height * s.width * sizeof(float);
   const double images = double(s.train_images) + double(s.test_images) + double(s.classes);

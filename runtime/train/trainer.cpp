@@ -182,7 +182,7 @@ struct Trainer::Impl {
 void Trainer::Impl::setup() {
   check_host_limits(spec);
   cpu::set_threads(spec.train.threads);
-  cpu::set_conv_algorithm(cpu::parse_conv_algorithm(spec.train.conv_algorithm));
+  cpu::set_conv_algorithm(spec.train.conv_algorithm);
   require_device(spec);  // before the data is read: fail fast
   const std::int64_t ghost = spec.train.bn_ghost_batch;
   if (ghost > 0 && per_rank_batch() % ghost != 0) {
@@ -190,7 +190,7 @@ void Trainer::Impl::setup() {
                     "expected a divisor of the per-rank batch " + std::to_string(per_rank_batch()) +
                         ", got " + std::to_string(ghost));
   }
-  if (spec.device == "cuda" && spec.train.noise_scale_every > 0) {
+  if (spec.device == DeviceKind::cuda && spec.train.noise_scale_every > 0) {
     progress.message("note: the gradient noise scale is measured on the CPU backend only; not on \"cuda\"");
   }
   check_data_memory(spec);
@@ -478,15 +478,15 @@ void Trainer::Impl::write_profile() const {
   const CommLayout comm = engine->comm_layout();
   Profile run;
   run.model = spec.model.name;
-  run.device = spec.device;
+  run.device = to_string(spec.device);
   run.precision = std::string(to_string(spec.train.precision));
   run.threads = cpu::threads();
   run.per_rank_batch = per_rank_batch();
   run.ranks = ranks;
-  run.optimizer = spec.optimizer.name;
-  run.comm = {spec.comm.algorithm, spec.comm.fusion_bytes, spec.comm.fp16_gradients,
+  run.optimizer = to_string(spec.optimizer.name);
+  run.comm = {to_string(spec.comm.algorithm), spec.comm.fusion_bytes, spec.comm.fp16_gradients,
               spec.comm.overlap, comm.group_size, int(comm.buckets)};
-  if (spec.device != "cpu") run.device_name = engine->device_description();
+  if (spec.device != DeviceKind::cpu) run.device_name = engine->device_description();
   write_file_atomically(options.out / kProfileFile, to_json(profile->summary(run)).dump(2) + "\n");
 }
 

@@ -4,8 +4,12 @@
 //                    [--calibration cal.json] [--set key=value ...] [--trace N]
 //                    [--devices DIR] [--price-per-gpu-hour P] [--require-fit] [--no-plot]
 //   simulate-scaling calibrate --from RUN_DIR|profile.json|bench.jsonl ... --out cal.json
+//   simulate-scaling fit-convergence RUN_DIR... [--noise-scale] [--out convergence.json]
+//   simulate-scaling plan SPEC.json --convergence FILE [--batches ...] [--price-per-gpu-hour P]
+//                    [and the options above]
 // Writes DIR/scaling.json, DIR/scaling.csv, DIR/scaling.png (unless --no-plot)
 // and (--trace N) DIR/trace.gpusN.json; DIR defaults to runs/simulate-<spec name>.
+// plan writes DIR/plan.json, plan.csv, plan.png; DIR defaults to runs/plan-<spec name>.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -15,10 +19,13 @@
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
 #include "simulator/calibration.hpp"
+#include "simulator/convergence_fit.hpp"
 #include "simulator/device.hpp"
 #include "simulator/memory_model.hpp"
 #include "simulator/report.hpp"
 #include "simulator/scenario.hpp"
+#include "simulator/plan.hpp"
+#include "simulator/scaling.hpp"
 
 namespace lb::sim {
 namespace {
@@ -38,6 +45,18 @@ struct CalibrateArgs {
   std::string out;
 };
 
+struct FitConvergenceArgs {
+  std::vector<std::string> runs;
+  std::string out = "convergence.json";
+  bool noise_scale = false;
+};
+
+struct PlanArgs {
+  std::string convergence;
+  std::vector<std::int64_t> batches;
+  std::optional<double> price_per_gpu_hour;
+};
+
 std::vector<int> default_gpus(std::int64_t global_batch) {
   std::vector<int> gpus;
   for (int n = 8; n <= 2048 && n <= global_batch; n *= 2) {
@@ -54,11 +73,11 @@ ScenarioInputs inputs_of(const Args& a) {
   return in;
 }
 
-// The PNG comes from analysis/plot_scaling.py (matplotlib); a missing
-// Python only costs the plot, never the results.
-void plot(const std::string& out) {
+// The PNG comes from analysis/SCRIPT (matplotlib); a missing Python only
+// costs the plot, never the results.
+void plot(const std::string& out, const std::string& script_name, const std::string& png) {
   const std::filesystem::path script =
-      std::filesystem::path(LB_SOURCE_DIR) / "analysis" / "plot_scaling.py";
+      std::filesystem::path(LB_SOURCE_DIR) / "analysis" / script_name;
   std::error_code ec;
   if (!std::filesystem::exists("/usr/bin/python3", ec) || !std::filesystem::exists(script, ec)) {
     std::printf("plot skipped: needs /usr/bin/python3 and %s\n", script.c_str());
@@ -67,7 +86,7 @@ void plot(const std::string& out) {
   const std::string command =
       "/usr/bin/python3 '" + script.string() + "' '" + out + "' >/dev/null 2>&1";
   if (std::system(command.c_str()) == 0) {
-    std::printf("wrote %s/scaling.png\n", out.c_str());
+    std::printf("wrote %s/%s\n", out.c_str(), png.c_str());
   } else {
     std::printf("plot skipped: %s failed (python3-matplotlib installed?)\n", script.c_str());
   }
@@ -76,17 +95,9 @@ void plot(const std::string& out) {
 // --require-fit: a row whose per-GPU batch does not fit the device is bad
 // input, found before anything is simulated or written.
 void require_fit(const Scenario& s, const std::vector<int>& gpus) {
-  if (!s.cluster.is_gpu_cluster()) return;
   for (int n : gpus) {
-    const std::int64_t batch = s.spec.train.global_batch / n;
-    const double need = memory_per_gpu(s.spec, s.model, batch).total_gib();
-    if (need > s.device.memory_gib) {
-      char text[256];
-      std::snprintf(text, sizeof text,
-                    "--require-fit: %d GPUs: %lld images per GPU need about %.1f GiB, the %s has %g GiB",
-                    n, (long long)batch, need, s.device.name.c_str(), s.device.memory_gib);
-      throw InputError(text);
-    }
+    const MemoryFit fit = device_memory_fit(s, n);
+    if (fit.fits == false) throw InputError("--require-fit: " + std::to_string(n) + " GPUs: " + fit.note);
   }
 }
 
@@ -119,7 +130,7 @@ int simulate(Args a) {
   const Report report = make_report(s, rows);
   std::fputs(table(s, rows, report, price).c_str(), stdout);
   write_outputs(a, s, rows, report, price, trace);
-  if (a.plot) plot(a.out);
+  if (a.plot) plot(a.out, "plot_scaling.py", "scaling.png");
   return 0;
 }
 
@@ -151,6 +162,49 @@ int run_calibrate(const CalibrateArgs& a) {
     std::printf("compute: %s, %zu layers, optimizer %.6f s\n", cal.compute->source.c_str(),
                 cal.compute->layers.size(), cal.compute->optimizer_s);
   write_file_atomically(a.out, to_json(cal).dump(2) + "\n");
+  return 0;
+}
+
+int run_fit_convergence(const FitConvergenceArgs& a) {
+  if (a.noise_scale && a.runs.size() != 1) {
+    throw InputError("fit-convergence --noise-scale: expected one run directory, got " +
+                     std::to_string(a.runs.size()));
+  }
+  const std::vector<std::filesystem::path> runs(a.runs.begin(), a.runs.end());
+  const ConvergenceFit fit =
+      a.noise_scale ? convergence_from_noise_scale(runs.front()) : fit_convergence(runs);
+  std::fputs(describe(fit).c_str(), stdout);
+  write_file_atomically(a.out, to_json(fit.model).dump(2) + "\n");
+  std::printf("wrote %s\n", a.out.c_str());
+  return 0;
+}
+
+// Powers of two from 8 (1 on a smaller cluster) up to 2,048 or the cluster's size.
+std::vector<int> plan_default_gpus(const Scenario& s) {
+  const int capacity = s.spec.cluster.nodes > 0 ? s.spec.cluster.nodes * s.cluster.gpus_per_node
+                                                : 2048;
+  std::vector<int> gpus;
+  for (int n = capacity >= 8 ? 8 : 1; n <= std::min(capacity, 2048); n *= 2) gpus.push_back(n);
+  return gpus;
+}
+
+int run_plan(Args a, const PlanArgs& p) {
+  const Scenario s = make_scenario(inputs_of(a));
+  const ConvergenceModel model = load_convergence(p.convergence);
+  if (a.out.empty()) a.out = "runs/plan-" + s.spec.name;
+  const PlanRequest request{
+      a.gpus.empty() ? plan_default_gpus(s) : a.gpus,
+      p.batches.empty() ? default_plan_batches(model, s.spec.train.global_batch) : p.batches,
+      p.price_per_gpu_hour};
+  PlanHooks hooks;
+  hooks.check = [](const Scenario& sb, int gpus) { check_gpus(sb, {gpus}); };
+  const Plan plan = make_plan(s, model, request, hooks);
+  std::fputs(describe(plan).c_str(), stdout);
+  std::filesystem::create_directories(a.out);
+  write_file_atomically(std::filesystem::path(a.out) / "plan.json", to_json(plan).dump(2) + "\n");
+  write_file_atomically(std::filesystem::path(a.out) / "plan.csv", plan_csv(plan));
+  std::printf("wrote %s/plan.json, plan.csv\n", a.out.c_str());
+  if (a.plot && !plan.rows.empty()) plot(a.out, "plot_plan.py", "plan.png");
   return 0;
 }
 
@@ -191,16 +245,50 @@ int main(int argc, char** argv) {
                    "run directories, profile.json files, allreduce-bench --json output")
       ->required();
   calibrate->add_option("--out", cal.out, "calibration file to write")->required();
+  lb::sim::FitConvergenceArgs fit;
+  auto* fit_convergence = app.add_subcommand(
+      "fit-convergence",
+      "fit steps to a target S(B) = S_min (1 + B_crit / B) to lb-train runs that stopped at a "
+      "target (train.stop_at), and write a convergence model");
+  fit_convergence->add_option("runs", fit.runs, "run directories (summary.json, metrics.jsonl)")
+      ->required();
+  fit_convergence->add_option("--out", fit.out, "convergence model to write")->capture_default_str();
+  fit_convergence->add_flag("--noise-scale", fit.noise_scale,
+                            "one run: B_crit = its gradient noise scale B_simple at the target, "
+                            "S_min from its steps to target (cheaper, rougher)");
+  lb::sim::PlanArgs plan;
+  auto* plan_command = app.add_subcommand(
+      "plan",
+      "time and cost to a target accuracy for every (GPU count, global batch) pair; also takes "
+      "--gpus, --out (default runs/plan-<spec name>), --set, --profile, --calibration, "
+      "--devices, --no-plot");
+  plan_command->fallthrough();
+  plan_command->add_option("spec", args.spec, "experiment spec (experiments/*.json)")->required();
+  plan_command->add_option("--convergence", plan.convergence, "convergence model (convergence.json)")
+      ->required();
+  plan_command
+      ->add_option("--batches", plan.batches,
+                   "global batches, comma-separated (default powers of two over the model's "
+                   "measured batches, widened by 2 each way, and the spec's)")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  plan_command->add_option("--price-per-gpu-hour", plan.price_per_gpu_hour,
+                           "price of one GPU-hour: adds cost = GPU-hours x price")
+      ->check(CLI::NonNegativeNumber);
   try {
     app.parse(argc, argv);
-    if (!calibrate->parsed() && args.spec.empty()) throw CLI::RequiredError("SPEC");
+    if (!calibrate->parsed() && !fit_convergence->parsed() && args.spec.empty())
+      throw CLI::RequiredError("SPEC");
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::fprintf(stderr, "simulate-scaling: %s (see --help)\n", e.what());
     return 2;
   }
   try {
-    return calibrate->parsed() ? lb::sim::run_calibrate(cal) : lb::sim::simulate(args);
+    if (calibrate->parsed()) return lb::sim::run_calibrate(cal);
+    if (fit_convergence->parsed()) return lb::sim::run_fit_convergence(fit);
+    if (plan_command->parsed()) return lb::sim::run_plan(args, plan);
+    return lb::sim::simulate(args);
   } catch (const lb::InputError& e) {
     std::fprintf(stderr, "simulate-scaling: %s\n", e.what());
     return 2;

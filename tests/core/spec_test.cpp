@@ -77,7 +77,7 @@ TEST(Spec, EmptyDocumentGivesTheStructDefaults) {
   EXPECT_EQ(spec.model.name, "lenet_bn");
   EXPECT_EQ(spec.train.global_batch, 256);
   EXPECT_EQ(spec.train.precision, Precision::fp16);
-  EXPECT_EQ(spec.optimizer.name, "lars");
+  EXPECT_EQ(spec.optimizer.name, OptimizerKind::lars);
   EXPECT_DOUBLE_EQ(spec.optimizer.lars.eta, 0.001);
   EXPECT_EQ(spec.comm.fusion_bytes, 64ll << 20);
   EXPECT_TRUE(spec.optimizer.lr.step_epochs.empty());
@@ -89,9 +89,9 @@ TEST(Spec, EmptyDocumentGivesTheStructDefaults) {
 Spec spec_with_no_defaults() {
   Spec s;
   s.name = "all-changed";
-  s.device = "cuda";
+  s.device = DeviceKind::cuda;
   s.model = {"resnet20", 0.25};
-  s.data = {"synthetic", "/tmp/data", 1000, 500, 9, 2, 3, {0, false}, {100, 50, 3, 32, 30, 7},
+  s.data = {Dataset::synthetic, "/tmp/data", 1000, 500, 9, 2, 3, {0, false}, {100, 50, 3, 32, 30, 7},
             "/tmp/images", "/tmp/train-{0..9}.tar", "/tmp/val-0.tar", true,
             {160, 192, {0.25, 0.9}, {0.5, 2.0}, {0.5, 0.5, 0.5}, {0.25, 0.3, 0.35}}};
   s.train.epochs = 2.5;
@@ -99,7 +99,7 @@ Spec spec_with_no_defaults() {
   s.train.precision = Precision::fp32;
   s.train.seed = 18446744073709551615ull;
   s.train.threads = 2;
-  s.train.conv_algorithm = "direct";
+  s.train.conv_algorithm = ConvAlgorithm::direct;
   s.train.label_smoothing = 0.1;
   s.train.log_every_steps = 5;
   s.train.eval_every_epochs = 0.5;
@@ -107,16 +107,16 @@ Spec spec_with_no_defaults() {
   s.train.stop_at = {"validation_loss", 0.25};
   s.train.noise_scale_every = 3;
   s.train.noise_scale_ema = 0.5;
-  s.train.loss_scale = {"static", 1024, 100, 4, 0.25, 2, 4096};
-  s.optimizer.name = "sgd";
+  s.train.loss_scale = {LossScaleMode::fixed, 1024, 100, 4, 0.25, 2, 4096};
+  s.optimizer.name = OptimizerKind::sgd;
   s.optimizer.momentum = 0.8;
   s.optimizer.nesterov = true;
   s.optimizer.weight_decay = 1e-4;
   s.optimizer.decay_bias_and_norm = true;
-  s.optimizer.lr = {3.2, false, 5, 0.1, "step", 1.5, {30, 60.5, 80}, 0.2, 1e-5};
+  s.optimizer.lr = {3.2, false, 5, 0.1, LrDecay::step, 1.5, {30, 60.5, 80}, 0.2, 1e-5};
   s.optimizer.lars = {0.02, 1e-6, true, false};
-  s.comm = {"hierarchical", 4, 1 << 20, false, true, 12.5, 1 << 12, "auto-np4.json"};
-  s.cluster = {"P40", 4, 64, {32, 3}, {200, 1.5}, 2, "direct", "torus", 8, 2, 0.5, {4, 4, 4}, 5000,
+  s.comm = {Algorithm::hierarchical, 4, 1 << 20, false, true, 12.5, 1 << 12, "auto-np4.json"};
+  s.cluster = {"P40", 4, 64, {32, 3}, {200, 1.5}, 2, NicPath::direct, Topology::torus, 8, 2, 0.5, {4, 4, 4}, 5000,
                20000, 16, 0.002, 0.02, 2.5, 3.25, true};
   return s;
 }
@@ -145,9 +145,9 @@ TEST(Spec, ToJsonEmitsEveryKey) {
 TEST(Spec, DefaultExperimentFileParses) {
   const Spec spec = load_spec(kDefaultExperiment);
   EXPECT_EQ(spec.model.name, "lenet_bn");
-  EXPECT_EQ(spec.data.dataset, "fashion_mnist");
+  EXPECT_EQ(spec.data.dataset, Dataset::fashion_mnist);
   EXPECT_EQ(spec.train.precision, Precision::fp16);
-  EXPECT_EQ(spec.optimizer.name, "lars");
+  EXPECT_EQ(spec.optimizer.name, OptimizerKind::lars);
   EXPECT_DOUBLE_EQ(spec.train.epochs, 3);
   EXPECT_GT(spec.optimizer.lr.warmup_epochs, 0);
   std::ifstream in(kDefaultExperiment);
@@ -155,8 +155,8 @@ TEST(Spec, DefaultExperimentFileParses) {
 }
 
 // The training specs a user runs (the large-batch study and its tuning
-// variants among them) all parse. Sweep and device files are other formats,
-// and results/ holds what runs wrote.
+// variants among them) all parse. Sweep, device and convergence-model files
+// are other formats, and results/ holds what runs wrote.
 TEST(Spec, EveryExperimentSpecParses) {
   namespace fs = std::filesystem;
   const fs::path root = fs::path(LB_SOURCE_DIR) / "experiments";
@@ -164,7 +164,7 @@ TEST(Spec, EveryExperimentSpecParses) {
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
     const fs::path& file = it->path();
     const std::string name = file.filename().string();
-    if (it->is_directory() && (name == "sweeps" || name == "devices" || name == "results")) {
+    if (it->is_directory() && (name == "sweeps" || name == "devices" || name == "results" || name == "convergence")) {
       it.disable_recursion_pending();
       continue;
     }

@@ -71,7 +71,7 @@ class GpuOptimizer : public test::GpuTest {
   }
 };
 
-OptimizerSpec spec(const char* name, bool nesterov, bool clip) {
+OptimizerSpec spec(OptimizerKind name, bool nesterov, bool clip) {
   OptimizerSpec s;
   s.name = name;
   s.momentum = 0.9;
@@ -89,8 +89,8 @@ TEST_F(GpuOptimizer, LarsMatchesTheCpuBitForBit) {
                    (clip ? "on" : "off"));
       HostModel cpu = host_model(1);
       DeviceModel gpu = device_model(cpu);
-      LarsOptimizer reference(spec("lars", nesterov, clip));
-      CudaLarsOptimizer optimizer(spec("lars", nesterov, clip), allocator(), stream());
+      LarsOptimizer reference(spec(OptimizerKind::lars, nesterov, clip));
+      CudaLarsOptimizer optimizer(spec(OptimizerKind::lars, nesterov, clip), allocator(), stream());
       for (int step = 0; step < 3; ++step) {
         reference.step(cpu.slots, 0.5f + step, 1.0f / 1024);
         optimizer.step(gpu.slots, 0.5f + step, 1.0f / 1024);
@@ -105,8 +105,8 @@ TEST_F(GpuOptimizer, LarsOverMoreSlotsThanOneLaunchHolds) {
   HostModel cpu = host_model(kMaxSlotsPerLaunch / std::size(kSizes) + 2);
   ASSERT_GT(cpu.slots.size(), std::size_t(kMaxSlotsPerLaunch));
   DeviceModel gpu = device_model(cpu);
-  LarsOptimizer reference(spec("lars", false, false));
-  CudaLarsOptimizer optimizer(spec("lars", false, false), allocator(), stream());
+  LarsOptimizer reference(spec(OptimizerKind::lars, false, false));
+  CudaLarsOptimizer optimizer(spec(OptimizerKind::lars, false, false), allocator(), stream());
   reference.step(cpu.slots, 1.0f, 1.0f / 256);
   optimizer.step(gpu.slots, 1.0f, 1.0f / 256);
   EXPECT_EQ(optimizer.last_local_lrs(), reference.last_local_lrs());
@@ -118,8 +118,8 @@ TEST_F(GpuOptimizer, SgdMatchesTheCpuBitForBit) {
     SCOPED_TRACE(nesterov ? "nesterov" : "plain");
     HostModel cpu = host_model(1);
     DeviceModel gpu = device_model(cpu);
-    SgdOptimizer reference(spec("sgd", nesterov, false));
-    CudaSgdOptimizer optimizer(spec("sgd", nesterov, false), stream());
+    SgdOptimizer reference(spec(OptimizerKind::sgd, nesterov, false));
+    CudaSgdOptimizer optimizer(spec(OptimizerKind::sgd, nesterov, false), stream());
     for (int step = 0; step < 3; ++step) {
       reference.step(cpu.slots, 0.1f, 1.0f / 1024);
       optimizer.step(gpu.slots, 0.1f, 1.0f / 1024);
@@ -132,8 +132,8 @@ TEST_F(GpuOptimizer, ASetSkipFlagLeavesEverythingUnchanged) {
   HostModel cpu = host_model(1);
   DeviceModel gpu = device_model(cpu);
   DeviceBuffer<int> skip = upload(std::vector<int>{1});
-  CudaLarsOptimizer lars(spec("lars", false, false), allocator(), stream());
-  CudaSgdOptimizer sgd(spec("sgd", false, false), stream());
+  CudaLarsOptimizer lars(spec(OptimizerKind::lars, false, false), allocator(), stream());
+  CudaSgdOptimizer sgd(spec(OptimizerKind::sgd, false, false), stream());
   lars.step(gpu.slots, 1.0f, 1.0f, skip.data());
   sgd.step(gpu.slots, 1.0f, 1.0f, skip.data());
   expect_same(cpu, gpu);  // cpu never stepped
@@ -142,7 +142,7 @@ TEST_F(GpuOptimizer, ASetSkipFlagLeavesEverythingUnchanged) {
 TEST_F(GpuOptimizer, TheGradientIsNeverWritten) {
   HostModel cpu = host_model(1);
   DeviceModel gpu = device_model(cpu);
-  CudaLarsOptimizer optimizer(spec("lars", true, false), allocator(), stream());
+  CudaLarsOptimizer optimizer(spec(OptimizerKind::lars, true, false), allocator(), stream());
   optimizer.step(gpu.slots, 1.0f, 0.5f);
   for (std::size_t s = 0; s < cpu.slots.size(); ++s) EXPECT_EQ(download(gpu.g[s]), cpu.g[s]);
 }

@@ -203,7 +203,7 @@ TEST_F(GpuEngine, EvaluationMatchesTheCpu) {
 TEST_F(GpuEngine, OverflowingFp16StepIsDroppedOnTheDevice) {
   if (!has_gpu()) return;
   Spec spec = test_spec("lenet_bn", Precision::fp16, "cuda");
-  spec.train.loss_scale.mode = "static";
+  spec.train.loss_scale.mode = LossScaleMode::fixed;
   spec.train.loss_scale.init = 1e9;
   const fs::path trace = fs::temp_directory_path() / ("lb_gpu_skip_" + std::to_string(::getpid()));
   EngineRun gpu(spec, trace);

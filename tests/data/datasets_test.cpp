@@ -54,14 +54,13 @@ TEST(Datasets, MissingDirectoryIsADataError) {
 }
 
 TEST(Datasets, UnknownDatasetIsASpecError) {
-  DataSpec spec;
-  spec.dataset = "imagenet";
-  EXPECT_THROW(load_dataset(spec, true, 1), SpecError);
+  // An unknown name cannot reach load_dataset: the spec parser rejects it.
+  EXPECT_THROW(parse_spec({{"data", {{"dataset", "imagenet"}}}}), SpecError);
 }
 
 TEST(Datasets, SyntheticIsDeterministicBySeed) {
   DataSpec spec;
-  spec.dataset = "synthetic";
+  spec.dataset = Dataset::synthetic;
   spec.synthetic = {
       .train_images = 300, .test_images = 50, .channels = 3, .height = 8, .width = 6, .classes = 4};
   const ImageSet a = load_dataset(spec, true, 7);

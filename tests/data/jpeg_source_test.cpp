@@ -188,7 +188,7 @@ TEST_F(JpegSourceTest, ShardsGiveTheSameSamplesAsTheFolder) {
 
 TEST_F(JpegSourceTest, LoadSourcesChecksTheSpecAndTheSplits) {
   DataSpec spec = spec_;
-  spec.dataset = "imagefolder";
+  spec.dataset = Dataset::imagefolder;
   EXPECT_THROW(load_sources(spec, 1, Precision::fp32), SpecError);  // no data.root
   spec.root = dir_.string();
   EXPECT_THROW(load_sources(spec, 1, Precision::fp32), DataError);  // no val/
@@ -201,7 +201,7 @@ TEST_F(JpegSourceTest, LoadSourcesChecksTheSpecAndTheSplits) {
   EXPECT_EQ(sources.test->classes(), 3);
   std::vector<float> out(3 * 16 * 16);
   EXPECT_EQ(sources.test->write_sample(0, std::nullopt, out.data()), 2);
-  spec.dataset = "shards";
+  spec.dataset = Dataset::shards;
   try {
     load_sources(spec, 1, Precision::fp32);
     ADD_FAILURE() << "no error";

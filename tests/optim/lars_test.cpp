@@ -21,7 +21,7 @@ struct Buffers {
 
 OptimizerSpec lars_spec(double eta, double wd, bool nesterov = false, bool clip = false) {
   OptimizerSpec spec;
-  spec.name = "lars";
+  spec.name = OptimizerKind::lars;
   spec.momentum = 0.9;
   spec.nesterov = nesterov;
   spec.weight_decay = wd;

@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "runtime/core/errors.hpp"
+#include "runtime/core/spec.hpp"
 
 namespace lb {
 namespace {
@@ -17,7 +18,7 @@ LrSpec lr_spec(const std::string& decay, double warmup_epochs = 0, double min = 
   spec.scale_with_batch = true;
   spec.warmup_epochs = warmup_epochs;
   spec.warmup_start = 0;
-  spec.decay = decay;
+  spec.decay = parse_choice<LrDecay>(decay).value();
   spec.poly_power = 2.0;
   spec.min = min;
   return spec;
@@ -140,7 +141,8 @@ TEST(LrSchedule, TotalEqualsWarmup) {
 }
 
 TEST(LrSchedule, RejectsBadArguments) {
-  EXPECT_THROW(LrSchedule(lr_spec("linear"), 256, 10, 100), SpecError);
+  // An unknown decay cannot reach LrSchedule: the spec parser rejects it.
+  EXPECT_THROW(parse_spec({{"optimizer", {{"lr", {{"decay", "linear"}}}}}}), SpecError);
   EXPECT_THROW(LrSchedule(lr_spec("poly"), 256, 0, 100), std::invalid_argument);
 }
 

@@ -16,7 +16,7 @@ namespace {
 
 ImageSet small_set() {
   DataSpec spec;
-  spec.dataset = "synthetic";
+  spec.dataset = Dataset::synthetic;
   spec.synthetic.train_images = 200;
   return load_dataset(spec, true, 5);
 }

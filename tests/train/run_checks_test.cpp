@@ -36,12 +36,12 @@ TEST(RunChecks, ThreadsBeyondFourPerHardwareThreadAreASpecError) {
 
 TEST(RunChecks, SyntheticDataLargerThanMemoryIsASpecError) {
   Spec spec;
-  spec.data.dataset = "synthetic";
+  spec.data.dataset = Dataset::synthetic;
   EXPECT_EQ(spec_failure([&] { check_data_memory(spec); }), "accepted");
   spec.data.synthetic.height = spec.data.synthetic.width = 65535;
   spec.data.synthetic.channels = 64;
   EXPECT_EQ(spec_failure([&] { check_data_memory(spec); }), "data.synthetic");
-  spec.data.dataset = "fashion_mnist";  // files of bounded size; the synthetic keys are unused
+  spec.data.dataset = Dataset::fashion_mnist;  // files of bounded size; the synthetic keys are unused
   EXPECT_EQ(spec_failure([&] { check_data_memory(spec); }), "accepted");
 }
 

@@ -5,7 +5,9 @@
 // --resume), but the accuracy is a deterministic synthetic function of the
 // hyper-parameters and the epoch, so a trial takes milliseconds. With
 // data.validation_images > 0 it also reports validation_accuracy and
-// validation_loss (a slightly different function), as lb-train does.
+// validation_loss (a slightly different function), as lb-train does. A train.stop_at on
+// test_accuracy or test_loss stops it, with lb-train's summary fields (a
+// "step" is an evaluation interval).
 //
 // Knobs (environment):
 //   FAKE_TRIAL_EPOCH_S=0.02     sleep per evaluated epoch
@@ -117,6 +119,20 @@ std::string fault(const lb::Spec& spec) {
   return "";
 }
 
+// train.stop_at on any metric an evaluation reports (accuracies reached when
+// >=, losses when <=); a step is an evaluation interval here.
+bool reached_target(const lb::Spec& spec, const json& eval) {
+  const lb::StopAtSpec& stop = spec.train.stop_at;
+  if (!stop.enabled() || !eval.contains(stop.metric)) return false;
+  const double value = eval[stop.metric].get<double>();
+  return stop.metric.ends_with("_loss") ? value <= stop.value : value >= stop.value;
+}
+
+json target_json(const lb::Spec& spec) {
+  const lb::StopAtSpec& stop = spec.train.stop_at;
+  return stop.enabled() ? json{{"metric", stop.metric}, {"value", stop.value}} : json(nullptr);
+}
+
 struct TrainArgs {
   std::string spec;
   fs::path out;
@@ -164,9 +180,11 @@ int train(const TrainArgs& a) {
             << eval.dump() << "\n"
             << std::flush;
     if (mode == "crash" || flaky_first) std::abort();
+    if (reached_target(spec, eval)) break;
     if (epoch >= stop_at - 1e-9) break;
   }
-  const bool finished = epoch >= epochs - 1e-9;
+  const bool at_target = reached_target(spec, evaluation(spec, epoch));
+  const bool finished = at_target || epoch >= epochs - 1e-9;
   if (!finished) {
     lb::write_file_atomically(out / "checkpoint.json", json{{"interval", k}}.dump() + "\n");
   }
@@ -174,6 +192,9 @@ int train(const TrainArgs& a) {
                      {"finished", finished},
                      {"train_time_s", epoch * sleep_s},
                      {"steps", k},
+                     {"target", target_json(spec)},
+                     {"stopped_at_target", at_target},
+                     {"steps_to_target", at_target ? json(k) : json(nullptr)},
                      {"spec", lb::to_json(spec)}};
   summary.update(evaluation(spec, epoch));
   lb::write_file_atomically(out / "summary.json", summary.dump(2) + "\n");

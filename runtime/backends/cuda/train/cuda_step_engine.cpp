@@ -59,10 +59,10 @@ CudaStepEngine::CudaStepEngine(const EngineSetup& setup)
       net_(build_gpu_layer(*setup.model.net, runtime_)),
       state_(setup.model, setup.spec, runtime_),
       gate_on_found_inf_(setup.spec.train.precision == Precision::fp16 &&
-                         setup.spec.train.loss_scale.mode != "none") {
+                         setup.spec.train.loss_scale.mode != LossScaleMode::none) {
   state_.bind(*net_);
   net_->for_each_leaf([&](GpuLayer& leaf) { leaf_params_[&leaf] = leaf.params(); });
-  if (spec_.optimizer.name == "lars") {
+  if (spec_.optimizer.name == OptimizerKind::lars) {
     lars_ = std::make_unique<CudaLarsOptimizer>(spec_.optimizer, allocator_, stream_.get());
   } else {
     sgd_ = std::make_unique<CudaSgdOptimizer>(spec_.optimizer, stream_.get());

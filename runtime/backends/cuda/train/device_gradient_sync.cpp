@@ -26,11 +26,10 @@ DeviceGradientSync::DeviceGradientSync(NcclAllreducer& reducer, std::span<float>
       gradients_(gradients),
       fp16_wire_(fp16_wire),
       algorithm_(reported(reducer.config().algorithm)),
-      buckets_(plan_buckets(sizes, fusion_bytes)) {
-  bucket_of_.resize(sizes.size());
+      buckets_(plan_buckets(sizes, fusion_bytes)),
+      order_(buckets_, sizes.size()) {
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
     const std::vector<std::size_t>& tensors = buckets_[b].tensors;
-    for (std::size_t t : tensors) bucket_of_[t] = b;
     first_element_.push_back(offsets[tensors.front()]);
     span_elements_.push_back(offsets[tensors.back()] + sizes[tensors.back()] -
                              offsets[tensors.front()]);
@@ -50,19 +49,10 @@ std::span<float> DeviceGradientSync::slice(std::size_t b) const {
   return gradients_.subspan(first_element_[b], span_elements_[b]);
 }
 
-void DeviceGradientSync::begin_step() {
-  pending_.clear();
-  for (const auto& b : buckets_) pending_.push_back(b.tensors.size());
-  complete_.assign(buckets_.size(), false);
-  next_launch_ = 0;
-}
+void DeviceGradientSync::begin_step() { order_.begin_step(); }
 
 void DeviceGradientSync::ready(std::size_t index, cudaStream_t compute) {
-  const std::size_t b = bucket_of_.at(index);
-  if (--pending_[b] != 0) return;
-  complete_[b] = true;
-  // In bucket order only, so every rank's collectives line up.
-  while (next_launch_ < buckets_.size() && complete_[next_launch_]) launch(next_launch_++, compute);
+  order_.ready(index, [&](std::size_t b) { launch(b, compute); });
 }
 
 void DeviceGradientSync::launch(std::size_t b, cudaStream_t compute) {
@@ -85,14 +75,11 @@ void DeviceGradientSync::launch(std::size_t b, cudaStream_t compute) {
 }
 
 void DeviceGradientSync::ready_all(cudaStream_t compute) {
-  for (std::size_t t = 0; t < bucket_of_.size(); ++t) ready(t, compute);
+  for (std::size_t t = 0; t < order_.tensors(); ++t) ready(t, compute);
 }
 
 void DeviceGradientSync::finish(cudaStream_t compute) {
-  for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    if (!complete_[b])
-      throw std::logic_error("gradient bucket " + std::to_string(b) + " never became ready");
-  }
+  order_.require_all_launched();
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
     LB_CUDA_CHECK(cudaStreamWaitEvent(compute, done_[b]->get(), 0));
     if (fp16_wire_) {

@@ -18,6 +18,7 @@
 #include "runtime/backends/cuda/device_buffer.hpp"
 #include "runtime/backends/cuda/event.hpp"
 #include "runtime/backends/cuda/nccl_allreducer.hpp"
+#include "runtime/comm/bucket_launch_order.hpp"
 #include "runtime/comm/bucket_plan.hpp"
 #include "runtime/comm/gradient_sync.hpp"  // BucketTiming
 
@@ -57,10 +58,7 @@ class DeviceGradientSync {
   std::vector<Bucket> buckets_;
   std::vector<std::size_t> first_element_;  // per bucket, in gradients_
   std::vector<std::size_t> span_elements_;  // per bucket: its tensors and the gaps between
-  std::vector<std::size_t> bucket_of_;      // tensor -> bucket
-  std::vector<std::size_t> pending_;        // per bucket: tensors not yet ready
-  std::vector<bool> complete_;
-  std::size_t next_launch_ = 0;
+  BucketLaunchOrder order_;                 // buckets launch strictly in order
   DeviceBuffer<half_bits> wire_;  // fp16 staging, the gradients' layout
   std::vector<std::unique_ptr<Event>> ready_, start_, done_;
 };
