@@ -94,7 +94,7 @@ TEST(AutoCalibration, EveryBadFileIsOneLineNamingTheFileAndTheProblem) {
 // lb-train does not run the simulator's models of NCCL and MPI libraries.
 TEST(AllreduceConfig, ASimulatorOnlyAlgorithmIsRefused) {
   CommSpec c;
-  c.algorithm = "nccl_tree";
+  c.algorithm = Algorithm::nccl_tree;
   try {
     allreduce_config(c);
     FAIL() << "nccl_tree accepted by the runtime";
