@@ -4,10 +4,12 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
 #include "runtime/core/json_reader.hpp"
+#include "runtime/core/spec_choices.hpp"
 
 namespace lb::sim {
 namespace {
@@ -60,8 +62,11 @@ void read_bench(const std::filesystem::path& file, std::vector<AllreduceSample>&
   }
 }
 
-bool fitted_algorithm(const std::string& a) {
-  return a == "ring" || a == "hierarchical" || a == "torus2d";
+// The link fit uses our own algorithms only: their step structure is known,
+// while MPI_Allreduce's internal choice is not.
+bool fitted_algorithm(const std::string& name) {
+  const std::optional<Algorithm> a = parse_choice<Algorithm>(name);
+  return a == Algorithm::ring || a == Algorithm::hierarchical || a == Algorithm::torus2d;
 }
 
 }  // namespace

@@ -93,7 +93,8 @@ TEST(SpecChoices, AnUnknownNameIsASpecErrorListingTheNames) {
   } catch (const SpecError& e) {
     EXPECT_STREQ(e.what(),
                  "spec error: comm.algorithm: expected one of \"mpi\", \"ring\", \"hierarchical\", "
-                 "\"torus2d\", \"auto\", got \"butterfly\"");
+                 "\"torus2d\", \"auto\", \"halving_doubling\", \"nccl_ring\", \"nccl_tree\", "
+                 "\"nccl\", got \"butterfly\"");
   }
   EXPECT_THROW(parse_algorithm("butterfly"), SpecError);
   EXPECT_EQ(parse_algorithm("hierarchical"), Algorithm::hierarchical);

@@ -249,7 +249,7 @@ TEST(Devices, NoShippedProfileNeedsACappedFit) {
     for (const char* model_name : {"resnet50"}) {
       Spec spec;
       spec.model.name = model_name;
-      spec.data.dataset = "synthetic";
+      spec.data.dataset = Dataset::synthetic;
       spec.data.synthetic = {1281167, 50000, 3, 224, 224, 1000};
       for (Precision p : {Precision::fp32, Precision::fp16}) {
         const ComputeModel m = analytic_compute_model(model_info(spec), d, p);
