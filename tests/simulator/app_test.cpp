@@ -2,6 +2,7 @@
 // nothing written.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -22,14 +23,15 @@ struct Outcome {
 const fs::path kSource = LB_SOURCE_DIR;
 const fs::path kBinary = fs::path(LB_BINARY_DIR) / "bin" / "simulate-scaling";
 
+// Per process: ctest runs tests of this file side by side.
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("lb_sim_app_" + name);
+  const fs::path dir = fs::temp_directory_path() / ("lb_sim_app_" + std::to_string(getpid()) + "_" + name);
   fs::remove_all(dir);
   return dir;
 }
 
 Outcome run(const std::string& args) {
-  const fs::path err = fs::temp_directory_path() / "lb_sim_app_stderr.txt";
+  const fs::path err = fs::temp_directory_path() / ("lb_sim_app_stderr_" + std::to_string(getpid()) + ".txt");
   const std::string command = kBinary.string() + " " + args + " >/dev/null 2>" + err.string();
   const int status = std::system(command.c_str());
   std::ifstream in(err);
