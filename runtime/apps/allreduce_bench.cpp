@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "runtime/comm/allreduce.hpp"
-#include "runtime/comm/auto_calibration.hpp"
+#include "runtime/core/auto_calibration.hpp"
 #include "runtime/comm/gradient_sync.hpp"
 #include "runtime/comm/mpi_communicator.hpp"
 #include "runtime/core/allocator.hpp"

@@ -12,6 +12,7 @@
 #include <ostream>
 
 #include "runtime/comm/communicator.hpp"
+#include "runtime/core/batch_arithmetic.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
 #include "runtime/core/json_reader.hpp"
@@ -47,12 +48,6 @@ constexpr std::int64_t kDetailedTraceSteps = 10;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-// Spec bounds on epochs (kMaxEpochs) and on the data keep the product far
-// below 2^63.
-std::int64_t epochs_to_steps(double epochs, std::int64_t steps_per_epoch) {
-  return std::max<std::int64_t>(1, std::llround(epochs * double(steps_per_epoch)));
 }
 
 // Where ranks other than 0 send their progress: nowhere.
@@ -175,7 +170,7 @@ struct Trainer::Impl {
   void save();
   TrainResult finish();
   void add_convergence(nlohmann::json& summary) const;
-  std::int64_t per_rank_batch() const { return spec.train.global_batch / ranks; }
+  std::int64_t per_rank_batch() const { return lb::per_rank_batch(spec.train.global_batch, ranks); }
   // Of the training loop's time, the part spent waiting for input.
   double data_wait_share() const {
     return train_time_s + data_wait_s > 0 ? data_wait_s / (train_time_s + data_wait_s) : 0;
@@ -193,10 +188,6 @@ void Trainer::Impl::setup() {
   cpu::set_threads(spec.train.threads);
   cpu::set_conv_algorithm(spec.train.conv_algorithm);
   require_device(spec);  // before the data is read: fail fast
-  if (spec.train.global_batch % ranks != 0) {
-    throw SpecError("train.global_batch", "expected a multiple of the " + std::to_string(ranks) +
-                                              " ranks, got " + std::to_string(spec.train.global_batch));
-  }
   const std::int64_t ghost = spec.train.bn_ghost_batch;
   if (ghost > 0 && per_rank_batch() % ghost != 0) {
     throw SpecError("train.bn_ghost_batch",
@@ -530,20 +521,18 @@ void Trainer::Impl::report_skipped_files() {
 void Trainer::Impl::write_profile() const {
   if (rank != 0 || profile->steps_recorded() == 0) return;
   const CommLayout comm = engine->comm_layout();
-  nlohmann::json meta{
-      {"model", spec.model.name},
-      {"device", to_string(spec.device)},
-      {"precision", std::string(to_string(spec.train.precision))},
-      {"threads", cpu::threads()},
-      {"per_rank_batch", per_rank_batch()},
-      {"ranks", ranks},
-      {"optimizer", to_string(spec.optimizer.name)},
-      {"comm", {{"algorithm", to_string(spec.comm.algorithm)}, {"fusion_bytes", spec.comm.fusion_bytes},
-                {"fp16_gradients", spec.comm.fp16_gradients}, {"overlap", spec.comm.overlap},
-                {"group_size", comm.group_size},
-                {"buckets", comm.buckets}}}};
-  if (spec.device != DeviceKind::cpu) meta["device_name"] = engine->device_description();
-  write_file_atomically(options.out / kProfileFile, profile->to_json(meta).dump(2) + "\n");
+  Profile run;
+  run.model = spec.model.name;
+  run.device = to_string(spec.device);
+  run.precision = std::string(to_string(spec.train.precision));
+  run.threads = cpu::threads();
+  run.per_rank_batch = per_rank_batch();
+  run.ranks = ranks;
+  run.optimizer = to_string(spec.optimizer.name);
+  run.comm = {to_string(spec.comm.algorithm), spec.comm.fusion_bytes, spec.comm.fp16_gradients,
+              spec.comm.overlap, comm.group_size, int(comm.buckets)};
+  if (spec.device != DeviceKind::cpu) run.device_name = engine->device_description();
+  write_file_atomically(options.out / kProfileFile, to_json(profile->summary(run)).dump(2) + "\n");
 }
 
 // What summary.json says about convergence: the validation figures, the
