@@ -137,6 +137,9 @@ struct Trainer::Impl {
   NoiseScaleEstimator noise{spec.train.noise_scale_ema};
   std::int64_t noise_step = -1;    // the step of noise's last measurement
   std::optional<std::int64_t> target_step;  // the step at which train.stop_at was reached
+  // The step at which every rank last had the same BatchNorm running
+  // statistics (see average_batch_norm_statistics); nullopt: they may differ.
+  std::optional<std::int64_t> statistics_same_at;
 
   Impl(const Spec& s, TrainOptions o, std::ostream& os)
       : spec(s),
@@ -161,6 +164,7 @@ struct Trainer::Impl {
   Evaluation evaluate();
   void log_noise_scale();
   void recalibrate_batch_norm();
+  void average_batch_norm_statistics();
   void log_step(double loss, double lr, double step_images_per_s);
   void end_of_interval(std::int64_t done);
   void save();
@@ -201,6 +205,7 @@ void Trainer::Impl::setup() {
   if (options.resume) resume_from_checkpoint();
   prepare_output();
   setup_communication();
+  statistics_same_at = step;  // rank 0's broadcast, or the checkpoint every rank read
 }
 
 // Rank 0 alone looks at --out (and with --overwrite clears it), then tells
@@ -307,12 +312,51 @@ void Trainer::Impl::recalibrate_batch_norm() {
     engine->recalibration_forward(batch, step);
   }
   engine->end_bn_recalibration();
+  statistics_same_at.reset();
   trace->complete("batch norm recalibration", "train", start_us, seconds_since(start) * 1e6, 0,
                   {{"step", step}, {"batches", batches}});
 }
 
+// BatchNorm's running statistics are the one piece of training state that
+// differs between ranks: each rank's BatchNorm normalises its own shard of the
+// batch (as each of the seed's GPUs does with its 64 images), and so averages
+// its own statistics. Everything else is the same on every rank by
+// construction: weights, momentum and the loss scaler follow the averaged
+// gradients; the data, augmentation and dropout streams are functions of
+// (seed, step, image). So before every evaluation and every checkpoint the
+// ranks average their running statistics, as timm's distribute_bn does: all
+// ranks then evaluate one model, the one the checkpoint holds, and a resumed
+// run starts every rank from the state it had. The mean over ranks is the
+// statistic of the whole global batch's images (for the variance, the mean of
+// the shards' variances), what one GPU with the whole batch would track. The
+// average is exact to rounding, so a run's later evaluations depend on where
+// it saved only in the last bits, identically in an uninterrupted run and a
+// resumed one with the same checkpoints.
+void Trainer::Impl::average_batch_norm_statistics() {
+  if (ranks == 1 || statistics_same_at == step) return;
+  engine->read_state();
+  std::vector<std::span<float>> local;
+  std::vector<float> packed;
+  for (const NamedSpan& t : engine->state_tensors()) {
+    if (!t.rank_local) continue;
+    local.push_back(t.data);
+    packed.insert(packed.end(), t.data.begin(), t.data.end());
+  }
+  options.world->native_allreduce_sum(packed);
+  // MPI does not promise every rank the same bits of a float sum: rank 0's are the ones.
+  options.world->broadcast(std::as_writable_bytes(std::span(packed)), 0);
+  const float n = float(ranks);
+  auto sum = packed.begin();
+  for (std::span<float> s : local) {
+    for (float& v : s) v = *sum++ / n;
+  }
+  engine->write_state();
+  statistics_same_at = step;
+}
+
 Evaluation Trainer::Impl::evaluate() {
   recalibrate_batch_norm();
+  average_batch_norm_statistics();
   Evaluation e{evaluate_set(*engine, *test_loader, step, spec.data), std::nullopt};
   if (validation_loader) e.validation = evaluate_set(*engine, *validation_loader, step, spec.data);
   return e;
@@ -349,6 +393,7 @@ void Trainer::Impl::log_step(double loss, double lr, double images_per_s) {
 }
 
 void Trainer::Impl::save() {
+  average_batch_norm_statistics();  // every rank's, so that rank 0's checkpoint holds them all
   if (rank != 0) return;
   engine->read_state();
   ResumePoint totals;

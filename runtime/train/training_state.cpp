@@ -54,7 +54,7 @@ std::vector<NamedSpan> TrainingState::checkpoint_tensors() {
     out.push_back({params_[i]->name + ".momentum", momentum_[i].span()});
   }
   for (std::size_t i = 0; i < buffers_.size(); ++i) {
-    out.push_back({"buffer" + std::to_string(i), buffers_[i]->span()});
+    out.push_back({"buffer" + std::to_string(i), buffers_[i]->span(), true});
   }
   return out;
 }

@@ -16,6 +16,10 @@ namespace lb {
 struct NamedSpan {
   std::string name;
   std::span<float> data;
+  // BatchNorm running statistics: each rank's BatchNorm sees its own shard of
+  // the batch, so these differ between ranks (the trainer averages them; see
+  // Trainer). Everything else is the same on every rank.
+  bool rank_local = false;
 };
 
 class TrainingState {
