@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "runtime/core/errors.hpp"
+#include "runtime/core/profile_format.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/core/spec.hpp"
 #include "runtime/models/model.hpp"
@@ -138,7 +139,7 @@ json train_row(const Args& a, const lb::Spec& spec, const lb::StepEngine& engine
            {"batch", a.batch}, {"precision", a.precision}, {"optimizer", a.optimizer},
            {"steps", a.steps}, {"images_per_s", double(a.batch) * a.steps / total},
            {"step_s_median", median(times)}, {"skipped_steps", skipped}};
-  const json p = profile.to_json(json::object());
+  const json p = lb::to_json(profile.summary({}));
   if (spec.device == lb::DeviceKind::cpu) {
     row["threads"] = lb::cpu::threads();
     row["conv_algorithm"] = a.conv_algorithm;

@@ -4,9 +4,12 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
+#include "runtime/core/json_reader.hpp"
+#include "runtime/core/spec_choices.hpp"
 
 namespace lb::sim {
 namespace {
@@ -24,6 +27,19 @@ bool is_bench_file(const std::filesystem::path& file) {
   return false;
 }
 
+// A measured all-reduce the fit can use: a known algorithm, a sane size and
+// rank count, a finite non-negative time.
+void check_sample(const AllreduceSample& s, const std::string& at) {
+  try {
+    parse_algorithm(s.algorithm);
+  } catch (const SpecError&) {
+    throw InputError(at + ": unknown algorithm \"" + s.algorithm + "\"");
+  }
+  if (s.ranks < 1 || s.bytes < 0 || !std::isfinite(s.time_s) || s.time_s < 0 || s.time_s > 1e6) {
+    throw InputError(at + ": expected ranks >= 1, bytes >= 0 and a time in [0, 1e12] us");
+  }
+}
+
 void read_bench(const std::filesystem::path& file, std::vector<AllreduceSample>& out) {
   std::ifstream in(file);
   std::string line;
@@ -33,18 +49,24 @@ void read_bench(const std::filesystem::path& file, std::vector<AllreduceSample>&
     const std::string at = "calibration error: " + file.string() + ":" + std::to_string(n);
     if (j.is_discarded() || !j.is_object()) throw InputError(at + ": not a JSON object");
     if (j.contains("per_tensor_s")) continue;  // --model rows: whole-model syncs, not one size
+    AllreduceSample sample;
     try {
-      out.push_back({file.string(), j.at("algorithm").get<std::string>(), j.at("ranks").get<int>(),
-                     j.at("bytes").get<std::int64_t>(), j.at("time_us").get<double>() * 1e-6,
-                     j.value("fp16_wire", false)});
+      sample = {file.string(), j.at("algorithm").get<std::string>(), j.at("ranks").get<int>(),
+                j.at("bytes").get<std::int64_t>(), j.at("time_us").get<double>() * 1e-6,
+                j.value("fp16_wire", false)};
     } catch (const json::exception& e) {
       throw InputError(at + ": expected algorithm, ranks, bytes, time_us");
     }
+    check_sample(sample, at);
+    out.push_back(sample);
   }
 }
 
-bool fitted_algorithm(const std::string& a) {
-  return a == "ring" || a == "hierarchical" || a == "torus2d";
+// The link fit uses our own algorithms only: their step structure is known,
+// while MPI_Allreduce's internal choice is not.
+bool fitted_algorithm(const std::string& name) {
+  const std::optional<Algorithm> a = parse_choice<Algorithm>(name);
+  return a == Algorithm::ring || a == Algorithm::hierarchical || a == Algorithm::torus2d;
 }
 
 }  // namespace
@@ -61,16 +83,20 @@ CalibrationInputs read_calibration_inputs(const std::vector<std::filesystem::pat
     }
     RuntimeProfile p = load_profile(path);
     for (const auto& a : p.allreduce) {
-      in.samples.push_back({p.file, a.algorithm, a.ranks, a.bytes, a.median_s, p.fp16_gradients});
+      in.samples.push_back({p.file, a.algorithm, a.ranks, a.bytes, a.median_s, p.comm.fp16_gradients});
+      check_sample(in.samples.back(), "calibration error: " + p.file + ": allreduce");
     }
     in.profiles.push_back(std::move(p));
   }
   return in;
 }
 
-std::pair<double, double> alpha_beta_features(Collective c, std::uint64_t bytes, int ranks,
+std::pair<double, double> alpha_beta_features(Algorithm c, std::uint64_t bytes, int ranks,
                                               int group_size, int wire_bytes) {
-  CollectiveConfig cfg{ranks, std::min(group_size, ranks), wire_bytes};
+  CollectiveConfig cfg;
+  cfg.ranks = ranks;
+  cfg.group_size = std::min(group_size, ranks);
+  cfg.wire_bytes = wire_bytes;
   double steps = 0, load = 0;
   for (const Phase& phase : plan_collective(c, bytes, cfg)) {
     std::map<std::pair<int, int>, double> link;  // (rank, 0 = out / 1 = in) -> bytes
@@ -94,7 +120,7 @@ Calibration calibrate(const CalibrationInputs& in) {
   for (const auto& s : in.samples) {
     if (s.ranks < 2 || s.time_s <= 0) continue;
     const auto [steps, load] =
-        alpha_beta_features(parse_collective(s.algorithm), std::uint64_t(s.bytes), s.ranks, s.ranks,
+        alpha_beta_features(parse_algorithm(s.algorithm), std::uint64_t(s.bytes), s.ranks, s.ranks,
                             s.fp16_wire ? 2 : 4);
     rows.emplace_back(&s, steps, load);
     if (!fitted_algorithm(s.algorithm)) continue;
@@ -141,22 +167,32 @@ json to_json(const Calibration& c) {
 }
 
 Calibration load_calibration(const std::filesystem::path& file) {
-  const json j = json::parse(read_file(file), nullptr, false);
+  const json j = read_json_file(file, "calibration");
   const std::string at = "calibration error: " + file.string();
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != "largebatch-calibration") {
+  if (!j.is_object() || j.value("format", "") != "largebatch-calibration") {
     throw InputError(at + ": expected a JSON object with \"format\": \"largebatch-calibration\"");
   }
   Calibration c;
   try {
-    if (j.contains("links") && j["links"].contains("intra")) {
-      const json& l = j["links"]["intra"];
-      c.intra = LinkFit{{l.at("bandwidth_gbps").get<double>() * 1e9 / 8,
-                         l.at("latency_us").get<double>() * 1e-6}};
+    ObjectReader r(j, "");
+    r.take("format"), r.take("version"), r.take("residuals");
+    ObjectReader links = r.child("links");
+    if (links.take("intra")) {
+      ObjectReader intra = links.child("intra");
+      double gbps = 0, latency_us = 0;
+      intra.read("bandwidth_gbps", gbps, NumberRange::closed(1e-3, 1e7));
+      intra.read("latency_us", latency_us, NumberRange::closed(0, 1e7));
+      for (const char* key : {"rows", "median_abs_error", "max_abs_error"}) intra.take(key);
+      intra.finish();
+      if (gbps == 0) throw SpecError("links.intra.bandwidth_gbps", "missing");
+      c.intra = LinkFit{{gbps * 1e9 / 8, latency_us * 1e-6}};
     }
-  } catch (const json::exception& e) {
-    throw InputError(at + ": links.intra: expected bandwidth_gbps and latency_us numbers");
+    links.finish();
+    if (const json* compute = r.take("compute")) c.compute = compute_model_from_json(*compute, "compute");
+    r.finish();
+  } catch (const SpecError& e) {
+    throw InputError(at + ": " + spec_error_detail(e));
   }
-  if (j.contains("compute")) c.compute = compute_model_from_json(j["compute"], file.string());
   return c;
 }
 

@@ -43,7 +43,7 @@ CalibrationInputs read_calibration_inputs(const std::vector<std::filesystem::pat
 
 // alpha-beta features of one all-reduce when all ranks share one link class:
 // (number of sequential steps, bytes through the busiest link summed over steps).
-std::pair<double, double> alpha_beta_features(Collective c, std::uint64_t bytes, int ranks,
+std::pair<double, double> alpha_beta_features(Algorithm c, std::uint64_t bytes, int ranks,
                                               int group_size, int wire_bytes);
 
 struct LinkFit {
@@ -61,7 +61,8 @@ struct Calibration {
 Calibration calibrate(const CalibrationInputs& inputs);
 nlohmann::json to_json(const Calibration& c);
 
-// Reads cal.json; throws InputError("calibration error: FILE: ...").
+// Reads cal.json; throws InputError("calibration error: FILE: ...") for a
+// file that is not one, or holds non-finite, negative or out-of-range values.
 Calibration load_calibration(const std::filesystem::path& file);
 
 }  // namespace lb::sim

@@ -13,27 +13,37 @@ struct LinkClass {
   double latency_s = 0;      // one-way latency of a message crossing this class
 };
 
+enum class Fabric { single_switch, fat_tree, rail_fat_tree, torus };
+
 struct ClusterModel {
   int gpus_per_node = 8;
-  LinkClass intra;  // GPU <-> its node's switch: an intra-node message crosses it at both ends
-  LinkClass nic;    // node (or GPU) <-> network
-  bool nic_per_gpu = false;
-  bool fat_tree = false;
+  int nics_per_node = 1;  // GPUs share them in blocks of gpus_per_nic()
+  // NIC traffic crosses the GPU's intra link (PCIe servers: it shares the
+  // link with intra-node traffic), or not (GPUDirect RDMA beside NVLink).
+  bool nic_direct = false;
+  LinkClass intra;        // GPU <-> its node's switch: an intra-node message crosses it at both ends
+  LinkClass nic;          // one NIC <-> the network
+  Fabric fabric = Fabric::single_switch;
   int nodes_per_leaf = 16;
   double oversubscription = 1;
-  double uplink_latency_s = 0;    // fat tree: through the core; torus: per hop
-  std::vector<int> torus_dims;    // empty: no torus; nodes numbered with dimension 0 fastest
-  double input_images_per_s = 0;  // per GPU; 0 = unlimited
-  int cores_per_node = 0;         // CPU ranks share these; 0 = no sharing (GPUs)
+  double uplink_latency_s = 0;          // fat trees: through the core; torus: per hop
+  std::vector<int> torus_dims;          // torus: nodes numbered with dimension 0 fastest
+  double input_images_per_s = 0;        // per GPU; 0 = not modelled
+  double node_input_images_per_s = 0;   // per node, shared by its GPUs; 0 = not modelled
+  int cores_per_node = 0;               // CPU ranks share these; 0 = no sharing (GPUs)
 
   int nodes_for(int gpus) const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
   int node_of(int gpu) const { return gpu / gpus_per_node; }
-  int leaf_of(int gpu) const { return node_of(gpu) / nodes_per_leaf; }
+  int gpus_per_nic() const { return gpus_per_node / nics_per_node; }
+  // The NIC index within its node that `gpu` uses.
+  int local_nic_of(int gpu) const { return (gpu % gpus_per_node) / gpus_per_nic(); }
+  bool is_gpu_cluster() const { return cores_per_node == 0; }
 };
 
-// Checks the cluster against a GPU count (torus: the dimensions must hold the nodes; (nodes, if
-// given, must hold them); throws SpecError naming the key.
 ClusterModel cluster_model(const ClusterSpec& spec);
+
+// Checks the cluster against a GPU count (a torus must hold the nodes; so
+// must cluster.nodes when given); throws SpecError naming the key.
 void check_fits(const ClusterSpec& spec, int gpus);
 
 }  // namespace lb::sim

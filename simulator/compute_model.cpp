@@ -6,6 +6,7 @@
 #include <set>
 
 #include "runtime/core/errors.hpp"
+#include "runtime/core/json_reader.hpp"
 
 namespace lb::sim {
 namespace {
@@ -14,18 +15,93 @@ namespace {
 // twice (norms, update), reads and writes momentum, writes the weight.
 constexpr double kOptimizerBytesPerParam = 28;
 
-double efficiency_for(const ModelInfo& model, const DeviceProfile& d, Precision precision,
-                      double peak_flops, std::string& how) {
-  double flops_per_image = 0;
-  for (const auto& row : model.table) flops_per_image += 3 * row.forward_flops;
-  for (const auto& m : d.measured) {
-    if (m.model != model.name || m.precision != to_string(precision)) continue;
-    how = "efficiency fitted to " + std::to_string(int(m.images_per_s)) + " images/s published";
-    return std::min(1.0, flops_per_image * m.images_per_s / peak_flops);
+// Forward and backward seconds per image of each layer at 100 % of the
+// roofline: FLOPs over the peak, or activation bytes (read the input, write
+// the output; backward twice both) over the memory bandwidth, whichever is
+// longer. fp16 runs on the tensor cores, fp32 on TF32 ones where they exist.
+struct Roofline {
+  std::vector<double> forward, backward;
+  double per_image_s = 0;
+};
+
+Roofline roofline(const ModelInfo& model, const DeviceProfile& d, Precision precision) {
+  const bool half = precision == Precision::fp16;
+  const double peak = 1e12 * (half ? d.fp16_tflops : d.tf32_tflops > 0 ? d.tf32_tflops : d.fp32_tflops);
+  const double bandwidth = d.memory_gbps * 1e9, width = half ? 2 : 4;
+  Roofline r;
+  double previous = double(model.input_elements);
+  for (const auto& row : model.table) {
+    double out = 1;
+    for (std::size_t i = 1; i < row.output_shape.size(); ++i) out *= double(row.output_shape[i]);
+    const double bytes = (previous + out) * width;
+    r.forward.push_back(std::max(row.forward_flops / peak, bytes / bandwidth));
+    r.backward.push_back(std::max(2 * row.forward_flops / peak, 2 * bytes / bandwidth));
+    r.per_image_s += r.forward.back() + r.backward.back();
+    previous = out;
   }
-  how = "device efficiency " + std::to_string(d.efficiency);
-  return d.efficiency;
+  return r;
 }
+
+std::string format(const char* pattern, double a, double b = 0, double c = 0, double d = 0) {
+  char text[256];
+  std::snprintf(text, sizeof text, pattern, a, b, c, d);
+  return text;
+}
+
+// Least squares of step time against batch when two or more batch sizes
+// are measured: the fixed time is the intercept.
+bool fit_line_to(const std::vector<MeasuredThroughput>& points, double roof, double optimizer_s,
+                 AnalyticFit& fit) {
+  std::vector<double> x, y;
+  for (const auto& p : points) x.push_back(p.per_gpu_batch), y.push_back(p.per_gpu_batch / p.images_per_s);
+  Line line = fit_line(x, y);
+  if (line.per_image_s <= 0 || line.fixed_s < optimizer_s) {  // noise: keep the optimizer's share
+    line.fixed_s = optimizer_s;
+    double sxy = 0, sxx = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) sxy += x[i] * (y[i] - optimizer_s), sxx += x[i] * x[i];
+    line.per_image_s = sxy / sxx;
+    fit.warnings.push_back("the measured throughputs imply a fixed time below the optimizer's; "
+                           "fixed time set to the optimizer's");
+  }
+  if (line.per_image_s <= 0) return false;
+  fit.efficiency = roof / line.per_image_s;
+  fit.fixed_s = line.fixed_s;
+  return true;
+}
+
+}  // namespace
+
+AnalyticFit analytic_fit(const std::vector<MeasuredThroughput>& points, double roof,
+                         double default_fixed_s, double default_efficiency, double optimizer_s) {
+  AnalyticFit fit;
+  std::set<double> batches;
+  for (const auto& p : points) batches.insert(p.per_gpu_batch);
+  if (!points.empty()) fit.min_batch = *batches.begin(), fit.max_batch = *batches.rbegin();
+  fit.fixed_s = default_fixed_s;
+  if (batches.size() >= 2 && fit_line_to(points, roof, optimizer_s, fit)) {
+    fit.how = format("fitted to %.0f single-GPU throughputs at batch %.0f-%.0f", double(points.size()),
+                     fit.min_batch, fit.max_batch);
+  } else if (!points.empty()) {
+    const auto& p = points.front();
+    const double per_image = (p.per_gpu_batch / p.images_per_s - default_fixed_s) / p.per_gpu_batch;
+    fit.efficiency = per_image > 0 ? roof / per_image : 2;  // > 1: capped below
+    fit.how = format("fitted to %.0f images/s at batch %.0f, fixed time assumed", p.images_per_s,
+                     p.per_gpu_batch);
+  } else {
+    fit.efficiency = default_efficiency;
+    fit.how = "no measured throughput: efficiency assumed";
+  }
+  if (fit.efficiency > 1) {
+    fit.warnings.push_back(format(
+        "the measured throughput needs %.0f %% of the roofline (peak FLOPs, memory bandwidth): "
+        "capped at 100 %%, so this device is predicted slower than measured",
+        100 * fit.efficiency));
+    fit.efficiency = 1;
+  }
+  return fit;
+}
+
+namespace {
 
 }  // namespace
 
@@ -38,6 +114,12 @@ double ComputeModel::forward_s(double batch) const {
 double ComputeModel::backward_s(double batch) const {
   double t = 0;
   for (const auto& l : layers) t += l.backward.at(batch);
+  return t;
+}
+
+double ComputeModel::fixed_s() const {
+  double t = 0;
+  for (const auto& l : layers) t += std::max(0.0, l.forward.fixed_s) + std::max(0.0, l.backward.fixed_s);
   return t;
 }
 
@@ -55,18 +137,33 @@ Line fit_line(const std::vector<double>& x, const std::vector<double>& y) {
 
 ComputeModel analytic_compute_model(const ModelInfo& model, const DeviceProfile& d,
                                     Precision precision) {
-  const double peak = (precision == Precision::fp16 ? d.fp16_tflops : d.fp32_tflops) * 1e12;
-  std::string how;
-  const double efficiency = efficiency_for(model, d, precision, peak, how);
+  const Roofline roof = roofline(model, d, precision);
+  const double optimizer_s = double(model.params) * kOptimizerBytesPerParam / (d.memory_gbps * 1e9);
+  const double default_fixed_s = optimizer_s + d.kernel_overhead_us * 1e-6 * 3 * double(model.table.size());
+  std::vector<MeasuredThroughput> points;
+  for (const auto& m : d.measured) {
+    if (m.model == model.name && m.precision == to_string(precision)) points.push_back(m);
+  }
+  const AnalyticFit fit = analytic_fit(points, roof.per_image_s, default_fixed_s, d.efficiency, optimizer_s);
   ComputeModel m{model.name,
-                 "analytic: " + d.name + " " + std::string(to_string(precision)) + ", " + how,
+                 "analytic: " + d.name + " " + std::string(to_string(precision)) + " roofline x " +
+                     format("%.2f", fit.efficiency) + ", fixed " + format("%.1f", 1e3 * fit.fixed_s) +
+                     " ms/step (" + fit.how + ")",
                  {},
                  0};
-  for (const auto& row : model.table) {
-    const double per_image = row.forward_flops / (peak * efficiency);
-    m.layers.push_back({row.name, row.kind, row.params, {0, per_image}, {0, 2 * per_image}});
+  m.measured_min_batch = fit.min_batch;
+  m.measured_max_batch = fit.max_batch;
+  m.warnings = fit.warnings;
+  // The fixed time beyond the optimizer is spread over the layers' kernels:
+  // one per layer forward, two backward.
+  const double per_kernel = std::max(0.0, fit.fixed_s - optimizer_s) / (3 * double(model.table.size()));
+  for (std::size_t i = 0; i < model.table.size(); ++i) {
+    const auto& row = model.table[i];
+    m.layers.push_back({row.name, row.kind, row.params,
+                        {per_kernel, roof.forward[i] / fit.efficiency},
+                        {2 * per_kernel, roof.backward[i] / fit.efficiency}});
   }
-  m.optimizer_s = double(model.params) * kOptimizerBytesPerParam / (d.memory_gbps * 1e9);
+  m.optimizer_s = optimizer_s;
   return m;
 }
 
@@ -138,6 +235,8 @@ ComputeModel fit_lines(const std::vector<RuntimeProfile>& profiles) {
           (batches.size() >= 2 ? ", linear fit per layer" : ", time proportional to batch"),
       {},
       0};
+  m.measured_min_batch = double(*batches.begin());
+  m.measured_max_batch = double(*batches.rbegin());
   for (const auto& first : profiles.front().layers) {  // the first profile's layer order
     std::vector<double> x, f, b;
     for (const auto& p : profiles) {
@@ -210,29 +309,61 @@ nlohmann::json to_json(const ComputeModel& m) {
           {"optimizer_s", m.optimizer_s},
           {"compute_cv", m.compute_cv},
           {"co_run_factor", m.co_run_factor},
+          {"measured_min_batch", m.measured_min_batch},
+          {"measured_max_batch", m.measured_max_batch},
           {"layers", layers}};
 }
 
-ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string& where) {
-  try {
-    ComputeModel m{j.at("model").get<std::string>(),
-                   j.value("source", "calibration"),
-                   {},
-                   j.at("optimizer_s").get<double>()};
-    m.compute_cv = j.value("compute_cv", 0.0);  // absent in calibrations made before it existed
-    m.co_run_factor = j.value("co_run_factor", 1.0);
-    for (const auto& l : j.at("layers")) {
-      m.layers.push_back(
-          {l.at("name").get<std::string>(),
-           l.value("kind", ""),
-           l.value("params", std::int64_t(0)),
-           {l.at("forward_fixed_s").get<double>(), l.at("forward_per_image_s").get<double>()},
-           {l.at("backward_fixed_s").get<double>(), l.at("backward_per_image_s").get<double>()}});
-    }
-    return m;
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError("calibration error: " + where + ": compute: " + e.what());
+namespace {
+
+// A calibration's line: finite (the ranges), and not negative at every
+// batch size (a least-squares line may dip below 0 at one end, never both).
+Line read_line(ObjectReader& r, const char* fixed_key, const char* per_image_key) {
+  const NumberRange seconds = NumberRange::closed(-1e6, 1e6);
+  Line line;
+  r.read(fixed_key, line.fixed_s, seconds);
+  r.read(per_image_key, line.per_image_s, seconds);
+  if (line.fixed_s <= 0 && line.per_image_s <= 0 && (line.fixed_s < 0 || line.per_image_s < 0)) {
+    throw SpecError(r.path_of(fixed_key), "a layer time that is negative at every batch size");
   }
+  return line;
+}
+
+LayerTimeModel read_layer(ObjectReader r) {
+  LayerTimeModel l;
+  r.read("name", l.name);
+  if (l.name.empty()) throw SpecError(r.path_of("name"), "missing");
+  r.read("kind", l.kind);
+  r.read("params", l.params, IntRange::at_least(0));
+  l.forward = read_line(r, "forward_fixed_s", "forward_per_image_s");
+  l.backward = read_line(r, "backward_fixed_s", "backward_per_image_s");
+  r.finish();
+  return l;
+}
+
+}  // namespace
+
+ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string& path) {
+  ObjectReader r(j, path);
+  ComputeModel m;
+  r.read("model", m.model);
+  if (m.model.empty()) throw SpecError(r.path_of("model"), "missing");
+  m.source = "calibration";
+  r.read("source", m.source);
+  r.read("optimizer_s", m.optimizer_s, NumberRange::closed(0, 1e6));
+  r.read("compute_cv", m.compute_cv, NumberRange::closed(0, 10));
+  r.read("co_run_factor", m.co_run_factor, NumberRange::closed(1e-3, 1e3));
+  r.read("measured_min_batch", m.measured_min_batch, NumberRange::closed(0, 1e9));
+  r.read("measured_max_batch", m.measured_max_batch, NumberRange::closed(0, 1e9));
+  const nlohmann::json* layers = r.take("layers");
+  if (layers == nullptr || !layers->is_array() || layers->empty()) {
+    throw SpecError(r.path_of("layers"), "expected a non-empty array of layer lines");
+  }
+  for (std::size_t i = 0; i < layers->size(); ++i) {
+    m.layers.push_back(read_layer(ObjectReader((*layers)[i], index_path(r.path_of("layers"), i))));
+  }
+  r.finish();
+  return m;
 }
 
 }  // namespace lb::sim

@@ -1,11 +1,15 @@
 #pragma once
 // Per-layer compute time as a function of the per-GPU batch:
 //   t(batch) = fixed_s + per_image_s * batch   (forward and backward apart)
-// from, in order of preference: runtime profiles at two or more batch sizes
-// (a least-squares line per layer), one profile (time proportional to the
-// batch), or the zoo's FLOPs over the device's peak times an efficiency
-// (backward = 2x forward), the efficiency fitted to a published throughput
-// when the device profile has one for this model and precision.
+// so a GPU's throughput b / t(b) rises with the batch and saturates: the
+// occupancy curve of real devices. From, in order of preference: runtime
+// profiles at two or more batch sizes (a least-squares line per layer), one
+// profile (time proportional to the batch), or analytic: each layer's
+// roofline (its FLOPs over the device's peak or its activation bytes over
+// the memory bandwidth, whichever is longer) divided by an efficiency, plus
+// a fixed cost per step spread over the layers (kernel launches, framework),
+// both fitted to the device profile's single-GPU throughputs at several
+// batch sizes (analytic_fit).
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -42,10 +46,32 @@ struct ComputeModel {
   // those profiles). Applied when a node with cores_per_node runs two or
   // more ranks; 1 when no profile measured it (and for GPUs).
   double co_run_factor = 1;
+  // Per-GPU batches the model rests on (measured); 0 = none (assumed efficiency).
+  double measured_min_batch = 0, measured_max_batch = 0;
+  std::vector<std::string> warnings;  // fits that were capped or assumed
 
   double forward_s(double batch) const;
   double backward_s(double batch) const;
+  // The part of forward + backward that does not grow with the batch
+  // (kernel launches, framework dispatch): the step's fixed overhead.
+  double fixed_s() const;
 };
+
+// The analytic fit for one model and precision on one device:
+//   step(b) = fixed_s + roofline_per_image_s * b / efficiency
+struct AnalyticFit {
+  double efficiency = 1;  // fraction of the roofline reached per image
+  double fixed_s = 0;     // per step, including the optimizer
+  double min_batch = 0, max_batch = 0;  // measured range; 0 = nothing measured
+  std::string how;                      // one line: fitted to what, or assumed
+  std::vector<std::string> warnings;
+};
+// `roofline_per_image_s`: forward + backward at 100 % of the roofline;
+// `default_fixed_s`: the fixed time when fewer than two batch sizes are
+// measured; `default_efficiency` when none is.
+AnalyticFit analytic_fit(const std::vector<MeasuredThroughput>& points, double roofline_per_image_s,
+                         double default_fixed_s, double default_efficiency,
+                         double optimizer_s);
 
 ComputeModel analytic_compute_model(const ModelInfo& model, const DeviceProfile& device,
                                     Precision precision);
@@ -61,7 +87,9 @@ ComputeModel fitted_compute_model(const ModelInfo& model,
 ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles);
 
 nlohmann::json to_json(const ComputeModel& m);
-ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string& where);
+// The compute model of a calibration file, validated; throws SpecError
+// naming the JSON path under `path` (e.g. "compute.layers[3].forward_fixed_s").
+ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string& path);
 
 // The median of `v` (the mean of the middle two for an even count); 0 if empty.
 double median(std::vector<double> v);

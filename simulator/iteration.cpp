@@ -1,7 +1,8 @@
 #include "simulator/iteration.hpp"
 
 #include <cmath>
-#include <set>
+#include <limits>
+#include <simgrid/s4u.hpp>
 #include <vector>
 
 #include "simulator/network_sim.hpp"
@@ -13,7 +14,6 @@ namespace {
 // State shared by the two actors of the step.
 struct Step {
   const StepPlan& plan;
-  CollectiveRunner& runner;
   StepResult& result;
   s4u::MutexPtr mutex = s4u::Mutex::create();
   s4u::ConditionVariablePtr changed = s4u::ConditionVariable::create();
@@ -33,40 +33,66 @@ void Step::publish_ready(std::size_t count) {
   changed->notify_all();
 }
 
+// Runs `seconds` of device work (the host's speed is 1 flop/s), slower while
+// an all-reduce takes its share; returns the wall time it took.
+double work(double seconds) {
+  const double t0 = now();
+  if (seconds > 0) s4u::this_actor::execute(seconds);
+  return now() - t0;
+}
+
 void compute_actor(Step* s) {
   const StepPlan& p = s->plan;
   StepResult& r = s->result;
-  const double start = now();
-  s->start = start;
-  for (std::size_t i = 0; i < p.layers.size(); ++i) {
-    r.events.push_back({p.layers[i], "forward", 0, now(), p.forward_s[i], 0, ""});
-    s4u::this_actor::sleep_for(p.forward_s[i]);
+  s->start = now();
+  if (p.host_overhead_s > 0) {
+    r.events.push_back({"step overhead", "overhead", 0, now(), p.host_overhead_s, 0, ""});
+    s4u::this_actor::sleep_for(p.host_overhead_s);
   }
-  r.forward_s = now() - start;
+  r.host_overhead_s = p.host_overhead_s;
+  const double forward_start = now();
+  for (std::size_t i = 0; i < p.layers.size(); ++i) {
+    const double t0 = now();
+    r.events.push_back({p.layers[i], "forward", 0, t0, work(p.forward_s[i]), 0, ""});
+  }
+  r.forward_s = now() - forward_start;
   std::size_t ready = 0;
   for (int i = int(p.layers.size()) - 1; i >= 0; --i) {
-    r.events.push_back({p.layers[i], "backward", 0, now(), p.backward_s[i], 0, ""});
-    s4u::this_actor::sleep_for(p.backward_s[i]);
-    while (ready < p.bucket_bytes.size() && p.bucket_ready_after[ready] >= i) ++ready;
+    const double t0 = now();
+    r.events.push_back({p.layers[std::size_t(i)], "backward", 0, t0, work(p.backward_s[std::size_t(i)]), 0, ""});
+    while (ready < p.buckets.size() && p.bucket_ready_after[ready] >= i) ++ready;
     if (p.overlap) s->publish_ready(ready);
   }
   const double backward_end = now();
-  r.backward_s = backward_end - start - r.forward_s;
-  s->publish_ready(p.bucket_bytes.size());
+  r.backward_s = backward_end - forward_start - r.forward_s;
+  s->publish_ready(p.buckets.size());
   {
     std::unique_lock lock(*s->mutex);
-    while (s->done < p.bucket_bytes.size()) s->changed->wait(lock);
+    while (s->done < p.buckets.size()) s->changed->wait(lock);
   }
   r.exposed_comm_s = now() - backward_end;
   r.events.push_back({"optimizer", "optimizer", 0, now(), p.optimizer_s, 0, ""});
-  s4u::this_actor::sleep_for(p.optimizer_s);
-  r.optimizer_s = p.optimizer_s;
-  r.iteration_s = now() - start;
+  r.optimizer_s = work(p.optimizer_s);
+  r.iteration_s = now() - s->start;
+}
+
+// Holds `share` of the host while the all-reduce runs: the compute actor's
+// executions get the rest (SimGrid shares a host max-min fairly, and a
+// bounded execution takes no more than its bound).
+double allreduce(const BucketComm& b) {
+  s4u::ExecPtr load;
+  if (b.interference > 0) {
+    load = s4u::this_actor::exec_init(std::numeric_limits<double>::max() / 4);
+    load->set_bound(b.interference)->start();
+  }
+  s4u::this_actor::sleep_for(b.seconds);
+  if (load) load->cancel();
+  return b.seconds;
 }
 
 void comm_actor(Step* s) {
   const StepPlan& p = s->plan;
-  for (std::size_t b = 0; b < p.bucket_bytes.size(); ++b) {
+  for (std::size_t b = 0; b < p.buckets.size(); ++b) {
     {
       std::unique_lock lock(*s->mutex);
       while (s->ready <= b) s->changed->wait(lock);
@@ -75,10 +101,9 @@ void comm_actor(Step* s) {
     const double slowest_ready = s->start + (s->ready_at[b] - s->start) * (1 + p.straggle);
     if (slowest_ready > now()) s4u::this_actor::sleep_until(slowest_ready);
     const double start = now();
-    const double t = s->runner.allreduce(p.algorithm, p.bucket_bytes[b]);
-    const Collective used = resolve(p.algorithm, p.bucket_bytes[b], p.collective);
+    const double t = allreduce(p.buckets[b]);
     s->result.events.push_back({"allreduce bucket " + std::to_string(b), "allreduce", 1, start, t,
-                                p.bucket_bytes[b], to_string(used)});
+                                p.buckets[b].bytes, p.buckets[b].algorithm});
     s->result.comm_s += t;
     std::unique_lock lock(*s->mutex);
     ++s->done;
@@ -86,14 +111,14 @@ void comm_actor(Step* s) {
   }
 }
 
-std::vector<std::pair<int, int>> all_pairs(const StepPlan& plan) {
-  std::set<std::pair<int, int>> pairs;
-  std::set<std::uint64_t> sizes(plan.bucket_bytes.begin(), plan.bucket_bytes.end());
-  for (std::uint64_t bytes : sizes) {
-    for (const auto& pair : pairs_used(plan_collective(plan.algorithm, bytes, plan.collective)))
-      pairs.insert(pair);
-  }
-  return {pairs.begin(), pairs.end()};
+s4u::Host* the_host() {
+  static s4u::Host* host = [] {
+    auto* zone = s4u::create_full_zone("device");
+    s4u::Host* h = zone->create_host("gpu", 1.0)->seal();
+    zone->seal();
+    return h;
+  }();
+  return host;
 }
 
 }  // namespace
@@ -114,20 +139,19 @@ double expected_max_normal(int n) {
   return sum * kStep;
 }
 
-StepResult simulate_step(const StepPlan& plan, const ClusterModel& cluster, int gpus) {
+StepResult simulate_step(const StepPlan& plan) {
   s4u::Engine& engine = start_engine();
-  StepPlan p = plan;
-  if (gpus < 2) p.bucket_bytes.clear(), p.bucket_ready_after.clear();  // one rank: no all-reduce
-  Platform platform(cluster, gpus, all_pairs(p));
-  CollectiveRunner runner(platform, p.collective);
+  s4u::Host* host = the_host();
   StepResult result;
-  Step step{p, runner, result};
-  s4u::Actor::create("compute", platform.host(0), compute_actor, &step);
-  s4u::Actor::create("comm", platform.host(0), comm_actor, &step);
+  Step step{plan, result};
+  const double t0 = now();
+  s4u::Actor::create("compute", host, compute_actor, &step);
+  s4u::Actor::create("comm", host, comm_actor, &step);
   engine.run();
+  for (auto& e : result.events) e.start_s -= t0;
   // The input pipeline prefetches while the step runs; the step waits only
   // for what the pipeline cannot hide.
-  result.data_wait_s = std::max(0.0, p.data_s - result.iteration_s);
+  result.data_wait_s = std::max(0.0, plan.data_s - result.iteration_s);
   if (result.data_wait_s > 0) {
     result.events.push_back(
         {"data wait", "data", 0, result.iteration_s, result.data_wait_s, 0, ""});

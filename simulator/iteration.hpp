@@ -1,28 +1,35 @@
 #pragma once
-// One training step of one representative rank, simulated with S4U actors:
-// a compute actor sleeps through forward and backward layer by layer and
-// marks fusion buckets ready; a communication actor all-reduces the buckets
-// strictly in order as they become ready (with comm.overlap; otherwise after
-// backward), as GradientSync's communication thread does; then the optimizer
-// step. Every rank is identical in data-parallel training, so one rank's
-// compute stands for all, while each all-reduce runs over the whole platform.
+// One training step of one representative rank, simulated with S4U actors
+// on one host whose speed stands for the GPU's: a compute actor executes
+// forward and backward layer by layer and marks fusion buckets ready; a
+// communication actor all-reduces the buckets strictly in order as they
+// become ready (with comm.overlap; otherwise after backward), as
+// GradientSync's communication thread does; then the optimizer step. While
+// an all-reduce runs it takes a share of the host (its interference: NCCL's
+// kernels use the GPU's memory bandwidth and SMs), so overlapped compute
+// slows down. Every rank does the same work in data-parallel training, so
+// one rank's compute stands for all; the all-reduce durations come from the
+// network model over the whole cluster (flow_model.hpp).
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "simulator/cluster.hpp"
-#include "simulator/collectives.hpp"
-
 namespace lb::sim {
+
+struct BucketComm {
+  std::uint64_t bytes = 0;  // wire bytes
+  double seconds = 0;       // the all-reduce alone
+  std::string algorithm;    // as resolved, for traces
+  double interference = 0;  // share of the device's throughput it takes while it runs, [0, 0.5]
+};
 
 struct StepPlan {
   std::vector<std::string> layers;            // forward order
   std::vector<double> forward_s, backward_s;  // per layer, at this per-GPU batch
-  std::vector<std::uint64_t> bucket_bytes;    // wire bytes, in launch (backward) order
+  std::vector<BucketComm> buckets;            // launch (backward) order
   std::vector<int> bucket_ready_after;        // the layer whose backward completes the bucket
   bool overlap = true;
-  Collective algorithm = Collective::automatic;
-  CollectiveConfig collective;
+  double host_overhead_s = 0;  // fixed host time per step before forward (cluster.step_overhead_s)
   double optimizer_s = 0;
   double data_s = 0;  // time the input pipeline needs per batch; 0 = unlimited
   // The slowest rank reaches each point of its backward (1 + straggle) times
@@ -32,8 +39,8 @@ struct StepPlan {
 };
 
 // E[max of n independent standard normal variables]: 0 for n = 1, 0.564 for
-// 2, 1.029 for 4, 3.241 for 1,000. With a rank's compute jittering by a
-// relative std cv from step to step, the slowest of n ranks takes about
+// 2, 1.029 for 4, 3.241 for 1,000. With a rank's compute varying by a
+// relative std cv between ranks, the slowest of n ranks takes about
 // (1 + cv * expected_max_normal(n)) times the typical compute time.
 double expected_max_normal(int n);
 
@@ -47,12 +54,12 @@ struct TraceEvent {
 
 struct StepResult {
   double iteration_s = 0, forward_s = 0, backward_s = 0, comm_s = 0, exposed_comm_s = 0;
-  double optimizer_s = 0, data_wait_s = 0;
+  double optimizer_s = 0, data_wait_s = 0, host_overhead_s = 0;
   std::vector<TraceEvent> events;
 };
 
-// Builds the platform for `gpus` GPUs in this process's (fresh) engine and
-// runs one step. Call once per process (see fresh_engine.hpp).
-StepResult simulate_step(const StepPlan& plan, const ClusterModel& cluster, int gpus);
+// Runs one step in this process's engine (a fresh one: fresh_engine.hpp).
+// May be called several times in one process (plans differing in one term).
+StepResult simulate_step(const StepPlan& plan);
 
 }  // namespace lb::sim

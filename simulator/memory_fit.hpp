@@ -3,9 +3,8 @@
 // scenario at its global batch, on `gpus` GPUs) fit? The estimate itself
 // (weights, fp32 masters, optimizer state, activations at the per-GPU batch
 // and precision, workspace) belongs to the step model, so there is one memory
-// model; `simulate-scaling plan` asks it only through this function type.
-// Until a memory estimate is wired in, the answer is unknown: plan writes
-// fits_memory null and says that memory was not checked.
+// model (memory_model.hpp); `simulate-scaling plan` and --require-fit ask it
+// through device_memory_fit().
 #include <functional>
 #include <optional>
 #include <string>
@@ -21,10 +20,8 @@ struct MemoryFit {
 
 using MemoryFitCheck = std::function<MemoryFit(const Scenario& scenario, int gpus)>;
 
-inline MemoryFit memory_fit_unknown(const Scenario&, int) {
-  return {std::nullopt,
-          "memory fit not checked (this build has no per-GPU memory estimate): a large per-GPU "
-          "batch may not fit the device"};
-}
+// The device's memory against memory_per_gpu() at the scenario's per-GPU
+// batch; unknown where the cluster is not of GPUs (a CPU calibration).
+MemoryFit device_memory_fit(const Scenario& scenario, int gpus);
 
 }  // namespace lb::sim

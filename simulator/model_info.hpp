@@ -21,7 +21,8 @@ struct ModelInfo {
   std::vector<LayerInfo> table;           // forward order, at a batch of one image
   std::vector<GradientTensor> gradients;  // backward order
   std::int64_t params = 0;
-  std::int64_t train_images = 0;  // one epoch of the spec's dataset
+  std::int64_t train_images = 0;    // one epoch of the spec's dataset
+  std::int64_t input_elements = 0;  // one image: channels x height x width
 };
 
 // The spec's model at its dataset's image shape. Throws SpecError("model.name").

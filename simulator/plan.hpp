@@ -69,12 +69,12 @@ struct Plan {
 struct PlanHooks {
   // One simulated step of the scenario (at its global batch) on `gpus` GPUs.
   std::function<ScalingRow(const Scenario&, int gpus)> step = [](const Scenario& s, int gpus) {
-    return simulate_gpus(s, gpus);
+    return predict(s, gpus, s.spec.train.global_batch);
   };
   // Throws InputError for a GPU count the scenario cannot run (cluster size,
   // algorithm constraints); called only for pairs that divide.
   std::function<void(const Scenario&, int gpus)> check = [](const Scenario&, int) {};
-  MemoryFitCheck memory = memory_fit_unknown;
+  MemoryFitCheck memory = device_memory_fit;
 };
 
 // Throws InputError from hooks.check; runs every check before simulating.

@@ -4,18 +4,45 @@
 #include <map>
 
 #include "runtime/comm/bucket_plan.hpp"
+#include "runtime/core/batch_arithmetic.hpp"
+#include "simulator/collectives.hpp"
+#include "simulator/cost.hpp"
+#include "simulator/flow_model.hpp"
 #include "simulator/fresh_engine.hpp"
+#include "simulator/memory_model.hpp"
+#include "simulator/topology.hpp"
 
 namespace lb::sim {
 namespace {
 
-int group_size(const CommSpec& comm, const ClusterModel& cluster, int gpus) {
-  return std::min(comm.group_size > 0 ? comm.group_size : cluster.gpus_per_node, gpus);
+// NVLink-class links (NCCL's model then uses its NVLink latencies and LL128):
+// anything faster than PCIe 4.0 x16 (32 GB/s per direction).
+constexpr double kNvlinkBps = 40e9;
+// An all-reduce takes at most half the device while it runs (SimGrid shares
+// the host fairly beyond its bound).
+constexpr double kMaxInterference = 0.5;
+
+int group_size(const Scenario& s, int gpus) {
+  return resolve_group_size(s.spec.comm.group_size, s.cluster.gpus_per_node, gpus);
 }
 
-// Gradient buckets in launch order, and the forward index of the layer whose
-// backward completes each (the earliest layer among its tensors).
-void add_buckets(const Scenario& s, StepPlan& plan) {
+CollectiveConfig collective_config(const Scenario& s, int gpus) {
+  CollectiveConfig c;
+  c.ranks = gpus;
+  c.group_size = group_size(s, gpus);
+  c.wire_bytes = s.spec.comm.fp16_gradients ? 2 : 4;
+  c.auto_small_bytes = s.spec.comm.auto_small_bytes;
+  c.ranks_per_node = s.cluster.gpus_per_node;
+  c.nics_per_node = s.cluster.nics_per_node;
+  c.nccl = {s.cluster.intra.bandwidth_Bps, s.cluster.nic.bandwidth_Bps,
+            s.cluster.intra.bandwidth_Bps >= kNvlinkBps};
+  if (auto_calibration_applies(s, gpus)) c.auto_rules = s.auto_rules;
+  return c;
+}
+
+// Gradient buckets in launch order (wire bytes), and the forward index of
+// the layer whose backward completes each (the earliest layer among its tensors).
+void add_buckets(const Scenario& s, StepPlan& plan, std::vector<std::uint64_t>& bytes) {
   std::map<std::string, int> index;
   for (std::size_t i = 0; i < plan.layers.size(); ++i) index[plan.layers[i]] = int(i);
   std::vector<std::size_t> sizes;
@@ -27,26 +54,34 @@ void add_buckets(const Scenario& s, StepPlan& plan) {
       const auto it = index.find(s.model.gradients[t].layer);
       ready = std::min(ready, it == index.end() ? 0 : it->second);
     }
-    plan.bucket_bytes.push_back(b.elements * width);
+    bytes.push_back(b.elements * std::uint64_t(width));
     plan.bucket_ready_after.push_back(ready);
   }
 }
 
-nlohmann::json event_json(const TraceEvent& e) {
-  nlohmann::json j{{"name", e.name},
-                   {"cat", e.category},
-                   {"ph", "X"},
-                   {"pid", 0},
-                   {"tid", e.track},
-                   {"ts", e.start_s * 1e6},
-                   {"dur", e.duration_s * 1e6}};
-  if (e.bytes) j["args"] = {{"bytes", e.bytes}, {"algorithm", e.algorithm}};
-  return j;
+// Each distinct bucket size's all-reduce on the whole cluster, and the share
+// of the device it takes: NCCL-style collectives move comm_memory_passes
+// bytes of device memory per byte a rank sends or receives.
+void time_buckets(const Scenario& s, int gpus, const std::vector<std::uint64_t>& bytes,
+                  StepPlan& plan) {
+  const CollectiveConfig config = collective_config(s, gpus);
+  const Algorithm requested = s.spec.comm.algorithm;
+  const Topology topology(s.cluster, gpus);
+  std::map<std::uint64_t, BucketComm> cache;
+  for (std::uint64_t b : bytes) {
+    auto it = cache.find(b);
+    if (it == cache.end()) {
+      const auto phases = plan_collective(requested, b, config);
+      BucketComm c{b, collective_s(topology, phases), to_string(resolve(requested, b, config)), 0};
+      if (s.cluster.is_gpu_cluster() && c.seconds > 0) {
+        const double moved = s.spec.cluster.comm_memory_passes * bytes_through_rank0(phases);
+        c.interference = std::min(kMaxInterference, moved / c.seconds / (s.device.memory_gbps * 1e9));
+      }
+      it = cache.emplace(b, c).first;
+    }
+    plan.buckets.push_back(it->second);
+  }
 }
-
-}  // namespace
-
-namespace {
 
 // How much longer a rank's compute takes than its profile alone on a core:
 // ranks that outnumber the node's cores take turns on them (the profiles
@@ -61,10 +96,57 @@ double compute_stretch(const Scenario& s, int gpus) {
   return turns * (ranks_on_node >= 2 ? s.compute.co_run_factor : 1.0);
 }
 
+// Seconds the input pipeline needs per batch: the slower of the per-GPU
+// rate and this GPU's share of its node's rate; 0 when neither is set.
+double data_seconds(const Scenario& s, int gpus, double batch) {
+  double rate = 0;
+  if (s.cluster.input_images_per_s > 0) rate = s.cluster.input_images_per_s;
+  if (s.cluster.node_input_images_per_s > 0) {
+    const double share = s.cluster.node_input_images_per_s / std::min(gpus, s.cluster.gpus_per_node);
+    rate = rate > 0 ? std::min(rate, share) : share;
+  }
+  return rate > 0 ? batch / rate : 0;
+}
+
+nlohmann::json result_json(const StepResult& r, bool events) {
+  nlohmann::json list = nlohmann::json::array();
+  if (events) {
+    for (const auto& e : r.events) {
+      list.push_back({e.name, e.category, e.track, e.start_s, e.duration_s, e.bytes, e.algorithm});
+    }
+  }
+  return {{"iteration_s", r.iteration_s}, {"compute_s", r.forward_s + r.backward_s},
+          {"comm_s", r.comm_s},           {"exposed_comm_s", r.exposed_comm_s},
+          {"optimizer_s", r.optimizer_s}, {"data_wait_s", r.data_wait_s},
+          {"events", list}};
+}
+
+// The step, and the step without each of the terms that have their own line
+// (stragglers, interference): their cost is the difference.
+nlohmann::json simulate_variants(const StepPlan& plan, bool events) {
+  return in_fresh_engine([&] {
+    StepPlan still = plan, quiet = plan;
+    still.straggle = 0;
+    for (auto& b : quiet.buckets) b.interference = 0;
+    return nlohmann::json{result_json(simulate_step(plan), events),
+                          result_json(simulate_step(still), false),
+                          result_json(simulate_step(quiet), false)};
+  });
+}
+
+bool extrapolated(const ComputeModel& m, double batch) {
+  if (m.measured_min_batch <= 0) return true;
+  return batch < m.measured_min_batch / 2 || batch > m.measured_max_batch * 2;
+}
+
 }  // namespace
 
-StepPlan step_plan(const Scenario& s, int gpus) {
-  const double batch = double(s.spec.train.global_batch) / gpus;
+bool auto_calibration_applies(const Scenario& s, int gpus) {
+  return !s.auto_rules.empty() && s.auto_ranks == gpus && s.auto_group_size == group_size(s, gpus);
+}
+
+StepPlan step_plan(const Scenario& s, int gpus, std::int64_t global_batch) {
+  const double batch = double(per_rank_batch(global_batch, gpus));
   const double stretch = compute_stretch(s, gpus);
   StepPlan plan;
   for (const auto& l : s.compute.layers) {
@@ -72,64 +154,64 @@ StepPlan step_plan(const Scenario& s, int gpus) {
     plan.forward_s.push_back(stretch * l.forward.at(batch));
     plan.backward_s.push_back(stretch * l.backward.at(batch));
   }
-  add_buckets(s, plan);
+  std::vector<std::uint64_t> bytes;
+  add_buckets(s, plan, bytes);
+  if (gpus >= 2) {
+    time_buckets(s, gpus, bytes, plan);
+  } else {
+    plan.bucket_ready_after.clear();  // one rank: no all-reduce
+  }
   plan.overlap = s.spec.comm.overlap;
-  plan.algorithm = s.spec.comm.algorithm;
-  plan.collective = {gpus, group_size(s.spec.comm, s.cluster, gpus),
-                     s.spec.comm.fp16_gradients ? 2 : 4, s.spec.comm.auto_small_bytes};
+  plan.host_overhead_s = s.spec.cluster.step_overhead_s;
   plan.optimizer_s = stretch * s.compute.optimizer_s;
-  plan.straggle = s.compute.compute_cv * expected_max_normal(gpus);
-  if (s.cluster.input_images_per_s > 0) plan.data_s = batch / s.cluster.input_images_per_s;
+  plan.straggle = s.compute_cv * expected_max_normal(gpus);
+  plan.data_s = data_seconds(s, gpus, batch);
   return plan;
 }
 
-ScalingRow simulate_gpus(const Scenario& s, int gpus, std::vector<TraceEvent>* trace) {
-  const StepPlan plan = step_plan(s, gpus);
-  const auto reply = in_fresh_engine([&] {
-    const StepResult r = simulate_step(plan, s.cluster, gpus);
-    nlohmann::json events = nlohmann::json::array();
-    if (trace) {
-      for (const auto& e : r.events) {
-        events.push_back(
-            {e.name, e.category, e.track, e.start_s, e.duration_s, e.bytes, e.algorithm});
-      }
-    }
-    return nlohmann::json{{"iteration_s", r.iteration_s},
-                          {"compute_s", r.forward_s + r.backward_s},
-                          {"comm_s", r.comm_s},
-                          {"exposed_comm_s", r.exposed_comm_s},
-                          {"optimizer_s", r.optimizer_s},
-                          {"data_wait_s", r.data_wait_s},
-                          {"events", events}};
-  });
+ScalingRow predict(const Scenario& s, int gpus, std::int64_t global_batch,
+                   double price_per_gpu_hour, std::vector<TraceEvent>* trace) {
+  const StepPlan plan = step_plan(s, gpus, global_batch);
+  const auto reply = simulate_variants(plan, trace != nullptr);
+  const auto& main = reply[0];
   if (trace) {
-    for (const auto& e : reply["events"]) {
-      trace->push_back({e[0], e[1], e[2], e[3], e[4], e[5], e[6]});
-    }
+    for (const auto& e : main["events"]) trace->push_back({e[0], e[1], e[2], e[3], e[4], e[5], e[6]});
   }
   ScalingRow row;
   row.gpus = gpus;
-  row.per_gpu_batch = double(s.spec.train.global_batch) / gpus;
-  row.iteration_s = reply["iteration_s"];
-  row.compute_s = reply["compute_s"];
-  row.comm_s = reply["comm_s"];
-  row.exposed_comm_s = reply["exposed_comm_s"];
-  row.optimizer_s = reply["optimizer_s"];
-  row.data_wait_s = reply["data_wait_s"];
-  row.buckets = gpus > 1 ? int(plan.bucket_bytes.size()) : 0;
-  row.images_per_s = double(s.spec.train.global_batch) / row.iteration_s;
+  row.global_batch = global_batch;
+  row.per_gpu_batch = global_batch / gpus;
+  row.iteration_s = main["iteration_s"];
+  row.compute_s = main["compute_s"];
+  row.comm_s = main["comm_s"];
+  row.exposed_comm_s = main["exposed_comm_s"];
+  row.optimizer_s = main["optimizer_s"];
+  row.data_wait_s = main["data_wait_s"];
+  row.straggler_s = std::max(0.0, row.iteration_s - reply[1]["iteration_s"].get<double>());
+  row.interference_s = std::max(0.0, row.iteration_s - reply[2]["iteration_s"].get<double>());
+  row.overhead_s = compute_stretch(s, gpus) * s.compute.fixed_s() + plan.host_overhead_s;
+  row.buckets = int(plan.buckets.size());
+  row.images_per_s = double(global_batch) / row.iteration_s;
   // One GPU with the same per-GPU batch and no communication: weak scaling.
-  const double single_step = row.compute_s + row.optimizer_s +
-                             std::max(0.0, plan.data_s - row.compute_s - row.optimizer_s);
-  row.efficiency = row.images_per_s / (gpus * row.per_gpu_batch / single_step);
-  const double steps_per_epoch =
-      std::max<std::int64_t>(1, s.model.train_images / s.spec.train.global_batch);
-  row.time_to_train_s = s.spec.train.epochs * steps_per_epoch * row.iteration_s;
+  double alone = plan.host_overhead_s + plan.optimizer_s;
+  for (std::size_t i = 0; i < plan.layers.size(); ++i) alone += plan.forward_s[i] + plan.backward_s[i];
+  alone += std::max(0.0, plan.data_s - alone);
+  row.efficiency = row.images_per_s / (double(gpus) * double(row.per_gpu_batch) / alone);
+  row.steps = epochs_to_steps(s.spec.train.epochs, steps_per_epoch(s.model.train_images, global_batch));
+  row.time_to_train_s = double(row.steps) * row.iteration_s;
+  row.memory_gib = memory_per_gpu(s.spec, s.model, row.per_gpu_batch).total_gib();
+  row.fits_memory = !s.cluster.is_gpu_cluster() || row.memory_gib <= s.device.memory_gib;
+  const RunCost cost = run_cost(gpus, row.time_to_train_s, price_per_gpu_hour);
+  row.gpu_hours = cost.gpu_hours;
+  row.cost = cost.money;
+  row.extrapolated = extrapolated(s.compute, double(row.per_gpu_batch));
+  row.auto_calibrated = auto_calibration_applies(s, gpus);
   return row;
 }
 
 nlohmann::json to_json(const ScalingRow& r) {
   return {{"gpus", r.gpus},
+          {"global_batch", r.global_batch},
           {"per_gpu_batch", r.per_gpu_batch},
           {"iteration_s", r.iteration_s},
           {"images_per_s", r.images_per_s},
@@ -139,7 +221,17 @@ nlohmann::json to_json(const ScalingRow& r) {
           {"exposed_comm_s", r.exposed_comm_s},
           {"data_wait_s", r.data_wait_s},
           {"optimizer_s", r.optimizer_s},
+          {"overhead_s", r.overhead_s},
+          {"straggler_s", r.straggler_s},
+          {"interference_s", r.interference_s},
+          {"steps", r.steps},
           {"time_to_train_s", r.time_to_train_s},
+          {"gpu_hours", r.gpu_hours},
+          {"cost", r.cost},
+          {"memory_gib", r.memory_gib},
+          {"fits_memory", r.fits_memory},
+          {"extrapolated", r.extrapolated},
+          {"auto_calibrated", r.auto_calibrated},
           {"buckets", r.buckets}};
 }
 
@@ -149,17 +241,20 @@ nlohmann::json chrome_trace(const std::vector<TraceEvent>& events, int gpus) {
                   {"ph", "M"},
                   {"pid", 0},
                   {"args", {{"name", "simulated rank 0 of " + std::to_string(gpus)}}}});
-  list.push_back({{"name", "thread_name"},
-                  {"ph", "M"},
-                  {"pid", 0},
-                  {"tid", 0},
-                  {"args", {{"name", "compute"}}}});
+  list.push_back(
+      {{"name", "thread_name"}, {"ph", "M"}, {"pid", 0}, {"tid", 0}, {"args", {{"name", "compute"}}}});
   list.push_back({{"name", "thread_name"},
                   {"ph", "M"},
                   {"pid", 0},
                   {"tid", 1},
                   {"args", {{"name", "all-reduce"}}}});
-  for (const auto& e : events) list.push_back(event_json(e));
+  for (const auto& e : events) {
+    nlohmann::json j{{"name", e.name}, {"cat", e.category}, {"ph", "X"},
+                     {"pid", 0},       {"tid", e.track},    {"ts", e.start_s * 1e6},
+                     {"dur", e.duration_s * 1e6}};
+    if (e.bytes) j["args"] = {{"bytes", e.bytes}, {"algorithm", e.algorithm}};
+    list.push_back(j);
+  }
   return {{"traceEvents", list}, {"displayTimeUnit", "ms"}};
 }
 

@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "runtime/comm/allreduce.hpp"
-#include "runtime/comm/auto_calibration.hpp"
+#include "runtime/core/auto_calibration.hpp"
 #include "runtime/comm/gradient_sync.hpp"
 #include "runtime/comm/mpi_communicator.hpp"
 #include "runtime/core/allocator.hpp"
@@ -287,8 +287,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "allreduce-bench: " << e.what() << " (see --help)\n";
-    return 2;
+    return lb::end_job_with_error("allreduce-bench: " + std::string(e.what()) + " (see --help)", 2);
   }
   try {
     lb::check_options(options);
@@ -302,11 +301,8 @@ int main(int argc, char** argv) {
     if (!options.auto_calibration_out.empty()) lb::write_auto_calibration(options, world, result);
     return 0;
   } catch (const lb::InputError& e) {
-    std::cerr << "allreduce-bench: " << e.what() << '\n';
-    return 2;
+    return lb::end_job_with_error("allreduce-bench: " + std::string(e.what()), 2);
   } catch (const std::exception& e) {
-    std::cerr << "allreduce-bench: error: " << e.what() << '\n';
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    return 1;
+    return lb::end_job_with_error("allreduce-bench: error: " + std::string(e.what()), 1);
   }
 }

@@ -126,21 +126,6 @@ int train(const Args& args) {
   return 0;
 }
 
-int world_rank() {
-  int rank = 0;
-  if (lb::launched_by_mpirun()) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  return rank;
-}
-
-// With several ranks a failing rank must end the whole job rather than leave
-// the others waiting in a collective until their timeout.
-int fail_job(int code) {
-  int ranks = 1;
-  if (lb::launched_by_mpirun()) MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-  if (ranks > 1) MPI_Abort(MPI_COMM_WORLD, code);
-  return code;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -156,20 +141,16 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    std::cerr << "lb-train: " << e.what() << " (see --help)\n";
-    return 2;
+    return lb::end_job_with_error("lb-train: " + std::string(e.what()) + " (see --help)", 2);
   }
+  // Under mpirun an error on any rank ends the whole job (end_job_with_error).
   try {
     return train(args);
   } catch (const lb::InputError& e) {
-    // Every rank reads the same spec and data, so they all fail alike: one line suffices.
-    if (world_rank() == 0) std::cerr << e.what() << '\n';
-    return 2;
+    return lb::end_job_with_error(e.what(), 2);
   } catch (const lb::DivergedError& e) {
-    std::cerr << "\nlb-train: error: " << e.what() << '\n';
-    return fail_job(lb::kDivergedExitCode);
+    return lb::end_job_with_error("\nlb-train: error: " + std::string(e.what()), lb::kDivergedExitCode);
   } catch (const std::exception& e) {
-    std::cerr << "\nlb-train: error: " << e.what() << '\n';
-    return fail_job(1);
+    return lb::end_job_with_error("\nlb-train: error: " + std::string(e.what()), 1);
   }
 }

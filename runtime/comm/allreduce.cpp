@@ -1,9 +1,10 @@
 #include "runtime/comm/allreduce.hpp"
 
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
-#include "runtime/comm/auto_calibration.hpp"
+#include "runtime/core/auto_calibration.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/half.hpp"
 
@@ -115,6 +116,7 @@ void ring_allreduce(Communicator& c, std::span<float> data, bool fp16_wire) {
 AllreduceConfig allreduce_config(const CommSpec& spec) {
   AllreduceConfig c;
   c.algorithm = spec.algorithm;
+  require_runtime_algorithm(c.algorithm);
   c.group_size = spec.group_size;
   c.fp16_wire = spec.fp16_gradients;
   c.auto_small_bytes = spec.auto_small_bytes;
@@ -128,28 +130,15 @@ AllreduceConfig allreduce_config(const CommSpec& spec) {
   return c;
 }
 
-Algorithm rule_for(const std::vector<AutoRule>& rules, std::int64_t bytes) {
-  for (const AutoRule& r : rules) {
-    if (r.below_bytes < 0 || bytes < r.below_bytes) return r.algorithm;
-  }
-  return rules.back().algorithm;
-}
-
 Allreducer::Allreducer(Communicator& world, AllreduceConfig config)
     : world_(world), config_(config) {
   const int n = world_.size();
-  group_size_ = config_.group_size > 0 ? std::min(config_.group_size, n) : world_.ranks_per_node();
-  if (config_.algorithm == Algorithm::torus2d && n % group_size_ != 0) {
-    throw SpecError("comm.group_size", "torus2d needs a group size that divides the " +
-                                           std::to_string(n) + " ranks, got " + std::to_string(group_size_));
-  }
-  if (!config_.auto_rules.empty() &&
-      (config_.auto_ranks != n || config_.auto_group_size != group_size_)) {
-    throw InputError("comm.auto_calibration: " + config_.auto_source + ": measured with " +
-                     std::to_string(config_.auto_ranks) + " ranks in groups of " +
-                     std::to_string(config_.auto_group_size) + ", this job has " + std::to_string(n) +
-                     " in groups of " + std::to_string(group_size_) +
-                     "; measure it again under this job's mpirun with allreduce-bench --write-auto-calibration");
+  group_size_ = resolve_group_size(config_.group_size, world_.ranks_per_node(), n);
+  require_runtime_algorithm(config_.algorithm);
+  check_group_size(config_.algorithm, n, group_size_);
+  if (!config_.auto_rules.empty()) {
+    require_auto_calibration_fits(config_.auto_source, {config_.auto_ranks, config_.auto_group_size},
+                                  n, group_size_);
   }
   const int r = world_.rank();
   group_ = world_.split(r / group_size_, r);
@@ -161,8 +150,8 @@ Allreducer::~Allreducer() = default;
 Algorithm Allreducer::resolve(Algorithm a, std::size_t bytes) const {
   if (a != Algorithm::automatic) return a;
   if (!config_.auto_rules.empty()) return rule_for(config_.auto_rules, std::int64_t(bytes));
-  if (static_cast<std::int64_t>(bytes) < config_.auto_small_bytes) return Algorithm::mpi;
-  return group_size_ < world_.size() ? Algorithm::hierarchical : Algorithm::ring;
+  return default_auto_choice(static_cast<std::int64_t>(bytes), config_.auto_small_bytes, group_size_,
+                             world_.size());
 }
 
 void Allreducer::sum(std::span<float> data, Algorithm algorithm) {
@@ -173,6 +162,8 @@ void Allreducer::sum(std::span<float> data, Algorithm algorithm) {
     case Algorithm::hierarchical: return hierarchical(data);
     case Algorithm::torus2d: return torus2d(data);
     case Algorithm::automatic: break;
+    default:  // simulator-only algorithms: refused by the constructor
+      throw std::logic_error("Allreducer: " + to_string(algorithm) + " is simulator-only");
   }
 }
 

@@ -7,6 +7,8 @@
 //   torus2d      reduce-scatter along rows (groups), all-reduce along columns,
 //                all-gather along rows (Mikami et al. 2018)
 //   auto         chosen per buffer by its size (the seed's hybrid)
+// (names, the auto rule and the group-size rules: runtime/core/comm_algorithm.hpp,
+// shared with simulate-scaling, which also models algorithms lb-train does not run)
 // Optionally the wire format is fp16 (comm.fp16_gradients): values are
 // rounded to half on every hop and summed in fp32.
 #include <cstdint>
@@ -16,24 +18,13 @@
 #include <vector>
 
 #include "runtime/comm/communicator.hpp"
+#include "runtime/core/comm_algorithm.hpp"
 #include "runtime/core/spec.hpp"
 
 namespace lb {
 
-// Algorithm (mpi, ring, hierarchical, torus2d, automatic), its names and
-// parse_algorithm are the spec's: runtime/core/spec_choices.hpp.
-
-// Buckets of fewer than `below_bytes` bytes (and not caught by an earlier
-// rule) use `algorithm`; the last rule has no bound (below_bytes = -1).
-struct AutoRule {
-  std::int64_t below_bytes = -1;
-  Algorithm algorithm = Algorithm::ring;
-  bool operator==(const AutoRule&) const = default;
-};
-
-// The algorithm `rules` give for a bucket of `bytes`.
-Algorithm rule_for(const std::vector<AutoRule>& rules, std::int64_t bytes);
-
+// Algorithm, its names and parse_algorithm: runtime/core/spec_choices.hpp;
+// AutoRule and the rules for `auto`: runtime/core/comm_algorithm.hpp.
 struct AllreduceConfig {
   AllreduceConfig(Algorithm a = Algorithm::ring, int group = 0, bool fp16 = false,
                   std::int64_t small_bytes = 64 << 10)
@@ -52,7 +43,8 @@ struct AllreduceConfig {
   std::string auto_source;  // the file, for error messages
 };
 
-// Reads comm.auto_calibration when set (InputError if it is bad).
+// Reads comm.auto_calibration when set (InputError if it is bad); refuses a
+// simulator-only comm.algorithm (SpecError).
 AllreduceConfig allreduce_config(const CommSpec& spec);
 
 class Allreducer {

@@ -37,6 +37,28 @@ bool launched_by_mpirun() {
   return false;
 }
 
+int end_job_with_error(const std::string& line, int code) {
+  int initialised = 0, finalised = 0, rank = 0, ranks = 1;
+  MPI_Initialized(&initialised);
+  MPI_Finalized(&finalised);
+  if (initialised && !finalised) {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  }
+  // A line that starts with a newline first ends a progress line in a terminal.
+  const bool new_line = !line.empty() && line.front() == '\n';
+  const std::string text = new_line ? line.substr(1) : line;
+  if (ranks == 1) {
+    std::fprintf(stderr, "%s%s\n", new_line ? "\n" : "", text.c_str());
+    return code;
+  }
+  if (rank != 0) std::this_thread::sleep_for(std::chrono::duration<double>(kErrorGraceS));
+  std::fprintf(stderr, "%srank %d: %s\n", new_line ? "\n" : "", rank, text.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  return code;  // not reached
+}
+
 MpiSession::MpiSession(int* argc, char*** argv, bool always) {
   if (!always && !launched_by_mpirun()) return;
   int initialised = 0;
@@ -91,8 +113,8 @@ void MpiCommunicator::wait(MPI_Request* requests, int count, int peer, const cha
       const std::string whom = peer >= 0 ? "rank " + std::to_string(peer) : "the other ranks";
       char seconds[32];
       std::snprintf(seconds, sizeof seconds, "%g", timeout_s_);
-      throw CommError("rank " + std::to_string(rank_) + ": " + what + " timed out after " +
-                      seconds + " s waiting for " + whom);
+      // No "rank R:" of its own: main prefixes the world rank (end_job_with_error).
+      throw CommError(std::string(what) + " timed out after " + seconds + " s waiting for " + whom);
     }
     // Spin briefly for latency, then give the core away: with more ranks than
     // cores a spinning waiter would steal the CPU the peer it waits for needs

@@ -4,6 +4,7 @@
 // instead of a hang.
 #include <mpi.h>
 
+#include <string>
 #include <vector>
 
 #include "runtime/comm/communicator.hpp"
@@ -14,6 +15,17 @@ namespace lb {
 // launcher). A process started directly runs as one rank without MPI: OpenMPI's
 // singleton start-up forks a daemon and costs about a second per launch.
 bool launched_by_mpirun();
+
+// Ends the process after `main` caught an error: prints `line` and returns
+// `code` for main to return. In a job of several ranks the line starts with
+// the rank that failed ("rank 2: ...") and the whole job is aborted with
+// `code` (MPI_Abort; mpirun exits with it), so that no rank waits in a
+// collective for one that is gone. Ranks other than 0 print and abort only
+// after kErrorGraceS: when every rank fails alike (the same spec, the same
+// data), rank 0's abort ends them first and the error is one line, not one
+// per rank.
+inline constexpr double kErrorGraceS = 3;
+int end_job_with_error(const std::string& line, int code);
 
 // Initialises MPI (with thread support for a communication thread) on
 // construction and finalises it on destruction; does nothing unless

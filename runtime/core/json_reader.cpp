@@ -117,6 +117,22 @@ std::string index_path(std::string_view array_path, std::size_t index) {
   return std::string(array_path) + "[" + std::to_string(index) + "]";
 }
 
+std::string json_error_text(const nlohmann::json::exception& e) {
+  std::string text = e.what();
+  if (const std::size_t end = text.find("] "); text.starts_with("[") && end != std::string::npos) {
+    text.erase(0, end + 2);
+  }
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';  // messages are one line
+  }
+  return text;
+}
+
+std::string spec_error_detail(const std::exception& e) {
+  const std::string text = e.what(), prefix = "spec error: ";
+  return text.starts_with(prefix) ? text.substr(prefix.size()) : text;
+}
+
 namespace {
 
 // replace: a string from the command line may not be valid UTF-8, and an

@@ -11,6 +11,7 @@
 // headers, calibration files): strict about duplicate keys, depth and number
 // range, with one-line errors.
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
@@ -67,6 +68,14 @@ std::string index_path(std::string_view array_path, std::size_t index);
 
 // A number as a user would type it: "0", "0.5", "16777216".
 std::string format_number(double value);
+
+// nlohmann's message ("[json.exception.parse_error.101] parse error at line
+// 1, column 5: ...") without its bracketed id, on one line.
+std::string json_error_text(const nlohmann::json::exception& e);
+
+// A SpecError's "PATH: what" without its "spec error: " prefix, for readers
+// of other files that report "<kind> error: FILE: PATH: what".
+std::string spec_error_detail(const std::exception& e);
 
 // One-line rendering of a JSON value for "got ..." in messages; long values
 // are cut. Renders at most ~60 characters' worth of the value, so it is cheap

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string_view>
 
+#include "runtime/core/comm_algorithm.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/json_reader.hpp"
 #include "runtime/core/stop_at.hpp"
@@ -212,9 +213,11 @@ void read_comm(ObjectReader r, CommSpec& c) {
   r.finish();
 }
 
+// Physical ranges: a bandwidth below 1 Mbit/s or a latency above 10 s is a
+// typo (or a denormal such as 1e-320 that would stall the simulation).
 void read_link(ObjectReader r, LinkSpec& l) {
-  r.read("bandwidth_gbps", l.bandwidth_gbps, NumberRange::greater(0));
-  r.read("latency_us", l.latency_us, NumberRange::at_least(0));
+  r.read("bandwidth_gbps", l.bandwidth_gbps, NumberRange::closed(1e-3, 1e7));
+  r.read("latency_us", l.latency_us, NumberRange::closed(0, 1e7));
   r.finish();
 }
 
@@ -228,23 +231,52 @@ void check_torus_dims(const ObjectReader& r, const ClusterSpec& c) {
     throw SpecError(r.path_of("torus_dims"), "expected 1 to 3 dimensions for topology \"torus\", got " +
                                                  std::to_string(c.torus_dims.size()));
   }
+  double nodes = 1;  // each dimension <= 2^20, so the product of 3 is exact in a double
+  for (double d : c.torus_dims) nodes *= d;
+  if (nodes > double(1 << 24)) {
+    throw SpecError(r.path_of("torus_dims"),
+                    "expected at most 2^24 nodes in the torus, got " + format_number(nodes));
+  }
+}
+
+// 0 (not modelled) or a rate a real input pipeline could have.
+void read_rate(ObjectReader& r, std::string_view key, double& out) {
+  r.read(key, out, NumberRange::closed(0, 1e12));
+  if (out > 0 && out < 1e-3) {
+    throw SpecError(r.path_of(key), "expected 0 or a rate >= 0.001 images/s, got " + format_number(out));
+  }
+}
+
+void read_cluster_costs(ObjectReader& r, ClusterSpec& c) {
+  read_rate(r, "input_images_per_s", c.input_images_per_s);
+  read_rate(r, "node_input_images_per_s", c.node_input_images_per_s);
+  r.read("cores_per_node", c.cores_per_node, IntRange::between(0, 1 << 20));
+  r.read("step_overhead_s", c.step_overhead_s, NumberRange::closed(0, 3600));
+  r.read("compute_cv", c.compute_cv, NumberRange::closed(0, 1));
+  r.read("comm_memory_passes", c.comm_memory_passes, NumberRange::closed(0, 100));
+  r.read("price_per_gpu_hour", c.price_per_gpu_hour, NumberRange::closed(0, 1e6));
 }
 
 void read_cluster(ObjectReader r, ClusterSpec& c) {
   r.read("gpu", c.gpu);
-  r.read("gpus_per_node", c.gpus_per_node, IntRange::at_least(1));
-  r.read("nodes", c.nodes, IntRange::at_least(0));
+  r.read("gpus_per_node", c.gpus_per_node, IntRange::between(1, 1 << 16));
+  r.read("nodes", c.nodes, IntRange::between(0, 1 << 24));
   read_link(r.child("intra"), c.intra);
   read_link(r.child("nic"), c.nic);
-  r.read_choice("nic_per", c.nic_per);
+  r.read("nics_per_node", c.nics_per_node, IntRange::between(1, 1 << 16));
+  if (c.gpus_per_node % c.nics_per_node != 0) {
+    throw SpecError(r.path_of("nics_per_node"), "expected a divisor of cluster.gpus_per_node (" +
+                                                    std::to_string(c.gpus_per_node) + "), got " +
+                                                    std::to_string(c.nics_per_node));
+  }
+  r.read_choice("nic_path", c.nic_path);
   r.read_choice("topology", c.topology);
-  r.read("nodes_per_leaf", c.nodes_per_leaf, IntRange::at_least(1));
-  r.read("oversubscription", c.oversubscription, NumberRange::at_least(1));
-  r.read("uplink_latency_us", c.uplink_latency_us, NumberRange::at_least(0));
-  r.read("torus_dims", c.torus_dims, NumberRange::at_least(1));
+  r.read("nodes_per_leaf", c.nodes_per_leaf, IntRange::between(1, 1 << 24));
+  r.read("oversubscription", c.oversubscription, NumberRange::closed(1, 1e6));
+  r.read("uplink_latency_us", c.uplink_latency_us, NumberRange::closed(0, 1e7));
+  r.read("torus_dims", c.torus_dims, NumberRange::closed(1, 1 << 20));
   check_torus_dims(r, c);
-  r.read("input_images_per_s", c.input_images_per_s, NumberRange::at_least(0));
-  r.read("cores_per_node", c.cores_per_node, IntRange::at_least(0));
+  read_cluster_costs(r, c);
   r.finish();
 }
 
@@ -355,14 +387,20 @@ json cluster_json(const ClusterSpec& c) {
           {"nodes", c.nodes},
           {"intra", link_json(c.intra)},
           {"nic", link_json(c.nic)},
-          {"nic_per", to_string(c.nic_per)},
+          {"nics_per_node", c.nics_per_node},
+          {"nic_path", to_string(c.nic_path)},
           {"topology", to_string(c.topology)},
           {"nodes_per_leaf", c.nodes_per_leaf},
           {"oversubscription", c.oversubscription},
           {"uplink_latency_us", c.uplink_latency_us},
           {"torus_dims", json(c.torus_dims)},
           {"input_images_per_s", c.input_images_per_s},
-          {"cores_per_node", c.cores_per_node}};
+          {"node_input_images_per_s", c.node_input_images_per_s},
+          {"cores_per_node", c.cores_per_node},
+          {"step_overhead_s", c.step_overhead_s},
+          {"compute_cv", c.compute_cv},
+          {"comm_memory_passes", c.comm_memory_passes},
+          {"price_per_gpu_hour", c.price_per_gpu_hour}};
 }
 
 // --- files and overrides ------------------------------------------------------

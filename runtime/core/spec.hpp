@@ -171,23 +171,32 @@ struct LinkSpec {  // one class of link in the simulated cluster
   double latency_us = 5;        // one-way latency a message sees crossing this class
 };
 
-// The cluster simulate-scaling models (issue 5). Never read by lb-train.
+// The cluster simulate-scaling models. Never read by lb-train. Every key is
+// documented in experiments/SPEC.md ("cluster"), with the sources of the defaults.
 struct ClusterSpec {
   std::string gpu = "V100";     // a profile in experiments/devices/ (case-insensitive)
   int gpus_per_node = 8;
   int nodes = 0;                // 0 = as many as the GPU count asks for
-  LinkSpec intra{150, 2};       // GPU <-> node switch (NVLink / PCIe); intra-node messages cross two
-  LinkSpec nic{100, 5};         // the network interface: one per node or one per GPU
-  NicPer nic_per = NicPer::node;
+  // GPU <-> node switch; intra-node messages cross two. V100 SXM2 NVLink 2:
+  // 6 links x 25 GB/s = 150 GB/s = 1,200 Gbit/s per direction.
+  LinkSpec intra{1200, 2};
+  LinkSpec nic{100, 5};         // one network interface
+  int nics_per_node = 1;        // divides gpus_per_node; GPUs share them in blocks
+  NicPath nic_path = NicPath::intra;  // does NIC traffic cross the GPU's intra link
   Topology topology = Topology::single_switch;
-  int nodes_per_leaf = 16;          // fat_tree: nodes under one leaf switch
-  double oversubscription = 1;      // fat_tree: leaf down-link / up-link bandwidth
-  double uplink_latency_us = 1;     // fat_tree: extra latency through the core; torus: per hop
+  int nodes_per_leaf = 16;          // fat trees: nodes under one leaf switch
+  double oversubscription = 1;      // fat trees: leaf down-link / up-link bandwidth
+  double uplink_latency_us = 1;     // fat trees: extra latency through the core; torus: per hop
   std::vector<double> torus_dims{}; // torus: nodes along each dimension (1-3 integers)
-  double input_images_per_s = 0;    // per-GPU input pipeline rate; 0 = never a bottleneck
+  double input_images_per_s = 0;    // per-GPU input pipeline rate; 0 = not modelled
+  double node_input_images_per_s = 0;  // per-node input pipeline rate (shared); 0 = not modelled
   // CPU clusters: the cores a node's ranks share (each using train.threads);
   // 0 = every rank has its own processor (GPUs).
   int cores_per_node = 0;
+  double step_overhead_s = 0;      // fixed host time per step beyond the device's fitted curve
+  double compute_cv = 0.01;        // GPU-to-GPU relative std of compute time (stragglers)
+  double comm_memory_passes = 3;   // device-memory bytes moved per byte an all-reduce sends
+  double price_per_gpu_hour = 0;   // 0 = no money column
   bool present = false;             // false: the spec had no "cluster" (defaults in use)
 };
 

@@ -65,32 +65,39 @@ constexpr ChoiceTable<OptimizerKind, 2> choices(OptimizerKind) {
   return {{{OptimizerKind::sgd, "sgd"}, {OptimizerKind::lars, "lars"}}};
 }
 
-// comm.algorithm: the all-reduce algorithm (runtime/comm/allreduce.hpp
-// describes each; the simulator models the same ones). `automatic` is the
-// spec's "auto": chosen per bucket by its size.
-enum class Algorithm { mpi, ring, hierarchical, torus2d, automatic };
-constexpr ChoiceTable<Algorithm, 5> choices(Algorithm) {
+// comm.algorithm: the all-reduce algorithm (runtime/core/comm_algorithm.hpp
+// describes each and says which lb-train runs; the simulator models them
+// all). `automatic` is the spec's "auto": chosen per bucket by its size.
+enum class Algorithm { mpi, ring, hierarchical, torus2d, automatic, halving_doubling, nccl_ring, nccl_tree, nccl };
+constexpr ChoiceTable<Algorithm, 9> choices(Algorithm) {
   return {{{Algorithm::mpi, "mpi"},
            {Algorithm::ring, "ring"},
            {Algorithm::hierarchical, "hierarchical"},
            {Algorithm::torus2d, "torus2d"},
-           {Algorithm::automatic, "auto"}}};
+           {Algorithm::automatic, "auto"},
+           {Algorithm::halving_doubling, "halving_doubling"},
+           {Algorithm::nccl_ring, "nccl_ring"},
+           {Algorithm::nccl_tree, "nccl_tree"},
+           {Algorithm::nccl, "nccl"}}};
 }
 // An algorithm named outside a spec (a profile, a calibration file): throws
 // SpecError naming comm.algorithm for an unknown name.
 Algorithm parse_algorithm(const std::string& name);
 
-// cluster.nic_per: one network interface per node or per GPU.
-enum class NicPer { node, gpu };
-constexpr ChoiceTable<NicPer, 2> choices(NicPer) {
-  return {{{NicPer::node, "node"}, {NicPer::gpu, "gpu"}}};
+// cluster.nic_path: whether a GPU's network traffic crosses its intra-node
+// link to reach the NIC (`intra`, PCIe switches shared with peers) or not
+// (`direct`, GPUDirect RDMA through a NIC on the GPU's own switch).
+enum class NicPath { intra, direct };
+constexpr ChoiceTable<NicPath, 2> choices(NicPath) {
+  return {{{NicPath::intra, "intra"}, {NicPath::direct, "direct"}}};
 }
 
 // cluster.topology; `single_switch` is the spec's "switch".
-enum class Topology { single_switch, fat_tree, torus };
-constexpr ChoiceTable<Topology, 3> choices(Topology) {
+enum class Topology { single_switch, fat_tree, rail_fat_tree, torus };
+constexpr ChoiceTable<Topology, 4> choices(Topology) {
   return {{{Topology::single_switch, "switch"},
            {Topology::fat_tree, "fat_tree"},
+           {Topology::rail_fat_tree, "rail_fat_tree"},
            {Topology::torus, "torus"}}};
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "runtime/core/batch_arithmetic.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/data/image_set_source.hpp"
 #include "runtime/data/sampling.hpp"
@@ -47,7 +48,7 @@ BatchLoader::BatchLoader(std::shared_ptr<const SampleSource> source, LoaderOptio
 
 std::int64_t BatchLoader::batches_per_epoch() const {
   const std::int64_t g = options_.global_batch;
-  return options_.drop_last ? source_->count() / g : (source_->count() + g - 1) / g;
+  return options_.drop_last ? steps_per_epoch(source_->count(), g) : (source_->count() + g - 1) / g;
 }
 
 std::int64_t BatchLoader::global_size(std::int64_t index) const {

@@ -6,19 +6,6 @@
 namespace lb {
 namespace {
 
-const char* phase_key(Phase p) {
-  switch (p) {
-    case Phase::forward: return "forward_s";
-    case Phase::backward: return "backward_s";
-    case Phase::exposed_comm: return "exposed_comm_s";
-    case Phase::optimizer: return "optimizer_s";
-    case Phase::data_wait: return "data_wait_s";
-    case Phase::data_prepare: return "data_prepare_s";
-    case Phase::step: return "step_s";
-  }
-  return "unknown";
-}
-
 // Relative standard deviation of forward + backward from step to step (both
 // phases are recorded in the same steps, so their samples line up): how much
 // a rank's compute jitters, which makes the other ranks wait for the slowest
@@ -101,38 +88,38 @@ void StepProfile::end_step() {
   recording_ = false;
 }
 
-nlohmann::json StepProfile::to_json(const nlohmann::json& meta) const {
-  nlohmann::json doc{{"format", "largebatch-profile"}, {"version", 1}};
-  doc.update(meta);
-  doc["steps"] = steps_recorded_;
-  auto layers = nlohmann::json::array();
+Profile StepProfile::summary(Profile run) const {
+  run.steps = steps_recorded_;
+  run.layers.clear();
   for (std::size_t i = 0; i < rows_.size(); ++i) {
     const LayerInfo& r = rows_[i];
-    layers.push_back({{"name", r.name}, {"kind", r.kind}, {"params", r.params},
-                      {"forward_flops", r.forward_flops}, {"forward_s", forward_[i].median()},
-                      {"backward_s", backward_[i].median()}});
+    run.layers.push_back({r.name, r.kind, r.params, r.forward_flops, forward_[i].median(),
+                          backward_[i].median()});
   }
-  doc["layers"] = std::move(layers);
-  auto order = nlohmann::json::array();
-  for (int row : gradient_order_) order.push_back(rows_[std::size_t(row)].name);
-  doc["gradient_order"] = std::move(order);
-  for (Phase p : {Phase::forward, Phase::backward, Phase::exposed_comm, Phase::optimizer,
-                  Phase::data_wait, Phase::data_prepare, Phase::step}) {
-    auto it = phases_.find(p);
-    doc[phase_key(p)] = it == phases_.end() ? 0.0 : it->second.median();
-  }
+  run.gradient_order.clear();
+  for (int row : gradient_order_) run.gradient_order.push_back(rows_[std::size_t(row)].name);
+  run.forward_s = phase_median(Phase::forward);
+  run.backward_s = phase_median(Phase::backward);
+  run.exposed_comm_s = phase_median(Phase::exposed_comm);
+  run.optimizer_s = phase_median(Phase::optimizer);
+  run.data_wait_s = phase_median(Phase::data_wait);
+  run.data_prepare_s = phase_median(Phase::data_prepare);
+  run.step_s = phase_median(Phase::step);
   const auto fwd = phases_.find(Phase::forward), bwd = phases_.find(Phase::backward);
-  doc["compute_cv"] = fwd == phases_.end() || bwd == phases_.end()
-                          ? 0.0
-                          : compute_cv(fwd->second, bwd->second);
-  const int ranks = meta.value("ranks", 1);
-  auto reduces = nlohmann::json::array();
+  run.compute_cv = fwd == phases_.end() || bwd == phases_.end()
+                       ? 0.0
+                       : compute_cv(fwd->second, bwd->second);
+  run.allreduce.clear();
   for (const auto& [key, samples] : allreduce_) {
-    reduces.push_back({{"algorithm", key.first}, {"bytes", key.second}, {"ranks", ranks},
-                       {"median_s", samples.median()}, {"count", samples.size()}});
+    run.allreduce.push_back({key.first, std::int64_t(key.second), run.ranks, samples.median(),
+                             std::int64_t(samples.size())});
   }
-  doc["allreduce"] = std::move(reduces);
-  return doc;
+  return run;
+}
+
+double StepProfile::phase_median(Phase phase) const {
+  const auto it = phases_.find(phase);
+  return it == phases_.end() ? 0.0 : it->second.median();
 }
 
 }  // namespace lb

@@ -2,15 +2,15 @@
 // What a run measured about its own training step, summarised as medians in
 // DIR/profile.json: per-layer forward and backward time, the step's phases,
 // and every all-reduce by (algorithm, bytes). It is the simulator's
-// calibration input; the format is documented in experiments/SPEC.md.
+// calibration input; its format is runtime/core/profile_format.hpp, documented
+// in experiments/SPEC.md.
 #include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "runtime/core/profile_format.hpp"
 #include "runtime/nn/layer.hpp"
 
 namespace lb {
@@ -56,11 +56,13 @@ class StepProfile {
   void end_step();
 
   std::int64_t steps_recorded() const { return steps_recorded_; }
-  // The profile.json document; `meta` (model, precision, batch, ranks, comm
-  // settings ...) is merged in at the top level.
-  nlohmann::json to_json(const nlohmann::json& meta) const;
+  // profile.json's contents: `run` (model, precision, batch, ranks, comm
+  // settings: what the trainer knows) with the measured medians filled in.
+  Profile summary(Profile run) const;
 
  private:
+  double phase_median(Phase phase) const;  // 0 when never reported
+
   std::vector<LayerInfo> rows_;
   std::map<std::string, int> row_by_name_;
   std::vector<Samples> forward_, backward_;

@@ -12,6 +12,7 @@
 #include <ostream>
 
 #include "runtime/comm/communicator.hpp"
+#include "runtime/core/batch_arithmetic.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
 #include "runtime/core/json_reader.hpp"
@@ -48,12 +49,6 @@ constexpr std::int64_t kDetailedTraceSteps = 10;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-// Spec bounds on epochs (kMaxEpochs) and on the data keep the product far
-// below 2^63.
-std::int64_t epochs_to_steps(double epochs, std::int64_t steps_per_epoch) {
-  return std::max<std::int64_t>(1, std::llround(epochs * double(steps_per_epoch)));
 }
 
 // Where ranks other than 0 send their progress: nowhere.
@@ -144,6 +139,9 @@ struct Trainer::Impl {
   std::int64_t noise_step = -1;    // the step of noise's last measurement
   std::optional<std::int64_t> target_step;  // the step at which train.stop_at was reached
   nlohmann::json init_source;  // train.init_from's checkpoint and weights; null without
+  // The step at which every rank last had the same BatchNorm running
+  // statistics (see average_batch_norm_statistics); nullopt: they may differ.
+  std::optional<std::int64_t> statistics_same_at;
 
   Impl(const Spec& s, TrainOptions o, std::ostream& os)
       : spec(s),
@@ -169,12 +167,13 @@ struct Trainer::Impl {
   Evaluation evaluate();
   void log_noise_scale();
   void recalibrate_batch_norm();
+  void average_batch_norm_statistics();
   void log_step(double loss, double lr, double step_images_per_s);
   void end_of_interval(std::int64_t done);
   void save();
   TrainResult finish();
   void add_convergence(nlohmann::json& summary) const;
-  std::int64_t per_rank_batch() const { return spec.train.global_batch / ranks; }
+  std::int64_t per_rank_batch() const { return lb::per_rank_batch(spec.train.global_batch, ranks); }
   // Of the training loop's time, the part spent waiting for input.
   double data_wait_share() const {
     return train_time_s + data_wait_s > 0 ? data_wait_s / (train_time_s + data_wait_s) : 0;
@@ -192,10 +191,6 @@ void Trainer::Impl::setup() {
   cpu::set_threads(spec.train.threads);
   cpu::set_conv_algorithm(spec.train.conv_algorithm);
   require_device(spec);  // before the data is read: fail fast
-  if (spec.train.global_batch % ranks != 0) {
-    throw SpecError("train.global_batch", "expected a multiple of the " + std::to_string(ranks) +
-                                              " ranks, got " + std::to_string(spec.train.global_batch));
-  }
   const std::int64_t ghost = spec.train.bn_ghost_batch;
   if (ghost > 0 && per_rank_batch() % ghost != 0) {
     throw SpecError("train.bn_ghost_batch",
@@ -217,6 +212,7 @@ void Trainer::Impl::setup() {
   }
   prepare_output();
   setup_communication();
+  statistics_same_at = step;  // rank 0's broadcast, or the checkpoint every rank read
 }
 
 // Rank 0 alone looks at --out (and with --overwrite clears it), then tells
@@ -336,12 +332,51 @@ void Trainer::Impl::recalibrate_batch_norm() {
     engine->recalibration_forward(batch, step);
   }
   engine->end_bn_recalibration();
+  statistics_same_at.reset();
   trace->complete("batch norm recalibration", "train", start_us, seconds_since(start) * 1e6, 0,
                   {{"step", step}, {"batches", batches}});
 }
 
+// BatchNorm's running statistics are the one piece of training state that
+// differs between ranks: each rank's BatchNorm normalises its own shard of the
+// batch (as each of the seed's GPUs does with its 64 images), and so averages
+// its own statistics. Everything else is the same on every rank by
+// construction: weights, momentum and the loss scaler follow the averaged
+// gradients; the data, augmentation and dropout streams are functions of
+// (seed, step, image). So before every evaluation and every checkpoint the
+// ranks average their running statistics, as timm's distribute_bn does: all
+// ranks then evaluate one model, the one the checkpoint holds, and a resumed
+// run starts every rank from the state it had. The mean over ranks is the
+// statistic of the whole global batch's images (for the variance, the mean of
+// the shards' variances), what one GPU with the whole batch would track. The
+// average is exact to rounding, so a run's later evaluations depend on where
+// it saved only in the last bits, identically in an uninterrupted run and a
+// resumed one with the same checkpoints.
+void Trainer::Impl::average_batch_norm_statistics() {
+  if (ranks == 1 || statistics_same_at == step) return;
+  engine->read_state();
+  std::vector<std::span<float>> local;
+  std::vector<float> packed;
+  for (const NamedSpan& t : engine->state_tensors()) {
+    if (!t.rank_local) continue;
+    local.push_back(t.data);
+    packed.insert(packed.end(), t.data.begin(), t.data.end());
+  }
+  options.world->native_allreduce_sum(packed);
+  // MPI does not promise every rank the same bits of a float sum: rank 0's are the ones.
+  options.world->broadcast(std::as_writable_bytes(std::span(packed)), 0);
+  const float n = float(ranks);
+  auto sum = packed.begin();
+  for (std::span<float> s : local) {
+    for (float& v : s) v = *sum++ / n;
+  }
+  engine->write_state();
+  statistics_same_at = step;
+}
+
 Evaluation Trainer::Impl::evaluate() {
   recalibrate_batch_norm();
+  average_batch_norm_statistics();
   Evaluation e{evaluate_set(*engine, *test_loader, step, spec.data), std::nullopt};
   if (validation_loader) e.validation = evaluate_set(*engine, *validation_loader, step, spec.data);
   return e;
@@ -378,6 +413,7 @@ void Trainer::Impl::log_step(double loss, double lr, double images_per_s) {
 }
 
 void Trainer::Impl::save() {
+  average_batch_norm_statistics();  // every rank's, so that rank 0's checkpoint holds them all
   if (rank != 0) return;
   engine->read_state();
   ResumePoint totals;
@@ -506,20 +542,18 @@ void Trainer::Impl::report_skipped_files() {
 void Trainer::Impl::write_profile() const {
   if (rank != 0 || profile->steps_recorded() == 0) return;
   const CommLayout comm = engine->comm_layout();
-  nlohmann::json meta{
-      {"model", spec.model.name},
-      {"device", to_string(spec.device)},
-      {"precision", std::string(to_string(spec.train.precision))},
-      {"threads", cpu::threads()},
-      {"per_rank_batch", per_rank_batch()},
-      {"ranks", ranks},
-      {"optimizer", to_string(spec.optimizer.name)},
-      {"comm", {{"algorithm", to_string(spec.comm.algorithm)}, {"fusion_bytes", spec.comm.fusion_bytes},
-                {"fp16_gradients", spec.comm.fp16_gradients}, {"overlap", spec.comm.overlap},
-                {"group_size", comm.group_size},
-                {"buckets", comm.buckets}}}};
-  if (spec.device != DeviceKind::cpu) meta["device_name"] = engine->device_description();
-  write_file_atomically(options.out / kProfileFile, profile->to_json(meta).dump(2) + "\n");
+  Profile run;
+  run.model = spec.model.name;
+  run.device = to_string(spec.device);
+  run.precision = std::string(to_string(spec.train.precision));
+  run.threads = cpu::threads();
+  run.per_rank_batch = per_rank_batch();
+  run.ranks = ranks;
+  run.optimizer = to_string(spec.optimizer.name);
+  run.comm = {to_string(spec.comm.algorithm), spec.comm.fusion_bytes, spec.comm.fp16_gradients,
+              spec.comm.overlap, comm.group_size, int(comm.buckets)};
+  if (spec.device != DeviceKind::cpu) run.device_name = engine->device_description();
+  write_file_atomically(options.out / kProfileFile, to_json(profile->summary(run)).dump(2) + "\n");
 }
 
 // What summary.json says about convergence: the validation figures, the

@@ -21,6 +21,10 @@ struct NamedSpan {
   // Momentum: a warm start (train.init_from) leaves it at zero instead of
   // taking the source's.
   bool optimizer_state = false;
+  // BatchNorm running statistics: each rank's BatchNorm sees its own shard of
+  // the batch, so these differ between ranks (the trainer averages them; see
+  // Trainer). Everything else is the same on every rank.
+  bool rank_local = false;
 };
 
 class TrainingState {

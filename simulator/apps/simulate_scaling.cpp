@@ -2,6 +2,7 @@
 // of a spec on 1..thousands of GPUs with a SimGrid model of the runtime's step.
 //   simulate-scaling SPEC.json [--out DIR] [--gpus 8,16,...] [--profile P ...]
 //                    [--calibration cal.json] [--set key=value ...] [--trace N]
+//                    [--devices DIR] [--price-per-gpu-hour P] [--require-fit] [--no-plot]
 //   simulate-scaling calibrate --from RUN_DIR|profile.json|bench.jsonl ... --out cal.json
 //   simulate-scaling fit-convergence RUN_DIR... [--noise-scale] [--out convergence.json]
 //   simulate-scaling plan SPEC.json --convergence FILE [--batches ...] [--price-per-gpu-hour P]
@@ -20,6 +21,9 @@
 #include "simulator/calibration.hpp"
 #include "simulator/convergence_fit.hpp"
 #include "simulator/device.hpp"
+#include "simulator/memory_model.hpp"
+#include "simulator/report.hpp"
+#include "simulator/scenario.hpp"
 #include "simulator/plan.hpp"
 #include "simulator/scaling.hpp"
 
@@ -27,11 +31,13 @@ namespace lb::sim {
 namespace {
 
 struct Args {
-  std::string spec, out, calibration, devices = default_devices_dir().string();
+  std::string spec, out, calibration;
+  std::vector<std::string> devices;  // user directories, searched before the built-in one
   std::vector<int> gpus;
   std::vector<std::string> profiles, overrides;
   int trace = 0;
-  bool plot = true;
+  bool plot = true, require_fit = false;
+  double price_per_gpu_hour = -1;  // < 0: cluster.price_per_gpu_hour
 };
 
 struct CalibrateArgs {
@@ -53,84 +59,18 @@ struct PlanArgs {
 
 std::vector<int> default_gpus(std::int64_t global_batch) {
   std::vector<int> gpus;
-  for (int n = 8; n <= 2048 && n <= global_batch; n *= 2) gpus.push_back(n);
+  for (int n = 8; n <= 2048 && n <= global_batch; n *= 2) {
+    if (global_batch % n == 0) gpus.push_back(n);
+  }
   if (gpus.empty()) gpus.push_back(1);
   return gpus;
 }
 
-// Compute model: a calibration's if it is for this model, else profiles, else analytic.
-ComputeModel choose_compute(const Args& a, const Spec& spec, const ModelInfo& model,
-                            const std::optional<Calibration>& cal) {
-  if (cal && cal->compute) {
-    if (cal->compute->model != model.name) {
-      throw InputError("calibration error: " + a.calibration + ": compute model is for \"" +
-                       cal->compute->model + "\", the spec's model.name is \"" + model.name + "\"");
-    }
-    return *cal->compute;
-  }
-  if (!a.profiles.empty()) {
-    std::vector<RuntimeProfile> profiles;
-    for (const auto& p : a.profiles) profiles.push_back(load_profile(p));
-    return fitted_compute_model(model, profiles);
-  }
-  return analytic_compute_model(model, load_device(a.devices, spec.cluster.gpu),
-                                spec.train.precision);
-}
-
-Scenario scenario(const Args& a) {
-  const Spec spec = load_spec(a.spec, a.overrides);
-  load_device(a.devices,
-              spec.cluster.gpu);  // an unknown GPU is an error whatever the compute model
-  Scenario s{spec, model_info(spec), {}, cluster_model(spec.cluster)};
-  std::optional<Calibration> cal;
-  if (!a.calibration.empty()) cal = load_calibration(a.calibration);
-  if (cal && cal->intra) s.cluster.intra = cal->intra->link;
-  s.compute = choose_compute(a, spec, s.model, cal);
-  return s;
-}
-
-void check_gpus(const Scenario& s, const std::vector<int>& gpus) {
-  for (int n : gpus) {
-    check_fits(s.spec.cluster, n);
-    if (n > s.spec.train.global_batch) {
-      throw InputError("--gpus: " + std::to_string(n) + " GPUs exceed train.global_batch " +
-                       std::to_string(s.spec.train.global_batch) +
-                       " (less than one image per GPU)");
-    }
-    if (s.spec.comm.algorithm == Algorithm::torus2d) {
-      plan_collective(Collective::torus2d, 1 << 20,
-                      step_plan(s, n).collective);  // throws if the group does not divide
-    }
-  }
-}
-
-void print_table(const Scenario& s, const std::vector<ScalingRow>& rows) {
-  std::printf("# %s: %s, global batch %lld, %s, %s all-reduce, fusion %lld B; compute: %s\n",
-              s.spec.name.c_str(), s.model.name.c_str(), (long long)s.spec.train.global_batch,
-              s.spec.cluster.gpu.c_str(), to_string(s.spec.comm.algorithm).c_str(),
-              (long long)s.spec.comm.fusion_bytes, s.compute.source.c_str());
-  std::printf("%6s %9s %11s %12s %7s %10s %10s %10s %10s %12s\n", "gpus", "batch/gpu",
-              "iteration_s", "images/s", "eff", "compute_s", "exposed_s", "optim_s", "data_s",
-              "train_min");
-  for (const auto& r : rows) {
-    std::printf("%6d %9.1f %11.5f %12.1f %6.1f%% %10.5f %10.5f %10.5f %10.5f %12.2f\n", r.gpus,
-                r.per_gpu_batch, r.iteration_s, r.images_per_s, 100 * r.efficiency, r.compute_s,
-                r.exposed_comm_s, r.optimizer_s, r.data_wait_s, r.time_to_train_s / 60);
-  }
-}
-
-std::string csv(const std::vector<ScalingRow>& rows) {
-  std::ostringstream out;
-  out << "gpus,per_gpu_batch,iteration_s,images_per_s,efficiency,compute_s,comm_s,exposed_comm_s,"
-         "data_wait_s,"
-         "optimizer_s,time_to_train_s,buckets\n";
-  for (const auto& r : rows) {
-    out << r.gpus << ',' << r.per_gpu_batch << ',' << r.iteration_s << ',' << r.images_per_s << ','
-        << r.efficiency << ',' << r.compute_s << ',' << r.comm_s << ',' << r.exposed_comm_s << ','
-        << r.data_wait_s << ',' << r.optimizer_s << ',' << r.time_to_train_s << ',' << r.buckets
-        << '\n';
-  }
-  return out.str();
+ScenarioInputs inputs_of(const Args& a) {
+  ScenarioInputs in{a.spec, a.overrides, {}, a.profiles, a.calibration};
+  for (const auto& d : a.devices) in.device_dirs.emplace_back(d);
+  in.device_dirs.push_back(default_devices_dir());
+  return in;
 }
 
 // The PNG comes from analysis/SCRIPT (matplotlib); a missing Python only
@@ -152,39 +92,44 @@ void plot(const std::string& out, const std::string& script_name, const std::str
   }
 }
 
+// --require-fit: a row whose per-GPU batch does not fit the device is bad
+// input, found before anything is simulated or written.
+void require_fit(const Scenario& s, const std::vector<int>& gpus) {
+  for (int n : gpus) {
+    const MemoryFit fit = device_memory_fit(s, n);
+    if (fit.fits == false) throw InputError("--require-fit: " + std::to_string(n) + " GPUs: " + fit.note);
+  }
+}
+
+void write_outputs(const Args& a, const Scenario& s, const std::vector<ScalingRow>& rows,
+                   const Report& report, double price, const std::vector<TraceEvent>& trace) {
+  const std::filesystem::path out(a.out);
+  std::filesystem::create_directories(out);
+  write_file_atomically(out / "scaling.json", scaling_document(s, rows, report, price).dump(2) + "\n");
+  write_file_atomically(out / "scaling.csv", csv(rows));
+  if (a.trace > 0) {
+    write_file_atomically(out / ("trace.gpus" + std::to_string(a.trace) + ".json"),
+                          chrome_trace(trace, a.trace).dump() + "\n");
+  }
+  std::printf("wrote %s/scaling.json, scaling.csv%s\n", a.out.c_str(), a.trace > 0 ? ", trace" : "");
+}
+
 int simulate(Args a) {
-  const Scenario s = scenario(a);
+  const Scenario s = make_scenario(inputs_of(a));
   if (a.out.empty()) a.out = "runs/simulate-" + s.spec.name;
   const std::vector<int> gpus = a.gpus.empty() ? default_gpus(s.spec.train.global_batch) : a.gpus;
   check_gpus(s, gpus);
   if (a.trace > 0) check_gpus(s, {a.trace});
+  if (a.require_fit) require_fit(s, gpus);
+  const double price = a.price_per_gpu_hour >= 0 ? a.price_per_gpu_hour : s.spec.cluster.price_per_gpu_hour;
+  const std::int64_t batch = s.spec.train.global_batch;
   std::vector<ScalingRow> rows;
   std::vector<TraceEvent> trace;
-  for (int n : gpus) rows.push_back(simulate_gpus(s, n, n == a.trace ? &trace : nullptr));
-  if (a.trace > 0 && trace.empty()) simulate_gpus(s, a.trace, &trace);
-  print_table(s, rows);
-  nlohmann::json results = nlohmann::json::array();
-  for (const auto& r : rows) results.push_back(to_json(r));
-  const nlohmann::json doc{{"model", s.model.name},
-                           {"global_batch", s.spec.train.global_batch},
-                           {"epochs", s.spec.train.epochs},
-                           {"train_images", s.model.train_images},
-                           {"precision", to_string(s.spec.train.precision)},
-                           {"comm", to_json(s.spec).at("comm")},
-                           {"cluster", to_json(s.spec).at("cluster")},
-                           {"cluster_is_default", !s.spec.cluster.present},
-                           {"compute_model", s.compute.source},
-                           {"results", results}};
-  std::filesystem::create_directories(a.out);
-  write_file_atomically(std::filesystem::path(a.out) / "scaling.json", doc.dump(2) + "\n");
-  write_file_atomically(std::filesystem::path(a.out) / "scaling.csv", csv(rows));
-  if (a.trace > 0) {
-    const auto file =
-        std::filesystem::path(a.out) / ("trace.gpus" + std::to_string(a.trace) + ".json");
-    write_file_atomically(file, chrome_trace(trace, a.trace).dump() + "\n");
-  }
-  std::printf("wrote %s/scaling.json, scaling.csv%s\n", a.out.c_str(),
-              a.trace > 0 ? ", trace" : "");
+  for (int n : gpus) rows.push_back(predict(s, n, batch, price, n == a.trace ? &trace : nullptr));
+  if (a.trace > 0 && trace.empty()) predict(s, a.trace, batch, price, &trace);
+  const Report report = make_report(s, rows);
+  std::fputs(table(s, rows, report, price).c_str(), stdout);
+  write_outputs(a, s, rows, report, price, trace);
   if (a.plot) plot(a.out, "plot_scaling.py", "scaling.png");
   return 0;
 }
@@ -244,7 +189,7 @@ std::vector<int> plan_default_gpus(const Scenario& s) {
 }
 
 int run_plan(Args a, const PlanArgs& p) {
-  const Scenario s = scenario(a);
+  const Scenario s = make_scenario(inputs_of(a));
   const ConvergenceModel model = load_convergence(p.convergence);
   if (a.out.empty()) a.out = "runs/plan-" + s.spec.name;
   const PlanRequest request{
@@ -284,7 +229,14 @@ int main(int argc, char** argv) {
                  "override a spec key, e.g. --set cluster.gpu=A100 (repeatable)");
   app.add_option("--trace", args.trace,
                  "write DIR/trace.gpusN.json: Chrome trace of one step at N GPUs");
-  app.add_option("--devices", args.devices, "directory of GPU profiles")->capture_default_str();
+  app.add_option("--devices", args.devices,
+                 "directory of extra GPU profiles, searched before the built-in " +
+                     lb::sim::default_devices_dir().string() + " (repeatable)");
+  app.add_option("--price-per-gpu-hour", args.price_per_gpu_hour,
+                 "money per GPU-hour for the cost column (default cluster.price_per_gpu_hour)")
+      ->check(CLI::Range(0.0, 1e6));
+  app.add_flag("--require-fit", args.require_fit,
+               "exit 2 when a GPU count's per-GPU batch does not fit the GPU's memory");
   app.add_flag("!--no-plot", args.plot, "do not draw DIR/scaling.png");
   auto* calibrate = app.add_subcommand(
       "calibrate", "fit link latency/bandwidth and per-layer compute to measurements");
@@ -340,6 +292,9 @@ int main(int argc, char** argv) {
   } catch (const lb::InputError& e) {
     std::fprintf(stderr, "simulate-scaling: %s\n", e.what());
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "simulate-scaling: error: out of memory (simulate fewer GPUs at once)\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "simulate-scaling: error: %s\n", e.what());
     return 1;

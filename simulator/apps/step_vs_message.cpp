@@ -1,13 +1,12 @@
 // sim-step-vs-message: one flat ring all-reduce of ResNet-50's fp16 gradients
 // (51,114,064 bytes) on P ranks (8 GPUs per node, PCIe + 100 Gbps NIC, one
-// switch), simulated step-once and message-level; prints both simulated
-// times and the wall time each took. The benchmark behind bench/README.md.
+// switch), simulated with the fast flow model and message by message in
+// SimGrid; prints both simulated times and the wall time each took.
 //   build/bin/sim-step-vs-message 256 512 1024
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
-#include "simulator/fresh_engine.hpp"
 #include "simulator/network_sim.hpp"
 
 using namespace lb::sim;
@@ -19,8 +18,11 @@ double simulate(int ranks, bool message_level) {
   c.gpus_per_node = 8;
   c.intra = {12e9, 2e-6};
   c.nic = {12.5e9, 5e-6};
-  const CollectiveConfig cfg{ranks, 8, 2};
-  return simulate_collective(c, cfg, Collective::ring, 51'114'064, message_level);
+  CollectiveConfig cfg;
+  cfg.ranks = ranks;
+  cfg.group_size = 8;
+  cfg.wire_bytes = 2;
+  return simulate_collective(c, cfg, lb::Algorithm::ring, 51'114'064, message_level);
 }
 
 }  // namespace
@@ -42,7 +44,7 @@ int main(int argc, char** argv) {
       const double wall =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::printf("ranks %5d %-13s simulated %.9f s  wall %.2f s\n", ranks,
-                  message_level ? "message-level" : "step-once", simulated, wall);
+                  message_level ? "message-level" : "flow model", simulated, wall);
     }
   }
   return 0;

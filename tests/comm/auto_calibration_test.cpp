@@ -1,6 +1,8 @@
 // The auto calibration file: rules from measurements, the file's round trip,
 // and one clear error for every way the file can be wrong.
-#include "runtime/comm/auto_calibration.hpp"
+#include "runtime/core/auto_calibration.hpp"
+
+#include "runtime/comm/allreduce.hpp"
 
 #include <gtest/gtest.h>
 
@@ -86,6 +88,26 @@ TEST(AutoCalibration, EveryBadFileIsOneLineNamingTheFileAndTheProblem) {
       {"algorithm": "ring", "below_bytes": 50}, {"algorithm": "mpi"}]})", "larger than the rule before");
   expect_error("ranks", R"({"format": "largebatch-auto-allreduce/1", "group_size": 2, "rules": [{"algorithm": "mpi"}]})",
                "missing or mistyped field");
+  expect_error("simulator", kHead + R"("rules": [{"algorithm": "nccl_tree"}]})", "simulator-only");
+}
+
+// lb-train does not run the simulator's models of NCCL and MPI libraries.
+TEST(AllreduceConfig, ASimulatorOnlyAlgorithmIsRefused) {
+  CommSpec c;
+  c.algorithm = Algorithm::nccl_tree;
+  try {
+    allreduce_config(c);
+    FAIL() << "nccl_tree accepted by the runtime";
+  } catch (const SpecError& e) {
+    EXPECT_EQ(e.path(), "comm.algorithm");
+  }
+}
+
+// A calibration measured with another rank count or group size does not fit.
+TEST(AutoCalibration, AFileFitsOnlyItsRanksAndGroupSize) {
+  EXPECT_TRUE(auto_calibration_fits({4, 2}, 4, 2));
+  EXPECT_FALSE(auto_calibration_fits({4, 2}, 8, 2));
+  EXPECT_THROW(require_auto_calibration_fits("f.json", {4, 2}, 4, 4), InputError);
 }
 
 }  // namespace

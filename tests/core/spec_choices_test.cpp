@@ -40,9 +40,10 @@ TEST(SpecChoices, EveryNameParsesToItsValueAndBack) {
   expect_names_round_trip<LossScaleMode>({"dynamic", "static", "none"});
   expect_names_round_trip<LrDecay>({"poly", "cosine", "step", "none"});
   expect_names_round_trip<OptimizerKind>({"sgd", "lars"});
-  expect_names_round_trip<Algorithm>({"mpi", "ring", "hierarchical", "torus2d", "auto"});
-  expect_names_round_trip<NicPer>({"node", "gpu"});
-  expect_names_round_trip<Topology>({"switch", "fat_tree", "torus"});
+  expect_names_round_trip<Algorithm>({"mpi", "ring", "hierarchical", "torus2d", "auto", "halving_doubling",
+                                      "nccl_ring", "nccl_tree", "nccl"});
+  expect_names_round_trip<NicPath>({"intra", "direct"});
+  expect_names_round_trip<Topology>({"switch", "fat_tree", "rail_fat_tree", "torus"});
 }
 
 TEST(SpecChoices, ParseSpecStoresTheNamedValueAndToJsonWritesTheName) {
@@ -53,7 +54,7 @@ TEST(SpecChoices, ParseSpecStoresTheNamedValueAndToJsonWritesTheName) {
        {{"precision", "fp32"}, {"conv_algorithm", "auto"}, {"loss_scale", {{"mode", "static"}}}}},
       {"optimizer", {{"name", "sgd"}, {"lr", {{"decay", "cosine"}}}}},
       {"comm", {{"algorithm", "torus2d"}}},
-      {"cluster", {{"nic_per", "gpu"}, {"topology", "fat_tree"}}}};
+      {"cluster", {{"nic_path", "direct"}, {"topology", "fat_tree"}}}};
   const Spec spec = parse_spec(document);
   EXPECT_EQ(spec.device, DeviceKind::cuda);
   EXPECT_EQ(spec.data.dataset, Dataset::synthetic);
@@ -63,7 +64,7 @@ TEST(SpecChoices, ParseSpecStoresTheNamedValueAndToJsonWritesTheName) {
   EXPECT_EQ(spec.optimizer.name, OptimizerKind::sgd);
   EXPECT_EQ(spec.optimizer.lr.decay, LrDecay::cosine);
   EXPECT_EQ(spec.comm.algorithm, Algorithm::torus2d);
-  EXPECT_EQ(spec.cluster.nic_per, NicPer::gpu);
+  EXPECT_EQ(spec.cluster.nic_path, NicPath::direct);
   EXPECT_EQ(spec.cluster.topology, Topology::fat_tree);
   const json written = to_json(spec);
   EXPECT_EQ(written["device"], "cuda");
@@ -73,7 +74,7 @@ TEST(SpecChoices, ParseSpecStoresTheNamedValueAndToJsonWritesTheName) {
   EXPECT_EQ(written["optimizer"]["name"], "sgd");
   EXPECT_EQ(written["optimizer"]["lr"]["decay"], "cosine");
   EXPECT_EQ(written["comm"]["algorithm"], "torus2d");
-  EXPECT_EQ(written["cluster"]["nic_per"], "gpu");
+  EXPECT_EQ(written["cluster"]["nic_path"], "direct");
   EXPECT_EQ(written["cluster"]["topology"], "fat_tree");
   EXPECT_EQ(parse_spec(written).comm.algorithm, Algorithm::torus2d);
 }
@@ -92,7 +93,8 @@ TEST(SpecChoices, AnUnknownNameIsASpecErrorListingTheNames) {
   } catch (const SpecError& e) {
     EXPECT_STREQ(e.what(),
                  "spec error: comm.algorithm: expected one of \"mpi\", \"ring\", \"hierarchical\", "
-                 "\"torus2d\", \"auto\", got \"butterfly\"");
+                 "\"torus2d\", \"auto\", \"halving_doubling\", \"nccl_ring\", \"nccl_tree\", "
+                 "\"nccl\", got \"butterfly\"");
   }
   EXPECT_THROW(parse_algorithm("butterfly"), SpecError);
   EXPECT_EQ(parse_algorithm("hierarchical"), Algorithm::hierarchical);

@@ -117,7 +117,8 @@ Spec spec_with_no_defaults() {
   s.optimizer.lr = {3.2, false, 5, 0.1, LrDecay::step, 1.5, {30, 60.5, 80}, 0.2, 1e-5};
   s.optimizer.lars = {0.02, 1e-6, true, false};
   s.comm = {Algorithm::hierarchical, 4, 1 << 20, false, true, 12.5, 1 << 12, "auto-np4.json"};
-  s.cluster = {"P40", 4, 64, {32, 3}, {200, 1.5}, NicPer::gpu, Topology::torus, 8, 2, 0.5, {4, 4, 4}, 5000, 16, true};
+  s.cluster = {"P40", 4, 64, {32, 3}, {200, 1.5}, 2, NicPath::direct, Topology::torus, 8, 2, 0.5, {4, 4, 4}, 5000,
+               20000, 16, 0.002, 0.02, 2.5, 3.25, true};
   return s;
 }
 
@@ -336,7 +337,7 @@ TEST(Spec, BadEnumValues) {
             R"(spec error: train.precision: expected one of "fp32", "fp16", got "fp8")");
   EXPECT_EQ(set_failure("comm.algorithm=tree").message,
             R"(spec error: comm.algorithm: expected one of "mpi", "ring", "hierarchical", )"
-            R"("torus2d", "auto", got "tree")");
+            R"("torus2d", "auto", "halving_doubling", "nccl_ring", "nccl_tree", "nccl", got "tree")");
   const std::vector<std::string> keys = {
       "device",        "model.name", "data.dataset", "train.loss_scale.mode", "optimizer.lr.decay",
       "optimizer.name", "train.conv_algorithm"};

@@ -1,5 +1,6 @@
 // lb-train under mpirun: N ranks train like one, and a stalled or killed rank
 // ends the job instead of hanging it.
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -18,13 +19,23 @@ class DataParallel : public E2eTest {
     E2eTest::SetUp();
   }
 
-  RunResult run(int ranks, const std::string& args, const std::string& env = "") {
-    return shell("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " + env +
-                 " mpirun --oversubscribe --bind-to none --mca btl self,vader,tcp"
-                 " --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo -x LB_FAULT -np " +
-                 std::to_string(ranks) + " " + kLbTrain.string() + " " + kDefaultSpec.string() +
-                 " " + kCommon + " " + args);
+  static std::string mpirun(const std::string& env = "") {
+    return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " + env +
+           " mpirun --oversubscribe --bind-to none --mca btl self,vader,tcp"
+           " --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo -x LB_FAULT";
   }
+
+  // `ranks` processes, each `lb-train SPEC kCommon args`.
+  std::string ranks_of(int ranks, const std::string& args) const {
+    return "-np " + std::to_string(ranks) + " " + kLbTrain.string() + " " + kDefaultSpec.string() +
+           " " + kCommon + " " + args;
+  }
+
+  RunResult run(int ranks, const std::string& args, const std::string& env = "") {
+    return shell(mpirun(env) + " " + ranks_of(ranks, args));
+  }
+
+  void expect_resume_is_bit_identical(int ranks, int global_batch, int kill_step);
 
   const std::string kCommon =
       "--set data.train_subset=4096 --set train.threads=1 --set train.precision=fp32 -q";
@@ -166,6 +177,27 @@ TEST_F(DataParallel, StalledRankIsNamedAndTheJobEndsWithinTheTimeout) {
   EXPECT_LT(r.seconds, 60.0);
 }
 
+// Bad input on one rank only (here rank 2 finds no checkpoint to resume
+// from, ranks 0 and 1 do): its one line reaches the terminal, prefixed with
+// its rank, and the whole job ends at once with exit code 2 instead of ranks
+// 0 and 1 waiting for it until comm.timeout_s. The bound on the time is half
+// that timeout, not a few seconds, because starting three ranks that each
+// load Fashion-MNIST takes about a minute on the shared, loaded test machine.
+TEST_F(DataParallel, InputErrorOnOneRankIsShownWithItsRankAndEndsTheJob) {
+  const fs::path good = dir_ / "good", bad = dir_ / "bad";
+  const std::string args = "--set train.global_batch=192 --set comm.timeout_s=600 --max-steps 2 --out ";
+  const RunResult first = run(3, args + good.string());
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  fs::create_directories(bad);
+  // mpirun's MPMD form: ranks 0-1 resume `good`, rank 2 `bad`.
+  const RunResult r = shell(mpirun() + " " + ranks_of(2, args + good.string() + " --resume") + " : " +
+                            ranks_of(1, args + bad.string() + " --resume"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("rank 2: " + bad.string()), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("rank 0: "), std::string::npos) << r.output;
+  EXPECT_LT(r.seconds, 300.0) << r.output;
+}
+
 TEST_F(DataParallel, KilledRankEndsTheJobAndEarlierCheckpointsStayValid) {
   const std::string out = " --out " + (dir_ / "k").string();
   const std::string args = "--set train.epochs=2 --set train.checkpoint_every_epochs=0.5 --set comm.timeout_s=5";
@@ -175,6 +207,59 @@ TEST_F(DataParallel, KilledRankEndsTheJobAndEarlierCheckpointsStayValid) {
   const RunResult resumed = run(2, args + out + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_EQ(summary(dir_ / "k").at("finished"), true);
+}
+
+// The rows of metrics.jsonl of the given types, by step, as written: a
+// resumed run appends, so a row logged again after the checkpoint replaces
+// the earlier one.
+std::map<std::string, std::string> rows_by_step(const fs::path& out, const std::vector<std::string>& types) {
+  std::map<std::string, std::string> rows;
+  std::ifstream in(out / "metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto row = nlohmann::json::parse(line);
+    const std::string type = row.value("type", "");
+    if (std::find(types.begin(), types.end(), type) == types.end()) continue;
+    rows[type + " " + row.at("step").dump()] = line;
+  }
+  return rows;
+}
+
+// A run of `ranks` killed at `kill_step` on its last rank (after at least
+// one checkpoint) and resumed ends exactly as an uninterrupted run: the same
+// summary figures and byte-identical evaluation and noise-scale rows. fp16,
+// so that the loss scaler's state matters too.
+void DataParallel::expect_resume_is_bit_identical(int ranks, int global_batch, int kill_step) {
+  const std::string args = "--set train.precision=fp16 --set train.epochs=1 --set train.global_batch=" +
+                           std::to_string(global_batch) +
+                           " --set train.checkpoint_every_epochs=0.5 --set train.eval_every_epochs=0.5"
+                           " --set comm.timeout_s=120 --out ";
+  const fs::path whole = dir_ / "whole", broken = dir_ / "broken";
+  const RunResult uninterrupted = run(ranks, args + whole.string());
+  ASSERT_EQ(uninterrupted.exit_code, 0) << uninterrupted.output;
+  const std::string fault = "LB_FAULT=" + std::to_string(ranks - 1) + ":" + std::to_string(kill_step) + ":kill";
+  const RunResult killed = run(ranks, args + broken.string(), fault);
+  ASSERT_NE(killed.exit_code, 0) << killed.output;
+  ASSERT_TRUE(fs::exists(broken / "checkpoint.bin"));
+  const RunResult resumed = run(ranks, args + broken.string() + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+
+  const auto a = summary(whole), b = summary(broken);
+  for (const char* key : {"test_accuracy", "test_loss", "final_loss", "weights_sha256", "steps",
+                          "skipped_steps", "loss_scale", "finished", "noise_scale"}) {
+    EXPECT_EQ(a.at(key), b.at(key)) << key;
+  }
+  const std::vector<std::string> types{"eval", "noise_scale"};
+  const auto rows_a = rows_by_step(whole, types), rows_b = rows_by_step(broken, types);
+  EXPECT_GE(rows_a.size(), 3u);  // two evaluations and at least one noise-scale row
+  EXPECT_EQ(rows_a, rows_b);
+}
+
+TEST_F(DataParallel, TwoRanksKilledMidEpochResumeBitIdentically) {
+  expect_resume_is_bit_identical(2, 256, 12);  // 16 steps, checkpoints at 8 and 16: resumes from 8
+}
+
+TEST_F(DataParallel, ThreeRanksKilledMidEpochResumeBitIdentically) {
+  expect_resume_is_bit_identical(3, 192, 15);  // 21 steps, checkpoints at 11 and 21: resumes from 11
 }
 
 }  // namespace

@@ -14,15 +14,17 @@ namespace {
 
 constexpr double kAlpha = 10e-6, kBandwidth = 5e9;
 
-double simulated_on_one_node(Collective c, std::uint64_t bytes, int ranks) {
+double simulated_on_one_node(Algorithm c, std::uint64_t bytes, int ranks) {
   ClusterModel cluster;
   cluster.gpus_per_node = ranks;
   cluster.intra = {kBandwidth, kAlpha};
-  return simulate_collective(cluster, {ranks, ranks, 4}, c, bytes, /*message_level=*/false);
+  CollectiveConfig config;
+  config.ranks = config.group_size = config.ranks_per_node = ranks;
+  return simulate_collective(cluster, config, c, bytes, /*message_level=*/false);
 }
 
 TEST(Calibration, FeaturesPredictTheSimulatedTime) {
-  for (Collective c : {Collective::ring, Collective::hierarchical, Collective::torus2d}) {
+  for (Algorithm c : {Algorithm::ring, Algorithm::hierarchical, Algorithm::torus2d}) {
     for (int ranks : {2, 3, 4}) {
       const std::uint64_t bytes = 1 << 22;
       const auto [steps, load] = alpha_beta_features(c, bytes, ranks, ranks, 4);
@@ -41,7 +43,7 @@ TEST(Calibration, FitRecoversLatencyAndBandwidthFromBenchRows) {
       for (int ranks : {2, 4}) {
         for (std::int64_t bytes = 4096; bytes <= (16 << 20); bytes *= 4) {
           const auto [steps, load] =
-              alpha_beta_features(parse_collective(algorithm), bytes, ranks, ranks, 4);
+              alpha_beta_features(parse_algorithm(algorithm), bytes, ranks, ranks, 4);
           const double t = steps * kAlpha + load / kBandwidth;
           out << nlohmann::json{{"algorithm", algorithm},
                                 {"ranks", ranks},

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "runtime/core/errors.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/models/model.hpp"
@@ -27,7 +30,7 @@ RuntimeProfile synthetic_profile(const ModelInfo& model, std::int64_t batch) {
   p.per_rank_batch = batch;
   for (const auto& row : model.table) {
     const double f = 1e-3 + 1e-4 * double(batch);
-    p.layers.push_back({row.name, row.kind, row.params, f, 2 * f});
+    p.layers.push_back({row.name, row.kind, row.params, 0, f, 2 * f});
   }
   p.optimizer_s = 0.01;
   return p;
@@ -145,31 +148,144 @@ TEST(ComputeModel, AProfileOfAnotherModelIsRefused) {
   EXPECT_THROW(fitted_compute_model(model, {p}), InputError);
 }
 
-TEST(ComputeModel, AnalyticTimeIsFlopsOverPeakTimesEfficiency) {
-  const ModelInfo model = model_info(resnet20_spec());
-  DeviceProfile d{"X", 10, 100, 500, 0.5, {}};
-  const ComputeModel m = analytic_compute_model(model, d, Precision::fp32);
-  double flops = 0;
-  for (const auto& row : model.table) flops += row.forward_flops;
-  EXPECT_NEAR(m.forward_s(8), 8 * flops / (10e12 * 0.5), 1e-12);
-  EXPECT_NEAR(m.backward_s(8), 2 * m.forward_s(8), 1e-12);
-  // A published throughput for this model and precision sets the efficiency.
-  d.measured.push_back({"resnet20", "fp16", 1000, 128});
-  const ComputeModel fitted = analytic_compute_model(model, d, Precision::fp16);
-  EXPECT_NEAR(fitted.forward_s(1000) + fitted.backward_s(1000), 1.0, 1e-9);
+DeviceProfile device_x() {
+  DeviceProfile d;
+  d.name = "X";
+  d.fp32_tflops = 10, d.fp16_tflops = 100, d.memory_gbps = 500, d.memory_gib = 16;
+  d.efficiency = 0.5;
+  d.kernel_overhead_us = 0;
+  return d;
 }
 
+// Per layer, the longer of FLOPs over the peak and activation bytes over the
+// memory bandwidth (backward twice both), over the efficiency.
+TEST(ComputeModel, AnalyticTimeIsTheRooflineOverTheEfficiency) {
+  const ModelInfo model = model_info(resnet20_spec());
+  const ComputeModel m = analytic_compute_model(model, device_x(), Precision::fp32);
+  double expected = 0, previous = double(model.input_elements);
+  for (const auto& row : model.table) {
+    double out = 1;
+    for (std::size_t i = 1; i < row.output_shape.size(); ++i) out *= double(row.output_shape[i]);
+    expected += std::max(row.forward_flops / 10e12, (previous + out) * 4 / 500e9) / 0.5;
+    previous = out;
+  }
+  EXPECT_NEAR(m.forward_s(8), 8 * expected, 1e-12);
+  EXPECT_NEAR(m.backward_s(8), 2 * m.forward_s(8), 1e-12);
+  EXPECT_EQ(m.measured_min_batch, 0);  // nothing measured: every batch is extrapolated
+}
+
+// Two or more measured batch sizes give the fixed time and the efficiency;
+// one gives the efficiency under the assumed fixed time.
+TEST(ComputeModel, AnalyticFitRecoversFixedTimeAndEfficiency) {
+  const double roof = 0.002, fixed = 0.012, efficiency = 0.6;
+  std::vector<MeasuredThroughput> points;
+  for (double b : {32.0, 64.0, 128.0}) {
+    points.push_back({"m", "fp16", b / (fixed + b * roof / efficiency), b, "synthetic"});
+  }
+  const AnalyticFit fit = analytic_fit(points, roof, 0.001, 0.3, 0.0005);
+  EXPECT_NEAR(fit.efficiency, efficiency, 1e-9);
+  EXPECT_NEAR(fit.fixed_s, fixed, 1e-9);
+  EXPECT_EQ(fit.min_batch, 32);
+  EXPECT_EQ(fit.max_batch, 128);
+  EXPECT_TRUE(fit.warnings.empty());
+  const AnalyticFit one = analytic_fit({points[1]}, roof, fixed, 0.3, 0.0005);
+  EXPECT_NEAR(one.efficiency, efficiency, 1e-9);
+  const AnalyticFit none = analytic_fit({}, roof, fixed, 0.3, 0.0005);
+  EXPECT_DOUBLE_EQ(none.efficiency, 0.3);
+}
+
+// The throughput grows with the per-GPU batch and saturates: small batches
+// pay the fixed time per image more often.
+TEST(ComputeModel, SmallPerGpuBatchesAreSlowerPerImage) {
+  const ModelInfo model = model_info(resnet20_spec());
+  DeviceProfile d = device_x();
+  d.kernel_overhead_us = 20;
+  const ComputeModel m = analytic_compute_model(model, d, Precision::fp32);
+  auto images_per_s = [&](double b) { return b / (m.forward_s(b) + m.backward_s(b) + m.optimizer_s); };
+  EXPECT_LT(images_per_s(8), images_per_s(64));
+  EXPECT_LT(images_per_s(64), images_per_s(512));
+  EXPECT_GT(m.fixed_s(), 0);
+}
+
+// A measured figure beyond the roofline is capped at 100 % and said.
+TEST(ComputeModel, AFitBeyondThePeakIsCappedWithAWarning) {
+  const ModelInfo model = model_info(resnet20_spec());
+  DeviceProfile d = device_x();
+  d.measured.push_back({"resnet20", "fp32", 1e9, 128, "impossible"});
+  const ComputeModel m = analytic_compute_model(model, d, Precision::fp32);
+  ASSERT_EQ(m.warnings.size(), 1u);
+  EXPECT_NE(m.warnings[0].find("capped"), std::string::npos) << m.warnings[0];
+}
+
+// fp32 runs on TF32 tensor cores where a device has them (A100, H100).
+TEST(ComputeModel, Fp32UsesTheTf32PeakWhereThereIsOne) {
+  const ModelInfo model = model_info(resnet20_spec());
+  DeviceProfile d = device_x();
+  const double plain = analytic_compute_model(model, d, Precision::fp32).forward_s(64);
+  d.tf32_tflops = 80;
+  EXPECT_LT(analytic_compute_model(model, d, Precision::fp32).forward_s(64), plain);
+}
+
+const std::vector<std::filesystem::path> kBuiltIn{default_devices_dir()};
+
 TEST(Devices, EveryProfileLoadsAndAnUnknownGpuIsNamed) {
-  for (const char* name : {"P40", "v100", "A100", "H100"}) {
-    EXPECT_GT(load_device(default_devices_dir(), name).fp32_tflops, 0) << name;
+  for (const char* name : {"P40", "v100", "A100", "H100", "P100-SXM2", "p100-pcie"}) {
+    EXPECT_GT(load_device(kBuiltIn, name).fp32_tflops, 0) << name;
   }
   try {
-    load_device(default_devices_dir(), "Z80");
+    load_device(kBuiltIn, "Z80");
     FAIL() << "unknown GPU accepted";
   } catch (const SpecError& e) {
     EXPECT_EQ(e.path(), "cluster.gpu");
     EXPECT_NE(std::string(e.what()).find("p40"), std::string::npos) << e.what();
   }
+}
+
+// Every single-GPU figure in the shipped profiles fits the roofline (no
+// capped fit), so no prediction is silently slower than the device's record.
+TEST(Devices, NoShippedProfileNeedsACappedFit) {
+  for (const char* name : {"P40", "V100", "A100", "H100", "P100-SXM2", "P100-PCIe"}) {
+    const DeviceProfile d = load_device(kBuiltIn, name);
+    for (const char* model_name : {"resnet50"}) {
+      Spec spec;
+      spec.model.name = model_name;
+      spec.data.dataset = Dataset::synthetic;
+      spec.data.synthetic = {1281167, 50000, 3, 224, 224, 1000};
+      for (Precision p : {Precision::fp32, Precision::fp16}) {
+        const ComputeModel m = analytic_compute_model(model_info(spec), d, p);
+        EXPECT_TRUE(m.warnings.empty()) << name << " " << to_string(p) << ": " << m.warnings[0];
+      }
+    }
+  }
+}
+
+// cluster.gpu names a file in a directory: a path must never reach outside.
+TEST(Devices, AGpuNameWithAPathIsRefused) {
+  for (const char* name : {"../v100", "/etc/passwd", "v100/../v100", "a b", ""}) {
+    try {
+      load_device(kBuiltIn, name);
+      FAIL() << "accepted " << name;
+    } catch (const SpecError& e) {
+      EXPECT_EQ(e.path(), "cluster.gpu");
+    }
+  }
+}
+
+// --devices DIR adds profiles: its own are found, the built-in ones still are,
+// and a profile in DIR shadows a built-in one of the same name.
+TEST(Devices, AUserDirectoryAddsToTheBuiltInProfiles) {
+  const auto dir = std::filesystem::temp_directory_path() / "lb_sim_devices";
+  std::filesystem::create_directories(dir);
+  nlohmann::json extra{{"name", "Z80"}, {"fp32_tflops", 1}, {"fp16_tflops", 2}, {"memory_gbps", 10},
+                       {"memory_gib", 1}};
+  std::ofstream(dir / "z80.json") << extra.dump();
+  extra["name"] = "My V100";
+  std::ofstream(dir / "v100.json") << extra.dump();
+  const std::vector<std::filesystem::path> dirs{dir, default_devices_dir()};
+  EXPECT_EQ(load_device(dirs, "Z80").name, "Z80");
+  EXPECT_EQ(load_device(dirs, "P40").name, "P40");
+  EXPECT_EQ(load_device(dirs, "V100").name, "My V100");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ModelInfo, GradientsAreInBackwardOrderAndAddUpToTheParameters) {

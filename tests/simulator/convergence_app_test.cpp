@@ -101,9 +101,12 @@ TEST_F(ConvergenceApp, FitConvergenceWritesAModelThatPlanReads) {
   ASSERT_EQ(plan.code, 0) << plan.err;
   const json rows = json::parse(slurp(out / "plan.json"))["rows"];
   EXPECT_EQ(rows.size(), 4u);  // 3 divides neither batch
-  for (const json& r : rows) EXPECT_NEAR(r["cost"].get<double>(), 3 * r["gpu_hours"].get<double>(), 1e-9);
+  for (const json& r : rows) {
+    EXPECT_NEAR(r["cost"].get<double>(), 3 * r["gpu_hours"].get<double>(), 1e-9);
+    EXPECT_EQ(r["fits_memory"], true);  // lenet_bn at <= 256 images on a V100
+  }
   EXPECT_NE(plan.out.find("recommendation: fastest"), std::string::npos) << plan.out;
-  EXPECT_NE(plan.out.find("memory fit not checked"), std::string::npos) << plan.out;
+  EXPECT_EQ(plan.out.find("memory fit not checked"), std::string::npos) << plan.out;
   EXPECT_TRUE(fs::exists(out / "plan.csv"));
 }
 
@@ -125,6 +128,24 @@ TEST_F(ConvergenceApp, PlanOnTheSeedSpecWithTheShippedImageNetModel) {
   if (fs::exists("/usr/bin/python3")) {
     EXPECT_TRUE(fs::exists(out / "plan.png")) << r.out;
   }
+}
+
+// The real memory estimate (not a stand-in): 8,192 ResNet-50 images per
+// 24 GiB P40 do not fit, 32 do; the pair that does not fit is skipped with
+// the estimate in its reason, not planned.
+TEST_F(ConvergenceApp, PlanSkipsPairsThatDoNotFitTheDevice) {
+  const fs::path out = dir_ / "fit";
+  const Result r = run("plan " + kSeedSpec.string() + " --convergence " + kImageNet.string() +
+                       " --gpus 8,2048 --batches 65536 --no-plot --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json doc = json::parse(slurp(out / "plan.json"));
+  ASSERT_EQ(doc["rows"].size(), 1u);
+  EXPECT_EQ(doc["rows"][0]["gpus"], 2048);
+  EXPECT_EQ(doc["rows"][0]["fits_memory"], true);
+  ASSERT_EQ(doc["skipped"].size(), 1u);
+  EXPECT_EQ(doc["skipped"][0]["gpus"], 8);
+  const std::string reason = doc["skipped"][0]["reason"];
+  EXPECT_EQ(reason.rfind("does not fit in memory: 8192 images per GPU need about ", 0), 0u) << reason;
 }
 
 TEST_F(ConvergenceApp, BadInputIsOneLineAndExit2) {

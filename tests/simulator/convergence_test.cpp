@@ -166,7 +166,9 @@ TEST(ConvergenceFile, BadFilesAreOneLineNamingFileAndPath) {
 class RunDirs : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / "lb_convergence_runs";
+    // One directory per test: ctest runs this fixture's tests side by side.
+    root_ = fs::temp_directory_path() /
+            ("lb_convergence_runs_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(root_);
   }
   void TearDown() override { fs::remove_all(root_); }

@@ -12,33 +12,29 @@
 namespace lb::sim {
 namespace {
 
-// 2 GPUs on 2 nodes behind one switch: a ring all-reduce of S bytes takes
-// 2(alpha + S/2 / B) = 1 s with alpha = 0 and S = B.
-ClusterModel two_nodes() {
-  ClusterModel c;
-  c.gpus_per_node = 1;
-  c.intra = {1e12, 0};
-  c.nic = {1e6, 0};  // 1 MB/s
-  return c;
-}
-
+// Two layers of 1 s forward and 1 s backward, two buckets whose all-reduce
+// takes 1 s each, an optimizer of 0.5 s.
 StepPlan two_layer_plan(bool overlap) {
   StepPlan p;
   p.layers = {"a", "b"};
   p.forward_s = {1, 1};
   p.backward_s = {1, 1};
-  p.bucket_bytes = {1'000'000, 1'000'000};  // 1 s each
-  p.bucket_ready_after = {1, 0};            // b's gradient first, then a's
+  p.buckets = {{1'000'000, 1.0, "ring", 0}, {1'000'000, 1.0, "ring", 0}};
+  p.bucket_ready_after = {1, 0};  // b's gradient first, then a's
   p.overlap = overlap;
-  p.algorithm = Collective::ring;
-  p.collective = {2, 1, 4};
   p.optimizer_s = 0.5;
   return p;
 }
 
-StepResult run(const StepPlan& plan, int gpus) {
+StepPlan one_gpu(StepPlan p) {
+  p.buckets.clear();
+  p.bucket_ready_after.clear();
+  return p;
+}
+
+StepResult run(const StepPlan& plan) {
   const auto j = in_fresh_engine([&] {
-    const StepResult r = simulate_step(plan, two_nodes(), gpus);
+    const StepResult r = simulate_step(plan);
     return nlohmann::json{r.iteration_s, r.exposed_comm_s, r.comm_s, r.data_wait_s,
                           r.events.size()};
   });
@@ -50,20 +46,20 @@ StepResult run(const StepPlan& plan, int gpus) {
 TEST(Step, OverlappedBucketsHideBehindBackward) {
   // forward 0-2; b's backward 2-3, bucket 0 all-reduced 3-4; a's backward
   // 3-4, bucket 1 4-5; optimizer 5-5.5.
-  const StepResult r = run(two_layer_plan(true), 2);
+  const StepResult r = run(two_layer_plan(true));
   EXPECT_NEAR(r.comm_s, 2.0, 1e-6);
   EXPECT_NEAR(r.exposed_comm_s, 1.0, 1e-6);
   EXPECT_NEAR(r.iteration_s, 5.5, 1e-6);
 }
 
 TEST(Step, WithoutOverlapAllBucketsWaitForBackward) {
-  const StepResult r = run(two_layer_plan(false), 2);
+  const StepResult r = run(two_layer_plan(false));
   EXPECT_NEAR(r.exposed_comm_s, 2.0, 1e-6);
   EXPECT_NEAR(r.iteration_s, 6.5, 1e-6);
 }
 
 TEST(Step, OneGpuHasNoCommunication) {
-  const StepResult r = run(two_layer_plan(true), 1);
+  const StepResult r = run(one_gpu(two_layer_plan(true)));
   EXPECT_DOUBLE_EQ(r.comm_s, 0);
   EXPECT_NEAR(r.iteration_s, 4.5, 1e-9);
 }
@@ -71,7 +67,7 @@ TEST(Step, OneGpuHasNoCommunication) {
 TEST(Step, ASlowInputPipelineSetsThePace) {
   StepPlan p = two_layer_plan(true);
   p.data_s = 8;
-  const StepResult r = run(p, 2);
+  const StepResult r = run(p);
   EXPECT_NEAR(r.data_wait_s, 2.5, 1e-6);
   EXPECT_NEAR(r.iteration_s, 8, 1e-6);
 }
@@ -90,16 +86,38 @@ TEST(Step, ExpectedMaximumOfNormals) {
 TEST(Step, TheSlowestRankDelaysTheAllreduce) {
   StepPlan p = two_layer_plan(false);
   p.straggle = 0.25;
-  const StepResult r = run(p, 2);
+  const StepResult r = run(p);
   EXPECT_NEAR(r.exposed_comm_s, 1.0 + 2.0, 1e-6);  // waits 1 s for the straggler, then 2 s
   EXPECT_NEAR(r.iteration_s, 7.5, 1e-6);
   // With overlap, bucket 0 (ready at 3 s) starts at 3.75 s, bucket 1 (ready
   // at 4 s) at max(5, 4.75) = 5 s: done at 6 s.
   p.overlap = true;
-  const StepResult o = run(p, 2);
+  const StepResult o = run(p);
   EXPECT_NEAR(o.exposed_comm_s, 2.0, 1e-6);
   EXPECT_NEAR(o.iteration_s, 6.5, 1e-6);
-  EXPECT_NEAR(run(p, 1).iteration_s, 4.5, 1e-9);  // one rank waits for nobody
+  p.straggle = 0;  // one rank waits for nobody: straggle is 0 (expected_max_normal(1))
+  EXPECT_NEAR(run(one_gpu(p)).iteration_s, 4.5, 1e-9);
+}
+
+// An all-reduce that takes half the device while it runs: bucket 0 (3-4 s)
+// overlaps a's backward, which does 0.5 s of its work by 4 s and the rest by
+// 4.5 s; bucket 1 then runs 4.5-5.5 s alone, the optimizer 5.5-6 s: the
+// interference costs 0.5 s, half the overlapped second.
+TEST(Step, CommunicationBesideComputeSlowsItByItsShare) {
+  StepPlan p = two_layer_plan(true);
+  for (auto& b : p.buckets) b.interference = 0.5;
+  const StepResult r = run(p);
+  EXPECT_NEAR(r.iteration_s, 6.0, 1e-6);
+  EXPECT_NEAR(r.exposed_comm_s, 1.0, 1e-6);
+  p.overlap = false;  // nothing overlaps: nothing is slowed
+  EXPECT_NEAR(run(p).iteration_s, 6.5, 1e-6);
+}
+
+// cluster.step_overhead_s: fixed host time before forward.
+TEST(Step, TheHostOverheadAddsItsTime) {
+  StepPlan p = two_layer_plan(true);
+  p.host_overhead_s = 0.25;
+  EXPECT_NEAR(run(p).iteration_s, 5.75, 1e-6);
 }
 
 }  // namespace

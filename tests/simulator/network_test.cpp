@@ -21,10 +21,16 @@ ClusterModel cluster(int gpus_per_node) {
   return c;
 }
 
-CollectiveConfig config(int ranks, int group) { return {ranks, group, 4, 64 << 10, 64 << 10}; }
+CollectiveConfig config(int ranks, int group) {
+  CollectiveConfig c;
+  c.ranks = ranks;
+  c.group_size = group;
+  c.ranks_per_node = group;
+  return c;
+}
 
 // Simulated seconds of one all-reduce, in a fresh engine.
-double simulate(const ClusterModel& c, const CollectiveConfig& cfg, Collective algo,
+double simulate(const ClusterModel& c, const CollectiveConfig& cfg, Algorithm algo,
                 std::uint64_t bytes, bool message_level) {
   return simulate_collective(c, cfg, algo, bytes, message_level);
 }
@@ -40,7 +46,7 @@ TEST(Network, RingMatchesClosedFormOnUncontendedSwitch) {
   for (int p : {2, 16, 256}) {
     const double S = 64 << 20;
     const double closed = 2 * (p - 1) * alpha + 2.0 * (p - 1) / p * S / bw;
-    expect_within(simulate(c, config(p, 1), Collective::ring, std::uint64_t(S), false), closed,
+    expect_within(simulate(c, config(p, 1), Algorithm::ring, std::uint64_t(S), false), closed,
                   0.01);
   }
 }
@@ -56,7 +62,7 @@ TEST(Network, HierarchicalMatchesClosedForm) {
       + ai + (m - 1) * (S / m) / bi         // gather: m-1 flows into the leader
       + 2 * (g - 1) * (an + S / g / bn)     // ring of leaders
       + (512 + m - 2) * (ai + 32768 / bi);  // chain broadcast: 512 segments of 32 KiB
-  expect_within(simulate(c, config(p, m), Collective::hierarchical, std::uint64_t(S), false),
+  expect_within(simulate(c, config(p, m), Algorithm::hierarchical, std::uint64_t(S), false),
                 closed, 0.01);
 }
 
@@ -68,44 +74,46 @@ TEST(Network, Torus2dMatchesClosedForm) {
   const double an = c.intra.latency_s + c.nic.latency_s;
   const double column_bw = std::min(bi, c.nic.bandwidth_Bps / m);  // 8 column rings share the NIC
   const double closed = 2 * (m - 1) * (ai + row / bi) + 2 * (g - 1) * (an + row / g / column_bw);
-  expect_within(simulate(c, config(p, m), Collective::torus2d, std::uint64_t(S), false), closed,
+  expect_within(simulate(c, config(p, m), Algorithm::torus2d, std::uint64_t(S), false), closed,
                 0.01);
 }
 
-// The step-once formulation against one actor per rank sending every message.
+// The fast flow model against one actor per rank sending every message.
 void expect_fast_matches_message_level(const ClusterModel& c, const CollectiveConfig& cfg,
-                                       Collective algo, std::uint64_t bytes) {
+                                       Algorithm algo, std::uint64_t bytes) {
   const double fast = simulate(c, cfg, algo, bytes, false);
   const double reference = simulate(c, cfg, algo, bytes, true);
   expect_within(fast, reference, 0.01);
 }
 
-TEST(Network, StepOnceMatchesMessageLevelUncontended) {
+TEST(Network, FlowModelMatchesMessageLevelUncontended) {
   const ClusterModel c = cluster(1);
-  expect_fast_matches_message_level(c, config(32, 1), Collective::ring, 10'000'000);
-  expect_fast_matches_message_level(c, config(32, 1), Collective::ring, 4'000);
-  expect_fast_matches_message_level(c, config(24, 1), Collective::mpi, 8'000);
+  expect_fast_matches_message_level(c, config(32, 1), Algorithm::ring, 10'000'000);
+  expect_fast_matches_message_level(c, config(32, 1), Algorithm::ring, 4'000);
+  expect_fast_matches_message_level(c, config(24, 1), Algorithm::mpi, 8'000);
+  expect_fast_matches_message_level(c, config(24, 1), Algorithm::halving_doubling, 10'000'000);
 }
 
-TEST(Network, StepOnceMatchesMessageLevelContended) {
+TEST(Network, FlowModelMatchesMessageLevelContended) {
   ClusterModel c = cluster(4);  // 4 GPUs share a NIC
-  c.fat_tree = true;
+  c.fabric = Fabric::fat_tree;
   c.nodes_per_leaf = 2;
   c.oversubscription = 4;
-  expect_fast_matches_message_level(c, config(32, 4), Collective::torus2d, 10'000'000);
-  expect_fast_matches_message_level(c, config(32, 4), Collective::hierarchical, 10'000'000);
-  expect_fast_matches_message_level(c, config(32, 4), Collective::ring, 10'000'000);
+  expect_fast_matches_message_level(c, config(32, 4), Algorithm::torus2d, 10'000'000);
+  expect_fast_matches_message_level(c, config(32, 4), Algorithm::hierarchical, 10'000'000);
+  expect_fast_matches_message_level(c, config(32, 4), Algorithm::ring, 10'000'000);
+  expect_fast_matches_message_level(c, config(32, 4), Algorithm::halving_doubling, 10'000'000);
 }
 
 TEST(Network, AutoResolvesLikeTheRuntime) {
   const CollectiveConfig cfg = config(16, 8);
-  EXPECT_EQ(resolve(Collective::automatic, 1000, cfg), Collective::mpi);
-  EXPECT_EQ(resolve(Collective::automatic, 1 << 20, cfg), Collective::hierarchical);
-  EXPECT_EQ(resolve(Collective::automatic, 1 << 20, config(8, 8)), Collective::ring);
+  EXPECT_EQ(resolve(Algorithm::automatic, 1000, cfg), Algorithm::mpi);
+  EXPECT_EQ(resolve(Algorithm::automatic, 1 << 20, cfg), Algorithm::hierarchical);
+  EXPECT_EQ(resolve(Algorithm::automatic, 1 << 20, config(8, 8)), Algorithm::ring);
 }
 
 TEST(Network, Torus2dRefusesAGroupThatDoesNotDivide) {
-  EXPECT_THROW(plan_collective(Collective::torus2d, 1 << 20, config(12, 8)), SpecError);
+  EXPECT_THROW(plan_collective(Algorithm::torus2d, 1 << 20, config(12, 8)), SpecError);
 }
 
 }  // namespace
@@ -117,6 +125,7 @@ namespace {
 // A ring of 8 nodes (1-D torus), one GPU each; 1 us per torus hop.
 ClusterModel torus8() {
   ClusterModel c = cluster(1);
+  c.fabric = Fabric::torus;
   c.torus_dims = {8};
   c.uplink_latency_s = 1e-6;
   return c;
@@ -126,7 +135,7 @@ TEST(Network, RingOnATorusIsOneHopPerStep) {
   const ClusterModel c = torus8();
   const double alpha = c.intra.latency_s + c.nic.latency_s + c.uplink_latency_s, S = 8 << 20;
   const double closed = 2 * 7 * alpha + 2.0 * 7 / 8 * S / c.nic.bandwidth_Bps;
-  expect_within(simulate(c, config(8, 1), Collective::ring, std::uint64_t(S), false), closed, 0.01);
+  expect_within(simulate(c, config(8, 1), Algorithm::ring, std::uint64_t(S), false), closed, 0.01);
 }
 
 // 4 x 4 torus: ring neighbours that change row move one hop in each
@@ -136,7 +145,7 @@ TEST(Network, RingOnA2dTorusPaysTwoHopsAtRowChanges) {
   c.torus_dims = {4, 4};
   const double alpha = c.intra.latency_s + c.nic.latency_s + 2 * c.uplink_latency_s, S = 8 << 20;
   const double closed = 2 * 15 * alpha + 2.0 * 15 / 16 * S / c.nic.bandwidth_Bps;
-  expect_within(simulate(c, config(16, 1), Collective::ring, std::uint64_t(S), false), closed,
+  expect_within(simulate(c, config(16, 1), Algorithm::ring, std::uint64_t(S), false), closed,
                 0.01);
 }
 
@@ -147,8 +156,8 @@ TEST(Network, TorusRoutesAreDimensionOrderedShortestPaths) {
   const double S = 32'000, base = c.intra.latency_s + c.nic.latency_s;
   double closed = 0;
   for (int d : {1, 2, 4}) closed += base + d * c.uplink_latency_s + S * d / c.nic.bandwidth_Bps;
-  expect_within(simulate(c, config(8, 1), Collective::mpi, std::uint64_t(S), false), closed, 0.01);
-  expect_fast_matches_message_level(c, config(8, 1), Collective::mpi, std::uint64_t(S));
+  expect_within(simulate(c, config(8, 1), Algorithm::mpi, std::uint64_t(S), false), closed, 0.01);
+  expect_fast_matches_message_level(c, config(8, 1), Algorithm::mpi, std::uint64_t(S));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/core/errors.hpp"
+
 namespace lb::sim {
 namespace {
 
@@ -19,39 +21,78 @@ Scenario one_layer(int cores_per_node, int threads) {
 }
 
 TEST(StepPlan, GpusNeverShareAProcessor) {
-  const StepPlan p = step_plan(one_layer(0, 1), 4);
+  const StepPlan p = step_plan(one_layer(0, 1), 4, 64);
   EXPECT_DOUBLE_EQ(p.forward_s[0], 0.016);  // 16 images per GPU
   EXPECT_DOUBLE_EQ(p.backward_s[0], 0.032);
   EXPECT_DOUBLE_EQ(p.optimizer_s, 0.01);
 }
 
 TEST(StepPlan, CpuRanksWithinTheCoresRunAtFullSpeed) {
-  const StepPlan p = step_plan(one_layer(2, 1), 2);  // 2 ranks x 1 thread on 2 cores
+  const StepPlan p = step_plan(one_layer(2, 1), 2, 64);  // 2 ranks x 1 thread on 2 cores
   EXPECT_DOUBLE_EQ(p.forward_s[0], 0.032);
   EXPECT_DOUBLE_EQ(p.optimizer_s, 0.01);
 }
 
 TEST(StepPlan, CpuRanksBeyondTheCoresTakeTurns) {
-  const StepPlan p = step_plan(one_layer(2, 1), 4);  // 4 threads on 2 cores: half speed
+  const StepPlan p = step_plan(one_layer(2, 1), 4, 64);  // 4 threads on 2 cores: half speed
   EXPECT_DOUBLE_EQ(p.forward_s[0], 2 * 0.016);
   EXPECT_DOUBLE_EQ(p.backward_s[0], 2 * 0.032);
   EXPECT_DOUBLE_EQ(p.optimizer_s, 2 * 0.01);
   // Threads count too: 2 ranks x 2 threads on 2 cores.
-  EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 2), 2).forward_s[0], 2 * 0.032);
+  EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 2), 2, 64).forward_s[0], 2 * 0.032);
   // Ranks on other nodes do not: 8 GPUs are 2 nodes of 4.
-  EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 1), 8).forward_s[0], 2 * 0.008);
+  EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 1), 8, 64).forward_s[0], 2 * 0.008);
 }
 
 TEST(StepPlan, CoRunningCpuRanksPayTheMeasuredFactor) {
   Scenario s = one_layer(2, 1);
   s.compute.co_run_factor = 1.15;
-  EXPECT_DOUBLE_EQ(step_plan(s, 1).forward_s[0], 0.064);  // alone: as profiled
-  EXPECT_DOUBLE_EQ(step_plan(s, 2).forward_s[0], 1.15 * 0.032);
-  EXPECT_DOUBLE_EQ(step_plan(s, 2).optimizer_s, 1.15 * 0.01);
-  EXPECT_DOUBLE_EQ(step_plan(s, 4).forward_s[0], 2 * 1.15 * 0.016);  // turns and co-running
+  EXPECT_DOUBLE_EQ(step_plan(s, 1, 64).forward_s[0], 0.064);  // alone: as profiled
+  EXPECT_DOUBLE_EQ(step_plan(s, 2, 64).forward_s[0], 1.15 * 0.032);
+  EXPECT_DOUBLE_EQ(step_plan(s, 2, 64).optimizer_s, 1.15 * 0.01);
+  EXPECT_DOUBLE_EQ(step_plan(s, 4, 64).forward_s[0], 2 * 1.15 * 0.016);  // turns and co-running
   Scenario gpu = one_layer(0, 1);
   gpu.compute.co_run_factor = 1.15;  // not a CPU node: never applied
-  EXPECT_DOUBLE_EQ(step_plan(gpu, 4).forward_s[0], 0.016);
+  EXPECT_DOUBLE_EQ(step_plan(gpu, 4, 64).forward_s[0], 0.016);
+}
+
+}  // namespace
+}  // namespace lb::sim
+
+namespace lb::sim {
+namespace {
+
+// A global batch the GPU count does not divide is refused, as lb-train
+// refuses it (one rule: runtime/core/batch_arithmetic.hpp).
+TEST(StepPlan, AGlobalBatchTheGpusDoNotDivideIsRefused) {
+  Scenario s = one_layer(0, 1);
+  try {
+    step_plan(s, 3, 64);
+    FAIL() << "64 images on 3 GPUs accepted";
+  } catch (const SpecError& e) {
+    EXPECT_EQ(e.path(), "train.global_batch");
+  }
+}
+
+// The input pipeline: the slower of the per-GPU rate and the GPU's share of
+// its node's rate.
+TEST(StepPlan, TheInputPipelineIsPerGpuAndPerNode) {
+  Scenario s = one_layer(0, 1);  // 4 GPUs per node
+  EXPECT_DOUBLE_EQ(step_plan(s, 4, 64).data_s, 0);  // not modelled
+  s.cluster.node_input_images_per_s = 400;          // 100 per GPU on a full node
+  EXPECT_DOUBLE_EQ(step_plan(s, 4, 64).data_s, 16.0 / 100);
+  EXPECT_DOUBLE_EQ(step_plan(s, 2, 64).data_s, 32.0 / 200);  // 2 GPUs share the node's rate
+  s.cluster.input_images_per_s = 50;
+  EXPECT_DOUBLE_EQ(step_plan(s, 4, 64).data_s, 16.0 / 50);
+}
+
+// Stragglers: the slowest of N GPUs whose compute varies by cv.
+TEST(StepPlan, StragglersGrowWithTheExpectedMaximumOfNDraws) {
+  Scenario s = one_layer(0, 1);
+  s.compute_cv = 0.02;
+  EXPECT_DOUBLE_EQ(step_plan(s, 1, 64).straggle, 0);
+  EXPECT_NEAR(step_plan(s, 4, 64).straggle, 0.02 * 1.029375, 1e-6);
+  EXPECT_GT(step_plan(s, 64, 64).straggle, step_plan(s, 8, 64).straggle);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "runtime/backends/cuda/nccl_allreducer.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 
 #include "runtime/backends/cuda/cuda_error.hpp"
@@ -41,12 +42,9 @@ ncclComm_t nccl_of(const std::unique_ptr<Communicator>& c) {
 NcclAllreducer::NcclAllreducer(NcclCommunicator& world, AllreduceConfig config)
     : world_(world), config_(std::move(config)) {
   const int n = world_.size(), r = world_.rank();
-  group_size_ = config_.group_size > 0 ? std::min(config_.group_size, n) : world_.ranks_per_node();
-  if (config_.algorithm == Algorithm::torus2d && n % group_size_ != 0) {
-    throw SpecError("comm.group_size", "torus2d needs a group size that divides the " +
-                                           std::to_string(n) + " ranks, got " +
-                                           std::to_string(group_size_));
-  }
+  group_size_ = resolve_group_size(config_.group_size, world_.ranks_per_node(), n);
+  require_runtime_algorithm(config_.algorithm);
+  check_group_size(config_.algorithm, n, group_size_);
   group_ = world_.split(r / group_size_, r);
   column_ = world_.split(r % group_size_, r);
   const ncclComm_t g = nccl_of(group_);
@@ -101,6 +99,9 @@ void NcclAllreducer::run(const Buffer& b, const Event& ready, Event& done) {
         LB_CUDA_CHECK(ncclAllReduce(b.data, b.data, b.count, b.type, op(world_.get(), b, true),
                                     world_.get(), s));
         break;
+      default:  // simulator-only algorithms: refused by the constructor
+        throw std::logic_error("NcclAllreducer: " + to_string(config_.algorithm) +
+                               " is simulator-only");
     }
   }
   done.record(s);

@@ -62,7 +62,7 @@ void NcclCommunicator::wait(const Event& event, const char* what) {
       // so the stream (and the process) can end.
       ncclCommAbort(comm_);
       comm_ = nullptr;
-      throw CommError("rank " + std::to_string(rank_) + ": " + what +
+      throw CommError(what +
                       (async != ncclSuccess ? std::string(": NCCL: ") + ncclGetErrorString(async)
                                             : " timed out after " + seconds(timeout_s_) +
                                                   " s waiting for the other ranks"));

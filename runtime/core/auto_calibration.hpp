@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/comm/allreduce.hpp"
+#include "runtime/core/comm_algorithm.hpp"
 
 namespace lb {
 
@@ -37,6 +37,16 @@ std::vector<AutoRule> fastest_rules(const std::vector<SizeTimings>& timings);
 // The file's JSON: format, ranks, group_size, fp16_wire, rules, and the
 // measurements they came from.
 nlohmann::json auto_calibration_json(const AutoCalibration& c, const std::vector<SizeTimings>& measured);
+
+// What a calibration file was measured with: it holds only for a job with
+// the same ranks and group size.
+struct AutoCalibrationShape {
+  int ranks = 0, group_size = 0;
+};
+bool auto_calibration_fits(AutoCalibrationShape measured, int ranks, int group_size);
+// Throws InputError("comm.auto_calibration: FILE: measured with ...") unless it fits.
+void require_auto_calibration_fits(const std::string& file, AutoCalibrationShape measured,
+                                   int ranks, int group_size);
 
 // Reads and checks a calibration file. Throws InputError naming the file and
 // what is wrong ("comm.auto_calibration: FILE: ...").

@@ -1,10 +1,11 @@
-#include "runtime/comm/auto_calibration.hpp"
+#include "runtime/core/auto_calibration.hpp"
 
 #include <cmath>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
+#include "runtime/core/choice.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/json_reader.hpp"
 
@@ -52,6 +53,21 @@ nlohmann::json auto_calibration_json(const AutoCalibration& c, const std::vector
           {"fp16_wire", c.fp16_wire},         {"rules", rules},     {"measured", sizes}};
 }
 
+bool auto_calibration_fits(AutoCalibrationShape measured, int ranks, int group_size) {
+  return measured.ranks == ranks && measured.group_size == group_size;
+}
+
+void require_auto_calibration_fits(const std::string& file, AutoCalibrationShape measured,
+                                   int ranks, int group_size) {
+  if (auto_calibration_fits(measured, ranks, group_size)) return;
+  throw InputError("comm.auto_calibration: " + file + ": measured with " +
+                   std::to_string(measured.ranks) + " ranks in groups of " +
+                   std::to_string(measured.group_size) + ", this job has " + std::to_string(ranks) +
+                   " in groups of " + std::to_string(group_size) +
+                   "; measure it again under this job's mpirun with allreduce-bench "
+                   "--write-auto-calibration");
+}
+
 AutoCalibration load_auto_calibration(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) bad_file(file, "cannot be read");
@@ -82,6 +98,9 @@ AutoCalibration load_auto_calibration(const std::filesystem::path& file) {
       if (algorithm == Algorithm::automatic) bad_file(file, where + ".algorithm: a rule must name a concrete algorithm");
       if (!algorithm) bad_file(file, where + ".algorithm: unknown algorithm \"" + name + "\"");
       r.algorithm = *algorithm;
+      if (!runs_in_runtime(r.algorithm)) {
+        bad_file(file, where + ".algorithm: \"" + name + "\" is simulator-only, lb-train cannot run it");
+      }
       const bool last = i + 1 == rules.size();
       if (rules[i].contains("below_bytes") == last) {
         bad_file(file, where + (last ? ": the last rule must not have below_bytes"
