@@ -23,7 +23,8 @@
 //  * the seed's network (simulator/VALIDATION.md, hierarchical at 2,048 GPUs:
 //    256 leaders, ≈ 8 µs per step, 100 Gb/s): the latency bound (256 MB) is
 //    above the overlap bound, which for resnet50's 102 MB is 16 MiB, the best
-//    fusion size of that table at 2,048 GPUs (97.7 %; 64 MiB gave 93.3 %).
+//    fusion size of that table at 2,048 GPUs (90.5 % efficiency; 64 MiB gave
+//    84.9 %, after issue 20).
 #include <algorithm>
 #include <cstdint>
 

@@ -5,7 +5,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t size) {
   lb::fuzz::scratch_file("fuzzgpu.json", std::string_view(reinterpret_cast<const char*>(data), size));
   lb::fuzz::expect_clean_rejection(
-      [&] { (void)lb::sim::load_device(lb::fuzz::scratch_dir(), "fuzzgpu"); },
+      [&] { (void)lb::sim::load_device({lb::fuzz::scratch_dir()}, "fuzzgpu"); },
       lb::fuzz::Contract::no_crash);
   return 0;
 }
