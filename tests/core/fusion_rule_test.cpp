@@ -1,4 +1,4 @@
-#include "runtime/comm/fusion_rule.hpp"
+#include "runtime/core/fusion_rule.hpp"
 
 #include <gtest/gtest.h>
 
@@ -42,6 +42,24 @@ TEST(AutoFusionBytes, SmallModelsAndUnknownLinksGetAtLeastTheFloor) {
   EXPECT_EQ(auto_fusion_bytes(0, {4, 2e-6, 3e9}), kMinAutoFusionBytes);
   EXPECT_EQ(auto_fusion_bytes(kResnet50Bytes, {0, 0, 0}), kMinAutoFusionBytes);
   EXPECT_EQ(auto_fusion_bytes(kResnet50Bytes, {4, std::nan(""), 3e9}), 16 * kMiB);
+}
+
+TEST(AutoFusionBytes, AMeasuredCostGivesTheRingsBoundWhenItIsARing) {
+  // A ring of 16 at 5 µs and 12.5 GB/s measured as a whole: the same 9 MiB.
+  const AllreduceCost cost = ring_cost({16, 5e-6, 12.5e9});
+  EXPECT_NEAR(cost.fixed_s, 30 * 5e-6, 1e-12);
+  EXPECT_EQ(auto_fusion_bytes(kResnet50Bytes, cost), 9 * kMiB);
+  // 1 ms fixed, 1 GB/s: 1e-3 / 1e-9 / 0.1 = 10 MB, under the overlap bound.
+  EXPECT_EQ(auto_fusion_bytes(kResnet50Bytes, AllreduceCost{1e-3, 1e-9}), 9 * kMiB);
+}
+
+TEST(AutoFusionBytes, TheDefaultLinksGiveOneMiBOnOneNodeAndTheOverlapBoundAtScale) {
+  const auto ring = [](int ranks, LinkFigures link) {
+    return FusionRing{ranks, link.latency_s, link.bandwidth_bytes_per_s};
+  };
+  EXPECT_EQ(auto_fusion_bytes(kResnet50Bytes, ring(4, kSharedMemoryLink)), kMiB);
+  EXPECT_EQ(auto_fusion_bytes(kResnet50Bytes, ring(8, kSharedMemoryLink)), kMiB);
+  EXPECT_EQ(auto_fusion_bytes(kResnet50Bytes, ring(256, kNetworkLink)), 16 * kMiB);
 }
 
 }  // namespace
