@@ -47,7 +47,8 @@ CollectiveConfig collective_config(const Scenario& s, int gpus) {
 // ring a large bucket runs on this cluster: the groups' leaders (or a torus
 // column) or every rank, over the network once the job spans nodes, else
 // over the node's links (no measured cost: the cluster's figures are the
-// model's).
+// model's). A CPU cluster's shared-memory rule needs its cache size, which
+// the cluster spec does not have: it is resolved as a ring over `intra`.
 std::int64_t fusion_bytes(const Scenario& s, int gpus) {
   std::int64_t gradient_bytes = 0;
   for (const auto& g : s.model.gradients) gradient_bytes += std::int64_t(g.elements * sizeof(float));
@@ -58,8 +59,10 @@ std::int64_t fusion_bytes(const Scenario& s, int gpus) {
   const int ring = grouped && groups > 1 ? groups : gpus;  // one group: its own ring
   // A message crosses its link class at both ends (the GPU's and the peer's).
   const LinkClass& link = gpus <= s.cluster.gpus_per_node ? s.cluster.intra : s.cluster.nic;
-  return resolve_fusion_bytes(s.spec.comm.fusion_bytes, gradient_bytes, std::nullopt, ring,
-                              {2 * link.latency_s, link.bandwidth_Bps});
+  FusionJob job;
+  job.gradient_bytes = gradient_bytes;
+  job.ring = {ring, 2 * link.latency_s, link.bandwidth_Bps};
+  return resolve_fusion_bytes(s.spec.comm.fusion_bytes, job);
 }
 
 namespace {

@@ -208,7 +208,7 @@ void print_model_row(const Options& o, const nlohmann::json& row) {
               std::string(row["fused_algorithm"]).c_str(), double(row["fused_s"]), double(row["speedup"]));
 }
 
-// Syncs a model's gradients one MPI_Allreduce per tensor, then fused at each
+// Syncs a model's gradients one MPI_Allreduce per tensor and fused at each
 // of --fusion-bytes, in turn, round after round; each reports its median.
 // The gradients live in a GradientArena and each bucket is its slice, as in
 // lb-train; the default algorithm and bucket size are the spec's.
@@ -242,10 +242,18 @@ void model_mode(const Options& o, MpiCommunicator& world) {
     const std::int64_t resolved = resolve_fusion_bytes(parse_fusion_size(size), bytes, reducer);
     runs.push_back({size, resolved, std::make_unique<GradientSync>(reducer, arena, resolved, false), {}});
   }
+  // Each round starts one place further along the list (per-tensor first in
+  // round 0), so that no configuration always runs right after another.
   std::vector<double> per_tensor_rounds;
+  const std::size_t configurations = runs.size() + 1;
   for (int round = 0; round < o.rounds; ++round) {
-    per_tensor_rounds.push_back(timed([&] { for (auto g : grads) world.native_allreduce_sum(g); }));
-    for (FusedRun& run : runs) {
+    for (std::size_t k = 0; k < configurations; ++k) {
+      const std::size_t which = (k + std::size_t(round)) % configurations;
+      if (which == 0) {
+        per_tensor_rounds.push_back(timed([&] { for (auto g : grads) world.native_allreduce_sum(g); }));
+        continue;
+      }
+      FusedRun& run = runs[which - 1];
       run.rounds.push_back(timed([&] {
         run.sync->begin_step();
         for (std::size_t t = 0; t < grads.size(); ++t) run.sync->ready(t);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "runtime/core/host.hpp"
 #include "runtime/core/reductions.hpp"
 
 namespace lb {
@@ -28,8 +29,15 @@ std::int64_t resolve_fusion_bytes(std::optional<std::int64_t> configured, std::i
   const int groups = reducer.ranks() / reducer.group_size();
   const bool grouped = large == Algorithm::hierarchical || large == Algorithm::torus2d;
   const int ring_ranks = grouped && groups > 1 ? groups : reducer.ranks();  // one group: its own ring
-  return lb::resolve_fusion_bytes(configured, gradient_bytes, reducer.config().measured_cost, ring_ranks,
-                                 reducer.on_one_node() ? kSharedMemoryLink : kNetworkLink);
+  FusionJob job;
+  job.gradient_bytes = gradient_bytes;
+  job.measured = reducer.config().measured_cost;
+  job.ring = {ring_ranks, kNetworkLink.latency_s, kNetworkLink.bandwidth_bytes_per_s};
+  if (reducer.on_one_node()) {
+    job.shared_cache_bytes = last_level_cache_bytes();
+    job.ranks_on_node = reducer.ranks();
+  }
+  return lb::resolve_fusion_bytes(configured, job);
 }
 
 GradientSync::GradientSync(Allreducer& reducer, std::vector<std::span<float>> grads,

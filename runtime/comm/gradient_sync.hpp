@@ -37,9 +37,10 @@ struct BucketTiming {
 };
 
 // comm.fusion_bytes as this job runs it (core/fusion_rule.hpp's
-// resolve_fusion_bytes): for "auto" without a measured cost, the ring a
-// large bucket runs on (all ranks, or the groups' leaders) over shared
-// memory when all ranks share a node, else over the network.
+// resolve_fusion_bytes): for "auto", with all ranks on one node the
+// shared-memory rule (this machine's last-level cache over the ranks), else
+// the ring a large bucket runs on (all ranks, or the groups' leaders) over
+// the network, or comm.auto_calibration's measured cost.
 std::int64_t resolve_fusion_bytes(std::optional<std::int64_t> configured, std::int64_t gradient_bytes,
                                   const Allreducer& reducer);
 

@@ -79,9 +79,12 @@ CudaStepEngine::CudaStepEngine(const EngineSetup& setup)
   // NCCL's ring spans every rank; its links are the node's GPU links when
   // all ranks share a node, else the network.
   const bool one_node = world_->ranks_per_node() >= world_->size();
-  fusion_bytes_ = resolve_fusion_bytes(spec_.comm.fusion_bytes, gradient_bytes,
-                                       reducer_->config().measured_cost, world_->size(),
-                                       one_node ? kGpuNodeLink : kNetworkLink);
+  const LinkFigures link = one_node ? kGpuNodeLink : kNetworkLink;
+  FusionJob job;
+  job.gradient_bytes = gradient_bytes;
+  job.measured = reducer_->config().measured_cost;
+  job.ring = {world_->size(), link.latency_s, link.bandwidth_bytes_per_s};
+  fusion_bytes_ = resolve_fusion_bytes(spec_.comm.fusion_bytes, job);
   sync_ = std::make_unique<DeviceGradientSync>(*reducer_, state_.gradients(), sizes, offsets,
                                                fusion_bytes_, spec_.comm.fp16_gradients, allocator_);
 }
