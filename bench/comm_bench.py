@@ -6,7 +6,12 @@
   2. resnet50's gradients all-reduced in fusion buckets against one
      MPI_Allreduce per tensor;
   3. the share of a resnet20 training step that waits for communication
-     (exposed_comm_s / step_s from profile.json) with overlap, and without.
+     (exposed_comm_s / step_s from profile.json) with overlap, and without;
+  4. (issue 22) the spec's defaults, no comm keys (auto algorithm, "auto"
+     bucket size, buckets as slices of the gradient arena), against one
+     MPI_Allreduce per tensor, and against every other bucket size in the
+     same alternating run: target >= 1.2x per-tensor and within 5 % of the
+     best size.
 
 Everything runs under mpirun on this machine (shared memory between ranks),
 so the figures describe the algorithms' overheads on one node, not a network.
@@ -77,6 +82,27 @@ def fusion(args, bench):
                   f"{row['buckets']} | {algorithm} | {row['fused_s']:.4f} | {row['speedup']:.2f}x |")
 
 
+def defaults(args, bench):
+    sizes = [1 << 20, 4 << 20] if args.quick else [1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20, 64 << 20]
+    rows = json_lines(mpirun(args.ranks, [bench, "--json", "--model", "resnet50", "--fusion-bytes",
+                                          ",".join(["auto"] + [str(b) for b in sizes]),
+                                          "--rounds", str(args.rounds)]))
+    auto = next(r for r in rows if r["fusion_requested"] == "auto")
+    best = min(rows, key=lambda r: r["fused_s"])
+    print(f"\n### resnet50 gradients with the spec's defaults, {args.ranks} ranks, median of {args.rounds} "
+          "rounds (target: auto >= 1.2x per-tensor, within 5 % of the best size)\n")
+    print("| fusion | bytes | buckets | algorithm | fused s | per-tensor MPI_Allreduce s | speed-up | vs best |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['fusion_requested']} | {r['fusion_bytes']} | {r['buckets']} | {r['fused_algorithm']} | "
+              f"{r['fused_s']:.4f} | {r['per_tensor_s']:.4f} | {r['speedup']:.2f}x | "
+              f"{r['fused_s'] / best['fused_s']:.3f} |")
+    print(f"\nauto: {auto['speedup']:.2f}x per-tensor (target >= 1.2: {'met' if auto['speedup'] >= 1.2 else 'NOT met'}); "
+          f"{auto['fused_s'] / best['fused_s'] - 1:+.1%} against the best size, "
+          f"{best['fusion_requested']} (target <= +5 %: "
+          f"{'met' if auto['fused_s'] <= 1.05 * best['fused_s'] else 'NOT met'})")
+
+
 def exposed(args, lb_train):
     steps = 8 if args.quick else 30
     print(f"\n### resnet20 training step, {args.ranks} ranks, batch 64 per rank, 1 thread each "
@@ -109,8 +135,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ranks", type=int, default=4, help="MPI ranks (default 4)")
     parser.add_argument("--build", default=os.path.join(ROOT, "build"), help="build directory")
-    parser.add_argument("--only", nargs="+", choices=["bandwidth", "fusion", "exposed"],
-                        default=["bandwidth", "fusion", "exposed"], help="run only these sections")
+    parser.add_argument("--only", nargs="+", choices=["bandwidth", "fusion", "exposed", "defaults"],
+                        default=["bandwidth", "fusion", "exposed", "defaults"], help="run only these sections")
     parser.add_argument("--rounds", type=int, default=None,
                         help="bandwidth and fusion: repeat with the implementations alternating, "
                              "report medians (default 5; 1 with --quick)")
@@ -128,7 +154,7 @@ def main():
     if args.ranks < 2 or args.ranks % 2:
         sys.exit("comm_bench: --ranks must be an even number >= 2 (hierarchical uses 2 groups)")
     for name, section, binary in (("bandwidth", bandwidth, bench), ("fusion", fusion, bench),
-                                  ("exposed", exposed, lb_train)):
+                                  ("exposed", exposed, lb_train), ("defaults", defaults, bench)):
         if name in args.only:
             section(args, binary)
 

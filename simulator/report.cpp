@@ -101,7 +101,10 @@ std::string table(const Scenario& s, const std::vector<ScalingRow>& rows, const 
   std::ostringstream out;
   out << "# " << s.spec.name << ": " << s.model.name << ", global batch " << s.spec.train.global_batch
       << ", " << s.spec.train.epochs << " epochs, " << s.device.name << ", " << to_string(s.spec.comm.algorithm)
-      << " all-reduce, fusion " << s.spec.comm.fusion_bytes << " B\n";
+      << " all-reduce, fusion "
+      << (s.spec.comm.fusion_bytes ? std::to_string(*s.spec.comm.fusion_bytes) + " B"
+                                   : std::string("auto (per GPU count: fusion_bytes in the JSON rows)"))
+      << "\n";
   for (const auto& n : report.notes) out << "# " << n << "\n";
   for (const auto& w : report.warnings) out << "# warning: " << w << "\n";
   char line[512];

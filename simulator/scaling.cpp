@@ -5,6 +5,7 @@
 
 #include "runtime/comm/bucket_plan.hpp"
 #include "runtime/core/batch_arithmetic.hpp"
+#include "runtime/core/fusion_rule.hpp"
 #include "simulator/collectives.hpp"
 #include "simulator/cost.hpp"
 #include "simulator/flow_model.hpp"
@@ -40,15 +41,41 @@ CollectiveConfig collective_config(const Scenario& s, int gpus) {
   return c;
 }
 
+}  // namespace
+
+// "auto" resolves as lb-train resolves it (core/fusion_rule.hpp), with the
+// ring a large bucket runs on this cluster: the groups' leaders (or a torus
+// column) or every rank, over the network once the job spans nodes, else
+// over the node's links (no measured cost: the cluster's figures are the
+// model's). A CPU cluster's shared-memory rule needs its cache size, which
+// the cluster spec does not have: it is resolved as a ring over `intra`.
+std::int64_t fusion_bytes(const Scenario& s, int gpus) {
+  std::int64_t gradient_bytes = 0;
+  for (const auto& g : s.model.gradients) gradient_bytes += std::int64_t(g.elements * sizeof(float));
+  const CollectiveConfig config = collective_config(s, gpus);
+  const Algorithm large = resolve(s.spec.comm.algorithm, std::uint64_t(gradient_bytes), config);
+  const int groups = gpus / std::max(config.group_size, 1);
+  const bool grouped = large == Algorithm::hierarchical || large == Algorithm::torus2d;
+  const int ring = grouped && groups > 1 ? groups : gpus;  // one group: its own ring
+  // A message crosses its link class at both ends (the GPU's and the peer's).
+  const LinkClass& link = gpus <= s.cluster.gpus_per_node ? s.cluster.intra : s.cluster.nic;
+  FusionJob job;
+  job.gradient_bytes = gradient_bytes;
+  job.ring = {ring, 2 * link.latency_s, link.bandwidth_Bps};
+  return resolve_fusion_bytes(s.spec.comm.fusion_bytes, job);
+}
+
+namespace {
+
 // Gradient buckets in launch order (wire bytes), and the forward index of
 // the layer whose backward completes each (the earliest layer among its tensors).
-void add_buckets(const Scenario& s, StepPlan& plan, std::vector<std::uint64_t>& bytes) {
+void add_buckets(const Scenario& s, int gpus, StepPlan& plan, std::vector<std::uint64_t>& bytes) {
   std::map<std::string, int> index;
   for (std::size_t i = 0; i < plan.layers.size(); ++i) index[plan.layers[i]] = int(i);
   std::vector<std::size_t> sizes;
   for (const auto& g : s.model.gradients) sizes.push_back(g.elements);
   const int width = s.spec.comm.fp16_gradients ? 2 : 4;
-  for (const Bucket& b : plan_buckets(sizes, s.spec.comm.fusion_bytes)) {
+  for (const Bucket& b : plan_buckets(sizes, fusion_bytes(s, gpus))) {
     int ready = int(plan.layers.size()) - 1;
     for (std::size_t t : b.tensors) {
       const auto it = index.find(s.model.gradients[t].layer);
@@ -155,7 +182,7 @@ StepPlan step_plan(const Scenario& s, int gpus, std::int64_t global_batch) {
     plan.backward_s.push_back(stretch * l.backward.at(batch));
   }
   std::vector<std::uint64_t> bytes;
-  add_buckets(s, plan, bytes);
+  add_buckets(s, gpus, plan, bytes);
   if (gpus >= 2) {
     time_buckets(s, gpus, bytes, plan);
   } else {
@@ -191,6 +218,7 @@ ScalingRow predict(const Scenario& s, int gpus, std::int64_t global_batch,
   row.interference_s = std::max(0.0, row.iteration_s - reply[2]["iteration_s"].get<double>());
   row.overhead_s = compute_stretch(s, gpus) * s.compute.fixed_s() + plan.host_overhead_s;
   row.buckets = int(plan.buckets.size());
+  row.fusion_bytes = fusion_bytes(s, gpus);
   row.images_per_s = double(global_batch) / row.iteration_s;
   // One GPU with the same per-GPU batch and no communication: weak scaling.
   double alone = plan.host_overhead_s + plan.optimizer_s;
@@ -232,7 +260,8 @@ nlohmann::json to_json(const ScalingRow& r) {
           {"fits_memory", r.fits_memory},
           {"extrapolated", r.extrapolated},
           {"auto_calibrated", r.auto_calibrated},
-          {"buckets", r.buckets}};
+          {"buckets", r.buckets},
+          {"fusion_bytes", r.fusion_bytes}};
 }
 
 nlohmann::json chrome_trace(const std::vector<TraceEvent>& events, int gpus) {

@@ -44,12 +44,17 @@ struct ScalingRow {
   double interference_s = 0;  // what all-reduces beside compute add to the step
   double time_to_train_s = 0;
   int buckets = 0;
+  std::int64_t fusion_bytes = 0;  // comm.fusion_bytes at this GPU count ("auto" resolved)
   double memory_gib = 0;
   bool fits_memory = true;
   double gpu_hours = 0, cost = 0;
   bool extrapolated = false;  // per-GPU batch far from any measured one (or none measured)
   bool auto_calibrated = false;  // `auto` followed comm.auto_calibration's rules
 };
+
+// comm.fusion_bytes at `gpus` GPUs: the spec's, or what "auto" resolves to
+// on this cluster.
+std::int64_t fusion_bytes(const Scenario& s, int gpus);
 
 // The step at `gpus` GPUs and `global_batch` (which `gpus` must divide:
 // SpecError("train.global_batch") otherwise); no SimGrid.

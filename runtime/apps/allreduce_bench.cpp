@@ -1,7 +1,8 @@
 // allreduce-bench: all-reduce bandwidth of each algorithm, nccl-tests style.
 //   mpirun -np 4 build/bin/allreduce-bench [--algorithms ring,mpi] [--min-bytes 4096]
 //        [--write-auto-calibration auto.json]
-//        [--max-bytes 268435456] [--json] [--model resnet50]
+//        [--max-bytes 268435456] [--json]
+//   mpirun -np 4 build/bin/allreduce-bench --model resnet50 [--fusion-bytes auto,1048576]
 // Rows: size, time, algbw = size/time, busbw = algbw*2(n-1)/n, #wrong.
 // Data is integer-valued so the sum is exact and every element is checked;
 // any wrong element makes the exit code 1.
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -32,8 +34,9 @@ struct Options {
   std::int64_t min_bytes = 4 << 10, max_bytes = 256 << 20;
   int group_size = 0, iterations = 0, rounds = 1;
   bool fp16 = false, json = false;
+  bool algorithms_given = false;  // --model: else the spec's default algorithm
   std::string model;
-  std::int64_t fusion_bytes = 64 << 20;
+  std::vector<std::string> fusion_sizes{"auto"};  // --model: "auto" (the spec's default) or bytes
   std::string auto_calibration_out;
 };
 
@@ -179,7 +182,36 @@ void write_auto_calibration(const Options& o, MpiCommunicator& world, const Swee
   }
 }
 
-// Syncs a model's gradient tensors one MPI_Allreduce per tensor, then fused.
+// One fused configuration of --model: its bucket size, its sync, its times.
+struct FusedRun {
+  std::string requested;  // "auto" or bytes, as given
+  std::int64_t bytes = 0;
+  std::unique_ptr<GradientSync> sync;
+  std::vector<double> rounds;
+};
+
+std::optional<std::int64_t> parse_fusion_size(const std::string& text) {
+  if (text == "auto") return std::nullopt;
+  return std::stoll(text);  // checked by the option's validator
+}
+
+void print_model_row(const Options& o, const nlohmann::json& row) {
+  if (o.json) {
+    std::cout << row << std::endl;
+    return;
+  }
+  std::printf("%s: %lld tensors, %lld bytes, per-tensor MPI_Allreduce %.4f s; fusion %s = %lld B "
+              "(%lld buckets, %s): %.4f s, %.2fx\n",
+              o.model.c_str(), (long long)row["tensors"], (long long)row["bytes"],
+              double(row["per_tensor_s"]), std::string(row["fusion_requested"]).c_str(),
+              (long long)row["fusion_bytes"], (long long)row["buckets"],
+              std::string(row["fused_algorithm"]).c_str(), double(row["fused_s"]), double(row["speedup"]));
+}
+
+// Syncs a model's gradients one MPI_Allreduce per tensor and fused at each
+// of --fusion-bytes, in turn, round after round; each reports its median.
+// The gradients live in a GradientArena and each bucket is its slice, as in
+// lb-train; the default algorithm and bucket size are the spec's.
 void model_mode(const Options& o, MpiCommunicator& world) {
   // The ImageNet models at their ImageNet shape, the small ones at Fashion-MNIST's.
   const bool imagenet = o.model == "resnet50" || o.model == "alexnet_bn";
@@ -188,13 +220,14 @@ void model_mode(const Options& o, MpiCommunicator& world) {
   Rng rng(1);
   model->net->init(rng);
   auto params = model->net->params();
-  std::vector<std::span<float>> grads;
-  std::size_t bytes = 0;
-  for (auto it = params.rbegin(); it != params.rend(); ++it) {  // backward order
-    grads.push_back((*it)->grad.span());
-    bytes += (*it)->grad.span().size_bytes();
-  }
-  Allreducer reducer(world, {parse_algorithm(o.algorithms.front()), o.group_size, o.fp16});
+  std::vector<Tensor*> grad_tensors;
+  for (auto it = params.rbegin(); it != params.rend(); ++it) grad_tensors.push_back(&(*it)->grad);
+  GradientArena arena(grad_tensors);
+  const std::vector<std::span<float>>& grads = arena.grads();
+  std::int64_t bytes = 0;
+  for (const auto& g : grads) bytes += std::int64_t(g.size_bytes());
+  const Algorithm algorithm = o.algorithms_given ? parse_algorithm(o.algorithms.front()) : CommSpec{}.algorithm;
+  Allreducer reducer(world, {algorithm, o.group_size, o.fp16});
   const int iterations = o.iterations > 0 ? o.iterations : 5;
   auto timed = [&](auto&& body) {
     body();  // warm-up
@@ -204,30 +237,39 @@ void model_mode(const Options& o, MpiCommunicator& world) {
     world.barrier();
     return (seconds() - start) / iterations;
   };
-  GradientSync sync(reducer, grads, o.fusion_bytes, false);
-  // The two alternate, round after round, and each reports its median.
-  std::vector<double> per_tensor_rounds, fused_rounds;
-  for (int round = 0; round < o.rounds; ++round) {
-    per_tensor_rounds.push_back(timed([&] { for (auto g : grads) world.native_allreduce_sum(g); }));
-    fused_rounds.push_back(timed([&] {
-      sync.begin_step();
-      for (std::size_t t = 0; t < grads.size(); ++t) sync.ready(t);
-      sync.finish();
-    }));
+  std::vector<FusedRun> runs;
+  for (const std::string& size : o.fusion_sizes) {
+    const std::int64_t resolved = resolve_fusion_bytes(parse_fusion_size(size), bytes, reducer);
+    runs.push_back({size, resolved, std::make_unique<GradientSync>(reducer, arena, resolved, false), {}});
   }
-  const double per_tensor_s = median_of(per_tensor_rounds), fused_s = median_of(fused_rounds);
+  // Each round starts one place further along the list (per-tensor first in
+  // round 0), so that no configuration always runs right after another.
+  std::vector<double> per_tensor_rounds;
+  const std::size_t configurations = runs.size() + 1;
+  for (int round = 0; round < o.rounds; ++round) {
+    for (std::size_t k = 0; k < configurations; ++k) {
+      const std::size_t which = (k + std::size_t(round)) % configurations;
+      if (which == 0) {
+        per_tensor_rounds.push_back(timed([&] { for (auto g : grads) world.native_allreduce_sum(g); }));
+        continue;
+      }
+      FusedRun& run = runs[which - 1];
+      run.rounds.push_back(timed([&] {
+        run.sync->begin_step();
+        for (std::size_t t = 0; t < grads.size(); ++t) run.sync->ready(t);
+        run.sync->finish();
+      }));
+    }
+  }
   if (world.rank() != 0) return;
-  const nlohmann::json row{{"model", o.model}, {"ranks", world.size()}, {"tensors", grads.size()},
-                           {"bytes", bytes}, {"buckets", sync.buckets().size()},
-                           {"fused_algorithm", o.algorithms.front()}, {"fusion_bytes", o.fusion_bytes},
-                           {"per_tensor_s", per_tensor_s}, {"fused_s", fused_s}, {"rounds", o.rounds},
-                           {"speedup", per_tensor_s / fused_s}};
-  if (o.json) {
-    std::cout << row << std::endl;
-  } else {
-    std::printf("%s: %zu tensors, %zu bytes, per-tensor MPI_Allreduce %.4f s, fused (%zu buckets, %s) %.4f s, %.1fx\n",
-                o.model.c_str(), grads.size(), bytes, per_tensor_s, sync.buckets().size(),
-                o.algorithms.front().c_str(), fused_s, per_tensor_s / fused_s);
+  const double per_tensor_s = median_of(per_tensor_rounds);
+  for (const FusedRun& run : runs) {
+    const double fused_s = median_of(run.rounds);
+    print_model_row(o, {{"model", o.model}, {"ranks", world.size()}, {"tensors", grads.size()},
+                        {"bytes", bytes}, {"buckets", run.sync->buckets().size()},
+                        {"fused_algorithm", to_string(algorithm)}, {"fusion_requested", run.requested},
+                        {"fusion_bytes", run.bytes}, {"per_tensor_s", per_tensor_s}, {"fused_s", fused_s},
+                        {"rounds", o.rounds}, {"speedup", per_tensor_s / fused_s}});
   }
 }
 
@@ -236,7 +278,8 @@ std::int64_t max_buffer_bytes() { return std::int64_t(usable_memory_bytes() / 4)
 
 void add_options(CLI::App& app, Options& o) {
   const std::int64_t kMaxBytes = std::int64_t(1) << 60;
-  app.add_option("--algorithms", o.algorithms, "comma-separated: mpi,ring,hierarchical,torus2d,auto")
+  app.add_option("--algorithms", o.algorithms,
+                 "comma-separated: mpi,ring,hierarchical,torus2d,auto (--model: the first; default the spec's, auto)")
       ->delimiter(',')
       ->check(CLI::IsMember({"mpi", "ring", "hierarchical", "torus2d", "auto"}));
   app.add_option("--min-bytes", o.min_bytes, "smallest buffer (bytes)")
@@ -255,8 +298,10 @@ void add_options(CLI::App& app, Options& o) {
   app.add_flag("--json", o.json, "one JSON object per row");
   app.add_option("--model", o.model, "sync this zoo model's gradients per tensor and fused")
       ->check(CLI::IsMember(model_names()));
-  app.add_option("--fusion-bytes", o.fusion_bytes, "bucket size for --model")
-      ->check(CLI::Range(std::int64_t(0), kMaxBytes));
+  app.add_option("--fusion-bytes", o.fusion_sizes,
+                 "--model: bucket sizes to time, comma-separated: \"auto\" (the spec's default) or bytes")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"auto"}) | CLI::Range(std::int64_t(0), kMaxBytes));
   app.add_option("--write-auto-calibration", o.auto_calibration_out,
                  "write the fastest algorithm per size to FILE, for comm.auto_calibration");
 }
@@ -285,6 +330,7 @@ int main(int argc, char** argv) {
   lb::add_options(app, options);
   try {
     app.parse(argc, argv);
+    options.algorithms_given = app.count("--algorithms") > 0;
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     return lb::end_job_with_error("allreduce-bench: " + std::string(e.what()) + " (see --help)", 2);

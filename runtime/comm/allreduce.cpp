@@ -126,6 +126,7 @@ AllreduceConfig allreduce_config(const CommSpec& spec) {
     c.auto_ranks = measured.ranks;
     c.auto_group_size = measured.group_size;
     c.auto_source = spec.auto_calibration;
+    c.measured_cost = measured.measured_cost;
   }
   return c;
 }

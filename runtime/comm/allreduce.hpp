@@ -13,12 +13,14 @@
 // rounded to half on every hop and summed in fp32.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "runtime/comm/communicator.hpp"
 #include "runtime/core/comm_algorithm.hpp"
+#include "runtime/core/fusion_rule.hpp"
 #include "runtime/core/spec.hpp"
 
 namespace lb {
@@ -41,6 +43,8 @@ struct AllreduceConfig {
   std::vector<AutoRule> auto_rules;
   int auto_ranks = 0, auto_group_size = 0;
   std::string auto_source;  // the file, for error messages
+  // The file's measured all-reduce cost, for comm.fusion_bytes "auto".
+  std::optional<AllreduceCost> measured_cost;
 };
 
 // Reads comm.auto_calibration when set (InputError if it is bad); refuses a
@@ -64,6 +68,9 @@ class Allreducer {
   // What mean() multiplies by before the sum: 1/N.
   float mean_factor() const { return 1.0f / static_cast<float>(world_.size()); }
   const AllreduceConfig& config() const { return config_; }
+  int ranks() const { return world_.size(); }
+  // Whether every rank shares this rank's node (MPI_Comm_split_type SHARED).
+  bool on_one_node() const { return world_.ranks_per_node() >= world_.size(); }
 
  private:
   void hierarchical(std::span<float> data);

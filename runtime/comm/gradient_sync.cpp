@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "runtime/core/host.hpp"
 #include "runtime/core/reductions.hpp"
 
 namespace lb {
@@ -20,19 +21,51 @@ double now_s() {
 
 }  // namespace
 
+std::int64_t resolve_fusion_bytes(std::optional<std::int64_t> configured, std::int64_t gradient_bytes,
+                                  const Allreducer& reducer) {
+  // The ring a large bucket's all-reduce runs: all ranks, or the groups'
+  // leaders (hierarchical) or one column (torus2d).
+  const Algorithm large = reducer.resolve(reducer.config().algorithm, std::size_t(gradient_bytes));
+  const int groups = reducer.ranks() / reducer.group_size();
+  const bool grouped = large == Algorithm::hierarchical || large == Algorithm::torus2d;
+  const int ring_ranks = grouped && groups > 1 ? groups : reducer.ranks();  // one group: its own ring
+  FusionJob job;
+  job.gradient_bytes = gradient_bytes;
+  job.measured = reducer.config().measured_cost;
+  job.ring = {ring_ranks, kNetworkLink.latency_s, kNetworkLink.bandwidth_bytes_per_s};
+  if (reducer.on_one_node()) {
+    job.shared_cache_bytes = last_level_cache_bytes();
+    job.ranks_on_node = reducer.ranks();
+  }
+  return lb::resolve_fusion_bytes(configured, job);
+}
+
 GradientSync::GradientSync(Allreducer& reducer, std::vector<std::span<float>> grads,
                            std::int64_t fusion_bytes, bool overlap)
+    : GradientSync(reducer, std::move(grads), nullptr, fusion_bytes, overlap) {}
+
+GradientSync::GradientSync(Allreducer& reducer, GradientArena& arena, std::int64_t fusion_bytes,
+                           bool overlap)
+    : GradientSync(reducer, arena.grads(), &arena, fusion_bytes, overlap) {}
+
+GradientSync::GradientSync(Allreducer& reducer, std::vector<std::span<float>> grads,
+                           GradientArena* arena, std::int64_t fusion_bytes, bool overlap)
     : reducer_(reducer),
       grads_(std::move(grads)),
       buckets_(plan_for(grads_, fusion_bytes)),
       order_(buckets_, grads_.size()),
+      in_arena_(arena != nullptr),
       inverse_ranks_(reducer.mean_factor()),
       overlap_(overlap) {
   fused_.reserve(buckets_.size());  // buffer_ points into these
-  for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    const auto& tensors = buckets_[b].tensors;
-    fused_.emplace_back(tensors.size() > 1 ? buckets_[b].elements : 0);
-    buffer_.push_back(tensors.size() > 1 ? std::span<float>(fused_.back()) : grads_[tensors.front()]);
+  for (const Bucket& bucket : buckets_) {
+    const auto& tensors = bucket.tensors;
+    if (in_arena_) {
+      buffer_.push_back(arena->slice(tensors.front(), tensors.back()));
+    } else {
+      fused_.emplace_back(tensors.size() > 1 ? bucket.elements : 0);
+      buffer_.push_back(tensors.size() > 1 ? std::span<float>(fused_.back()) : grads_[tensors.front()]);
+    }
   }
   timings_.resize(buckets_.size());
   if (overlap_) thread_ = std::thread([this] { comm_loop(); });
@@ -62,14 +95,20 @@ void GradientSync::ready(std::size_t index) {
 }
 
 void GradientSync::launch(std::size_t b) {
-  // Pre-scale while packing: one pass over the gradients instead of a copy
-  // and then a scaling pass over the packed buffer.
-  float* out = buffer_[b].data();
-  for (std::size_t t : buckets_[b].tensors) {
-    const std::span<const float> in = grads_[t];
-    if (measure_local_norm_) local_squared_norm_ += squared_norm(in);
-    for (std::size_t i = 0; i < in.size(); ++i) out[i] = in[i] * inverse_ranks_;
-    out += in.size();
+  // Scale by 1/N where the values already are (an arena slice, or a lone
+  // tensor) or while packing: either way one pass over the gradients.
+  if (in_arena_ || buckets_[b].tensors.size() == 1) {
+    const std::span<float> values = buffer_[b];  // an arena slice's padding is zero
+    if (measure_local_norm_) local_squared_norm_ += squared_norm(std::span<const float>(values));
+    for (float& v : values) v *= inverse_ranks_;
+  } else {
+    float* out = buffer_[b].data();
+    for (std::size_t t : buckets_[b].tensors) {
+      const std::span<const float> in = grads_[t];
+      if (measure_local_norm_) local_squared_norm_ += squared_norm(in);
+      for (std::size_t i = 0; i < in.size(); ++i) out[i] = in[i] * inverse_ranks_;
+      out += in.size();
+    }
   }
   if (!overlap_) return reduce_bucket(b);
   {
@@ -123,6 +162,7 @@ void GradientSync::finish() {
     changed_.wait(lock, [&] { return done_ == buckets_.size(); });
     if (error_) std::rethrow_exception(error_);
   }
+  if (in_arena_) return;  // every bucket was reduced in place
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
     if (buckets_[b].tensors.size() == 1) continue;  // reduced in place
     const float* in = fused_[b].data();

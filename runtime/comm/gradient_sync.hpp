@@ -5,14 +5,18 @@
 // buckets from the same model, so all ranks issue the same collectives in the
 // same order. With overlap, a bucket's all-reduce starts on a communication
 // thread as soon as its last gradient is ready, while backward goes on.
-// A bucket of one tensor is reduced in that tensor's own memory; a bucket of
-// several is packed into one buffer, pre-scaled by 1/N on the way in (the
-// same values Allreducer::mean gives, without its separate scaling pass).
+// Gradients that live in a GradientArena are all-reduced where they are: a
+// bucket is the arena's slice from its first to its last tensor, scaled by
+// 1/N in place. Gradients in separate storage are packed, bucket by bucket,
+// into one buffer (scaled by 1/N on the way in) and copied back after; a
+// bucket of one tensor is reduced in that tensor's memory. Either way the
+// values are the ones Allreducer::mean gives, without its separate pass.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -20,6 +24,7 @@
 #include "runtime/comm/allreduce.hpp"
 #include "runtime/comm/bucket_launch_order.hpp"
 #include "runtime/comm/bucket_plan.hpp"  // Bucket, plan_buckets
+#include "runtime/comm/gradient_arena.hpp"
 
 namespace lb {
 
@@ -31,11 +36,21 @@ struct BucketTiming {
   double start_s = 0, end_s = 0;  // seconds since the step began
 };
 
+// comm.fusion_bytes as this job runs it (core/fusion_rule.hpp's
+// resolve_fusion_bytes): for "auto", with all ranks on one node the
+// shared-memory rule (this machine's last-level cache over the ranks), else
+// the ring a large bucket runs on (all ranks, or the groups' leaders) over
+// the network, or comm.auto_calibration's measured cost.
+std::int64_t resolve_fusion_bytes(std::optional<std::int64_t> configured, std::int64_t gradient_bytes,
+                                  const Allreducer& reducer);
+
 class GradientSync {
  public:
   // `grads` in backward order; averaged in place across ranks by finish().
   GradientSync(Allreducer& reducer, std::vector<std::span<float>> grads, std::int64_t fusion_bytes,
                bool overlap);
+  // The arena's gradients, each bucket reduced in place as the arena's slice.
+  GradientSync(Allreducer& reducer, GradientArena& arena, std::int64_t fusion_bytes, bool overlap);
   ~GradientSync();
   GradientSync(const GradientSync&) = delete;
   GradientSync& operator=(const GradientSync&) = delete;
@@ -57,6 +72,8 @@ class GradientSync {
   const std::vector<BucketTiming>& timings() const { return timings_; }
 
  private:
+  GradientSync(Allreducer& reducer, std::vector<std::span<float>> grads, GradientArena* arena,
+               std::int64_t fusion_bytes, bool overlap);
   void launch(std::size_t bucket);
   void reduce_bucket(std::size_t bucket);
   void comm_loop();
@@ -65,8 +82,9 @@ class GradientSync {
   std::vector<std::span<float>> grads_;
   std::vector<Bucket> buckets_;
   BucketLaunchOrder order_;                  // buckets launch strictly in order
-  std::vector<std::vector<float>> fused_;    // per bucket of several tensors: its packed storage
-  std::vector<std::span<float>> buffer_;     // per bucket: what is all-reduced (fused_ or the tensor)
+  bool in_arena_;                            // buckets are arena slices: nothing to pack
+  std::vector<std::vector<float>> fused_;    // not in an arena, per bucket of several tensors: its packed storage
+  std::vector<std::span<float>> buffer_;     // per bucket: what is all-reduced (arena slice, fused_ or the tensor)
   float inverse_ranks_;                      // 1/N: summing pre-scaled values gives the mean
   std::vector<BucketTiming> timings_;
   bool overlap_;

@@ -1,5 +1,6 @@
 #include "runtime/core/auto_calibration.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <optional>
@@ -68,6 +69,44 @@ void require_auto_calibration_fits(const std::string& file, AutoCalibrationShape
                    "--write-auto-calibration");
 }
 
+std::optional<AllreduceCost> fit_allreduce_cost(const std::vector<SizeTimings>& timings) {
+  if (timings.size() < 2) return std::nullopt;
+  const auto fastest_seconds = [](const SizeTimings& t) { return t.seconds.at(fastest(t)); };
+  const SizeTimings& small = timings.front();
+  const SizeTimings& large = timings.back();
+  const SizeTimings& below_large = timings[timings.size() - 2];
+  const double per_byte =
+      (fastest_seconds(large) - fastest_seconds(below_large)) / double(large.bytes - below_large.bytes);
+  if (!(per_byte > 0) || !std::isfinite(per_byte)) return std::nullopt;
+  return AllreduceCost{std::max(0.0, fastest_seconds(small) - per_byte * double(small.bytes)), per_byte};
+}
+
+namespace {
+
+// The file's "measured" list: sizes increasing, every time positive.
+std::vector<SizeTimings> read_measured(const std::filesystem::path& file, const nlohmann::json& list) {
+  if (!list.is_array()) bad_file(file, "measured: expected an array");
+  std::vector<SizeTimings> timings;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string where = "measured[" + std::to_string(i) + "]";
+    SizeTimings t;
+    t.bytes = list[i].at("bytes").get<std::int64_t>();
+    if (t.bytes <= 0 || (!timings.empty() && t.bytes <= timings.back().bytes)) {
+      bad_file(file, where + ".bytes: must be positive and larger than the size before");
+    }
+    for (const auto& [name, seconds] : list[i].at("seconds").items()) {
+      const double s = seconds.get<double>();
+      if (!(s > 0) || !std::isfinite(s)) bad_file(file, where + ".seconds." + name + ": must be a positive time");
+      t.seconds[name] = s;
+    }
+    if (t.seconds.empty()) bad_file(file, where + ".seconds: no algorithm timed");
+    timings.push_back(std::move(t));
+  }
+  return timings;
+}
+
+}  // namespace
+
 AutoCalibration load_auto_calibration(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) bad_file(file, "cannot be read");
@@ -114,6 +153,7 @@ AutoCalibration load_auto_calibration(const std::filesystem::path& file) {
       }
       c.rules.push_back(r);
     }
+    if (j.contains("measured")) c.measured_cost = fit_allreduce_cost(read_measured(file, j["measured"]));
   } catch (const nlohmann::json::exception& e) {
     bad_file(file, std::string("missing or mistyped field: ") + e.what());
   }

@@ -7,27 +7,39 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "runtime/core/comm_algorithm.hpp"
+#include "runtime/core/fusion_rule.hpp"
 
 namespace lb {
 
 inline constexpr const char* kAutoCalibrationFormat = "largebatch-auto-allreduce/1";
-
-struct AutoCalibration {
-  int ranks = 0, group_size = 0;
-  bool fp16_wire = false;
-  std::vector<AutoRule> rules;
-};
 
 // One measured size: seconds per algorithm name.
 struct SizeTimings {
   std::int64_t bytes = 0;
   std::map<std::string, double> seconds;
 };
+
+struct AutoCalibration {
+  int ranks = 0, group_size = 0;
+  bool fp16_wire = false;
+  std::vector<AutoRule> rules;
+  // The all-reduce's cost as measured (the fastest algorithm at each size),
+  // for comm.fusion_bytes "auto"; nullopt when the file has too few sizes.
+  std::optional<AllreduceCost> measured_cost;
+};
+
+// fixed_s + per_byte_s·B through the fastest time at each size: per_byte_s
+// the slope between the two largest sizes (bandwidth-bound), fixed_s what
+// is left of the smallest size's time (latency-bound), at least 0. nullopt
+// with fewer than two sizes or a slope that is not positive. `timings`
+// sorted by size.
+std::optional<AllreduceCost> fit_allreduce_cost(const std::vector<SizeTimings>& timings);
 
 // The fastest algorithm at each measured size, neighbouring sizes with the
 // same winner merged; a boundary lies at the geometric mean of the two sizes

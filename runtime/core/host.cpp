@@ -46,4 +46,12 @@ std::string format_bytes(double bytes) {
   return text;
 }
 
+std::int64_t last_level_cache_bytes() {
+  for (const int name : {_SC_LEVEL3_CACHE_SIZE, _SC_LEVEL2_CACHE_SIZE}) {
+    const long bytes = sysconf(name);
+    if (bytes > 0) return bytes;
+  }
+  return 0;
+}
+
 }  // namespace lb

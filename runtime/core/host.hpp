@@ -13,6 +13,10 @@ int hardware_threads();
 // that is lower.
 std::uint64_t usable_memory_bytes();
 
+// The last-level cache one core sees (L3, else L2), in bytes; 0 when the
+// system does not say.
+std::int64_t last_level_cache_bytes();
+
 // "1.5 GiB": a byte count for messages.
 std::string format_bytes(double bytes);
 

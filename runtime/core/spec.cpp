@@ -201,10 +201,27 @@ void read_optimizer(ObjectReader r, OptimizerSpec& o) {
   r.finish();
 }
 
+// comm.fusion_bytes: "auto" (nullopt) or an integer of at least 0.
+void read_fusion_bytes(ObjectReader& r, std::optional<std::int64_t>& out) {
+  const json* value = r.take("fusion_bytes");
+  if (value == nullptr) return;
+  if (value->is_string()) {
+    if (*value != "auto") {
+      throw SpecError(r.path_of("fusion_bytes"), "expected \"auto\" or a size in bytes, got " + value->dump());
+    }
+    out.reset();
+    return;
+  }
+  const json alone{{"fusion_bytes", *value}};  // the integer getter's checks and messages
+  std::int64_t bytes = 0;
+  ObjectReader(alone, r.path()).read("fusion_bytes", bytes, IntRange::at_least(0));
+  out = bytes;
+}
+
 void read_comm(ObjectReader r, CommSpec& c) {
   r.read_choice("algorithm", c.algorithm);
   r.read("group_size", c.group_size, IntRange::at_least(0));
-  r.read("fusion_bytes", c.fusion_bytes, IntRange::at_least(0));
+  read_fusion_bytes(r, c.fusion_bytes);
   r.read("overlap", c.overlap);
   r.read("fp16_gradients", c.fp16_gradients);
   r.read("timeout_s", c.timeout_s, NumberRange::greater(0));
@@ -371,7 +388,7 @@ json optimizer_json(const OptimizerSpec& o) {
 json comm_json(const CommSpec& c) {
   return {
       {"algorithm", to_string(c.algorithm)}, {"group_size", c.group_size},
-      {"fusion_bytes", c.fusion_bytes},     {"overlap", c.overlap},
+      {"fusion_bytes", c.fusion_bytes ? json(*c.fusion_bytes) : json("auto")}, {"overlap", c.overlap},
       {"fp16_gradients", c.fp16_gradients}, {"timeout_s", c.timeout_s},
       {"auto_small_bytes", c.auto_small_bytes}, {"auto_calibration", c.auto_calibration},
   };

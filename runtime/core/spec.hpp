@@ -5,6 +5,7 @@
 // values with a SpecError naming the JSON path (e.g. "optimizer.lars.eta").
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -154,7 +155,9 @@ struct OptimizerSpec {
 struct CommSpec {  // used by multi-rank runs (issue 4); validated now
   Algorithm algorithm = Algorithm::automatic;
   int group_size = 0;              // ranks per group for hierarchical; 0 = ranks per node
-  std::int64_t fusion_bytes = 64ll << 20;  // 0 = one tensor per bucket
+  // Gradient bucket size in fp32 bytes, 0 = one tensor per bucket; nullopt =
+  // "auto" (core/fusion_rule.hpp, resolved by lb-train and the simulator).
+  std::optional<std::int64_t> fusion_bytes;
   bool overlap = true;
   bool fp16_gradients = false;
   double timeout_s = 300;

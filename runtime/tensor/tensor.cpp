@@ -37,18 +37,77 @@ bool layout_fits(const Shape& shape, Layout layout) {
 }
 
 Tensor::Tensor(Shape shape, float fill)
-    : shape_(std::move(shape)), data_(static_cast<std::size_t>(lb::numel(shape_)), fill) {}
+    : shape_(std::move(shape)), owned_(static_cast<std::size_t>(lb::numel(shape_)), fill),
+      data_(owned_.data()), size_(owned_.size()) {}
+
+Tensor Tensor::view_of(std::span<float> storage, Shape shape) {
+  if (static_cast<std::int64_t>(storage.size()) != lb::numel(shape)) {
+    throw std::invalid_argument("Tensor::view_of: " + std::to_string(storage.size()) +
+                                " values cannot hold shape " + to_string(shape));
+  }
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.data_ = storage.data();
+  t.size_ = storage.size();
+  t.view_capacity_ = storage.size();
+  return t;
+}
+
+Tensor::Tensor(const Tensor& other)
+    : shape_(other.shape_), owned_(other.span().begin(), other.span().end()),
+      data_(owned_.data()), size_(owned_.size()), layout_(other.layout_) {}
+
+Tensor& Tensor::operator=(const Tensor& other) {
+  if (this != &other) *this = Tensor(other);
+  return *this;
+}
+
+Tensor::Tensor(Tensor&& other) noexcept
+    : shape_(std::move(other.shape_)), owned_(std::move(other.owned_)), data_(other.data_),
+      size_(other.size_), view_capacity_(other.view_capacity_), layout_(other.layout_) {
+  other.forget_storage();
+}
+
+Tensor& Tensor::operator=(Tensor&& other) noexcept {
+  if (this == &other) return *this;
+  shape_ = std::move(other.shape_);
+  owned_ = std::move(other.owned_);  // moving a vector keeps its buffer where it is
+  data_ = other.data_;
+  size_ = other.size_;
+  view_capacity_ = other.view_capacity_;
+  layout_ = other.layout_;
+  other.forget_storage();
+  return *this;
+}
+
+void Tensor::forget_storage() {
+  shape_.clear();
+  owned_.clear();
+  data_ = nullptr;
+  size_ = view_capacity_ = 0;
+  layout_ = Layout::plain;
+}
 
 void Tensor::reshape(const Shape& shape, Layout layout) {
   if (!layout_fits(shape, layout)) {
     throw std::invalid_argument("blocked layout does not fit shape " + to_string(shape));
   }
+  const auto n = static_cast<std::size_t>(lb::numel(shape));
+  if (is_view()) {
+    if (n > view_capacity_) {
+      throw std::invalid_argument("a view of " + std::to_string(view_capacity_) +
+                                  " values cannot hold shape " + to_string(shape));
+    }
+  } else {
+    owned_.resize(n);
+    data_ = owned_.data();
+  }
   shape_ = shape;
   layout_ = layout;
-  data_.resize(static_cast<std::size_t>(lb::numel(shape_)));
+  size_ = n;
 }
 
-void Tensor::fill(float value) { std::fill(data_.begin(), data_.end(), value); }
+void Tensor::fill(float value) { std::fill(data_, data_ + size_, value); }
 
 namespace {
 

@@ -60,23 +60,40 @@ struct AlignedAllocator {
   bool operator==(const AlignedAllocator<U>&) const { return true; }
 };
 
+// A tensor owns its values, or is a view of storage owned elsewhere (see
+// view_of): the gradient arena makes every parameter's gradient a view into
+// one buffer, so that fusion buckets are slices of it and need no packing.
+// Copying a tensor copies its values (a copy of a view owns them); moving
+// moves the storage or the view.
 class Tensor {
  public:
   Tensor() = default;
   explicit Tensor(Shape shape, float fill = 0.0f);
+  // A tensor of `shape` whose values live in `storage` (exactly numel(shape)
+  // values), which must outlive it. It can be reshaped only within that size.
+  static Tensor view_of(std::span<float> storage, Shape shape);
+
+  Tensor(const Tensor& other);
+  Tensor& operator=(const Tensor& other);
+  Tensor(Tensor&& other) noexcept;
+  Tensor& operator=(Tensor&& other) noexcept;
+  ~Tensor() = default;
 
   const Shape& shape() const { return shape_; }
   std::int64_t dim(std::size_t i) const { return shape_.at(i); }
-  std::int64_t numel() const { return static_cast<std::int64_t>(data_.size()); }
-  // Values the allocation can hold without reallocating.
-  std::int64_t capacity() const { return static_cast<std::int64_t>(data_.capacity()); }
-  bool empty() const { return data_.empty(); }
+  std::int64_t numel() const { return static_cast<std::int64_t>(size_); }
+  // Values the allocation can hold without reallocating (a view: its storage).
+  std::int64_t capacity() const {
+    return static_cast<std::int64_t>(is_view() ? view_capacity_ : owned_.capacity());
+  }
+  bool empty() const { return size_ == 0; }
+  bool is_view() const { return view_capacity_ > 0; }
   Layout layout() const { return layout_; }
 
-  float* data() { return data_.data(); }
-  const float* data() const { return data_.data(); }
-  std::span<float> span() { return data_; }
-  std::span<const float> span() const { return data_; }
+  float* data() { return data_; }
+  const float* data() const { return data_; }
+  std::span<float> span() { return {data_, size_}; }
+  std::span<const float> span() const { return {data_, size_}; }
   // Index into memory order (the NCHW index only for a plain tensor).
   float& operator[](std::int64_t i) { return data_[static_cast<std::size_t>(i)]; }
   float operator[](std::int64_t i) const { return data_[static_cast<std::size_t>(i)]; }
@@ -84,13 +101,18 @@ class Tensor {
   // Changes the shape (and layout); keeps the allocation when it is large
   // enough, so the per-step buffers of a layer are allocated once. Values
   // beyond the old size are left uninitialised. Throws if a blocked layout
-  // does not fit the shape.
+  // does not fit the shape, or if a view's storage cannot hold it.
   void reshape(const Shape& shape, Layout layout = Layout::plain);
   void fill(float value);
 
  private:
+  void forget_storage();  // what a moved-from tensor is left as: empty, owning
+
   Shape shape_;
-  std::vector<float, AlignedAllocator<float>> data_;
+  std::vector<float, AlignedAllocator<float>> owned_;  // empty for a view
+  float* data_ = nullptr;        // owned_.data() or the view's storage
+  std::size_t size_ = 0;         // numel
+  std::size_t view_capacity_ = 0;  // > 0 for a view of non-empty storage
   Layout layout_ = Layout::plain;
 };
 

@@ -22,12 +22,21 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Gradients in the order backward produces them: the reverse of the
-// parameters' forward order. Every rank derives the same list.
-std::vector<std::span<float>> backward_ordered_grads(const std::vector<Param*>& params) {
-  std::vector<std::span<float>> grads;
-  for (auto it = params.rbegin(); it != params.rend(); ++it) grads.push_back((*it)->grad.span());
-  return grads;
+// With several ranks, every gradient moves into one arena in the order
+// backward produces them (the reverse of the parameters' forward order;
+// every rank derives the same list), so that fusion buckets are slices of it.
+std::unique_ptr<GradientArena> gradient_arena(const EngineSetup& setup) {
+  if (setup.world == nullptr || setup.world->size() == 1) return nullptr;
+  const std::vector<Param*> params = setup.model.net->params();
+  std::vector<Tensor*> grads;
+  for (auto it = params.rbegin(); it != params.rend(); ++it) grads.push_back(&(*it)->grad);
+  return std::make_unique<GradientArena>(grads);
+}
+
+std::int64_t total_bytes(const std::vector<std::span<float>>& grads) {
+  std::int64_t bytes = 0;
+  for (const auto& g : grads) bytes += std::int64_t(g.size_bytes());
+  return bytes;
 }
 
 std::vector<BatchNorm*> batch_norms(Layer& net) {
@@ -51,13 +60,14 @@ std::int64_t small_batch_images(std::int64_t rows, std::int64_t ghost) {
 CpuStepEngine::CpuStepEngine(const EngineSetup& setup)
     : spec_(setup.spec),
       model_(setup.model),
+      arena_(gradient_arena(setup)),  // before state_, which keeps the gradients' spans
       state_(model_.net->params(), model_.net->buffers(), spec_.optimizer, spec_.train.precision),
       optimizer_(make_optimizer(spec_.optimizer)) {
   if (setup.world == nullptr || setup.world->size() == 1) return;
   ranks_ = setup.world->size();
   reducer_ = std::make_unique<Allreducer>(*setup.world, allreduce_config(spec_.comm));
-  sync_ = std::make_unique<GradientSync>(*reducer_, backward_ordered_grads(model_.net->params()),
-                                         spec_.comm.fusion_bytes, spec_.comm.overlap);
+  fusion_bytes_ = resolve_fusion_bytes(spec_.comm.fusion_bytes, total_bytes(arena_->grads()), *reducer_);
+  sync_ = std::make_unique<GradientSync>(*reducer_, *arena_, fusion_bytes_, spec_.comm.overlap);
 }
 
 CpuStepEngine::~CpuStepEngine() = default;
@@ -237,7 +247,7 @@ void CpuStepEngine::end_bn_recalibration() {
 }
 
 CommLayout CpuStepEngine::comm_layout() const {
-  return {reducer_ ? reducer_->group_size() : 1, sync_ ? sync_->buckets().size() : 0};
+  return {reducer_ ? reducer_->group_size() : 1, sync_ ? sync_->buckets().size() : 0, fusion_bytes_};
 }
 
 }  // namespace lb

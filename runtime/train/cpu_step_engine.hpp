@@ -49,9 +49,11 @@ class CpuStepEngine final : public StepEngine {
 
   const Spec& spec_;
   Model& model_;
+  std::unique_ptr<GradientArena> arena_;  // several ranks only; outlives the views into it
   TrainingState state_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<Allreducer> reducer_;  // several ranks only
+  std::int64_t fusion_bytes_ = 0;        // comm.fusion_bytes resolved (several ranks)
   std::unique_ptr<GradientSync> sync_;   // several ranks only
   std::unique_ptr<LayerHooks> hooks_;
   TraceWriter* trace_ = nullptr;

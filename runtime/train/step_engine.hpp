@@ -70,6 +70,7 @@ struct EvalOutcome {
 struct CommLayout {
   int group_size = 1;
   std::size_t buckets = 0;
+  std::int64_t fusion_bytes = 0;  // comm.fusion_bytes as resolved ("auto" made a size)
 };
 
 class StepEngine {

@@ -550,7 +550,7 @@ void Trainer::Impl::write_profile() const {
   run.per_rank_batch = per_rank_batch();
   run.ranks = ranks;
   run.optimizer = to_string(spec.optimizer.name);
-  run.comm = {to_string(spec.comm.algorithm), spec.comm.fusion_bytes, spec.comm.fp16_gradients,
+  run.comm = {to_string(spec.comm.algorithm), comm.fusion_bytes, spec.comm.fp16_gradients,
               spec.comm.overlap, comm.group_size, int(comm.buckets)};
   if (spec.device != DeviceKind::cpu) run.device_name = engine->device_description();
   write_file_atomically(options.out / kProfileFile, to_json(profile->summary(run)).dump(2) + "\n");

@@ -56,6 +56,25 @@ TEST(AutoCalibration, FileRoundTrips) {
   EXPECT_EQ(back.group_size, 2);
   EXPECT_TRUE(back.fp16_wire);
   EXPECT_EQ(back.rules, c.rules);
+  ASSERT_TRUE(back.measured_cost.has_value());  // fitted from the file's "measured"
+  EXPECT_NEAR(back.measured_cost->per_byte_s, (7e-4 - 2e-4) / (1048576 - 262144), 1e-15);
+}
+
+// comm.fusion_bytes "auto" reads the all-reduce's cost from the measured
+// sizes: a collective that costs exactly 50 µs + B / 2 GB/s is recovered.
+TEST(AutoCalibration, TheCostFitRecoversALinearCollective) {
+  std::vector<SizeTimings> timings;
+  for (std::int64_t bytes = 4096; bytes <= (64 << 20); bytes *= 4) {
+    const double t = 50e-6 + double(bytes) / 2e9;
+    timings.push_back({bytes, {{"ring", t}, {"mpi", t * 1.5}}});
+  }
+  const auto cost = fit_allreduce_cost(timings);
+  ASSERT_TRUE(cost.has_value());
+  EXPECT_NEAR(cost->per_byte_s, 1 / 2e9, 1e-15);
+  EXPECT_NEAR(cost->fixed_s, 50e-6, 1e-9);
+  EXPECT_FALSE(fit_allreduce_cost({timings.front()}).has_value());  // one size: no slope
+  timings.back().seconds = {{"ring", 1e-6}};                        // not bandwidth-bound
+  EXPECT_FALSE(fit_allreduce_cost(timings).has_value());
 }
 
 void expect_error(const std::string& name, const std::string& text, const std::string& fragment) {
@@ -89,6 +108,13 @@ TEST(AutoCalibration, EveryBadFileIsOneLineNamingTheFileAndTheProblem) {
   expect_error("ranks", R"({"format": "largebatch-auto-allreduce/1", "group_size": 2, "rules": [{"algorithm": "mpi"}]})",
                "missing or mistyped field");
   expect_error("simulator", kHead + R"("rules": [{"algorithm": "nccl_tree"}]})", "simulator-only");
+  const std::string rules = R"("rules": [{"algorithm": "ring"}], )";
+  expect_error("measuredorder", kHead + rules + R"("measured": [{"bytes": 8, "seconds": {"ring": 1}},
+      {"bytes": 4, "seconds": {"ring": 2}}]})", "measured[1].bytes: must be positive and larger");
+  expect_error("measuredtime", kHead + rules + R"("measured": [{"bytes": 8, "seconds": {"ring": -1}}]})",
+               "measured[0].seconds.ring: must be a positive time");
+  expect_error("measuredempty", kHead + rules + R"("measured": [{"bytes": 8, "seconds": {}}]})",
+               "measured[0].seconds: no algorithm timed");
 }
 
 // lb-train does not run the simulator's models of NCCL and MPI libraries.

@@ -79,7 +79,8 @@ TEST(Spec, EmptyDocumentGivesTheStructDefaults) {
   EXPECT_EQ(spec.train.precision, Precision::fp16);
   EXPECT_EQ(spec.optimizer.name, OptimizerKind::lars);
   EXPECT_DOUBLE_EQ(spec.optimizer.lars.eta, 0.001);
-  EXPECT_EQ(spec.comm.fusion_bytes, 64ll << 20);
+  EXPECT_FALSE(spec.comm.fusion_bytes.has_value());  // "auto"
+  EXPECT_EQ(to_json(spec)["comm"]["fusion_bytes"], "auto");
   EXPECT_TRUE(spec.optimizer.lr.step_epochs.empty());
   EXPECT_EQ(spec.source, json::object());
 }
@@ -273,6 +274,7 @@ TEST(Spec, OutOfRangeValuesNameTheirPath) {
       "optimizer.lars.epsilon=-1",
       "comm.group_size=-1",
       "comm.fusion_bytes=-1",
+      "comm.fusion_bytes=fast",
       "comm.timeout_s=0",
       "train.threads=3000000000",
       "data.image.size=0",
@@ -328,6 +330,8 @@ TEST(Spec, BoundaryValuesAreAccepted) {
       "train.epochs=0.01",
   }));
   EXPECT_EQ(s.comm.fusion_bytes, 1000000);  // an integral float is an integer
+  EXPECT_FALSE(parse_spec(document_with({"comm.fusion_bytes=0", "comm.fusion_bytes=auto"}))
+                   .comm.fusion_bytes.has_value());
   EXPECT_EQ(s.train.seed, 18446744073709551615ull);
   EXPECT_DOUBLE_EQ(s.train.loss_scale.max, 1);
 }

@@ -81,6 +81,40 @@ TEST(GradientSync, MatchesAllreducerMeanBitForBit) {
   }
 }
 
+// Buckets that are slices of a gradient arena (reduced in place, padding
+// included) give the values of buckets packed by copy. Not bit for bit: the
+// padding moves the ring's chunk boundaries, and with them the order in
+// which each value's N terms are added (at most an ulp or so apart).
+TEST_P(GradientSyncTest, ArenaSlicesGiveTheValuesOfPackedBuckets) {
+  const auto [fusion_bytes, overlap] = GetParam();
+  Allreducer reducer(world_comm(), {Algorithm::ring, 0, false});
+  Grads packed(world_comm().rank());
+  std::vector<Tensor> tensors;
+  for (const auto& values : packed.storage) {
+    tensors.emplace_back(Shape{std::int64_t(values.size())});
+    std::copy(values.begin(), values.end(), tensors.back().data());
+  }
+  std::vector<Tensor*> pointers;
+  for (Tensor& t : tensors) pointers.push_back(&t);
+  GradientArena arena(pointers);
+  GradientSync by_copy(reducer, packed.spans, fusion_bytes, overlap);
+  GradientSync in_arena(reducer, arena, fusion_bytes, overlap);
+  ASSERT_EQ(in_arena.buckets().size(), by_copy.buckets().size());
+  for (GradientSync* sync : {&by_copy, &in_arena}) {
+    sync->begin_step(true);
+    for (std::size_t t = 0; t < packed.spans.size(); ++t) sync->ready(t);
+    sync->finish();
+  }
+  for (std::size_t t = 0; t < tensors.size(); ++t) {
+    for (std::size_t i = 0; i < packed.storage[t].size(); ++i) {
+      const float want = packed.storage[t][i];
+      ASSERT_NEAR(tensors[t][std::int64_t(i)], want, 2e-7f * std::abs(want)) << "tensor " << t << " [" << i << "]";
+    }
+  }
+  EXPECT_NEAR(in_arena.local_squared_norm(), by_copy.local_squared_norm(),
+              1e-9 * by_copy.local_squared_norm());
+}
+
 INSTANTIATE_TEST_SUITE_P(FusionAndOverlap, GradientSyncTest,
                          ::testing::Combine(::testing::Values(0, 4096, 1 << 20),
                                             ::testing::Bool()));

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/core/errors.hpp"
+#include "runtime/core/fusion_rule.hpp"
 
 namespace lb::sim {
 namespace {
@@ -18,6 +19,27 @@ Scenario one_layer(int cores_per_node, int threads) {
   s.cluster.gpus_per_node = 4;
   s.cluster.cores_per_node = cores_per_node;
   return s;
+}
+
+// comm.fusion_bytes "auto" resolves with lb-train's rule (core/fusion_rule.hpp)
+// on the simulated cluster's ring; an explicit size is kept.
+TEST(FusionBytes, AutoFollowsTheRuleOnTheClustersRing) {
+  Scenario s = one_layer(0, 1);
+  s.model.gradients = {{"conv", 25'557'032}};  // resnet50's 102 MB
+  s.cluster.gpus_per_node = 8;
+  s.cluster.intra = {150e9, 2e-6};
+  s.cluster.nic = {12.5e9, 5e-6};
+  s.spec.comm.algorithm = Algorithm::hierarchical;
+  // 2,048 GPUs: a ring of 256 leaders at 10 µs a step over 12.5 GB/s; the
+  // latency bound is far above the overlap bound, 102 MB / 6 -> 16 MiB.
+  EXPECT_EQ(fusion_bytes(s, 2048), 16 * kMiB);
+  // One node: 8 ranks over the node's links, 8 · 4 µs · 150 GB/s / 0.1 = 48 MB -> 16 MiB
+  // (the overlap bound again); a slower node link gives smaller buckets.
+  EXPECT_EQ(fusion_bytes(s, 8), 16 * kMiB);
+  s.cluster.intra = {5e9, 1e-6};
+  EXPECT_EQ(fusion_bytes(s, 8), 1 * kMiB);  // 8 · 2 µs · 5 GB/s / 0.1 = 0.8 MB -> the 1 MiB floor
+  s.spec.comm.fusion_bytes = 0;
+  EXPECT_EQ(fusion_bytes(s, 2048), 0);
 }
 
 TEST(StepPlan, GpusNeverShareAProcessor) {

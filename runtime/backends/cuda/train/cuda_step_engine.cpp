@@ -74,9 +74,19 @@ CudaStepEngine::CudaStepEngine(const EngineSetup& setup)
   reducer_ = std::make_unique<NcclAllreducer>(*nccl_, allreduce_config(spec_.comm));
   const std::vector<std::size_t> sizes = state_.backward_sizes();
   const std::vector<std::size_t> offsets = state_.backward_offsets();
+  std::int64_t gradient_bytes = 0;
+  for (std::size_t n : sizes) gradient_bytes += std::int64_t(n * sizeof(float));
+  // NCCL's ring spans every rank; its links are the node's GPU links when
+  // all ranks share a node, else the network.
+  const bool one_node = world_->ranks_per_node() >= world_->size();
+  const LinkFigures link = one_node ? kGpuNodeLink : kNetworkLink;
+  FusionJob job;
+  job.gradient_bytes = gradient_bytes;
+  job.measured = reducer_->config().measured_cost;
+  job.ring = {world_->size(), link.latency_s, link.bandwidth_bytes_per_s};
+  fusion_bytes_ = resolve_fusion_bytes(spec_.comm.fusion_bytes, job);
   sync_ = std::make_unique<DeviceGradientSync>(*reducer_, state_.gradients(), sizes, offsets,
-                                               spec_.comm.fusion_bytes, spec_.comm.fp16_gradients,
-                                               allocator_);
+                                               fusion_bytes_, spec_.comm.fp16_gradients, allocator_);
 }
 
 // Kernels may still read the buffers being freed: wait for the device
@@ -358,7 +368,7 @@ void CudaStepEngine::end_bn_recalibration() {
 }
 
 CommLayout CudaStepEngine::comm_layout() const {
-  return {reducer_ ? reducer_->group_size() : 1, sync_ ? sync_->buckets().size() : 0};
+  return {reducer_ ? reducer_->group_size() : 1, sync_ ? sync_->buckets().size() : 0, fusion_bytes_};
 }
 
 }  // namespace lb::cuda

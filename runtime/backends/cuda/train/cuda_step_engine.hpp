@@ -118,6 +118,7 @@ class CudaStepEngine final : public StepEngine, private GpuLayerObserver {
   std::unique_ptr<CudaLarsOptimizer> lars_;  // one of the two
   std::unique_ptr<CudaSgdOptimizer> sgd_;
   std::unique_ptr<NcclCommunicator> nccl_;  // several ranks only
+  std::int64_t fusion_bytes_ = 0;           // comm.fusion_bytes resolved (several ranks)
   std::unique_ptr<NcclAllreducer> reducer_;
   std::unique_ptr<DeviceGradientSync> sync_;
   std::unordered_map<const GpuLayer*, std::vector<GpuParam*>> leaf_params_;
