@@ -35,7 +35,10 @@ def archive(run, runs, results):
     for name in ("summary.json", "provenance.json", "wall.json"):
         if (src / name).exists():
             shutil.copyfile(src / name, dst / name)
-    with open(src / "metrics.jsonl", "rb") as f_in, gzip.open(dst / "metrics.jsonl.gz", "wb", 6) as f_out:
+    # mtime=0: the same record archives to the same bytes, so rerunning the
+    # report does not rewrite runs that are already in git.
+    with open(src / "metrics.jsonl", "rb") as f_in, open(dst / "metrics.jsonl.gz", "wb") as raw, \
+            gzip.GzipFile(filename="", mode="wb", compresslevel=6, fileobj=raw, mtime=0) as f_out:
         shutil.copyfileobj(f_in, f_out)
     return dst
 
