@@ -199,13 +199,20 @@ void TrialStore::create(const std::filesystem::path& file, const json& sweep) {
 TrialStore::TrialStore(const std::filesystem::path& file, bool read_only) {
   if (!std::filesystem::exists(file)) throw InputError(file.string() + ": no trial store here");
   db_ = open_db(file, read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
-  if (!read_only) {
-    // WAL: a commit is one append, and readers (hparam-sweep status) never block the sweep.
-    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-    add_missing_columns();
+  try {
+    if (!read_only) {
+      // WAL: a commit is one append, and readers (hparam-sweep status) never block the sweep.
+      exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+      add_missing_columns();
+    }
+    columns_ = kTrialColumns;
+    for (const char* column : kLaterColumns) columns_ += has_column(db_, column) ? std::string(", ") + column : ", 0";
+  } catch (...) {
+    // No destructor runs for a constructor that throws (a file that is not
+    // a database throws here), so the connection is closed by hand.
+    sqlite3_close(db_);
+    throw;
   }
-  columns_ = kTrialColumns;
-  for (const char* column : kLaterColumns) columns_ += has_column(db_, column) ? std::string(", ") + column : ", 0";
 }
 
 TrialStore::~TrialStore() { sqlite3_close(db_); }

@@ -75,7 +75,7 @@ class Layer {
   // In fp16 mode a leaf's output and input gradient are rounded to half here,
   // once, so no layer has to remember to do it. Inputs may be in any layout;
   // results are plain (NCHW), converted here if the layer produced a blocked
-  // layout (see Layout).
+  // layout (see Layout). x must outlive backward(): layers keep a pointer to it.
   const Tensor& forward(const Tensor& x, const Context& ctx);
   const Tensor& backward(const Tensor& dy, const Context& ctx);
   // As forward()/backward() but the result keeps the layer's own layout:

@@ -191,7 +191,10 @@ TEST(Residual, NoInputGradStillComputesParamGrads) {
   Rng rng(1);
   block->init(rng);
   block->set_needs_input_grad(false);
-  block->forward(random_tensor({2, 3, 2, 2}, 8), kTrain);
+  // Layers keep a pointer to their input until backward (layer.hpp), so it
+  // must outlive backward: a temporary here was read after its scope (ASan).
+  const Tensor x = random_tensor({2, 3, 2, 2}, 8);
+  block->forward(x, kTrain);
   const Tensor& dx = block->backward(random_tensor({2, 3, 2, 2}, 9), kTrain);
   EXPECT_TRUE(dx.empty());
   double norm = 0;
