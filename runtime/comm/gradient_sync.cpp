@@ -1,6 +1,7 @@
 #include "runtime/comm/gradient_sync.hpp"
 
 #include <chrono>
+#include <ctime>
 #include <cstring>
 
 #include "runtime/core/host.hpp"
@@ -17,6 +18,13 @@ std::vector<Bucket> plan_for(const std::vector<std::span<float>>& grads, std::in
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CPU seconds this thread has run (not waited or slept).
+double thread_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
 }
 
 }  // namespace
@@ -124,6 +132,7 @@ void GradientSync::reduce_bucket(std::size_t b) {
   t.bytes = buffer_[b].size_bytes();
   t.algorithm = reducer_.resolve(reducer_.config().algorithm, t.bytes);
   t.start_s = now_s() - step_start_;
+  const double cpu_start = thread_cpu_s();
   try {
     reducer_.sum(buffer_[b]);  // pre-scaled by launch()
   } catch (const CommError& e) {  // name the bucket, as Horovod's stall inspector does
@@ -131,6 +140,7 @@ void GradientSync::reduce_bucket(std::size_t b) {
                     std::to_string(buckets_.size()) + ", " + std::to_string(t.bytes) + " bytes)");
   }
   t.end_s = now_s() - step_start_;
+  t.cpu_s = thread_cpu_s() - cpu_start;
 }
 
 void GradientSync::comm_loop() {

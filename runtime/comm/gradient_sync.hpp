@@ -34,6 +34,10 @@ struct BucketTiming {
   std::size_t bytes = 0;
   Algorithm algorithm = Algorithm::ring;
   double start_s = 0, end_s = 0;  // seconds since the step began
+  // CPU time of the thread that ran the all-reduce, over [start_s, end_s]:
+  // on a CPU node communication is work on the node's cores (copies,
+  // reductions, polling), which compute shares (simulator/calibration.hpp).
+  double cpu_s = 0;
 };
 
 // comm.fusion_bytes as this job runs it (core/fusion_rule.hpp's

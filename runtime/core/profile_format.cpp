@@ -23,7 +23,8 @@ json comm_json(const ProfileComm& c) {
 
 json allreduce_json(const ProfileAllreduce& a) {
   return {{"algorithm", a.algorithm}, {"bytes", a.bytes}, {"ranks", a.ranks},
-          {"median_s", a.median_s},   {"count", a.count}};
+          {"median_s", a.median_s},   {"count", a.count},
+          {"median_cpu_s", a.median_cpu_s}};
 }
 
 // The array at `key` (required or not), each element read by `read_one`.
@@ -62,6 +63,7 @@ ProfileAllreduce read_allreduce(ObjectReader r) {
   r.read("ranks", a.ranks, IntRange::at_least(1));
   r.read("median_s", a.median_s, kSeconds);
   r.read("count", a.count, IntRange::at_least(0));
+  r.read("median_cpu_s", a.median_cpu_s, kSeconds);
   r.finish();
   return a;
 }

@@ -27,6 +27,9 @@ struct ProfileAllreduce {  // one (algorithm, bytes) that ran
   int ranks = 0;
   double median_s = 0;
   std::int64_t count = 0;
+  // Median CPU time of the thread that ran it (0 = not measured: profiles
+  // written before it was, or a device whose collectives run off the CPU).
+  double median_cpu_s = 0;
 };
 
 struct ProfileComm {

@@ -52,7 +52,9 @@ class StepProfile {
   // Leaves with parameters, in the order backward finished them.
   void gradient_ready(int row);
   void add_phase(Phase phase, double seconds);
-  void add_allreduce(const std::string& algorithm, std::size_t bytes, double seconds);
+  // `cpu_seconds`: CPU time of the thread that ran it (BucketTiming::cpu_s).
+  void add_allreduce(const std::string& algorithm, std::size_t bytes, double seconds,
+                     double cpu_seconds = 0);
   void end_step();
 
   std::int64_t steps_recorded() const { return steps_recorded_; }
@@ -70,7 +72,10 @@ class StepProfile {
   std::vector<int> gradient_order_;
   bool order_complete_ = false;
   std::map<Phase, Samples> phases_;
-  std::map<std::pair<std::string, std::size_t>, Samples> allreduce_;
+  struct AllreduceSamples {
+    Samples wall, cpu;
+  };
+  std::map<std::pair<std::string, std::size_t>, AllreduceSamples> allreduce_;
   bool recording_ = false;
   std::int64_t steps_seen_ = 0, steps_recorded_ = 0;
 };

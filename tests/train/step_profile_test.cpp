@@ -46,7 +46,7 @@ TEST(StepProfile, SkipsTheWarmUpStepAndSumsPartsOfAStep) {
     p.gradient_ready(1);  // no parameters: not part of the order
     p.gradient_ready(0);
     p.add_phase(Phase::step, t);
-    p.add_allreduce("ring", 4096, t);
+    p.add_allreduce("ring", 4096, t, t / 4);
     p.add_allreduce("mpi", 64, 0.5);
     p.end_step();
   }
@@ -70,21 +70,24 @@ TEST(StepProfile, SkipsTheWarmUpStepAndSumsPartsOfAStep) {
     EXPECT_EQ(a["ranks"], 4);
     EXPECT_EQ(a["count"], 3);
     EXPECT_DOUBLE_EQ(a["median_s"].get<double>(), a["algorithm"] == "ring" ? 2.0 : 0.5);
+    EXPECT_DOUBLE_EQ(a["median_cpu_s"].get<double>(), a["algorithm"] == "ring" ? 0.5 : 0.0);
   }
 }
 
-// Forward + backward per step 4, 6, 8 s: mean 6, sample std 2, cv 1/3.
-TEST(StepProfile, ComputeCvIsTheRelativeStdOfForwardPlusBackward) {
+// Forward + backward per step 4, 5, 6, 7, 8 s and one stalled step of 100 s:
+// quartiles 5.25 and 7.75 (interpolated), median 6.5, so the robust cv is
+// 2.5 / 1.349 / 6.5; the stall does not decide it (std / mean would be 1.9).
+TEST(StepProfile, ComputeCvIsARobustRelativeSpreadOfForwardPlusBackward) {
   StepProfile p(table());
   p.begin_step();  // warm-up
   p.end_step();
-  for (double t : {1.0, 2.0, 3.0}) {
+  for (double t : {1.0, 1.5, 2.0, 49.0, 2.5, 3.0}) {
     p.begin_step();
     p.add_phase(Phase::forward, t);
     p.add_phase(Phase::backward, 2 + t);
     p.end_step();
   }
-  EXPECT_NEAR(p.summary({}).compute_cv, 1.0 / 3, 1e-12);
+  EXPECT_NEAR(p.summary({}).compute_cv, 2.5 / 1.349 / 6.5, 1e-12);
   StepProfile empty(table());
   EXPECT_EQ(empty.summary({}).compute_cv, 0.0);
 }
