@@ -83,7 +83,8 @@ CalibrationInputs read_calibration_inputs(const std::vector<std::filesystem::pat
     }
     RuntimeProfile p = load_profile(path);
     for (const auto& a : p.allreduce) {
-      in.samples.push_back({p.file, a.algorithm, a.ranks, a.bytes, a.median_s, p.comm.fp16_gradients});
+      in.samples.push_back({p.file, a.algorithm, a.ranks, a.bytes, a.median_s, p.comm.fp16_gradients,
+                            true, a.median_cpu_s});
       check_sample(in.samples.back(), "calibration error: " + p.file + ": allreduce");
     }
     in.profiles.push_back(std::move(p));
@@ -97,8 +98,12 @@ std::pair<double, double> alpha_beta_features(Algorithm c, std::uint64_t bytes, 
   cfg.ranks = ranks;
   cfg.group_size = std::min(group_size, ranks);
   cfg.wire_bytes = wire_bytes;
+  return alpha_beta_features(plan_collective(c, bytes, cfg));
+}
+
+std::pair<double, double> alpha_beta_features(const std::vector<Phase>& phases) {
   double steps = 0, load = 0;
-  for (const Phase& phase : plan_collective(c, bytes, cfg)) {
+  for (const Phase& phase : phases) {
     std::map<std::pair<int, int>, double> link;  // (rank, 0 = out / 1 = in) -> bytes
     for (const Flow& f : phase.flows)
       link[{f.src, 0}] += double(f.bytes), link[{f.dst, 1}] += double(f.bytes);
@@ -110,45 +115,96 @@ std::pair<double, double> alpha_beta_features(Algorithm c, std::uint64_t bytes, 
   return {steps, load};
 }
 
+namespace {
+
+struct FitRow {
+  const AllreduceSample* sample;
+  double steps, load;  // alpha_beta_features
+};
+
+struct TwoTermFit {
+  double per_step = 0, per_byte = 0;
+  int rows = 0;
+  double median_abs_error = 0, max_abs_error = 0;
+  double at(const FitRow& r) const { return r.steps * per_step + r.load * per_byte; }
+};
+
+// Least squares for y = steps * per_step + load * per_byte over the rows
+// `use` selects, each weighted by 1/y so that small and large messages count
+// alike (relative error); per_step cannot be negative. Nothing when the rows
+// cannot pin both terms or the per-byte term comes out <= 0.
+template <typename Value, typename Use>
+std::optional<TwoTermFit> fit_steps_and_bytes(const std::vector<FitRow>& rows, Value y_of, Use use) {
+  double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
+  for (const FitRow& r : rows) {
+    const double y = y_of(*r.sample);
+    if (!use(*r.sample) || y <= 0) continue;
+    const double w = 1 / y, x1 = r.steps * w, x2 = r.load * w;
+    a11 += x1 * x1, a12 += x1 * x2, a22 += x2 * x2, b1 += x1, b2 += x2;
+  }
+  const double det = a11 * a22 - a12 * a12;
+  if (det <= 0 || a22 <= 0) return std::nullopt;
+  TwoTermFit fit{(b1 * a22 - b2 * a12) / det, (a11 * b2 - a12 * b1) / det};
+  if (fit.per_step < 0) fit.per_step = 0, fit.per_byte = b2 / a22;
+  if (fit.per_byte <= 0) return std::nullopt;
+  std::vector<double> errors;
+  for (const FitRow& r : rows) {
+    const double y = y_of(*r.sample);
+    if (use(*r.sample) && y > 0) errors.push_back(std::abs(fit.at(r) / y - 1));
+  }
+  fit.rows = int(errors.size());
+  fit.median_abs_error = median(errors);
+  fit.max_abs_error = *std::max_element(errors.begin(), errors.end());
+  return fit;
+}
+
+}  // namespace
+
 Calibration calibrate(const CalibrationInputs& in) {
   Calibration cal;
   if (!in.profiles.empty()) cal.compute = fit_profiles(in.profiles);
-  // Least squares for T = steps * alpha + load * inv_bw, rows weighted by
-  // 1/T so that small and large messages count alike (relative error).
-  double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
-  std::vector<std::tuple<const AllreduceSample*, double, double>> rows;
+  std::vector<FitRow> rows;
+  bool any_alone = false;
   for (const auto& s : in.samples) {
     if (s.ranks < 2 || s.time_s <= 0) continue;
     const auto [steps, load] =
         alpha_beta_features(parse_algorithm(s.algorithm), std::uint64_t(s.bytes), s.ranks, s.ranks,
                             s.fp16_wire ? 2 : 4);
-    rows.emplace_back(&s, steps, load);
-    if (!fitted_algorithm(s.algorithm)) continue;
-    const double w = 1 / s.time_s, x1 = steps * w, x2 = load * w;
-    a11 += x1 * x1, a12 += x1 * x2, a22 += x2 * x2, b1 += x1, b2 += x2;
+    rows.push_back({&s, steps, load});
+    any_alone = any_alone || (!s.in_training && fitted_algorithm(s.algorithm));
   }
-  const double det = a11 * a22 - a12 * a12;
-  if (det <= 0 || a22 <= 0) return cal;
-  double alpha = (b1 * a22 - b2 * a12) / det, inv_bw = (a11 * b2 - a12 * b1) / det;
-  if (alpha < 0) alpha = 0, inv_bw = b2 / a22;  // latency cannot be negative
-  if (inv_bw <= 0) return cal;
-  LinkFit fit{{1 / inv_bw, alpha}};
-  std::vector<double> errors;
-  for (const auto& [s, steps, load] : rows) {
-    const double predicted = steps * alpha + load * inv_bw, error = predicted / s->time_s - 1;
-    cal.residuals.push_back({{"source", s->source},
-                             {"algorithm", s->algorithm},
-                             {"ranks", s->ranks},
-                             {"bytes", s->bytes},
-                             {"measured_s", s->time_s},
-                             {"predicted_s", predicted},
-                             {"error", error},
-                             {"fitted", fitted_algorithm(s->algorithm)}});
-    if (fitted_algorithm(s->algorithm)) errors.push_back(std::abs(error)), ++fit.rows;
+  // The link from messages alone on the cores when there are any (see the header).
+  const auto link_row = [&](const AllreduceSample& s) {
+    return fitted_algorithm(s.algorithm) && (!s.in_training || !any_alone);
+  };
+  const auto cpu_row = [](const AllreduceSample& s) {
+    return fitted_algorithm(s.algorithm) && s.in_training && s.cpu_s > 0;
+  };
+  const auto link = fit_steps_and_bytes(rows, [](const AllreduceSample& s) { return s.time_s; }, link_row);
+  const auto cpu = fit_steps_and_bytes(rows, [](const AllreduceSample& s) { return s.cpu_s; }, cpu_row);
+  if (link) {
+    cal.intra = LinkFit{{1 / link->per_byte, link->per_step}, link->rows, link->median_abs_error,
+                        link->max_abs_error};
   }
-  fit.median_abs_error = median(errors);
-  fit.max_abs_error = errors.empty() ? 0 : *std::max_element(errors.begin(), errors.end());
-  cal.intra = fit;
+  if (cpu) {
+    cal.comm_cpu = CommCpuFit{{cpu->per_step, cpu->per_byte}, cpu->rows, cpu->median_abs_error,
+                              cpu->max_abs_error};
+  }
+  for (const FitRow& r : rows) {
+    const AllreduceSample& s = *r.sample;
+    json row{{"source", s.source}, {"algorithm", s.algorithm}, {"ranks", s.ranks},
+             {"bytes", s.bytes},   {"in_training", s.in_training}, {"measured_s", s.time_s}};
+    if (link) {
+      row["predicted_s"] = link->at(r);
+      row["error"] = link->at(r) / s.time_s - 1;
+      row["fitted"] = link_row(s);
+    }
+    if (s.cpu_s > 0) {
+      row["measured_cpu_s"] = s.cpu_s;
+      if (cpu) row["predicted_cpu_s"] = cpu->at(r), row["cpu_fitted"] = cpu_row(s);
+    }
+    cal.residuals.push_back(row);
+  }
   return cal;
 }
 
@@ -160,6 +216,13 @@ json to_json(const Calibration& c) {
                            {"rows", c.intra->rows},
                            {"median_abs_error", c.intra->median_abs_error},
                            {"max_abs_error", c.intra->max_abs_error}};
+  }
+  if (c.comm_cpu) {
+    j["comm_cpu"] = {{"per_step_us", c.comm_cpu->cost.per_step_s * 1e6},
+                     {"per_byte_ns", c.comm_cpu->cost.per_byte_s * 1e9},
+                     {"rows", c.comm_cpu->rows},
+                     {"median_abs_error", c.comm_cpu->median_abs_error},
+                     {"max_abs_error", c.comm_cpu->max_abs_error}};
   }
   if (c.compute) j["compute"] = to_json(*c.compute);
   j["residuals"] = c.residuals;
@@ -188,6 +251,17 @@ Calibration load_calibration(const std::filesystem::path& file) {
       c.intra = LinkFit{{gbps * 1e9 / 8, latency_us * 1e-6}};
     }
     links.finish();
+    if (r.take("comm_cpu")) {
+      ObjectReader cpu = r.child("comm_cpu");
+      CommCpuCost cost;
+      double per_step_us = 0, per_byte_ns = 0;
+      cpu.read("per_step_us", per_step_us, NumberRange::closed(0, 1e7));
+      cpu.read("per_byte_ns", per_byte_ns, NumberRange::closed(0, 1e6));
+      for (const char* key : {"rows", "median_abs_error", "max_abs_error"}) cpu.take(key);
+      cpu.finish();
+      cost.per_step_s = per_step_us * 1e-6, cost.per_byte_s = per_byte_ns * 1e-9;
+      c.comm_cpu = CommCpuFit{cost};
+    }
     if (const json* compute = r.take("compute")) c.compute = compute_model_from_json(*compute, "compute");
     r.finish();
   } catch (const SpecError& e) {

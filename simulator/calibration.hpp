@@ -7,9 +7,23 @@
 // one link class ("intra"). Under alpha-beta each algorithm's time is
 //   T = steps * alpha + busiest_link_bytes / B
 // summed over its phases (collectives.hpp), linear in (alpha, 1/B): a least
-// squares fit over all rows of our own algorithms (ring, hierarchical,
+// squares fit over the rows of our own algorithms (ring, hierarchical,
 // torus2d). MPI_Allreduce's internals are Open MPI's, so its rows are
 // reported with residuals but not fitted.
+//
+// The link is what a message costs on cores with nothing else to do:
+// allreduce-bench's rows when there are any (the profiles' otherwise). The
+// all-reduces measured inside training are reported beside it, not fitted:
+// their wall time is mostly waiting for the other ranks (on one 2-core VM a
+// 40 B all-reduce at np = 4 took 81 us or 16 ms depending on where in the
+// step it ran: ranks that take turns on the cores reach a bucket up to a
+// scheduling slice apart), which the straggler term models, not the link.
+// What they do on the cores is what slows compute beside them: their
+// thread's CPU time (profile.json's median_cpu_s), fitted the same way:
+//   cpu = steps * cpu_per_step + busiest_link_bytes * cpu_per_byte
+// (copies and reductions per byte; per step, the polls and handshakes of
+// one exchange). simulate-scaling runs that work on the rank's share of the
+// node's cores beside compute (scaling.cpp, iteration.hpp).
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -31,6 +45,8 @@ struct AllreduceSample {
   std::int64_t bytes = 0;  // wire bytes
   double time_s = 0;
   bool fp16_wire = false;
+  bool in_training = false;  // a profile's (beside backward), not allreduce-bench's
+  double cpu_s = 0;          // its thread's CPU time; 0 = not measured
 };
 
 // Reads --from arguments: a run directory (DIR/profile.json), a profile.json,
@@ -45,6 +61,8 @@ CalibrationInputs read_calibration_inputs(const std::vector<std::filesystem::pat
 // (number of sequential steps, bytes through the busiest link summed over steps).
 std::pair<double, double> alpha_beta_features(Algorithm c, std::uint64_t bytes, int ranks,
                                               int group_size, int wire_bytes);
+// The same of a planned collective.
+std::pair<double, double> alpha_beta_features(const std::vector<Phase>& phases);
 
 struct LinkFit {
   LinkClass link;
@@ -52,8 +70,15 @@ struct LinkFit {
   double median_abs_error = 0, max_abs_error = 0;  // relative
 };
 
+struct CommCpuFit {
+  CommCpuCost cost;
+  int rows = 0;
+  double median_abs_error = 0, max_abs_error = 0;  // relative
+};
+
 struct Calibration {
   std::optional<LinkFit> intra;
+  std::optional<CommCpuFit> comm_cpu;
   std::optional<ComputeModel> compute;
   nlohmann::json residuals = nlohmann::json::array();
 };

@@ -13,6 +13,14 @@ struct LinkClass {
   double latency_s = 0;      // one-way latency of a message crossing this class
 };
 
+// The CPU time one rank's communication thread spends on an all-reduce on a
+// CPU node (calibration.hpp): per exchange step (polls, handshakes) and per
+// byte through the rank (copies, reductions). Zero: not modelled.
+struct CommCpuCost {
+  double per_step_s = 0, per_byte_s = 0;
+  bool modelled() const { return per_step_s > 0 || per_byte_s > 0; }
+};
+
 enum class Fabric { single_switch, fat_tree, rail_fat_tree, torus };
 
 struct ClusterModel {
@@ -31,6 +39,7 @@ struct ClusterModel {
   double input_images_per_s = 0;        // per GPU; 0 = not modelled
   double node_input_images_per_s = 0;   // per node, shared by its GPUs; 0 = not modelled
   int cores_per_node = 0;               // CPU ranks share these; 0 = no sharing (GPUs)
+  CommCpuCost comm_cpu;                 // CPU nodes, from a calibration
 
   int nodes_for(int gpus) const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
   int node_of(int gpu) const { return gpu / gpus_per_node; }

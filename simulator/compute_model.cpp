@@ -274,11 +274,13 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
   for (const auto& p : profiles) (p.ranks > 1 ? multi : single).push_back(p);
   ComputeModel m = fit_lines(single.empty() ? profiles : single);
   if (!single.empty() && !multi.empty()) {
+    // Forward only: backward runs beside the all-reduces, whose CPU work
+    // the simulation puts beside it on its own (scaling.cpp's RankShare),
+    // while forward never does, so forward's slowdown is the ranks' alone.
     std::vector<double> ratios;
     for (const auto& p : multi) {
-      const double b = double(p.per_rank_batch);
-      const double alone = m.forward_s(b) + m.backward_s(b);
-      if (alone > 0) ratios.push_back((p.forward_s + p.backward_s) / alone);
+      const double alone = m.forward_s(double(p.per_rank_batch));
+      if (alone > 0 && p.forward_s > 0) ratios.push_back(p.forward_s / alone);
     }
     if (!ratios.empty()) m.co_run_factor = median(ratios);
     char text[96];

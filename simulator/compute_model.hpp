@@ -42,9 +42,12 @@ struct ComputeModel {
   double compute_cv = 0;
   // CPU ranks on one node slow each other's compute through the caches and
   // memory they share, beyond taking turns on its cores: the multi-rank
-  // profiles' forward + backward over the single-rank lines' (median over
-  // those profiles). Applied when a node with cores_per_node runs two or
-  // more ranks; 1 when no profile measured it (and for GPUs).
+  // profiles' forward over the single-rank lines' (median over those
+  // profiles; forward, because backward also shares the cores with the
+  // all-reduces, which the simulation models apart). The calibration's
+  // multi-rank runs must not outnumber the cores, or taking turns counts
+  // here too. Applied when a node with cores_per_node runs two or more
+  // ranks; 1 when no profile measured it (and for GPUs).
   double co_run_factor = 1;
   // Per-GPU batches the model rests on (measured); 0 = none (assumed efficiency).
   double measured_min_batch = 0, measured_max_batch = 0;

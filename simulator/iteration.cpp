@@ -33,11 +33,16 @@ void Step::publish_ready(std::size_t count) {
   changed->notify_all();
 }
 
-// Runs `seconds` of device work (the host's speed is 1 flop/s), slower while
-// an all-reduce takes its share; returns the wall time it took.
-double work(double seconds) {
+// Runs `amount` of host work (the host's speed is 1 flop/s) at most at
+// `rate`, slower while an all-reduce takes its share (`weight` against its
+// CPU work's 1); returns the wall time it took.
+double work(double amount, double rate = 1, double weight = 1) {
   const double t0 = now();
-  if (seconds > 0) s4u::this_actor::execute(seconds);
+  if (amount > 0) {
+    s4u::ExecPtr exec = s4u::this_actor::exec_init(amount);
+    if (rate < 1) exec->set_bound(rate);
+    exec->set_priority(weight)->wait();
+  }
   return now() - t0;
 }
 
@@ -53,13 +58,13 @@ void compute_actor(Step* s) {
   const double forward_start = now();
   for (std::size_t i = 0; i < p.layers.size(); ++i) {
     const double t0 = now();
-    r.events.push_back({p.layers[i], "forward", 0, t0, work(p.forward_s[i]), 0, ""});
+    r.events.push_back({p.layers[i], "forward", 0, t0, work(p.forward_s[i], p.compute_rate, p.compute_weight), 0, ""});
   }
   r.forward_s = now() - forward_start;
   std::size_t ready = 0;
   for (int i = int(p.layers.size()) - 1; i >= 0; --i) {
     const double t0 = now();
-    r.events.push_back({p.layers[std::size_t(i)], "backward", 0, t0, work(p.backward_s[std::size_t(i)]), 0, ""});
+    r.events.push_back({p.layers[std::size_t(i)], "backward", 0, t0, work(p.backward_s[std::size_t(i)], p.compute_rate, p.compute_weight), 0, ""});
     while (ready < p.buckets.size() && p.bucket_ready_after[ready] >= i) ++ready;
     if (p.overlap) s->publish_ready(ready);
   }
@@ -72,7 +77,7 @@ void compute_actor(Step* s) {
   }
   r.exposed_comm_s = now() - backward_end;
   r.events.push_back({"optimizer", "optimizer", 0, now(), p.optimizer_s, 0, ""});
-  r.optimizer_s = work(p.optimizer_s);
+  r.optimizer_s = work(p.optimizer_s, p.compute_rate, p.compute_weight);
   r.iteration_s = now() - s->start;
 }
 
@@ -80,14 +85,21 @@ void compute_actor(Step* s) {
 // executions get the rest (SimGrid shares a host max-min fairly, and a
 // bounded execution takes no more than its bound).
 double allreduce(const BucketComm& b) {
-  s4u::ExecPtr load;
+  const double t0 = now();
+  s4u::ExecPtr load, cpu;
   if (b.interference > 0) {
     load = s4u::this_actor::exec_init(std::numeric_limits<double>::max() / 4);
     load->set_bound(b.interference)->start();
   }
+  if (b.cpu_work > 0) {
+    cpu = s4u::this_actor::exec_init(b.cpu_work);
+    if (b.cpu_rate < 1) cpu->set_bound(b.cpu_rate);
+    cpu->start();
+  }
   s4u::this_actor::sleep_for(b.seconds);
   if (load) load->cancel();
-  return b.seconds;
+  if (cpu) cpu->wait();
+  return now() - t0;
 }
 
 void comm_actor(Step* s) {

@@ -7,7 +7,11 @@
 // GradientSync's communication thread does; then the optimizer step. While
 // an all-reduce runs it takes a share of the host (its interference: NCCL's
 // kernels use the GPU's memory bandwidth and SMs), so overlapped compute
-// slows down. Every rank does the same work in data-parallel training, so
+// slows down. On a CPU node the host is the rank's share of the node's cores
+// and an all-reduce's CPU work (its thread's copies, reductions and polls)
+// runs on it beside compute, each at most at its own rate, sharing the host
+// in proportion to their weights (scaling.cpp's RankShare).
+// Every rank does the same work in data-parallel training, so
 // one rank's compute stands for all; the all-reduce durations come from the
 // network model over the whole cluster (flow_model.hpp).
 #include <cstdint>
@@ -21,11 +25,18 @@ struct BucketComm {
   double seconds = 0;       // the all-reduce alone
   std::string algorithm;    // as resolved, for traces
   double interference = 0;  // share of the device's throughput it takes while it runs, [0, 0.5]
+  // CPU nodes: host work it does on the cores (0: none modelled), at most at
+  // cpu_rate; the all-reduce ends when both its transfer (`seconds`) and this are done.
+  double cpu_work = 0, cpu_rate = 1;
 };
 
 struct StepPlan {
   std::vector<std::string> layers;            // forward order
-  std::vector<double> forward_s, backward_s;  // per layer, at this per-GPU batch
+  // Per layer at this per-GPU batch, as host work: seconds at compute_rate
+  // 1 (a GPU), else work / compute_rate seconds with nothing beside it.
+  std::vector<double> forward_s, backward_s;
+  double compute_rate = 1;    // compute's bound on the host, (0, 1]
+  double compute_weight = 1;  // its share beside an all-reduce's CPU work (weight 1): its threads
   std::vector<BucketComm> buckets;            // launch (backward) order
   std::vector<int> bucket_ready_after;        // the layer whose backward completes the bucket
   bool overlap = true;

@@ -6,6 +6,7 @@
 #include "runtime/comm/bucket_plan.hpp"
 #include "runtime/core/batch_arithmetic.hpp"
 #include "runtime/core/fusion_rule.hpp"
+#include "simulator/calibration.hpp"
 #include "simulator/collectives.hpp"
 #include "simulator/cost.hpp"
 #include "simulator/flow_model.hpp"
@@ -86,11 +87,46 @@ void add_buckets(const Scenario& s, int gpus, StepPlan& plan, std::vector<std::u
   }
 }
 
+// What the simulated rank's host stands for, in the units of iteration.hpp.
+// On a GPU: the device, compute at its full rate. On a CPU node
+// (cores_per_node > 0): the rank's share of the node's cores, cores / ranks
+// on the node. Its compute threads use at most min(threads, share) cores of
+// it (ranks that outnumber the cores take turns on them; the profiles were
+// measured with a core per thread) and run co_run_factor slower beside other
+// ranks (shared caches and memory bandwidth); an all-reduce's CPU work (the
+// communication thread: copies, reductions, polls) uses at most one core.
+// Beside each other they get shares weighted by their threads, as Linux's
+// fair scheduler gives every runnable thread an equal share.
+struct RankShare {
+  double compute_work = 1;  // host work per second of profiled compute
+  double compute_rate = 1, compute_weight = 1;
+  double comm_cpu_work = 0;  // host work per CPU second of communication
+  double comm_cpu_rate = 0;
+  // Compute's wall time over its profiled time, with no all-reduce beside it.
+  double stretch() const { return compute_work / compute_rate; }
+};
+
+RankShare rank_share(const Scenario& s, int gpus) {
+  RankShare r;
+  const int cores = s.cluster.cores_per_node;
+  if (cores <= 0) return r;
+  const double threads = s.spec.train.threads > 0 ? s.spec.train.threads : cores;
+  const int ranks_on_node = std::min(gpus, s.cluster.gpus_per_node);
+  const double share = double(cores) / ranks_on_node;  // cores: the host's speed
+  const double co_run = ranks_on_node >= 2 ? s.compute.co_run_factor : 1.0;
+  r.compute_work = co_run * threads / share;
+  r.compute_rate = std::min(threads, share) / share;
+  r.compute_weight = threads;
+  r.comm_cpu_work = 1 / share;
+  r.comm_cpu_rate = std::min(1.0, share) / share;
+  return r;
+}
+
 // Each distinct bucket size's all-reduce on the whole cluster, and the share
 // of the device it takes: NCCL-style collectives move comm_memory_passes
 // bytes of device memory per byte a rank sends or receives.
-void time_buckets(const Scenario& s, int gpus, const std::vector<std::uint64_t>& bytes,
-                  StepPlan& plan) {
+void time_buckets(const Scenario& s, int gpus, const RankShare& share,
+                  const std::vector<std::uint64_t>& bytes, StepPlan& plan) {
   const CollectiveConfig config = collective_config(s, gpus);
   const Algorithm requested = s.spec.comm.algorithm;
   const Topology topology(s.cluster, gpus);
@@ -104,24 +140,18 @@ void time_buckets(const Scenario& s, int gpus, const std::vector<std::uint64_t>&
         const double moved = s.spec.cluster.comm_memory_passes * bytes_through_rank0(phases);
         c.interference = std::min(kMaxInterference, moved / c.seconds / (s.device.memory_gbps * 1e9));
       }
+      const CommCpuCost& cpu = s.cluster.comm_cpu;
+      if (!s.cluster.is_gpu_cluster() && cpu.modelled()) {
+        const auto [steps, load] = alpha_beta_features(phases);
+        c.cpu_work = share.comm_cpu_work * (steps * cpu.per_step_s + load * cpu.per_byte_s);
+        c.cpu_rate = share.comm_cpu_rate;
+      }
       it = cache.emplace(b, c).first;
     }
     plan.buckets.push_back(it->second);
   }
 }
 
-// How much longer a rank's compute takes than its profile alone on a core:
-// ranks that outnumber the node's cores take turns on them (the profiles
-// were measured with a core per thread), and ranks running side by side
-// slow each other through shared caches and memory (co_run_factor).
-double compute_stretch(const Scenario& s, int gpus) {
-  const int cores = s.cluster.cores_per_node;
-  if (cores <= 0) return 1;
-  const int threads = s.spec.train.threads > 0 ? s.spec.train.threads : cores;
-  const int ranks_on_node = std::min(gpus, s.cluster.gpus_per_node);
-  const double turns = std::max(1.0, double(ranks_on_node) * threads / cores);
-  return turns * (ranks_on_node >= 2 ? s.compute.co_run_factor : 1.0);
-}
 
 // Seconds the input pipeline needs per batch: the slower of the per-GPU
 // rate and this GPU's share of its node's rate; 0 when neither is set.
@@ -154,7 +184,7 @@ nlohmann::json simulate_variants(const StepPlan& plan, bool events) {
   return in_fresh_engine([&] {
     StepPlan still = plan, quiet = plan;
     still.straggle = 0;
-    for (auto& b : quiet.buckets) b.interference = 0;
+    for (auto& b : quiet.buckets) b.interference = 0, b.cpu_work = 0;
     return nlohmann::json{result_json(simulate_step(plan), events),
                           result_json(simulate_step(still), false),
                           result_json(simulate_step(quiet), false)};
@@ -174,23 +204,25 @@ bool auto_calibration_applies(const Scenario& s, int gpus) {
 
 StepPlan step_plan(const Scenario& s, int gpus, std::int64_t global_batch) {
   const double batch = double(per_rank_batch(global_batch, gpus));
-  const double stretch = compute_stretch(s, gpus);
+  const RankShare share = rank_share(s, gpus);
   StepPlan plan;
+  plan.compute_rate = share.compute_rate;
+  plan.compute_weight = share.compute_weight;
   for (const auto& l : s.compute.layers) {
     plan.layers.push_back(l.name);
-    plan.forward_s.push_back(stretch * l.forward.at(batch));
-    plan.backward_s.push_back(stretch * l.backward.at(batch));
+    plan.forward_s.push_back(share.compute_work * l.forward.at(batch));
+    plan.backward_s.push_back(share.compute_work * l.backward.at(batch));
   }
   std::vector<std::uint64_t> bytes;
   add_buckets(s, gpus, plan, bytes);
   if (gpus >= 2) {
-    time_buckets(s, gpus, bytes, plan);
+    time_buckets(s, gpus, share, bytes, plan);
   } else {
     plan.bucket_ready_after.clear();  // one rank: no all-reduce
   }
   plan.overlap = s.spec.comm.overlap;
   plan.host_overhead_s = s.spec.cluster.step_overhead_s;
-  plan.optimizer_s = stretch * s.compute.optimizer_s;
+  plan.optimizer_s = share.compute_work * s.compute.optimizer_s;
   plan.straggle = s.compute_cv * expected_max_normal(gpus);
   plan.data_s = data_seconds(s, gpus, batch);
   return plan;
@@ -216,13 +248,15 @@ ScalingRow predict(const Scenario& s, int gpus, std::int64_t global_batch,
   row.data_wait_s = main["data_wait_s"];
   row.straggler_s = std::max(0.0, row.iteration_s - reply[1]["iteration_s"].get<double>());
   row.interference_s = std::max(0.0, row.iteration_s - reply[2]["iteration_s"].get<double>());
-  row.overhead_s = compute_stretch(s, gpus) * s.compute.fixed_s() + plan.host_overhead_s;
+  const RankShare share = rank_share(s, gpus);
+  row.overhead_s = share.stretch() * s.compute.fixed_s() + plan.host_overhead_s;
   row.buckets = int(plan.buckets.size());
   row.fusion_bytes = fusion_bytes(s, gpus);
   row.images_per_s = double(global_batch) / row.iteration_s;
   // One GPU with the same per-GPU batch and no communication: weak scaling.
-  double alone = plan.host_overhead_s + plan.optimizer_s;
-  for (std::size_t i = 0; i < plan.layers.size(); ++i) alone += plan.forward_s[i] + plan.backward_s[i];
+  double work = plan.optimizer_s;  // host work (iteration.hpp): time at compute_rate
+  for (std::size_t i = 0; i < plan.layers.size(); ++i) work += plan.forward_s[i] + plan.backward_s[i];
+  double alone = plan.host_overhead_s + work / plan.compute_rate;
   alone += std::max(0.0, plan.data_s - alone);
   row.efficiency = row.images_per_s / (double(gpus) * double(row.per_gpu_batch) / alone);
   row.steps = epochs_to_steps(s.spec.train.epochs, steps_per_epoch(s.model.train_images, global_batch));

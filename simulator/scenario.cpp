@@ -87,6 +87,7 @@ Scenario make_scenario(const ScenarioInputs& in) {
   std::optional<Calibration> cal;
   if (!in.calibration.empty()) cal = load_calibration(in.calibration);
   if (cal && cal->intra) s.cluster.intra = cal->intra->link;
+  if (cal && cal->comm_cpu) s.cluster.comm_cpu = cal->comm_cpu->cost;
   s.compute = choose_compute(in, s.spec, s.model, s.device, cal);
   choose_compute_cv(s, (cal && cal->compute) || !in.profiles.empty());
   load_auto_rules(s);

@@ -2,7 +2,8 @@
 """simulate-scaling against real lb-train runs on this machine (issue 5).
 
   1. calibration runs: lb-train at np = 1 (per-rank batch 16, 32 and 64) and
-     np = 2 (batch 24, 32 and 56 per rank, ring), plus allreduce-bench at
+     np = 2 (batch 24, 32 and 56 per rank, ring, one 64 MiB bucket; batch 40,
+     every tensor on its own), plus allreduce-bench at
      np = 2; `simulate-scaling calibrate` fits the per-layer compute lines
      (np = 1), the co-run factor (np = 2: two ranks side by side slow each
      other's compute) and the link's latency and bandwidth from them;
@@ -45,9 +46,14 @@ SPEC = os.path.join(ROOT, "experiments/fmnist-lenet-lars-fp16.json")
 # the fixed per-call cost that dominates at 16 (-21 % at np = 2, 16 per rank).
 # Three at np = 2, none a prediction's: the co-run slowdown measured
 # 1.04-1.21x depending on the batch, so one np = 2 run cannot pin it.
+# One more at np = 2 all-reduces every tensor on its own: all-reduces of 40 B
+# to 147 KiB inside training, which pin the link's per-step cost and the
+# communication thread's CPU time per step and per byte (a 64 MiB bucket
+# alone is one size).
 CALIBRATION = [(1, 16, "ring", 64 << 20, True, 0), (1, 32, "ring", 64 << 20, True, 0),
                (1, 64, "ring", 64 << 20, True, 0), (2, 24, "ring", 64 << 20, True, 0),
-               (2, 32, "ring", 64 << 20, True, 0), (2, 56, "ring", 64 << 20, True, 0)]
+               (2, 32, "ring", 64 << 20, True, 0), (2, 56, "ring", 64 << 20, True, 0),
+               (2, 40, "ring", 0, True, 0)]
 PREDICTIONS = [
     (2, 48, "ring", 1 << 20, True, 0),
     (2, 48, "mpi", 0, True, 0),

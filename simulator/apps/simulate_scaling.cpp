@@ -148,15 +148,23 @@ int run_calibrate(const CalibrateArgs& a) {
         cal.intra->link.latency_s * 1e6, cal.intra->link.bandwidth_Bps * 8 / 1e9,
         cal.intra->link.bandwidth_Bps / 1e9, cal.intra->rows, 100 * cal.intra->median_abs_error,
         100 * cal.intra->max_abs_error);
-    std::printf("%-13s %6s %12s %12s %12s %8s\n", "algorithm", "ranks", "bytes", "measured_s",
-                "predicted_s", "error");
+    std::printf("%-13s %6s %12s %9s %12s %12s %8s\n", "algorithm", "ranks", "bytes", "measured",
+                "measured_s", "predicted_s", "error");
     for (const auto& r : cal.residuals) {
-      std::printf("%-13s %6d %12lld %12.6f %12.6f %7.1f%%%s\n",
+      std::printf("%-13s %6d %12lld %9s %12.6f %12.6f %7.1f%%%s\n",
                   r["algorithm"].get<std::string>().c_str(), r["ranks"].get<int>(),
-                  (long long)r["bytes"].get<std::int64_t>(), r["measured_s"].get<double>(),
+                  (long long)r["bytes"].get<std::int64_t>(),
+                  r["in_training"].get<bool>() ? "training" : "alone", r["measured_s"].get<double>(),
                   r["predicted_s"].get<double>(), 100 * r["error"].get<double>(),
                   r["fitted"].get<bool>() ? "" : " (not fitted)");
     }
+  }
+  if (cal.comm_cpu) {
+    std::printf(
+        "communication CPU time in training: %.2f us per step + %.4f ns per byte from %d rows; "
+        "|error| median %.1f%%, max %.1f%%\n",
+        cal.comm_cpu->cost.per_step_s * 1e6, cal.comm_cpu->cost.per_byte_s * 1e9, cal.comm_cpu->rows,
+        100 * cal.comm_cpu->median_abs_error, 100 * cal.comm_cpu->max_abs_error);
   }
   if (cal.compute)
     std::printf("compute: %s, %zu layers, optimizer %.6f s\n", cal.compute->source.c_str(),

@@ -77,8 +77,9 @@ TEST(ComputeModel, ComputeCvIsTheMedianProfilesAndRoundTrips) {
 }
 
 // Multi-rank profiles do not bend the lines: the single-rank ones give them,
-// and the others' slowdown against those lines (median) is the co-run
-// factor, which round-trips and defaults to 1 in older calibrations.
+// and the others' forward slowdown against those lines (median) is the
+// co-run factor (backward, which also shares the cores with all-reduces,
+// does not count), which round-trips and defaults to 1 in older calibrations.
 TEST(ComputeModel, MultiRankProfilesGiveTheCoRunFactor) {
   const ModelInfo model = model_info(resnet20_spec());
   std::vector<RuntimeProfile> profiles = {synthetic_profile(model, 32),
@@ -88,7 +89,7 @@ TEST(ComputeModel, MultiRankProfilesGiveTheCoRunFactor) {
   for (auto [batch, slowdown] : {std::pair{24, 1.10}, std::pair{48, 1.30}, std::pair{96, 1.20}}) {
     RuntimeProfile p = synthetic_profile(model, batch);
     p.ranks = 2;
-    for (auto& l : p.layers) l.forward_s *= slowdown, l.backward_s *= slowdown;
+    for (auto& l : p.layers) l.forward_s *= slowdown, l.backward_s *= 2 * slowdown;
     for (const auto& l : p.layers) p.forward_s += l.forward_s, p.backward_s += l.backward_s;
     profiles.push_back(p);
   }

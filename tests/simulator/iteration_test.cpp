@@ -113,6 +113,42 @@ TEST(Step, CommunicationBesideComputeSlowsItByItsShare) {
   EXPECT_NEAR(run(p).iteration_s, 6.5, 1e-6);
 }
 
+// A CPU node: bucket 0's all-reduce does 0.5 s of work on the cores from
+// 3 s, beside a's backward, while its transfer takes 0.25 s. Compute's 1
+// thread and the communication thread share the host equally: the
+// all-reduce's work is done at 4 s (1 s of wall), a's backward does 0.5 s of
+// its work by then and the rest by 4.5 s. Bucket 1 runs 4.5-5 s alone (its
+// work at full rate), the optimizer 5-5.5 s.
+TEST(Step, AnAllreducesCpuWorkSharesTheCoresWithCompute) {
+  StepPlan p = two_layer_plan(true);
+  for (auto& b : p.buckets) b.seconds = 0.25, b.cpu_work = 0.5;
+  StepResult r = run(p);
+  EXPECT_NEAR(r.iteration_s, 5.5, 1e-6);
+  EXPECT_NEAR(r.comm_s, 1.5, 1e-6);
+  EXPECT_NEAR(r.exposed_comm_s, 0.5, 1e-6);
+  // Three compute threads against one: the all-reduce gets a quarter of the
+  // host, a's backward three quarters, done at 3 + 4/3 s; by then the
+  // all-reduce did 1/3 of its work, the rest alone by 4.5 s. Bucket 1 then
+  // runs 4.5-5 s, the optimizer 5-5.5 s: the same step (the host never
+  // idles), with communication longer and more of it exposed.
+  p.compute_weight = 3;
+  r = run(p);
+  EXPECT_NEAR(r.iteration_s, 5.5, 1e-6);
+  EXPECT_NEAR(r.comm_s, 2.0, 1e-6);
+  EXPECT_NEAR(r.exposed_comm_s, 5.0 - (3 + 4.0 / 3), 1e-6);
+  // Compute bounded below the host (a rank with more cores than threads):
+  // both run at full rate beside each other, nothing is slowed.
+  p = two_layer_plan(true);
+  for (auto& b : p.buckets) b.seconds = 0.25, b.cpu_work = 0.25, b.cpu_rate = 0.5;
+  for (double& w : p.forward_s) w = 0.5;
+  for (double& w : p.backward_s) w = 0.5;
+  p.optimizer_s = 0.25;
+  p.compute_rate = 0.5;  // 1 s per layer, as above
+  r = run(p);
+  EXPECT_NEAR(r.iteration_s, 5.0, 1e-6);  // bucket 1 (0.5 s) after backward, then the optimizer
+  EXPECT_NEAR(r.comm_s, 1.0, 1e-6);
+}
+
 // cluster.step_overhead_s: fixed host time before forward.
 TEST(Step, TheHostOverheadAddsItsTime) {
   StepPlan p = two_layer_plan(true);

@@ -6,6 +6,7 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/fusion_rule.hpp"
+#include "simulator/calibration.hpp"
 
 namespace lb::sim {
 namespace {
@@ -66,13 +67,43 @@ TEST(StepPlan, CpuRanksBeyondTheCoresTakeTurns) {
   EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 1), 8, 64).forward_s[0], 2 * 0.008);
 }
 
+// On a CPU node with a calibrated communication CPU cost, each bucket's
+// all-reduce does that work on the rank's share of the cores (cores / ranks
+// on the node): twice the host work when 4 ranks share 2 cores as when 2 do,
+// at most one core's rate; compute weighs its threads. GPUs do none.
+TEST(StepPlan, AllreducesOnCpuNodesDoTheirCpuWorkOnTheRanksShare) {
+  Scenario s = one_layer(2, 1);
+  s.model.gradients = {{"conv", 250'000}};  // 1 MB of fp32 gradients
+  s.spec.comm.algorithm = Algorithm::ring;
+  s.spec.comm.fusion_bytes = 64 * kMiB;
+  s.cluster.intra = {5e9, 10e-6};
+  s.cluster.comm_cpu = {40e-6, 0.2e-9};
+  for (int ranks : {2, 4}) {
+    const StepPlan p = step_plan(s, ranks, 64);
+    ASSERT_EQ(p.buckets.size(), 1u);
+    const auto [steps, load] = alpha_beta_features(Algorithm::ring, 1'000'000, ranks, ranks, 4);
+    const double share = 2.0 / ranks;  // cores per rank
+    EXPECT_NEAR(p.buckets[0].cpu_work, (steps * 40e-6 + load * 0.2e-9) / share, 1e-12) << ranks;
+    EXPECT_DOUBLE_EQ(p.buckets[0].cpu_rate, std::min(1.0, share) / share) << ranks;
+    EXPECT_DOUBLE_EQ(p.compute_weight, 1);
+  }
+  s.spec.train.threads = 2;
+  EXPECT_DOUBLE_EQ(step_plan(s, 2, 64).compute_weight, 2);
+  s.cluster.cores_per_node = 0;  // GPUs
+  EXPECT_DOUBLE_EQ(step_plan(s, 2, 64).buckets[0].cpu_work, 0);
+}
+
+// The plan holds host work; alone on its host, compute takes work / compute_rate.
+double seconds_alone(const StepPlan& p, double work) { return work / p.compute_rate; }
+
 TEST(StepPlan, CoRunningCpuRanksPayTheMeasuredFactor) {
   Scenario s = one_layer(2, 1);
   s.compute.co_run_factor = 1.15;
-  EXPECT_DOUBLE_EQ(step_plan(s, 1, 64).forward_s[0], 0.064);  // alone: as profiled
-  EXPECT_DOUBLE_EQ(step_plan(s, 2, 64).forward_s[0], 1.15 * 0.032);
-  EXPECT_DOUBLE_EQ(step_plan(s, 2, 64).optimizer_s, 1.15 * 0.01);
-  EXPECT_DOUBLE_EQ(step_plan(s, 4, 64).forward_s[0], 2 * 1.15 * 0.016);  // turns and co-running
+  const StepPlan one = step_plan(s, 1, 64), two = step_plan(s, 2, 64), four = step_plan(s, 4, 64);
+  EXPECT_DOUBLE_EQ(seconds_alone(one, one.forward_s[0]), 0.064);  // alone: as profiled
+  EXPECT_DOUBLE_EQ(seconds_alone(two, two.forward_s[0]), 1.15 * 0.032);
+  EXPECT_DOUBLE_EQ(seconds_alone(two, two.optimizer_s), 1.15 * 0.01);
+  EXPECT_DOUBLE_EQ(seconds_alone(four, four.forward_s[0]), 2 * 1.15 * 0.016);  // turns and co-running
   Scenario gpu = one_layer(0, 1);
   gpu.compute.co_run_factor = 1.15;  // not a CPU node: never applied
   EXPECT_DOUBLE_EQ(step_plan(gpu, 4, 64).forward_s[0], 0.016);
