@@ -95,7 +95,8 @@ std::vector<BucketTiming> DeviceGradientSync::timings(const Event& step_start) c
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
     out.push_back({b, buckets_[b].elements * sizeof(float), algorithm_,
                    start_[b]->elapsed_ms_since(step_start) / 1e3,
-                   done_[b]->elapsed_ms_since(step_start) / 1e3});
+                   done_[b]->elapsed_ms_since(step_start) / 1e3,
+                   /*cpu_s=*/0.0});  // NCCL's kernels do the work, not a host thread
   }
   return out;
 }
