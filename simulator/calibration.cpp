@@ -122,30 +122,37 @@ struct FitRow {
   double steps, load;  // alpha_beta_features
 };
 
+// y = fixed * a + load * per_byte, where `fixed` is a row's exchange steps
+// (the link's latency is paid per step) or 1 (a cost paid once per call).
 struct TwoTermFit {
-  double per_step = 0, per_byte = 0;
+  bool per_call = false;
+  double a = 0, per_byte = 0;
   int rows = 0;
   double median_abs_error = 0, max_abs_error = 0;
-  double at(const FitRow& r) const { return r.steps * per_step + r.load * per_byte; }
+  double fixed(const FitRow& r) const { return per_call ? 1.0 : r.steps; }
+  double at(const FitRow& r) const { return fixed(r) * a + r.load * per_byte; }
 };
 
-// Least squares for y = steps * per_step + load * per_byte over the rows
-// `use` selects, each weighted by 1/y so that small and large messages count
-// alike (relative error); per_step cannot be negative. Nothing when the rows
-// cannot pin both terms or the per-byte term comes out <= 0.
+// Least squares over the rows `use` selects, each weighted by 1/y so that
+// small and large messages count alike (relative error); `a` cannot be
+// negative. Nothing when the rows cannot pin both terms or the per-byte term
+// comes out <= 0.
 template <typename Value, typename Use>
-std::optional<TwoTermFit> fit_steps_and_bytes(const std::vector<FitRow>& rows, Value y_of, Use use) {
+std::optional<TwoTermFit> fit_two_terms(const std::vector<FitRow>& rows, bool per_call, Value y_of,
+                                        Use use) {
+  TwoTermFit fit;
+  fit.per_call = per_call;
   double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
   for (const FitRow& r : rows) {
     const double y = y_of(*r.sample);
     if (!use(*r.sample) || y <= 0) continue;
-    const double w = 1 / y, x1 = r.steps * w, x2 = r.load * w;
+    const double w = 1 / y, x1 = fit.fixed(r) * w, x2 = r.load * w;
     a11 += x1 * x1, a12 += x1 * x2, a22 += x2 * x2, b1 += x1, b2 += x2;
   }
   const double det = a11 * a22 - a12 * a12;
   if (det <= 0 || a22 <= 0) return std::nullopt;
-  TwoTermFit fit{(b1 * a22 - b2 * a12) / det, (a11 * b2 - a12 * b1) / det};
-  if (fit.per_step < 0) fit.per_step = 0, fit.per_byte = b2 / a22;
+  fit.a = (b1 * a22 - b2 * a12) / det, fit.per_byte = (a11 * b2 - a12 * b1) / det;
+  if (fit.a < 0) fit.a = 0, fit.per_byte = b2 / a22;
   if (fit.per_byte <= 0) return std::nullopt;
   std::vector<double> errors;
   for (const FitRow& r : rows) {
@@ -180,14 +187,15 @@ Calibration calibrate(const CalibrationInputs& in) {
   const auto cpu_row = [](const AllreduceSample& s) {
     return fitted_algorithm(s.algorithm) && s.in_training && s.cpu_s > 0;
   };
-  const auto link = fit_steps_and_bytes(rows, [](const AllreduceSample& s) { return s.time_s; }, link_row);
-  const auto cpu = fit_steps_and_bytes(rows, [](const AllreduceSample& s) { return s.cpu_s; }, cpu_row);
+  const auto link =
+      fit_two_terms(rows, false, [](const AllreduceSample& s) { return s.time_s; }, link_row);
+  const auto cpu = fit_two_terms(rows, true, [](const AllreduceSample& s) { return s.cpu_s; }, cpu_row);
   if (link) {
-    cal.intra = LinkFit{{1 / link->per_byte, link->per_step}, link->rows, link->median_abs_error,
+    cal.intra = LinkFit{{1 / link->per_byte, link->a}, link->rows, link->median_abs_error,
                         link->max_abs_error};
   }
   if (cpu) {
-    cal.comm_cpu = CommCpuFit{{cpu->per_step, cpu->per_byte}, cpu->rows, cpu->median_abs_error,
+    cal.comm_cpu = CommCpuFit{{cpu->a, cpu->per_byte}, cpu->rows, cpu->median_abs_error,
                               cpu->max_abs_error};
   }
   for (const FitRow& r : rows) {
@@ -218,7 +226,7 @@ json to_json(const Calibration& c) {
                            {"max_abs_error", c.intra->max_abs_error}};
   }
   if (c.comm_cpu) {
-    j["comm_cpu"] = {{"per_step_us", c.comm_cpu->cost.per_step_s * 1e6},
+    j["comm_cpu"] = {{"per_call_us", c.comm_cpu->cost.per_call_s * 1e6},
                      {"per_byte_ns", c.comm_cpu->cost.per_byte_s * 1e9},
                      {"rows", c.comm_cpu->rows},
                      {"median_abs_error", c.comm_cpu->median_abs_error},
@@ -254,12 +262,12 @@ Calibration load_calibration(const std::filesystem::path& file) {
     if (r.take("comm_cpu")) {
       ObjectReader cpu = r.child("comm_cpu");
       CommCpuCost cost;
-      double per_step_us = 0, per_byte_ns = 0;
-      cpu.read("per_step_us", per_step_us, NumberRange::closed(0, 1e7));
+      double per_call_us = 0, per_byte_ns = 0;
+      cpu.read("per_call_us", per_call_us, NumberRange::closed(0, 1e7));
       cpu.read("per_byte_ns", per_byte_ns, NumberRange::closed(0, 1e6));
       for (const char* key : {"rows", "median_abs_error", "max_abs_error"}) cpu.take(key);
       cpu.finish();
-      cost.per_step_s = per_step_us * 1e-6, cost.per_byte_s = per_byte_ns * 1e-9;
+      cost.per_call_s = per_call_us * 1e-6, cost.per_byte_s = per_byte_ns * 1e-9;
       c.comm_cpu = CommCpuFit{cost};
     }
     if (const json* compute = r.take("compute")) c.compute = compute_model_from_json(*compute, "compute");

@@ -19,11 +19,14 @@
 // step it ran: ranks that take turns on the cores reach a bucket up to a
 // scheduling slice apart), which the straggler term models, not the link.
 // What they do on the cores is what slows compute beside them: their
-// thread's CPU time (profile.json's median_cpu_s), fitted the same way:
-//   cpu = steps * cpu_per_step + busiest_link_bytes * cpu_per_byte
-// (copies and reductions per byte; per step, the polls and handshakes of
-// one exchange). simulate-scaling runs that work on the rank's share of the
-// node's cores beside compute (scaling.cpp, iteration.hpp).
+// thread's CPU time (profile.json's median_cpu_s), fitted as
+//   cpu = cpu_per_call + busiest_link_bytes * cpu_per_byte
+// (copies and reductions per byte; per call, waking the thread and the
+// spinning before its first sleep). Per call, not per exchange step: on one
+// VM a small ring all-reduce cost 39-41 us of CPU at np = 2 (2 steps) and
+// 24-26 us at np = 4 (6 steps), where a step's peers are mostly ahead and
+// its wait ends without spinning. simulate-scaling runs that work on the
+// rank's share of the node's cores beside compute (scaling.cpp, iteration.hpp).
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>

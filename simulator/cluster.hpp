@@ -14,11 +14,11 @@ struct LinkClass {
 };
 
 // The CPU time one rank's communication thread spends on an all-reduce on a
-// CPU node (calibration.hpp): per exchange step (polls, handshakes) and per
-// byte through the rank (copies, reductions). Zero: not modelled.
+// CPU node (calibration.hpp): per call (waking, spinning before it first
+// sleeps) and per byte through the rank (copies, reductions). Zero: not modelled.
 struct CommCpuCost {
-  double per_step_s = 0, per_byte_s = 0;
-  bool modelled() const { return per_step_s > 0 || per_byte_s > 0; }
+  double per_call_s = 0, per_byte_s = 0;
+  bool modelled() const { return per_call_s > 0 || per_byte_s > 0; }
 };
 
 enum class Fabric { single_switch, fat_tree, rail_fat_tree, torus };

@@ -142,8 +142,8 @@ void time_buckets(const Scenario& s, int gpus, const RankShare& share,
       }
       const CommCpuCost& cpu = s.cluster.comm_cpu;
       if (!s.cluster.is_gpu_cluster() && cpu.modelled()) {
-        const auto [steps, load] = alpha_beta_features(phases);
-        c.cpu_work = share.comm_cpu_work * (steps * cpu.per_step_s + load * cpu.per_byte_s);
+        const double load = alpha_beta_features(phases).second;
+        c.cpu_work = share.comm_cpu_work * (cpu.per_call_s + load * cpu.per_byte_s);
         c.cpu_rate = share.comm_cpu_rate;
       }
       it = cache.emplace(b, c).first;

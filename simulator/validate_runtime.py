@@ -28,7 +28,12 @@ node whose ranks share its cores; `cluster.cores_per_node` (the machine's
 core count, `--cores`) makes the simulator stretch compute when more ranks
 run than there are cores.
 
+With --reuse DIR nothing is measured: the runs kept in DIR (an earlier
+--out) are calibrated and predicted again, e.g. after a change to the model;
+the table then says so.
+
   /usr/bin/python3 simulator/validate_runtime.py [--build build] [--out DIR] [--steps 30] [--repeats 3]
+  /usr/bin/python3 simulator/validate_runtime.py --reuse DIR [--repeats 3]
 """
 import argparse
 import json
@@ -98,6 +103,11 @@ def overrides(config, steps):
 
 
 def train(args, config, out):
+    if args.reuse:
+        if not os.path.exists(os.path.join(out, "profile.json")):
+            sys.exit(f"validate_runtime: --reuse: {out}/profile.json missing")
+        with open(os.path.join(out, "profile.json")) as f:
+            return json.load(f)
     mpirun(config[0], [os.path.join(args.build, "bin/lb-train"), SPEC, "--out", out, "-q",
                        "--max-steps", str(args.steps)] + overrides(config, args.steps))
     with open(os.path.join(out, "profile.json")) as f:
@@ -112,6 +122,31 @@ def predict(args, config, cal, out):
          "--gpus", str(ranks), "--out", out, "--no-plot"] + overrides(config, args.steps) + cluster)
     with open(os.path.join(out, "scaling.json")) as f:
         return json.load(f)["results"][0]
+
+
+def machine():
+    """The CPU model, ISA level, cores, last-level cache and kernel: predictions
+    are only comparable between runs on the same kind of machine."""
+    info = {"cores": os.cpu_count(), "kernel": os.uname().release}
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and "cpu_model" not in info:
+                info["cpu_model"] = value.strip()
+            if key.strip() == "flags" and "isa" not in info:
+                flags = set(value.split())
+                info["isa"] = ("AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE")
+    except OSError:
+        pass
+    try:  # "32768K"
+        with open("/sys/devices/system/cpu/cpu0/cache/index3/size") as f:
+            size = f.read().strip()
+        info["l3_bytes"] = int(size.rstrip("KMG")) << {"K": 10, "M": 20, "G": 30}.get(size[-1], 0)
+    except (OSError, ValueError, IndexError):
+        pass
+    return info
 
 
 def describe(config):
@@ -129,10 +164,14 @@ def main():
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores of this machine")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of every configuration, in rounds; measured = their median")
+    parser.add_argument("--reuse", default=None, metavar="DIR",
+                        help="measure nothing: calibrate and predict again from the runs kept in DIR")
     args = parser.parse_args()
     if args.repeats < 1 or args.steps < 1:
         sys.exit("validate_runtime: --repeats and --steps must be >= 1")
-    out = args.out or tempfile.mkdtemp(prefix="lb_validate_")
+    if args.reuse and not os.path.isdir(args.reuse):
+        sys.exit(f"validate_runtime: --reuse: {args.reuse}: not a directory")
+    out = args.reuse or args.out or tempfile.mkdtemp(prefix="lb_validate_")
     os.makedirs(out, exist_ok=True)
 
     sources = []
@@ -142,11 +181,15 @@ def main():
             train(args, config, run_dir)
             sources.append(run_dir)
     bench = os.path.join(out, "allreduce-np2.jsonl")
-    with open(bench, "w") as f:
-        f.write(mpirun(2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
-                           "ring,hierarchical,torus2d,mpi", "--group-size", "1",
-                           "--min-bytes", "4096", "--max-bytes", str(4 << 20),
-                           "--rounds", str(args.repeats)]))
+    if args.reuse:
+        if not os.path.exists(bench):
+            sys.exit(f"validate_runtime: --reuse: {bench} missing")
+    else:
+        with open(bench, "w") as f:
+            f.write(mpirun(2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
+                               "ring,hierarchical,torus2d,mpi", "--group-size", "1",
+                               "--min-bytes", "4096", "--max-bytes", str(4 << 20),
+                               "--rounds", str(args.repeats)]))
     cal = os.path.join(out, "cal.json")
     print(run([os.path.join(args.build, "bin/simulate-scaling"), "calibrate", "--from", *sources, bench,
                "--out", cal]), file=sys.stderr)
@@ -168,6 +211,8 @@ def main():
                      "predicted_exposed_comm_s": predicted["exposed_comm_s"],
                      "error": predicted["iteration_s"] / step - 1})
 
+    if args.reuse:
+        print(f"Runs measured earlier, kept in {out}; calibrated and predicted again now.\n")
     print(f"| configuration | measured step s (median of {args.repeats}) | spread | predicted step s | error "
           "| measured exposed comm s | predicted |")
     print("|---|---|---|---|---|---|---|")
@@ -176,11 +221,17 @@ def main():
               f"{r['predicted_step_s']:.4f} | {100 * r['error']:+.1f} % | {r['measured_exposed_comm_s']:.4f} | "
               f"{r['predicted_exposed_comm_s']:.4f} |")
     errors = [abs(r["error"]) for r in rows]
+    host = machine()
+    exposed_ok = sum(1 / 1.5 <= (r["predicted_exposed_comm_s"] / r["measured_exposed_comm_s"]) <= 1.5
+                     for r in rows if r["measured_exposed_comm_s"] > 0)
     print(f"\nmedian |error| {100 * statistics.median(errors):.1f} %, max {100 * max(errors):.1f} %; "
-          f"{sum(e <= 0.10 for e in errors)} of {len(errors)} within 10 %; runs in {out}")
+          f"{sum(e <= 0.10 for e in errors)} of {len(errors)} within 10 %; exposed communication within "
+          f"a factor of 1.5 in {exposed_ok} of {len(rows)}; runs in {out}")
+    print(f"machine: {host.get('cpu_model', '?')}, {host.get('isa', '?')}, {host['cores']} cores, "
+          f"L3 {host.get('l3_bytes', 0) >> 20} MiB, kernel {host['kernel']}")
     with open(os.path.join(out, "validation.json"), "w") as f:
         json.dump({"rows": rows, "repeats": args.repeats, "median_abs_error": statistics.median(errors),
-                   "max_abs_error": max(errors)}, f, indent=2)
+                   "max_abs_error": max(errors), "machine": host}, f, indent=2)
 
 
 if __name__ == "__main__":

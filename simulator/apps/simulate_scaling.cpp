@@ -161,9 +161,9 @@ int run_calibrate(const CalibrateArgs& a) {
   }
   if (cal.comm_cpu) {
     std::printf(
-        "communication CPU time in training: %.2f us per step + %.4f ns per byte from %d rows; "
+        "communication CPU time in training: %.2f us per all-reduce + %.4f ns per byte from %d rows; "
         "|error| median %.1f%%, max %.1f%%\n",
-        cal.comm_cpu->cost.per_step_s * 1e6, cal.comm_cpu->cost.per_byte_s * 1e9, cal.comm_cpu->rows,
+        cal.comm_cpu->cost.per_call_s * 1e6, cal.comm_cpu->cost.per_byte_s * 1e9, cal.comm_cpu->rows,
         100 * cal.comm_cpu->median_abs_error, 100 * cal.comm_cpu->max_abs_error);
   }
   if (cal.compute)

@@ -67,15 +67,15 @@ TEST(Calibration, FitRecoversLatencyAndBandwidthFromBenchRows) {
 
 // allreduce-bench's rows (messages alone) give the link; all-reduces measured
 // inside training (profile rows, slower: they waited for other ranks) give
-// the communication thread's CPU time per step and per byte, and are only
+// the communication thread's CPU time per call and per byte, and are only
 // reported for the link.
 TEST(Calibration, BenchRowsGiveTheLinkTrainingRowsTheCommunicationCpuTime) {
-  constexpr double kTrainingAlpha = 150e-6, kCpuPerStep = 40e-6, kCpuPerByte = 0.2e-9;
+  constexpr double kTrainingAlpha = 150e-6, kCpuPerCall = 40e-6, kCpuPerByte = 0.2e-9;
   CalibrationInputs in;
   for (std::int64_t bytes = 40; bytes <= (4 << 20); bytes *= 3) {
     const auto [steps, load] = alpha_beta_features(Algorithm::ring, std::uint64_t(bytes), 2, 2, 4);
     in.samples.push_back({"profile.json", "ring", 2, bytes, steps * kTrainingAlpha + load / kBandwidth,
-                          false, true, steps * kCpuPerStep + load * kCpuPerByte});
+                          false, true, kCpuPerCall + load * kCpuPerByte});
     // The same size alone (a benchmark spinning on idle cores): far faster.
     in.samples.push_back({"bench.jsonl", "ring", 2, bytes, steps * kAlpha + load / kBandwidth});
   }
@@ -85,14 +85,14 @@ TEST(Calibration, BenchRowsGiveTheLinkTrainingRowsTheCommunicationCpuTime) {
   EXPECT_NEAR(cal.intra->link.bandwidth_Bps / kBandwidth, 1.0, 1e-6);
   EXPECT_EQ(cal.intra->rows, int(in.samples.size() / 2));
   ASSERT_TRUE(cal.comm_cpu.has_value());
-  EXPECT_NEAR(cal.comm_cpu->cost.per_step_s / kCpuPerStep, 1.0, 1e-6);
+  EXPECT_NEAR(cal.comm_cpu->cost.per_call_s / kCpuPerCall, 1.0, 1e-6);
   EXPECT_NEAR(cal.comm_cpu->cost.per_byte_s / kCpuPerByte, 1.0, 1e-6);
   // Both survive the calibration file.
   const auto file = std::filesystem::temp_directory_path() / "lb_calibration_cpu.json";
   std::ofstream(file) << to_json(cal).dump();
   const Calibration read = load_calibration(file);
   ASSERT_TRUE(read.comm_cpu.has_value());
-  EXPECT_NEAR(read.comm_cpu->cost.per_step_s / kCpuPerStep, 1.0, 1e-9);
+  EXPECT_NEAR(read.comm_cpu->cost.per_call_s / kCpuPerCall, 1.0, 1e-9);
   EXPECT_NEAR(read.comm_cpu->cost.per_byte_s / kCpuPerByte, 1.0, 1e-9);
   std::filesystem::remove(file);
 }
