@@ -122,9 +122,10 @@ RankShare rank_share(const Scenario& s, int gpus) {
   return r;
 }
 
-// Each distinct bucket size's all-reduce on the whole cluster, and the share
-// of the device it takes: NCCL-style collectives move comm_memory_passes
-// bytes of device memory per byte a rank sends or receives.
+// Each distinct bucket size's all-reduce on the whole cluster, and what it
+// takes from compute: on a GPU a share of the device (NCCL-style collectives
+// move comm_memory_passes bytes of device memory per byte a rank sends or
+// receives); on a CPU node its thread's CPU work on the rank's cores.
 void time_buckets(const Scenario& s, int gpus, const RankShare& share,
                   const std::vector<std::uint64_t>& bytes, StepPlan& plan) {
   const CollectiveConfig config = collective_config(s, gpus);
@@ -151,7 +152,6 @@ void time_buckets(const Scenario& s, int gpus, const RankShare& share,
     plan.buckets.push_back(it->second);
   }
 }
-
 
 // Seconds the input pipeline needs per batch: the slower of the per-GPU
 // rate and this GPU's share of its node's rate; 0 when neither is set.
