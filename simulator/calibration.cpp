@@ -209,7 +209,10 @@ Calibration calibrate(const CalibrationInputs& in) {
     }
     if (s.cpu_s > 0) {
       row["measured_cpu_s"] = s.cpu_s;
-      if (cpu) row["predicted_cpu_s"] = cpu->at(r), row["cpu_fitted"] = cpu_row(s);
+      if (cal.comm_cpu) {
+        row["predicted_cpu_s"] = cal.comm_cpu->cost.seconds(r.load);
+        row["cpu_fitted"] = cpu_row(s);
+      }
     }
     cal.residuals.push_back(row);
   }

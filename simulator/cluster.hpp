@@ -19,6 +19,10 @@ struct LinkClass {
 struct CommCpuCost {
   double per_call_s = 0, per_byte_s = 0;
   bool modelled() const { return per_call_s > 0 || per_byte_s > 0; }
+  // One all-reduce's CPU seconds, with `busiest_link_bytes` from
+  // alpha_beta_features (calibration.hpp): what the fit fits and the
+  // simulation charges.
+  double seconds(double busiest_link_bytes) const { return per_call_s + busiest_link_bytes * per_byte_s; }
 };
 
 enum class Fabric { single_switch, fat_tree, rail_fat_tree, torus };

@@ -143,8 +143,7 @@ void time_buckets(const Scenario& s, int gpus, const RankShare& share,
       }
       const CommCpuCost& cpu = s.cluster.comm_cpu;
       if (!s.cluster.is_gpu_cluster() && cpu.modelled()) {
-        const double load = alpha_beta_features(phases).second;
-        c.cpu_work = share.comm_cpu_work * (cpu.per_call_s + load * cpu.per_byte_s);
+        c.cpu_work = share.comm_cpu_work * cpu.seconds(alpha_beta_features(phases).second);
         c.cpu_rate = share.comm_cpu_rate;
       }
       it = cache.emplace(b, c).first;
