@@ -52,9 +52,9 @@ SPEC = os.path.join(ROOT, "experiments/fmnist-lenet-lars-fp16.json")
 # Three at np = 2, none a prediction's: the co-run slowdown measured
 # 1.04-1.21x depending on the batch, so one np = 2 run cannot pin it.
 # One more at np = 2 all-reduces every tensor on its own: all-reduces of 40 B
-# to 147 KiB inside training, which pin the link's per-step cost and the
-# communication thread's CPU time per step and per byte (a 64 MiB bucket
-# alone is one size).
+# to 147 KiB inside training, which pin the communication thread's CPU time
+# per call and per byte (a 64 MiB bucket alone is one size; the link comes
+# from allreduce-bench).
 CALIBRATION = [(1, 16, "ring", 64 << 20, True, 0), (1, 32, "ring", 64 << 20, True, 0),
                (1, 64, "ring", 64 << 20, True, 0), (2, 24, "ring", 64 << 20, True, 0),
                (2, 32, "ring", 64 << 20, True, 0), (2, 56, "ring", 64 << 20, True, 0),
@@ -222,6 +222,12 @@ def main():
               f"{r['predicted_exposed_comm_s']:.4f} |")
     errors = [abs(r["error"]) for r in rows]
     host = machine()
+    if args.reuse:  # the runs' machine, which need not be this one
+        try:
+            with open(os.path.join(out, "validation.json")) as f:
+                host = json.load(f).get("machine", {"cores": "?", "kernel": "? (not recorded)"})
+        except (OSError, ValueError):
+            host = {"cores": "?", "kernel": "? (not recorded)"}
     exposed_ok = sum(1 / 1.5 <= (r["predicted_exposed_comm_s"] / r["measured_exposed_comm_s"]) <= 1.5
                      for r in rows if r["measured_exposed_comm_s"] > 0)
     print(f"\nmedian |error| {100 * statistics.median(errors):.1f} %, max {100 * max(errors):.1f} %; "
