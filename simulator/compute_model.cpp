@@ -117,6 +117,12 @@ double ComputeModel::backward_s(double batch) const {
   return t;
 }
 
+double ComputeModel::compute_cv_at(double threads_per_core) const {
+  if (threads_per_core <= 1 || shared_cores_load <= 1) return compute_cv;
+  const double t = std::min(1.0, (threads_per_core - 1) / (shared_cores_load - 1));
+  return compute_cv + t * (shared_cores_cv - compute_cv);
+}
+
 double ComputeModel::fixed_s() const {
   double t = 0;
   for (const auto& l : layers) t += std::max(0.0, l.forward.fixed_s) + std::max(0.0, l.backward.fixed_s);
@@ -134,6 +140,21 @@ Line fit_line(const std::vector<double>& x, const std::vector<double>& y) {
   const double slope = (sxy - sx * sy / n) / var;
   return {(sy - slope * sx) / n, slope};
 }
+
+namespace {
+
+// The line through the median time at each batch size: repeated profiles
+// at one batch give one point, so that a run hit by a burst of noise (a
+// shared VM: one of three repeats 20 % slow) does not pull the line.
+Line fit_line_through_medians(const std::vector<double>& x, const std::vector<double>& y) {
+  std::map<double, std::vector<double>> at;
+  for (std::size_t i = 0; i < x.size(); ++i) at[x[i]].push_back(y[i]);
+  std::vector<double> xs, ys;
+  for (auto& [batch, times] : at) xs.push_back(batch), ys.push_back(median(std::move(times)));
+  return fit_line(xs, ys);
+}
+
+}  // namespace
 
 ComputeModel analytic_compute_model(const ModelInfo& model, const DeviceProfile& d,
                                     Precision precision) {
@@ -211,7 +232,8 @@ void add_unattributed(const std::vector<RuntimeProfile>& profiles, ComputeModel&
     f.push_back(std::max(0.0, p.forward_s - layers_f));
     b.push_back(std::max(0.0, p.backward_s - layers_b));
   }
-  m.layers.push_back({"(unattributed)", "other", 0, fit_line(x, f), fit_line(x, b)});
+  m.layers.push_back({"(unattributed)", "other", 0, fit_line_through_medians(x, f),
+                      fit_line_through_medians(x, b)});
 }
 
 }  // namespace
@@ -223,6 +245,12 @@ ComputeModel fitted_compute_model(const ModelInfo& model,
 }
 
 namespace {
+
+// A profile's threads per core on its node; 0 when it does not record its node.
+double threads_per_core(const RuntimeProfile& p) {
+  if (p.ranks_per_node <= 0 || p.node_cores <= 0) return 0;
+  return double(p.ranks_per_node) * std::max(p.threads, 1) / p.node_cores;
+}
 
 // Per-layer lines (and the unattributed remainder) through these profiles.
 ComputeModel fit_lines(const std::vector<RuntimeProfile>& profiles) {
@@ -245,12 +273,13 @@ ComputeModel fit_lines(const std::vector<RuntimeProfile>& profiles) {
         x.push_back(double(p.per_rank_batch)), f.push_back(l.forward_s), b.push_back(l.backward_s);
       }
     }
-    m.layers.push_back({first.name, first.kind, first.params, fit_line(x, f), fit_line(x, b)});
+    m.layers.push_back({first.name, first.kind, first.params, fit_line_through_medians(x, f),
+                        fit_line_through_medians(x, b)});
   }
   add_unattributed(profiles, m);
-  double sum = 0;
-  for (const auto& p : profiles) sum += p.optimizer_s;
-  m.optimizer_s = sum / double(profiles.size());
+  std::vector<double> optimizer;
+  for (const auto& p : profiles) optimizer.push_back(p.optimizer_s);
+  m.optimizer_s = median(optimizer);
   return m;
 }
 
@@ -270,8 +299,15 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
                        profiles.front().file + "'s \"" + profiles.front().model + "\"");
     }
   }
-  std::vector<RuntimeProfile> single, multi;
-  for (const auto& p : profiles) (p.ranks > 1 ? multi : single).push_back(p);
+  std::vector<RuntimeProfile> single, multi, shared_cores;
+  for (const auto& p : profiles) {
+    if (threads_per_core(p) > 1) {
+      shared_cores.push_back(p);  // time-sliced: neither the lines nor the co-run factor
+    } else {
+      (p.ranks > 1 ? multi : single).push_back(p);
+    }
+  }
+  if (single.empty() && multi.empty()) single = profiles;
   ComputeModel m = fit_lines(single.empty() ? profiles : single);
   if (!single.empty() && !multi.empty()) {
     // Forward only: backward runs beside the all-reduces, whose CPU work
@@ -288,10 +324,22 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
                   m.co_run_factor, ratios.size());
     m.source += text;
   }
+  // The median profile's: one noisy run does not decide.
   std::vector<double> cvs;
-  for (const auto& p : profiles) cvs.push_back(p.compute_cv);
+  for (const auto& p : single) cvs.push_back(p.compute_cv);
+  for (const auto& p : multi) cvs.push_back(p.compute_cv);
   std::sort(cvs.begin(), cvs.end());
-  m.compute_cv = cvs[cvs.size() / 2];  // the median profile's: one noisy run does not decide
+  m.compute_cv = cvs[cvs.size() / 2];
+  if (!shared_cores.empty()) {
+    std::vector<double> shared_cvs, loads;
+    for (const auto& p : shared_cores) shared_cvs.push_back(p.compute_cv), loads.push_back(threads_per_core(p));
+    m.shared_cores_cv = median(shared_cvs);
+    m.shared_cores_load = median(loads);
+    char text[96];
+    std::snprintf(text, sizeof text, "; compute cv %.3f at %.2f threads per core from %zu profile(s)",
+                  m.shared_cores_cv, m.shared_cores_load, shared_cores.size());
+    m.source += text;
+  }
   return m;
 }
 
@@ -310,6 +358,8 @@ nlohmann::json to_json(const ComputeModel& m) {
           {"source", m.source},
           {"optimizer_s", m.optimizer_s},
           {"compute_cv", m.compute_cv},
+          {"shared_cores_cv", m.shared_cores_cv},
+          {"shared_cores_load", m.shared_cores_load},
           {"co_run_factor", m.co_run_factor},
           {"measured_min_batch", m.measured_min_batch},
           {"measured_max_batch", m.measured_max_batch},
@@ -354,6 +404,8 @@ ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string&
   r.read("source", m.source);
   r.read("optimizer_s", m.optimizer_s, NumberRange::closed(0, 1e6));
   r.read("compute_cv", m.compute_cv, NumberRange::closed(0, 10));
+  r.read("shared_cores_cv", m.shared_cores_cv, NumberRange::closed(0, 10));
+  r.read("shared_cores_load", m.shared_cores_load, NumberRange::closed(0, 1e6));
   r.read("co_run_factor", m.co_run_factor, NumberRange::closed(1e-3, 1e3));
   r.read("measured_min_batch", m.measured_min_batch, NumberRange::closed(0, 1e9));
   r.read("measured_max_batch", m.measured_max_batch, NumberRange::closed(0, 1e9));

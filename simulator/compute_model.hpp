@@ -40,13 +40,23 @@ struct ComputeModel {
   // Step-to-step relative std of a rank's forward + backward time (from the
   // profiles; 0 for analytic models): ranks wait for the slowest of them.
   double compute_cv = 0;
+  // The same spread where a node's ranks had more threads than it has cores
+  // (profiles that record the node), and how many threads per core: the
+  // scheduler time-slices such ranks, so at any moment some are off the
+  // cores and they drift apart by up to a time slice. 0 = not measured.
+  double shared_cores_cv = 0, shared_cores_load = 0;
+  // compute_cv at `threads_per_core` (a node's ranks x threads / its
+  // cores): compute_cv up to 1, then linear in the load up to the measured
+  // shared-cores point and flat beyond it; compute_cv when that was not measured.
+  double compute_cv_at(double threads_per_core) const;
   // CPU ranks on one node slow each other's compute through the caches and
   // memory they share, beyond taking turns on its cores: the multi-rank
   // profiles' forward over the single-rank lines' (median over those
   // profiles; forward, because backward also shares the cores with the
   // all-reduces, which the simulation models apart). The calibration's
   // multi-rank runs must not outnumber the cores, or taking turns counts
-  // here too. Applied when a node with cores_per_node runs two or more
+  // here too (profiles that record their node and outnumber its cores are
+  // left out of it). Applied when a node with cores_per_node runs two or more
   // ranks; 1 when no profile measured it (and for GPUs).
   double co_run_factor = 1;
   // Per-GPU batches the model rests on (measured); 0 = none (assumed efficiency).

@@ -38,7 +38,12 @@ std::vector<std::string> notes(const Scenario& s) {
                                  format("%g s", s.spec.cluster.step_overhead_s),
                              "optimizer: " + format("%.2f ms/step", 1e3 * s.compute.optimizer_s),
                              "stragglers: compute cv " + format("%.3f", s.compute_cv) + " (" +
-                                 s.compute_cv_source + ") x E[max of N normals]",
+                                 s.compute_cv_source + ")" +
+                                 (s.compute_cv_measured && s.compute.shared_cores_load > 1
+                                      ? format(", rising to %.3f at %.2f threads per core (ranks time-sliced on shared cores)",
+                                               s.compute.shared_cores_cv, s.compute.shared_cores_load)
+                                      : std::string()) +
+                                 " x E[max of N normals]",
                              network_note(s),
                              input_note(s)};
   if (s.cluster.is_gpu_cluster()) {

@@ -122,6 +122,17 @@ RankShare rank_share(const Scenario& s, int gpus) {
   return r;
 }
 
+// The spread of a rank's compute that the all-reduces wait on: on a CPU
+// node whose ranks' threads outnumber its cores, the profiles' spread at
+// that load (ComputeModel::compute_cv_at) when the scenario's spread was
+// measured; otherwise the scenario's.
+double straggle_cv(const Scenario& s, int gpus) {
+  const int cores = s.cluster.cores_per_node;
+  if (cores <= 0 || !s.compute_cv_measured) return s.compute_cv;
+  const double threads = s.spec.train.threads > 0 ? s.spec.train.threads : cores;
+  return s.compute.compute_cv_at(std::min(gpus, s.cluster.gpus_per_node) * threads / cores);
+}
+
 // Each distinct bucket size's all-reduce on the whole cluster, and what it
 // takes from compute: on a GPU a share of the device (NCCL-style collectives
 // move comm_memory_passes bytes of device memory per byte a rank sends or
@@ -222,7 +233,7 @@ StepPlan step_plan(const Scenario& s, int gpus, std::int64_t global_batch) {
   plan.overlap = s.spec.comm.overlap;
   plan.host_overhead_s = s.spec.cluster.step_overhead_s;
   plan.optimizer_s = share.compute_work * s.compute.optimizer_s;
-  plan.straggle = s.compute_cv * expected_max_normal(gpus);
+  plan.straggle = straggle_cv(s, gpus) * expected_max_normal(gpus);
   plan.data_s = data_seconds(s, gpus, batch);
   return plan;
 }

@@ -27,6 +27,7 @@ struct Scenario {
   // Straggler jitter: relative std of a GPU's compute (measured by the
   // profiles, else cluster.compute_cv), and where it came from.
   double compute_cv = 0;
+  bool compute_cv_measured = false;  // by the profiles: compute.compute_cv_at applies
   std::string compute_cv_source;
   // comm.auto_calibration, when set: its rules hold at its ranks and group size.
   std::string auto_calibration_file;

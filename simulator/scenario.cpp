@@ -36,6 +36,7 @@ ComputeModel choose_compute(const ScenarioInputs& in, const Spec& spec, const Mo
 void choose_compute_cv(Scenario& s, bool measured) {
   if (measured) {
     s.compute_cv = s.compute.compute_cv;
+    s.compute_cv_measured = true;
     s.compute_cv_source = "measured (the profiles' compute_cv)";
     return;
   }

@@ -3,10 +3,12 @@
 
   1. calibration runs: lb-train at np = 1 (per-rank batch 16, 32 and 64) and
      np = 2 (batch 24, 32 and 56 per rank, ring, one 64 MiB bucket; batch 40,
-     every tensor on its own), plus allreduce-bench at
-     np = 2; `simulate-scaling calibrate` fits the per-layer compute lines
-     (np = 1), the co-run factor (np = 2: two ranks side by side slow each
-     other's compute) and the link's latency and bandwidth from them;
+     every tensor on its own) and np = 4 (batch 24, two ranks per core),
+     plus allreduce-bench at np = 2; `simulate-scaling calibrate` fits the
+     per-layer compute lines (np = 1), the co-run factor (np = 2: two ranks
+     side by side slow each other's compute), the communication thread's
+     CPU time (np = 2's all-reduces), the compute spread of time-sliced
+     ranks (np = 4) and the link's latency and bandwidth from them;
   2. prediction runs at np = 2, 3 and 4 with other per-rank batch sizes,
      algorithms, fusion thresholds and overlap settings: each is measured
      (median step_s of its profile.json) and predicted (`simulate-scaling
@@ -21,6 +23,10 @@ a configuration's measured step time is the median of its R runs, reported
 with their spread ((max - min) / median). On a shared 2-core VM the same
 configuration measured minutes apart differs by up to 18 %, so a single run
 cannot check a 10 % target.
+
+Every run is launched as a user's would be: mpirun binds each rank to a
+core when the ranks fit the cores and binds nothing when they outnumber
+them (--bind changes that for every run).
 
 Every run trains resnet20 in fp32 with 1 thread per rank on Fashion-MNIST
 (a subset: only step times are compared). The cluster is this machine: one
@@ -54,11 +60,13 @@ SPEC = os.path.join(ROOT, "experiments/fmnist-lenet-lars-fp16.json")
 # One more at np = 2 all-reduces every tensor on its own: all-reduces of 40 B
 # to 147 KiB inside training, which pin the communication thread's CPU time
 # per call and per byte (a 64 MiB bucket alone is one size; the link comes
-# from allreduce-bench).
+# from allreduce-bench). One at np = 4, two ranks per core on the 2-core
+# machines this runs on: ranks that outnumber the cores are time-sliced and
+# drift apart (their compute spread), which no run with a core per rank shows.
 CALIBRATION = [(1, 16, "ring", 64 << 20, True, 0), (1, 32, "ring", 64 << 20, True, 0),
                (1, 64, "ring", 64 << 20, True, 0), (2, 24, "ring", 64 << 20, True, 0),
                (2, 32, "ring", 64 << 20, True, 0), (2, 56, "ring", 64 << 20, True, 0),
-               (2, 40, "ring", 0, True, 0)]
+               (2, 40, "ring", 0, True, 0), (4, 24, "ring", 64 << 20, True, 0)]
 PREDICTIONS = [
     (2, 48, "ring", 1 << 20, True, 0),
     (2, 48, "mpi", 0, True, 0),
@@ -85,8 +93,15 @@ def run(cmd):
     return done.stdout
 
 
+BIND = None  # --bind: None leaves the binding to mpirun
+
+
 def mpirun(ranks, argv):
-    return run(["mpirun", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,vader",
+    # mpirun's own default binds each rank to a core when the ranks fit the
+    # cores and binds nothing when they outnumber them (Open MPI 4.1): the way
+    # a user's job runs, and the simulator's rank share (cores / ranks).
+    bind = ["--bind-to", BIND] if BIND else []
+    return run(["mpirun", "--oversubscribe", *bind, "--mca", "btl", "self,vader",
                 "-np", str(ranks)] + argv)
 
 
@@ -105,6 +120,9 @@ def overrides(config, steps):
 def train(args, config, out):
     if args.reuse:
         if not os.path.exists(os.path.join(out, "profile.json")):
+            if os.path.basename(out).startswith("cal"):  # kept before this calibration run existed
+                print(f"validate_runtime: --reuse: {out} missing, calibrating without it", file=sys.stderr)
+                return None
             sys.exit(f"validate_runtime: --reuse: {out}/profile.json missing")
         with open(os.path.join(out, "profile.json")) as f:
             return json.load(f)
@@ -166,7 +184,12 @@ def main():
                         help="runs of every configuration, in rounds; measured = their median")
     parser.add_argument("--reuse", default=None, metavar="DIR",
                         help="measure nothing: calibrate and predict again from the runs kept in DIR")
+    parser.add_argument("--bind", default=None, choices=["none", "core"],
+                        help="mpirun --bind-to for every run (default: mpirun's own choice, which "
+                        "binds ranks to cores when they fit and nothing when they outnumber the cores)")
     args = parser.parse_args()
+    global BIND
+    BIND = args.bind
     if args.repeats < 1 or args.steps < 1:
         sys.exit("validate_runtime: --repeats and --steps must be >= 1")
     if args.reuse and not os.path.isdir(args.reuse):
@@ -178,8 +201,8 @@ def main():
     for r in range(args.repeats):
         for i, config in enumerate(CALIBRATION):
             run_dir = os.path.join(out, f"cal{i}" + (f"-r{r}" if r else ""))
-            train(args, config, run_dir)
-            sources.append(run_dir)
+            if train(args, config, run_dir) is not None:
+                sources.append(run_dir)
     bench = os.path.join(out, "allreduce-np2.jsonl")
     if args.reuse:
         if not os.path.exists(bench):
@@ -221,11 +244,13 @@ def main():
               f"{r['predicted_step_s']:.4f} | {100 * r['error']:+.1f} % | {r['measured_exposed_comm_s']:.4f} | "
               f"{r['predicted_exposed_comm_s']:.4f} |")
     errors = [abs(r["error"]) for r in rows]
-    host = machine()
-    if args.reuse:  # the runs' machine, which need not be this one
+    host, bind = machine(), args.bind or "mpirun default"
+    if args.reuse:  # the runs' machine and binding, which need not be this one's
         try:
             with open(os.path.join(out, "validation.json")) as f:
-                host = json.load(f).get("machine", {"cores": "?", "kernel": "? (not recorded)"})
+                kept = json.load(f)
+            host = kept.get("machine", {"cores": "?", "kernel": "? (not recorded)"})
+            bind = kept.get("bind", "none (not recorded: before --bind)")
         except (OSError, ValueError):
             host = {"cores": "?", "kernel": "? (not recorded)"}
     exposed_ok = sum(1 / 1.5 <= (r["predicted_exposed_comm_s"] / r["measured_exposed_comm_s"]) <= 1.5
@@ -234,9 +259,10 @@ def main():
           f"{sum(e <= 0.10 for e in errors)} of {len(errors)} within 10 %; exposed communication within "
           f"a factor of 1.5 in {exposed_ok} of {len(rows)}; runs in {out}")
     print(f"machine: {host.get('cpu_model', '?')}, {host.get('isa', '?')}, {host['cores']} cores, "
-          f"L3 {host.get('l3_bytes', 0) >> 20} MiB, kernel {host['kernel']}")
+          f"L3 {host.get('l3_bytes', 0) >> 20} MiB, kernel {host['kernel']}; binding: "
+          f"{bind}")
     with open(os.path.join(out, "validation.json"), "w") as f:
-        json.dump({"rows": rows, "repeats": args.repeats, "median_abs_error": statistics.median(errors),
+        json.dump({"rows": rows, "repeats": args.repeats, "bind": bind, "median_abs_error": statistics.median(errors),
                    "max_abs_error": max(errors), "machine": host}, f, indent=2)
 
 

@@ -97,6 +97,8 @@ void read_header(ObjectReader& r, Profile& p) {
   if (!r.take("per_rank_batch")) throw SpecError(r.path_of("per_rank_batch"), "missing");
   r.read("per_rank_batch", p.per_rank_batch, IntRange::at_least(1));
   r.read("ranks", p.ranks, IntRange::at_least(1));
+  r.read("ranks_per_node", p.ranks_per_node, IntRange::between(0, p.ranks));
+  r.read("node_cores", p.node_cores, IntRange::at_least(0));
   r.read("steps", p.steps, IntRange::at_least(0));
 }
 
@@ -147,6 +149,8 @@ json to_json(const Profile& p) {
            {"data_prepare_s", p.data_prepare_s}, {"step_s", p.step_s},
            {"compute_cv", p.compute_cv}, {"allreduce", reduces}};
   if (!p.device_name.empty()) doc["device_name"] = p.device_name;
+  if (p.ranks_per_node > 0) doc["ranks_per_node"] = p.ranks_per_node;
+  if (p.node_cores > 0) doc["node_cores"] = p.node_cores;
   return doc;
 }
 

@@ -44,6 +44,10 @@ struct Profile {
   int threads = 0;
   std::int64_t per_rank_batch = 1;
   int ranks = 1;
+  // The node the ranks ran on (0 = not recorded: older profiles): how many
+  // of them shared it and its cores. With more threads than cores the
+  // scheduler time-slices the ranks, which skews them against each other.
+  int ranks_per_node = 0, node_cores = 0;
   std::int64_t steps = 0;  // steps the medians are over
   ProfileComm comm;
   std::vector<ProfileLayer> layers;         // forward order

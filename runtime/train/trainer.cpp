@@ -549,6 +549,8 @@ void Trainer::Impl::write_profile() const {
   run.threads = cpu::threads();
   run.per_rank_batch = per_rank_batch();
   run.ranks = ranks;
+  run.ranks_per_node = options.world ? options.world->ranks_per_node() : 1;
+  run.node_cores = int(std::thread::hardware_concurrency());
   run.optimizer = to_string(spec.optimizer.name);
   run.comm = {to_string(spec.comm.algorithm), comm.fusion_bytes, spec.comm.fp16_gradients,
               spec.comm.overlap, comm.group_size, int(comm.buckets)};

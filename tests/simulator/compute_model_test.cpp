@@ -110,6 +110,59 @@ TEST(ComputeModel, MultiRankProfilesGiveTheCoRunFactor) {
   EXPECT_DOUBLE_EQ(compute_model_from_json(old, "test").co_run_factor, 1);
 }
 
+// Repeated profiles at one batch give one point, their median: a repeat hit
+// by a burst of noise does not pull the line (nor the optimizer time).
+TEST(ComputeModel, RepeatsAtOneBatchGiveTheirMedian) {
+  const ModelInfo model = model_info(resnet20_spec());
+  std::vector<RuntimeProfile> profiles;
+  for (int batch : {32, 128}) {
+    for (double noise : {1.0, 1.3, 1.0}) {
+      RuntimeProfile p = synthetic_profile(model, batch);
+      for (auto& l : p.layers) l.forward_s *= noise, l.backward_s *= noise;
+      p.optimizer_s *= noise;
+      profiles.push_back(p);
+    }
+  }
+  const ComputeModel m = fitted_compute_model(model, profiles);
+  EXPECT_NEAR(m.layers[0].forward.fixed_s, 1e-3, 1e-9);
+  EXPECT_NEAR(m.layers[0].forward.per_image_s, 1e-4, 1e-10);
+  EXPECT_DOUBLE_EQ(m.optimizer_s, 0.01);
+}
+
+// Profiles whose node had more threads than cores (time-sliced ranks) give
+// the spread at that load and nothing else: not the lines, not the co-run
+// factor, not compute_cv. compute_cv_at interpolates between the two and
+// round-trips; a profile that does not record its node counts as not shared.
+TEST(ComputeModel, TimeSlicedProfilesGiveTheSpreadAtTheirLoad) {
+  const ModelInfo model = model_info(resnet20_spec());
+  std::vector<RuntimeProfile> profiles = {synthetic_profile(model, 32), synthetic_profile(model, 128)};
+  for (auto& p : profiles) p.compute_cv = 0.02, p.ranks_per_node = 1, p.node_cores = 2, p.threads = 1;
+  for (double cv : {0.10, 0.14, 0.12}) {
+    RuntimeProfile p = synthetic_profile(model, 24);
+    for (auto& l : p.layers) l.forward_s *= 3, l.backward_s *= 3;  // would bend any fit it entered
+    for (const auto& l : p.layers) p.forward_s += l.forward_s, p.backward_s += l.backward_s;
+    p.ranks = p.ranks_per_node = 4, p.node_cores = 2, p.threads = 1, p.compute_cv = cv;
+    profiles.push_back(p);
+  }
+  const ComputeModel m = fitted_compute_model(model, profiles);
+  EXPECT_NEAR(m.layers[0].forward.fixed_s, 1e-3, 1e-9);
+  EXPECT_DOUBLE_EQ(m.co_run_factor, 1);
+  EXPECT_DOUBLE_EQ(m.compute_cv, 0.02);
+  EXPECT_DOUBLE_EQ(m.shared_cores_cv, 0.12);
+  EXPECT_DOUBLE_EQ(m.shared_cores_load, 2);
+  EXPECT_DOUBLE_EQ(m.compute_cv_at(1), 0.02);
+  EXPECT_NEAR(m.compute_cv_at(1.5), 0.07, 1e-12);
+  EXPECT_DOUBLE_EQ(m.compute_cv_at(8), 0.12);
+  const ComputeModel read = compute_model_from_json(to_json(m), "test");
+  EXPECT_NEAR(read.compute_cv_at(1.5), 0.07, 1e-12);
+  nlohmann::json old = to_json(m);
+  old.erase("shared_cores_cv"), old.erase("shared_cores_load");
+  EXPECT_DOUBLE_EQ(compute_model_from_json(old, "test").compute_cv_at(2), 0.02);
+
+  for (auto& p : profiles) p.ranks_per_node = p.node_cores = 0;  // older profiles
+  EXPECT_DOUBLE_EQ(fitted_compute_model(model, profiles).shared_cores_load, 0);
+}
+
 // Phase times beyond the layers' sum (the loss, copies) become one more layer
 // after the last, fitted like the others.
 TEST(ComputeModel, TimeOutsideTheLayersIsKept) {

@@ -103,6 +103,24 @@ TEST(Profile, WrongFormatIsAnInputError) {
   fs::remove_all(dir);
 }
 
+// More ranks on the node than in the run cannot be: refused, naming the key.
+TEST(Profile, MoreRanksOnTheNodeThanInTheRunIsAnInputError) {
+  const ModelInfo model = model_info(resnet20());
+  json profile = runtime_profile(model, 32, 2);
+  profile["ranks_per_node"] = 3;
+  const fs::path dir = write_run("ranks_per_node", profile);
+  try {
+    load_profile(dir);
+    ADD_FAILURE() << "accepted ranks_per_node 3 of 2 ranks";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("ranks_per_node"), std::string::npos) << e.what();
+  }
+  profile["ranks_per_node"] = 2, profile["node_cores"] = 16;
+  std::ofstream(dir / "profile.json") << profile.dump(2);
+  EXPECT_EQ(load_profile(dir).node_cores, 16);
+  fs::remove_all(dir);
+}
+
 int shell(const std::string& command) {
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

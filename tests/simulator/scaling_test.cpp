@@ -148,5 +148,20 @@ TEST(StepPlan, StragglersGrowWithTheExpectedMaximumOfNDraws) {
   EXPECT_GT(step_plan(s, 64, 64).straggle, step_plan(s, 8, 64).straggle);
 }
 
+// On a CPU node whose ranks outnumber its cores, a measured spread follows
+// the load (ComputeModel::compute_cv_at); a spread from the spec does not.
+TEST(StepPlan, TimeSlicedRanksStraggleWithTheSpreadMeasuredAtTheirLoad) {
+  Scenario s = one_layer(2, 1);  // 2 cores, 4 ranks per node, 1 thread each
+  s.compute.compute_cv = s.compute_cv = 0.02;
+  s.compute.shared_cores_cv = 0.12, s.compute.shared_cores_load = 2;
+  s.compute_cv_measured = true;
+  EXPECT_NEAR(step_plan(s, 2, 64).straggle, 0.02 * expected_max_normal(2), 1e-12);  // a core each
+  EXPECT_NEAR(step_plan(s, 3, 63).straggle, 0.07 * expected_max_normal(3), 1e-12);  // 1.5 per core
+  EXPECT_NEAR(step_plan(s, 4, 64).straggle, 0.12 * expected_max_normal(4), 1e-12);
+  s.compute_cv_measured = false;  // cluster.compute_cv: one spread for every load
+  EXPECT_NEAR(step_plan(s, 4, 64).straggle, 0.02 * expected_max_normal(4), 1e-12);
+}
+
 }  // namespace
 }  // namespace lb::sim
+
