@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Validation of convergence models (simulator/VALIDATION.md section 5):
+"""Validation of convergence models (simulator/VALIDATION.md section 6):
 predict the steps to target of batch sizes left out of the fit.
 
   simulator/validate_convergence.py RUN_DIR... [--simulate-scaling BIN] [--json OUT]
