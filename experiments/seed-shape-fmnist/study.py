@@ -17,7 +17,9 @@ target (train.stop_at) or at a cap.
     study.py status                                        # what is done, running, left
     study.py report                                        # results/*.json, plots, table
 
-A run whose summary.json exists is done and skipped. While RUNS/PAUSE exists
+A run whose summary.json exists is done and skipped. Each run is locked
+(RUN.lock beside its directory) while a driver runs it, so several drivers
+can share the study (`run --only A` beside `run`). While RUNS/PAUSE exists
 no new run starts (the running one finishes), so that a benchmark can have
 the machine to itself. A run killed half-way is
 continued with lb-train --resume from its last checkpoint (every 3 epochs);
@@ -29,6 +31,7 @@ Run with /usr/bin/python3 (Debian's matplotlib for the report).
 
 import argparse
 import concurrent.futures
+import fcntl
 import gzip
 import hashlib
 import json
@@ -254,8 +257,35 @@ def provenance(binary):
     }
 
 
+def lock(run, runs):
+    """An exclusive lock on RUN.lock beside the run's directory, held until
+    the process exits; None when another driver holds it. Several drivers
+    (study.py run --only A beside study.py run) then share the queue."""
+    path = run.directory(runs).parent / (run.directory(runs).name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def train(run, runs, binary):
+    held = lock(run, runs)
+    if held is None:
+        return run, None  # another driver runs it
+    try:
+        return run, run_locked(run, runs, binary)
+    finally:
+        os.close(held)
+
+
+def run_locked(run, runs, binary):
     out = run.directory(runs)
+    if summary(run, runs) is not None:
+        return 0  # finished by another driver since this one planned it
     resume = (out / "checkpoint.bin").exists()
     if not resume and out.exists():
         shutil.rmtree(out)  # started but never checkpointed: start again
@@ -280,7 +310,7 @@ def train(run, runs, binary):
     if rc != 0:
         last = [l for l in (out / "lb-train.log").read_text().splitlines() if l.strip()][-1:]
         (out / "FAILED").write_text(f"exit {rc}: {last[0] if last else ''}\n")
-    return run, rc
+    return rc
 
 
 def wait_while_paused(runs):
@@ -320,6 +350,10 @@ def run_study(args):
             for run, rc in pool.map(lambda r: train(r, runs, binary), batch):
                 s = summary(run, runs) or {}
                 done.add(str(run.directory(runs)))
+                if rc is None:
+                    print(f"[{time.strftime('%H:%M:%S')}] skipped {run.study}/{run.group}/{run.name}: "
+                          "another driver runs it", flush=True)
+                    continue
                 print(f"[{time.strftime('%H:%M:%S')}] {'done' if rc == 0 else f'FAILED ({rc})'} "
                       f"{run.study}/{run.group}/{run.name}: validation {s.get('validation_accuracy')}, "
                       f"test {s.get('test_accuracy')}, steps {s.get('steps')}", flush=True)
