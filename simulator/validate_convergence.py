@@ -115,9 +115,12 @@ def main():
     parser.add_argument("--json", help="also write the report here")
     args = parser.parse_args()
     best, by_batch = read_runs(args.runs)
+    finished = [d for runs in by_batch.values() for d in runs]
+    for d in sorted(set(args.runs) - set(finished)):
+        print(f"validate_convergence: {d}: no summary.json (unfinished), left out", file=sys.stderr)
     if len(best) < 3:
         sys.exit(f"validate_convergence: need 3 or more batches that reached the target, got {sorted(best)}")
-    full, error = fit(args.simulate_scaling, args.runs)
+    full, error = fit(args.simulate_scaling, finished)
     if full is None:
         sys.exit(f"validate_convergence: fit-convergence failed: {error}")
     batches = sorted(best)
