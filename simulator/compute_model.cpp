@@ -117,6 +117,11 @@ double ComputeModel::backward_s(double batch) const {
   return t;
 }
 
+double threads_per_core(int ranks_on_node, double threads_per_rank, int cores) {
+  if (ranks_on_node <= 0 || cores <= 0) return 0;
+  return ranks_on_node * threads_per_rank / cores;
+}
+
 double ComputeModel::compute_cv_at(double threads_per_core) const {
   if (threads_per_core <= 1 || shared_cores_load <= 1) return compute_cv;
   const double t = std::min(1.0, (threads_per_core - 1) / (shared_cores_load - 1));
@@ -247,9 +252,8 @@ ComputeModel fitted_compute_model(const ModelInfo& model,
 namespace {
 
 // A profile's threads per core on its node; 0 when it does not record its node.
-double threads_per_core(const RuntimeProfile& p) {
-  if (p.ranks_per_node <= 0 || p.node_cores <= 0) return 0;
-  return double(p.ranks_per_node) * std::max(p.threads, 1) / p.node_cores;
+double node_threads_per_core(const RuntimeProfile& p) {
+  return threads_per_core(p.ranks_per_node, std::max(p.threads, 1), p.node_cores);
 }
 
 // Per-layer lines (and the unattributed remainder) through these profiles.
@@ -301,7 +305,7 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
   }
   std::vector<RuntimeProfile> single, multi, shared_cores;
   for (const auto& p : profiles) {
-    if (threads_per_core(p) > 1) {
+    if (node_threads_per_core(p) > 1) {
       shared_cores.push_back(p);  // time-sliced: neither the lines nor the co-run factor
     } else {
       (p.ranks > 1 ? multi : single).push_back(p);
@@ -332,7 +336,10 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
   m.compute_cv = cvs[cvs.size() / 2];
   if (!shared_cores.empty()) {
     std::vector<double> shared_cvs, loads;
-    for (const auto& p : shared_cores) shared_cvs.push_back(p.compute_cv), loads.push_back(threads_per_core(p));
+    for (const auto& p : shared_cores) {
+      shared_cvs.push_back(p.compute_cv);
+      loads.push_back(node_threads_per_core(p));
+    }
     m.shared_cores_cv = median(shared_cvs);
     m.shared_cores_load = median(loads);
     char text[96];

@@ -107,6 +107,11 @@ ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string&
 // The median of `v` (the mean of the middle two for an even count); 0 if empty.
 double median(std::vector<double> v);
 
+// How many threads a node's ranks run per core: ranks on the node x threads
+// per rank / cores; 0 when the node's cores or ranks are unknown (<= 0).
+// Above 1 the scheduler time-slices them (ComputeModel::compute_cv_at).
+double threads_per_core(int ranks_on_node, double threads_per_rank, int cores);
+
 // A least-squares line through (x, y) points; one distinct x gives a line
 // through the origin.
 Line fit_line(const std::vector<double>& x, const std::vector<double>& y);

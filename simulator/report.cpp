@@ -30,6 +30,16 @@ std::string input_note(const Scenario& s) {
                                      c.input_images_per_s, c.node_input_images_per_s);
 }
 
+std::string straggler_note(const Scenario& s) {
+  std::string note = "stragglers: compute cv " + format("%.3f", s.compute_cv) + " (" +
+                     s.compute_cv_source + ")";
+  if (s.compute_cv_measured && s.compute.shared_cores_load > 1) {
+    note += format(", rising to %.3f at %.2f threads per core (ranks time-sliced on shared cores)",
+                   s.compute.shared_cores_cv, s.compute.shared_cores_load);
+  }
+  return note + " x E[max of N normals]";
+}
+
 std::vector<std::string> notes(const Scenario& s) {
   std::vector<std::string> n{"compute: " + s.compute.source,
                              "overhead: " + format("%.2f ms/step fixed inside compute", 1e3 * s.compute.fixed_s()) +
@@ -37,13 +47,7 @@ std::vector<std::string> notes(const Scenario& s) {
                                  "framework) + cluster.step_overhead_s " +
                                  format("%g s", s.spec.cluster.step_overhead_s),
                              "optimizer: " + format("%.2f ms/step", 1e3 * s.compute.optimizer_s),
-                             "stragglers: compute cv " + format("%.3f", s.compute_cv) + " (" +
-                                 s.compute_cv_source + ")" +
-                                 (s.compute_cv_measured && s.compute.shared_cores_load > 1
-                                      ? format(", rising to %.3f at %.2f threads per core (ranks time-sliced on shared cores)",
-                                               s.compute.shared_cores_cv, s.compute.shared_cores_load)
-                                      : std::string()) +
-                                 " x E[max of N normals]",
+                             straggler_note(s),
                              network_note(s),
                              input_note(s)};
   if (s.cluster.is_gpu_cluster()) {

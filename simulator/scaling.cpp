@@ -106,11 +106,16 @@ struct RankShare {
   double stretch() const { return compute_work / compute_rate; }
 };
 
+// A CPU rank's compute threads: train.threads, or every core of the node (0).
+double rank_threads(const Scenario& s) {
+  return s.spec.train.threads > 0 ? s.spec.train.threads : s.cluster.cores_per_node;
+}
+
 RankShare rank_share(const Scenario& s, int gpus) {
   RankShare r;
   const int cores = s.cluster.cores_per_node;
   if (cores <= 0) return r;
-  const double threads = s.spec.train.threads > 0 ? s.spec.train.threads : cores;
+  const double threads = rank_threads(s);
   const int ranks_on_node = std::min(gpus, s.cluster.gpus_per_node);
   const double share = double(cores) / ranks_on_node;  // cores: the host's speed
   const double co_run = ranks_on_node >= 2 ? s.compute.co_run_factor : 1.0;
@@ -129,8 +134,8 @@ RankShare rank_share(const Scenario& s, int gpus) {
 double straggle_cv(const Scenario& s, int gpus) {
   const int cores = s.cluster.cores_per_node;
   if (cores <= 0 || !s.compute_cv_measured) return s.compute_cv;
-  const double threads = s.spec.train.threads > 0 ? s.spec.train.threads : cores;
-  return s.compute.compute_cv_at(std::min(gpus, s.cluster.gpus_per_node) * threads / cores);
+  const int ranks_on_node = std::min(gpus, s.cluster.gpus_per_node);
+  return s.compute.compute_cv_at(threads_per_core(ranks_on_node, rank_threads(s), cores));
 }
 
 // Each distinct bucket size's all-reduce on the whole cluster, and what it

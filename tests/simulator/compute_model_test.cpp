@@ -135,8 +135,11 @@ TEST(ComputeModel, RepeatsAtOneBatchGiveTheirMedian) {
 // round-trips; a profile that does not record its node counts as not shared.
 TEST(ComputeModel, TimeSlicedProfilesGiveTheSpreadAtTheirLoad) {
   const ModelInfo model = model_info(resnet20_spec());
-  std::vector<RuntimeProfile> profiles = {synthetic_profile(model, 32), synthetic_profile(model, 128)};
-  for (auto& p : profiles) p.compute_cv = 0.02, p.ranks_per_node = 1, p.node_cores = 2, p.threads = 1;
+  std::vector<RuntimeProfile> profiles = {synthetic_profile(model, 32),
+                                          synthetic_profile(model, 128)};
+  for (auto& p : profiles) {
+    p.compute_cv = 0.02, p.ranks_per_node = 1, p.node_cores = 2, p.threads = 1;
+  }
   for (double cv : {0.10, 0.14, 0.12}) {
     RuntimeProfile p = synthetic_profile(model, 24);
     for (auto& l : p.layers) l.forward_s *= 3, l.backward_s *= 3;  // would bend any fit it entered

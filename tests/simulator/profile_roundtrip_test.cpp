@@ -38,7 +38,8 @@ TEST(ProfileFormat, TheRuntimeWriterRoundTripsThroughTheSimulatorReader) {
   }
   Profile run;
   run.model = "resnet20", run.device = "cpu", run.precision = "fp32", run.optimizer = "lars";
-  run.threads = 2, run.per_rank_batch = 32, run.ranks = 2, run.ranks_per_node = 2, run.node_cores = 16;
+  run.threads = 2, run.per_rank_batch = 32, run.ranks = 2;
+  run.ranks_per_node = 2, run.node_cores = 16;
   run.comm = {"ring", 1 << 20, false, true, 2, 1};
   const Profile written = recorder.summary(run);
   const auto file = std::filesystem::temp_directory_path() / "lb_profile_roundtrip.json";
