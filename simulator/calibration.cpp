@@ -165,6 +165,39 @@ std::optional<TwoTermFit> fit_two_terms(const std::vector<FitRow>& rows, bool pe
   return fit;
 }
 
+// All-reduces a step that make a profile's per-call cost stand out of its
+// step-to-step noise: per-tensor runs (tens), not bucketed ones (one or two).
+constexpr double kMinCallsForDisturbance = 8;
+
+// The compute time each all-reduce costs beyond its thread's CPU time (see
+// CommCpuCost::disturbance_s), from the profiles with many all-reduces a
+// step whose ranks each had their cores (time-sliced ranks lose time to
+// other causes) and were bound to them (unbound ones also lose it to
+// migrations: 94, 421 and 578 us a call in three runs of one configuration
+// on one VM, against 46-172 us bound): forward + backward beyond the
+// single-rank lines times the co-run factor, less the thread's measured CPU
+// time, per call; the median over those profiles, at least 0. Profiles that
+// do not record their binding count as bound. Nothing when none qualifies.
+void fit_disturbance(const std::vector<RuntimeProfile>& profiles, const ComputeModel& compute,
+                     CommCpuFit& fit) {
+  std::vector<double> per_call;
+  for (const RuntimeProfile& p : profiles) {
+    if (p.ranks < 2 || p.steps <= 0) continue;
+    if (threads_per_core(p.ranks_per_node, std::max(p.threads, 1), p.node_cores) > 1) continue;
+    if (p.cpus_allowed > 0 && p.cpus_allowed >= p.node_cores && p.node_cores > 1) continue;
+    double calls = 0, cpu = 0;
+    for (const auto& a : p.allreduce) calls += double(a.count), cpu += double(a.count) * a.median_cpu_s;
+    calls /= double(p.steps), cpu /= double(p.steps);
+    if (calls < kMinCallsForDisturbance || cpu <= 0) continue;
+    const double batch = double(p.per_rank_batch);
+    const double alone = compute.co_run_factor * (compute.forward_s(batch) + compute.backward_s(batch));
+    per_call.push_back((p.forward_s + p.backward_s - alone - cpu) / calls);
+  }
+  if (per_call.empty()) return;
+  fit.cost.disturbance_s = std::max(0.0, median(per_call));
+  fit.disturbance_profiles = int(per_call.size());
+}
+
 }  // namespace
 
 Calibration calibrate(const CalibrationInputs& in) {
@@ -197,6 +230,7 @@ Calibration calibrate(const CalibrationInputs& in) {
   if (cpu) {
     cal.comm_cpu = CommCpuFit{{cpu->a, cpu->per_byte}, cpu->rows, cpu->median_abs_error,
                               cpu->max_abs_error};
+    if (cal.compute) fit_disturbance(in.profiles, *cal.compute, *cal.comm_cpu);
   }
   for (const FitRow& r : rows) {
     const AllreduceSample& s = *r.sample;
@@ -231,6 +265,8 @@ json to_json(const Calibration& c) {
   if (c.comm_cpu) {
     j["comm_cpu"] = {{"per_call_us", c.comm_cpu->cost.per_call_s * 1e6},
                      {"per_byte_ns", c.comm_cpu->cost.per_byte_s * 1e9},
+                     {"disturbance_us", c.comm_cpu->cost.disturbance_s * 1e6},
+                     {"disturbance_profiles", c.comm_cpu->disturbance_profiles},
                      {"rows", c.comm_cpu->rows},
                      {"median_abs_error", c.comm_cpu->median_abs_error},
                      {"max_abs_error", c.comm_cpu->max_abs_error}};
@@ -265,12 +301,16 @@ Calibration load_calibration(const std::filesystem::path& file) {
     if (r.take("comm_cpu")) {
       ObjectReader cpu = r.child("comm_cpu");
       CommCpuCost cost;
-      double per_call_us = 0, per_byte_ns = 0;
+      double per_call_us = 0, per_byte_ns = 0, disturbance_us = 0;
       cpu.read("per_call_us", per_call_us, NumberRange::closed(0, 1e7));
       cpu.read("per_byte_ns", per_byte_ns, NumberRange::closed(0, 1e6));
-      for (const char* key : {"rows", "median_abs_error", "max_abs_error"}) cpu.take(key);
+      cpu.read("disturbance_us", disturbance_us, NumberRange::closed(0, 1e7));
+      for (const char* key : {"rows", "median_abs_error", "max_abs_error", "disturbance_profiles"}) {
+        cpu.take(key);
+      }
       cpu.finish();
       cost.per_call_s = per_call_us * 1e-6, cost.per_byte_s = per_byte_ns * 1e-9;
+      cost.disturbance_s = disturbance_us * 1e-6;
       c.comm_cpu = CommCpuFit{cost};
     }
     if (const json* compute = r.take("compute")) c.compute = compute_model_from_json(*compute, "compute");

@@ -25,8 +25,14 @@
 // spinning before its first sleep). Per call, not per exchange step: on one
 // VM a small ring all-reduce cost 39-41 us of CPU at np = 2 (2 steps) and
 // 24-26 us at np = 4 (6 steps), where a step's peers are mostly ahead and
-// its wait ends without spinning. simulate-scaling runs that work on the
-// rank's share of the node's cores beside compute (scaling.cpp, iteration.hpp).
+// its wait ends without spinning. Beyond its CPU time each call costs
+// compute more (the thread sleeps between polls and every wake preempts
+// compute and evicts part of its caches): fitted per call from the profiles
+// with many all-reduces a step, as their forward + backward beyond the
+// compute model and the thread's CPU time (CommCpuCost::disturbance_s; on
+// one VM ~100 us a call, about ten wakes). simulate-scaling runs all of it
+// on the rank's share of the node's cores beside compute (scaling.cpp,
+// iteration.hpp).
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -77,6 +83,7 @@ struct CommCpuFit {
   CommCpuCost cost;
   int rows = 0;
   double median_abs_error = 0, max_abs_error = 0;  // relative
+  int disturbance_profiles = 0;                    // profiles cost.disturbance_s rests on
 };
 
 struct Calibration {

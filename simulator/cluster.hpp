@@ -18,11 +18,16 @@ struct LinkClass {
 // sleeps) and per byte through the rank (copies, reductions). Zero: not modelled.
 struct CommCpuCost {
   double per_call_s = 0, per_byte_s = 0;
-  bool modelled() const { return per_call_s > 0 || per_byte_s > 0; }
+  // Compute time each call costs beyond that CPU time: the thread wakes
+  // several times per all-reduce (it sleeps between polls), and each wake
+  // preempts compute on its core and evicts part of compute's caches.
+  double disturbance_s = 0;
+  bool modelled() const { return per_call_s > 0 || per_byte_s > 0 || disturbance_s > 0; }
   // One all-reduce's CPU seconds, with `busiest_link_bytes` from
-  // alpha_beta_features (calibration.hpp): what the fit fits and the
-  // simulation charges.
+  // alpha_beta_features (calibration.hpp): what the fit fits.
   double seconds(double busiest_link_bytes) const { return per_call_s + busiest_link_bytes * per_byte_s; }
+  // What it takes from the cores compute runs on: what the simulation charges.
+  double on_cores_s(double busiest_link_bytes) const { return seconds(busiest_link_bytes) + disturbance_s; }
 };
 
 enum class Fabric { single_switch, fat_tree, rail_fat_tree, torus };

@@ -159,7 +159,7 @@ void time_buckets(const Scenario& s, int gpus, const RankShare& share,
       }
       const CommCpuCost& cpu = s.cluster.comm_cpu;
       if (!s.cluster.is_gpu_cluster() && cpu.modelled()) {
-        c.cpu_work = share.comm_cpu_work * cpu.seconds(alpha_beta_features(phases).second);
+        c.cpu_work = share.comm_cpu_work * cpu.on_cores_s(alpha_beta_features(phases).second);
         c.cpu_rate = share.comm_cpu_rate;
       }
       it = cache.emplace(b, c).first;

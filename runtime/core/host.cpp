@@ -1,5 +1,6 @@
 #include "runtime/core/host.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +29,13 @@ std::uint64_t cgroup_limit_bytes() {
 }  // namespace
 
 int hardware_threads() { return int(std::max(1u, std::thread::hardware_concurrency())); }
+
+int cpus_allowed() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return hardware_threads();
+  return std::max(1, CPU_COUNT(&set));
+}
 
 std::uint64_t usable_memory_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);

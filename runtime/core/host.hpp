@@ -9,6 +9,10 @@ namespace lb {
 // Hardware threads (at least 1).
 int hardware_threads();
 
+// Hardware threads this process may run on (its CPU affinity mask; the
+// launcher's binding): hardware_threads() when the mask cannot be read.
+int cpus_allowed();
+
 // Memory this process may use: physical memory, or the cgroup's limit when
 // that is lower.
 std::uint64_t usable_memory_bytes();

@@ -99,6 +99,7 @@ void read_header(ObjectReader& r, Profile& p) {
   r.read("ranks", p.ranks, IntRange::at_least(1));
   r.read("ranks_per_node", p.ranks_per_node, IntRange::between(0, p.ranks));
   r.read("node_cores", p.node_cores, IntRange::at_least(0));
+  r.read("cpus_allowed", p.cpus_allowed, IntRange::at_least(0));
   r.read("steps", p.steps, IntRange::at_least(0));
 }
 
@@ -151,6 +152,7 @@ json to_json(const Profile& p) {
   if (!p.device_name.empty()) doc["device_name"] = p.device_name;
   if (p.ranks_per_node > 0) doc["ranks_per_node"] = p.ranks_per_node;
   if (p.node_cores > 0) doc["node_cores"] = p.node_cores;
+  if (p.cpus_allowed > 0) doc["cpus_allowed"] = p.cpus_allowed;
   return doc;
 }
 

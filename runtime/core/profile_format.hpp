@@ -48,6 +48,9 @@ struct Profile {
   // of them shared it and its cores. With more threads than cores the
   // scheduler time-slices the ranks, which skews them against each other.
   int ranks_per_node = 0, node_cores = 0;
+  // Cores rank 0 was allowed to run on (its affinity mask; 0 = not
+  // recorded): fewer than node_cores when the launcher bound the ranks.
+  int cpus_allowed = 0;
   std::int64_t steps = 0;  // steps the medians are over
   ProfileComm comm;
   std::vector<ProfileLayer> layers;         // forward order

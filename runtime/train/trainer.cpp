@@ -15,6 +15,7 @@
 #include "runtime/core/batch_arithmetic.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
+#include "runtime/core/host.hpp"
 #include "runtime/core/json_reader.hpp"
 #include "runtime/core/rng.hpp"
 #include "runtime/data/batch_loader.hpp"
@@ -550,7 +551,8 @@ void Trainer::Impl::write_profile() const {
   run.per_rank_batch = per_rank_batch();
   run.ranks = ranks;
   run.ranks_per_node = options.world ? options.world->ranks_per_node() : 1;
-  run.node_cores = int(std::thread::hardware_concurrency());
+  run.node_cores = hardware_threads();
+  run.cpus_allowed = cpus_allowed();
   run.optimizer = to_string(spec.optimizer.name);
   run.comm = {to_string(spec.comm.algorithm), comm.fusion_bytes, spec.comm.fp16_gradients,
               spec.comm.overlap, comm.group_size, int(comm.buckets)};

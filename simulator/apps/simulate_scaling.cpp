@@ -165,6 +165,11 @@ int run_calibrate(const CalibrateArgs& a) {
         "|error| median %.1f%%, max %.1f%%\n",
         cal.comm_cpu->cost.per_call_s * 1e6, cal.comm_cpu->cost.per_byte_s * 1e9, cal.comm_cpu->rows,
         100 * cal.comm_cpu->median_abs_error, 100 * cal.comm_cpu->max_abs_error);
+    if (cal.comm_cpu->disturbance_profiles > 0) {
+      std::printf("compute lost to each all-reduce beyond that CPU time: %.1f us (median of %d "
+                  "profile(s) with many all-reduces a step)\n",
+                  cal.comm_cpu->cost.disturbance_s * 1e6, cal.comm_cpu->disturbance_profiles);
+    }
   }
   if (cal.compute)
     std::printf("compute: %s, %zu layers, optimizer %.6f s\n", cal.compute->source.c_str(),

@@ -97,5 +97,46 @@ TEST(Calibration, BenchRowsGiveTheLinkTrainingRowsTheCommunicationCpuTime) {
   std::filesystem::remove(file);
 }
 
+// A profile with many all-reduces a step whose forward + backward exceed the
+// compute model and its thread's CPU time gives the per-call disturbance;
+// bucketed, single-rank, time-sliced and unbound profiles do not; it
+// round-trips.
+TEST(Calibration, ManyAllreducesAStepGiveTheComputeTheyDisturbPerCall) {
+  constexpr double kDisturbance = 100e-6, kCpu = 50e-6, kCalls = 40;
+  const auto profile = [](int batch, int ranks, double calls, double extra) {
+    RuntimeProfile p;
+    p.file = "p" + std::to_string(batch) + "-" + std::to_string(ranks);
+    p.model = "resnet20", p.per_rank_batch = batch, p.ranks = ranks, p.steps = 10, p.threads = 1;
+    p.ranks_per_node = ranks, p.node_cores = 2;
+    p.layers = {{"conv", "conv2d", 100, 0, 1e-4 * batch, 2e-4 * batch}};
+    p.forward_s = 1e-4 * batch, p.backward_s = 2e-4 * batch + extra;
+    if (calls > 0) p.allreduce = {{"ring", 4096, ranks, 3e-4, std::int64_t(calls * 10), kCpu}};
+    return p;
+  };
+  CalibrationInputs in;
+  in.profiles = {profile(16, 1, 0, 0), profile(64, 1, 0, 0),
+                 profile(32, 2, kCalls, kCalls * (kCpu + kDisturbance)),  // per tensor
+                 profile(48, 2, 1, 0.02),                                 // bucketed: noise, not fitted
+                 profile(24, 4, kCalls, 0.05),                            // time-sliced: not fitted
+                 profile(40, 2, kCalls, 0.03)};                           // unbound: not fitted
+  in.profiles[2].cpus_allowed = 1;                                        // bound to a core
+  in.profiles[5].cpus_allowed = 2;                                        // every core
+  for (const auto& p : in.profiles) {
+    for (const auto& a : p.allreduce) {
+      in.samples.push_back({p.file, a.algorithm, a.ranks, a.bytes, a.median_s, false, true,
+                            a.median_cpu_s * (1 + 1e-3 * double(p.per_rank_batch))});
+    }
+  }
+  in.samples.push_back({"x", "ring", 2, 1 << 20, 1e-3, false, true, 60e-6});
+  const Calibration cal = calibrate(in);
+  ASSERT_TRUE(cal.comm_cpu.has_value());
+  EXPECT_NEAR(cal.comm_cpu->cost.disturbance_s, kDisturbance, 1e-9);
+  EXPECT_EQ(cal.comm_cpu->disturbance_profiles, 1);
+  const auto file = std::filesystem::temp_directory_path() / "lb_calibration_disturbance.json";
+  std::ofstream(file) << to_json(cal).dump();
+  EXPECT_NEAR(load_calibration(file).comm_cpu->cost.disturbance_s, kDisturbance, 1e-12);
+  std::filesystem::remove(file);
+}
+
 }  // namespace
 }  // namespace lb::sim

@@ -39,7 +39,7 @@ TEST(ProfileFormat, TheRuntimeWriterRoundTripsThroughTheSimulatorReader) {
   Profile run;
   run.model = "resnet20", run.device = "cpu", run.precision = "fp32", run.optimizer = "lars";
   run.threads = 2, run.per_rank_batch = 32, run.ranks = 2;
-  run.ranks_per_node = 2, run.node_cores = 16;
+  run.ranks_per_node = 2, run.node_cores = 16, run.cpus_allowed = 1;
   run.comm = {"ring", 1 << 20, false, true, 2, 1};
   const Profile written = recorder.summary(run);
   const auto file = std::filesystem::temp_directory_path() / "lb_profile_roundtrip.json";
@@ -56,6 +56,7 @@ TEST(ProfileFormat, TheRuntimeWriterRoundTripsThroughTheSimulatorReader) {
   EXPECT_EQ(read.allreduce[0].ranks, 2);
   EXPECT_EQ(read.ranks_per_node, 2);
   EXPECT_EQ(read.node_cores, 16);
+  EXPECT_EQ(read.cpus_allowed, 1);
   EXPECT_DOUBLE_EQ(read.allreduce[0].median_cpu_s, 0.0005);
   // forward + backward 0.30 ... 0.34 s: interquartile range 0.02 s, median 0.32 s
   EXPECT_NEAR(read.compute_cv, 0.02 / 1.349 / 0.32, 1e-9);

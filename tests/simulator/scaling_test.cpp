@@ -77,13 +77,13 @@ TEST(StepPlan, AllreducesOnCpuNodesDoTheirCpuWorkOnTheRanksShare) {
   s.spec.comm.algorithm = Algorithm::ring;
   s.spec.comm.fusion_bytes = 64 * kMiB;
   s.cluster.intra = {5e9, 10e-6};
-  s.cluster.comm_cpu = {40e-6, 0.2e-9};
+  s.cluster.comm_cpu = {40e-6, 0.2e-9, 100e-6};  // + 100 us of compute its wakes disturb
   for (int ranks : {2, 4}) {
     const StepPlan p = step_plan(s, ranks, 64);
     ASSERT_EQ(p.buckets.size(), 1u);
     const double load = alpha_beta_features(Algorithm::ring, 1'000'000, ranks, ranks, 4).second;
     const double share = 2.0 / ranks;  // cores per rank
-    EXPECT_NEAR(p.buckets[0].cpu_work, (40e-6 + load * 0.2e-9) / share, 1e-12) << ranks;
+    EXPECT_NEAR(p.buckets[0].cpu_work, (40e-6 + load * 0.2e-9 + 100e-6) / share, 1e-12) << ranks;
     EXPECT_DOUBLE_EQ(p.buckets[0].cpu_rate, std::min(1.0, share) / share) << ranks;
     EXPECT_DOUBLE_EQ(p.compute_weight, 1);
   }
