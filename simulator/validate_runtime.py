@@ -17,8 +17,9 @@
      error per configuration, and writes OUT/validation.json.
 
 With --repeats R (default 3) every lb-train run above happens R times, in R
-rounds of the whole list, so that a slow phase of the machine lands on
-different configurations: the calibration fits all R profiles of each, and
+rounds of the whole list (calibration and prediction runs in every round),
+so that a slow phase of the machine lands on different configurations and
+on calibration and predictions alike: the calibration fits all R profiles of each, and
 a configuration's measured step time is the median of its R runs, reported
 with their spread ((max - min) / median). On a shared 2-core VM the same
 configuration measured minutes apart differs by up to 18 %, so a single run
@@ -197,30 +198,32 @@ def main():
     out = args.reuse or args.out or tempfile.mkdtemp(prefix="lb_validate_")
     os.makedirs(out, exist_ok=True)
 
+    # Each round runs every calibration and every prediction configuration:
+    # this VM's speed drifts by 20-30 % over minutes, and calibrating in one
+    # block before predicting in another put a slow phase on the predictions
+    # alone (2026-12-07 08:54, /work/val/v6: every np 2 row 12-22 % low).
     sources = []
+    measured = [[] for _ in PREDICTIONS]  # per configuration, one profile per repeat
+    bench = os.path.join(out, "allreduce-np2.jsonl")
     for r in range(args.repeats):
+        suffix = f"-r{r}" if r else ""
         for i, config in enumerate(CALIBRATION):
-            run_dir = os.path.join(out, f"cal{i}" + (f"-r{r}" if r else ""))
+            run_dir = os.path.join(out, f"cal{i}{suffix}")
             if train(args, config, run_dir) is not None:
                 sources.append(run_dir)
-    bench = os.path.join(out, "allreduce-np2.jsonl")
-    if args.reuse:
-        if not os.path.exists(bench):
-            sys.exit(f"validate_runtime: --reuse: {bench} missing")
-    else:
-        with open(bench, "w") as f:
-            f.write(mpirun(2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
-                               "ring,hierarchical,torus2d,mpi", "--group-size", "1",
-                               "--min-bytes", "4096", "--max-bytes", str(4 << 20),
-                               "--rounds", str(args.repeats)]))
+        if r == 0 and not args.reuse:
+            with open(bench, "w") as f:
+                f.write(mpirun(2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
+                                   "ring,hierarchical,torus2d,mpi", "--group-size", "1",
+                                   "--min-bytes", "4096", "--max-bytes", str(4 << 20),
+                                   "--rounds", str(args.repeats)]))
+        for i, config in enumerate(PREDICTIONS):
+            measured[i].append(train(args, config, os.path.join(out, f"run{i}{suffix}")))
+    if args.reuse and not os.path.exists(bench):
+        sys.exit(f"validate_runtime: --reuse: {bench} missing")
     cal = os.path.join(out, "cal.json")
     print(run([os.path.join(args.build, "bin/simulate-scaling"), "calibrate", "--from", *sources, bench,
                "--out", cal]), file=sys.stderr)
-
-    measured = [[] for _ in PREDICTIONS]  # per configuration, one profile per repeat
-    for r in range(args.repeats):
-        for i, config in enumerate(PREDICTIONS):
-            measured[i].append(train(args, config, os.path.join(out, f"run{i}" + (f"-r{r}" if r else ""))))
     rows = []
     for i, config in enumerate(PREDICTIONS):
         predicted = predict(args, config, cal, os.path.join(out, f"sim{i}"))
