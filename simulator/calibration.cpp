@@ -186,11 +186,15 @@ void fit_disturbance(const std::vector<RuntimeProfile>& profiles, const ComputeM
     if (threads_per_core(p.ranks_per_node, std::max(p.threads, 1), p.node_cores) > 1) continue;
     if (p.cpus_allowed > 0 && p.cpus_allowed >= p.node_cores && p.node_cores > 1) continue;
     double calls = 0, cpu = 0;
-    for (const auto& a : p.allreduce) calls += double(a.count), cpu += double(a.count) * a.median_cpu_s;
+    for (const auto& a : p.allreduce) {
+      calls += double(a.count);
+      cpu += double(a.count) * a.median_cpu_s;
+    }
     calls /= double(p.steps), cpu /= double(p.steps);
     if (calls < kMinCallsForDisturbance || cpu <= 0) continue;
     const double batch = double(p.per_rank_batch);
-    const double alone = compute.co_run_factor * (compute.forward_s(batch) + compute.backward_s(batch));
+    const double alone =
+        compute.co_run_factor * (compute.forward_s(batch) + compute.backward_s(batch));
     per_call.push_back((p.forward_s + p.backward_s - alone - cpu) / calls);
   }
   if (per_call.empty()) return;
@@ -305,7 +309,8 @@ Calibration load_calibration(const std::filesystem::path& file) {
       cpu.read("per_call_us", per_call_us, NumberRange::closed(0, 1e7));
       cpu.read("per_byte_ns", per_byte_ns, NumberRange::closed(0, 1e6));
       cpu.read("disturbance_us", disturbance_us, NumberRange::closed(0, 1e7));
-      for (const char* key : {"rows", "median_abs_error", "max_abs_error", "disturbance_profiles"}) {
+      for (const char* key :
+           {"rows", "median_abs_error", "max_abs_error", "disturbance_profiles"}) {
         cpu.take(key);
       }
       cpu.finish();

@@ -27,7 +27,9 @@ struct CommCpuCost {
   // alpha_beta_features (calibration.hpp): what the fit fits.
   double seconds(double busiest_link_bytes) const { return per_call_s + busiest_link_bytes * per_byte_s; }
   // What it takes from the cores compute runs on: what the simulation charges.
-  double on_cores_s(double busiest_link_bytes) const { return seconds(busiest_link_bytes) + disturbance_s; }
+  double on_cores_s(double busiest_link_bytes) const {
+    return seconds(busiest_link_bytes) + disturbance_s;
+  }
 };
 
 enum class Fabric { single_switch, fat_tree, rail_fat_tree, torus };

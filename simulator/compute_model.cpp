@@ -343,7 +343,8 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
     m.shared_cores_cv = median(shared_cvs);
     m.shared_cores_load = median(loads);
     char text[96];
-    std::snprintf(text, sizeof text, "; compute cv %.3f at %.2f threads per core from %zu profile(s)",
+    std::snprintf(text, sizeof text,
+                  "; compute cv %.3f at %.2f threads per core from %zu profile(s)",
                   m.shared_cores_cv, m.shared_cores_load, shared_cores.size());
     m.source += text;
   }

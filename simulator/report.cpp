@@ -56,9 +56,9 @@ std::vector<std::string> notes(const Scenario& s) {
                        "at most half the device, while it runs (estimated)",
                        s.spec.cluster.comm_memory_passes, s.device.memory_gbps));
   } else if (s.cluster.comm_cpu.modelled()) {
-    n.push_back(format("interference: each all-reduce's CPU work (%g us + %g ns per byte, and %g us "
-                       "of compute its wakes disturb; calibrated) shares the rank's cores with "
-                       "compute; co-run factor %g",
+    n.push_back(format("interference: each all-reduce's CPU work (%g us + %g ns per byte, "
+                       "and %g us of compute its wakes disturb; calibrated) shares the rank's "
+                       "cores with compute; co-run factor %g",
                        s.cluster.comm_cpu.per_call_s * 1e6, s.cluster.comm_cpu.per_byte_s * 1e9,
                        s.cluster.comm_cpu.disturbance_s * 1e6, s.compute.co_run_factor));
   } else {
