@@ -183,7 +183,7 @@ void fit_disturbance(const std::vector<RuntimeProfile>& profiles, const ComputeM
   std::vector<double> per_call;
   for (const RuntimeProfile& p : profiles) {
     if (p.ranks < 2 || p.steps <= 0) continue;
-    if (threads_per_core(p.ranks_per_node, std::max(p.threads, 1), p.node_cores) > 1) continue;
+    if (node_threads_per_core(p) > 1) continue;
     if (p.cpus_allowed > 0 && p.cpus_allowed >= p.node_cores && p.node_cores > 1) continue;
     double calls = 0, cpu = 0;
     for (const auto& a : p.allreduce) {

@@ -249,12 +249,11 @@ ComputeModel fitted_compute_model(const ModelInfo& model,
   return fit_profiles(profiles);
 }
 
-namespace {
-
-// A profile's threads per core on its node; 0 when it does not record its node.
 double node_threads_per_core(const RuntimeProfile& p) {
   return threads_per_core(p.ranks_per_node, std::max(p.threads, 1), p.node_cores);
 }
+
+namespace {
 
 // Per-layer lines (and the unattributed remainder) through these profiles.
 ComputeModel fit_lines(const std::vector<RuntimeProfile>& profiles) {
@@ -311,8 +310,9 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
       (p.ranks > 1 ? multi : single).push_back(p);
     }
   }
-  if (single.empty() && multi.empty()) single = profiles;
-  ComputeModel m = fit_lines(single.empty() ? profiles : single);
+  // The lines: from the single-rank profiles, else the multi-rank ones;
+  // time-sliced ones only when nothing else was measured.
+  ComputeModel m = fit_lines(!single.empty() ? single : !multi.empty() ? multi : shared_cores);
   if (!single.empty() && !multi.empty()) {
     // Forward only: backward runs beside the all-reduces, whose CPU work
     // the simulation puts beside it on its own (scaling.cpp's RankShare),
@@ -332,6 +332,9 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
   std::vector<double> cvs;
   for (const auto& p : single) cvs.push_back(p.compute_cv);
   for (const auto& p : multi) cvs.push_back(p.compute_cv);
+  if (cvs.empty()) {
+    for (const auto& p : shared_cores) cvs.push_back(p.compute_cv);
+  }
   std::sort(cvs.begin(), cvs.end());
   m.compute_cv = cvs[cvs.size() / 2];
   if (!shared_cores.empty()) {

@@ -162,6 +162,16 @@ TEST(ComputeModel, TimeSlicedProfilesGiveTheSpreadAtTheirLoad) {
   old.erase("shared_cores_cv"), old.erase("shared_cores_load");
   EXPECT_DOUBLE_EQ(compute_model_from_json(old, "test").compute_cv_at(2), 0.02);
 
+  // Without single-rank profiles the lines come from the multi-rank ones,
+  // still not from the time-sliced ones.
+  std::vector<RuntimeProfile> no_single(profiles.begin() + 2, profiles.end());
+  for (int batch : {32, 128}) {
+    RuntimeProfile multi = synthetic_profile(model, batch);
+    multi.ranks = multi.ranks_per_node = 2, multi.node_cores = 2, multi.threads = 1;
+    no_single.push_back(multi);
+  }
+  EXPECT_NEAR(fitted_compute_model(model, no_single).layers[0].forward.per_image_s, 1e-4, 1e-12);
+
   for (auto& p : profiles) p.ranks_per_node = p.node_cores = 0;  // older profiles
   EXPECT_DOUBLE_EQ(fitted_compute_model(model, profiles).shared_cores_load, 0);
 }
