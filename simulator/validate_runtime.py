@@ -22,8 +22,8 @@ so that a slow phase of the machine lands on different configurations and
 on calibration and predictions alike: the calibration fits all R profiles of each, and
 a configuration's measured step time is the median of its R runs, reported
 with their spread ((max - min) / median). On a shared 2-core VM the same
-configuration measured minutes apart differs by up to 18 %, so a single run
-cannot check a 10 % target.
+configuration measured minutes apart differs by up to 30 % (2026-12-07), so
+a single run cannot check a 10 % target.
 
 Every run is launched as a user's would be: mpirun binds each rank to a
 core when the ranks fit the cores and binds nothing when they outnumber
@@ -61,7 +61,7 @@ SPEC = os.path.join(ROOT, "experiments/fmnist-lenet-lars-fp16.json")
 # One more at np = 2 all-reduces every tensor on its own: all-reduces of 40 B
 # to 147 KiB inside training, which pin the communication thread's CPU time
 # per call and per byte (a 64 MiB bucket alone is one size; the link comes
-# from allreduce-bench). One at np = 4, two ranks per core on the 2-core
+# from allreduce-bench) and the compute each call disturbs beyond it. One at np = 4, two ranks per core on the 2-core
 # machines this runs on: ranks that outnumber the cores are time-sliced and
 # drift apart (their compute spread), which no run with a core per rank shows.
 CALIBRATION = [(1, 16, "ring", 64 << 20, True, 0), (1, 32, "ring", 64 << 20, True, 0),
@@ -94,14 +94,11 @@ def run(cmd):
     return done.stdout
 
 
-BIND = None  # --bind: None leaves the binding to mpirun
-
-
-def mpirun(ranks, argv):
+def mpirun(args, ranks, argv):
     # mpirun's own default binds each rank to a core when the ranks fit the
     # cores and binds nothing when they outnumber them (Open MPI 4.1): the way
     # a user's job runs, and the simulator's rank share (cores / ranks).
-    bind = ["--bind-to", BIND] if BIND else []
+    bind = ["--bind-to", args.bind] if args.bind else []
     return run(["mpirun", "--oversubscribe", *bind, "--mca", "btl", "self,vader",
                 "-np", str(ranks)] + argv)
 
@@ -127,7 +124,7 @@ def train(args, config, out):
             sys.exit(f"validate_runtime: --reuse: {out}/profile.json missing")
         with open(os.path.join(out, "profile.json")) as f:
             return json.load(f)
-    mpirun(config[0], [os.path.join(args.build, "bin/lb-train"), SPEC, "--out", out, "-q",
+    mpirun(args, config[0], [os.path.join(args.build, "bin/lb-train"), SPEC, "--out", out, "-q",
                        "--max-steps", str(args.steps)] + overrides(config, args.steps))
     with open(os.path.join(out, "profile.json")) as f:
         return json.load(f)
@@ -189,8 +186,6 @@ def main():
                         help="mpirun --bind-to for every run (default: mpirun's own choice, which "
                         "binds ranks to cores when they fit and nothing when they outnumber the cores)")
     args = parser.parse_args()
-    global BIND
-    BIND = args.bind
     if args.repeats < 1 or args.steps < 1:
         sys.exit("validate_runtime: --repeats and --steps must be >= 1")
     if args.reuse and not os.path.isdir(args.reuse):
@@ -213,7 +208,7 @@ def main():
                 sources.append(run_dir)
         if r == 0 and not args.reuse:
             with open(bench, "w") as f:
-                f.write(mpirun(2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
+                f.write(mpirun(args, 2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
                                    "ring,hierarchical,torus2d,mpi", "--group-size", "1",
                                    "--min-bytes", "4096", "--max-bytes", str(4 << 20),
                                    "--rounds", str(args.repeats)]))
