@@ -190,9 +190,11 @@ def plan_resnet20(runs):
 
 
 def plan_b():
+    # The LARS curve first, every batch, then SGD's: LARS is the seed's
+    # optimizer, and its curve is the one the convergence model is fitted on.
     plan = []
-    for batch, (cap_epochs, eval_epochs) in BATCHES_B.items():
-        for opt, arm in OPTIMIZERS_B.items():
+    for opt, arm in OPTIMIZERS_B.items():
+        for batch, (cap_epochs, eval_epochs) in BATCHES_B.items():
             for v in arm.knob.grid:
                 overrides = [
                     "--set", f"train.global_batch={batch}",
