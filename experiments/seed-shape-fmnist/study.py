@@ -9,9 +9,10 @@ chosen point then runs on seeds 2 and 3. Then one resnet20 pair (baseline and
 LARS fp16 at their chosen points, seed 1).
 
 Study B: steps to 90 % validation accuracy for batches 256 ... 16,384, LARS
-fp16 and SGD momentum fp16, best of 3 learning rates per batch, constant
-learning rate after a warm-up of about 85 steps, each run stopping at the
-target (train.stop_at) or at a cap.
+fp16 and SGD momentum fp16, best of 3 learning rates per batch (and a fourth
+beyond the grid's edge when the best is on it, the rule Study A tunes by),
+constant learning rate after a warm-up of about 85 steps, each run stopping
+at the target (train.stop_at) or at a cap.
 
     study.py run [--only A|B|R] [--jobs N] [--dry-run]   # resumable
     study.py status                                        # what is done, running, left
@@ -148,25 +149,30 @@ def tuning_runs(arm, runs, points):
     return [Run("A", arm.name, ARMS / arm.spec, arm.knob, v, 1) for v in points]
 
 
-def tuning_points(arm, runs):
-    """The grid, plus one point beyond its edge when the best of the first
-    three is at an edge (at most MAX_POINTS in all)."""
-    points = list(arm.knob.grid)
-    scores = {v: validation_accuracy(r, runs) for v, r in zip(points, tuning_runs(arm, runs, points))}
-    if any(s is None for s in scores.values()):
+def extended_grid(grid, score):
+    """The grid, plus one point beyond its edge when the best of the grid is
+    at an edge (at most MAX_POINTS in all): an optimum on the grid's edge is
+    not an optimum. score(v) is higher for better, None while v's run is
+    unfinished. Returns (points, the best point, or None until every point's
+    run has finished)."""
+    points = list(grid)
+    if any(score(v) is None for v in points):
         return points, None
-    best = max(points, key=lambda v: scores[v])
+    best = max(points, key=score)
     ordered = sorted(points)
     if best == ordered[0]:
         points.append(ordered[0] / 2)
     elif best == ordered[-1]:
         points.append(ordered[-1] * 2)
     points = points[:MAX_POINTS]
-    all_scores = [validation_accuracy(r, runs) for r in tuning_runs(arm, runs, points)]
-    if any(s is None for s in all_scores):
+    if any(score(v) is None for v in points):
         return points, None
-    chosen = max(points, key=lambda v: validation_accuracy(tuning_runs(arm, runs, [v])[0], runs))
-    return points, chosen
+    return points, max(points, key=score)
+
+
+def tuning_points(arm, runs):
+    """Study A: the arm's points, scored by validation accuracy (seed 1)."""
+    return extended_grid(arm.knob.grid, lambda v: validation_accuracy(tuning_runs(arm, runs, [v])[0], runs))
 
 
 def plan_arm(arm, runs):
@@ -189,23 +195,38 @@ def plan_resnet20(runs):
     return plan
 
 
-def plan_b():
+def steps_score(run, runs):
+    """Study B's score: fewer steps to the target is better; a run that
+    stopped at its cap without reaching it is worse than any that did."""
+    s = summary(run, runs)
+    if s is None:
+        return None
+    return -s["steps_to_target"] if s.get("stopped_at_target") else -math.inf
+
+
+def plan_b(runs):
     # The LARS curve first, every batch, then SGD's: LARS is the seed's
     # optimizer, and its curve is the one the convergence model is fitted on.
     plan = []
     for opt, arm in OPTIMIZERS_B.items():
         for batch, (cap_epochs, eval_epochs) in BATCHES_B.items():
-            for v in arm.knob.grid:
-                overrides = [
-                    "--set", f"train.global_batch={batch}",
-                    "--set", f"train.epochs={cap_epochs}",
-                    "--set", f"train.eval_every_epochs={eval_epochs}",
-                    "--set", f"optimizer.lr.warmup_epochs={WARMUP_STEPS / steps_per_epoch(batch):.6g}",
-                    "--set", "optimizer.lr.decay=none",
-                    "--set", f'train.stop_at={{"validation_accuracy": {TARGET}}}',
-                    "--set", f"train.checkpoint_every_epochs={max(1, cap_epochs // 20)}",
-                ]
-                plan.append(Run("B", f"{opt}-b{batch}", ARMS / arm.spec, arm.knob, v, 1, overrides))
+            overrides = [
+                "--set", f"train.global_batch={batch}",
+                "--set", f"train.epochs={cap_epochs}",
+                "--set", f"train.eval_every_epochs={eval_epochs}",
+                "--set", f"optimizer.lr.warmup_epochs={WARMUP_STEPS / steps_per_epoch(batch):.6g}",
+                "--set", "optimizer.lr.decay=none",
+                "--set", f'train.stop_at={{"validation_accuracy": {TARGET}}}',
+                "--set", f"train.checkpoint_every_epochs={max(1, cap_epochs // 20)}",
+            ]
+
+            def run_at(v):
+                return Run("B", f"{opt}-b{batch}", ARMS / arm.spec, arm.knob, v, 1, overrides)
+
+            # Best of three, and a fourth beyond the edge when the fewest
+            # steps came at the grid's edge (the rule Study A tunes by).
+            points, _ = extended_grid(arm.knob.grid, lambda v: steps_score(run_at(v), runs))
+            plan += [run_at(v) for v in points]
     return plan
 
 
@@ -219,7 +240,7 @@ def full_plan(runs, only):
         shorter = min(len(recipe), len(baseline))
         plan += recipe[shorter:] + baseline[shorter:]
     if only in (None, "B"):
-        plan += plan_b()
+        plan += plan_b(runs)
     if only in (None, "A"):
         for arm in ARMS_A[2:]:
             plan += plan_arm(arm, runs)[0]

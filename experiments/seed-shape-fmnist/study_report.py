@@ -124,7 +124,7 @@ def steps_to_target(study, runs, results, simulate_scaling):
     for opt in study.OPTIMIZERS_B:
         points = []  # (batch, run directory) of every run that reached the target
         for batch in study.BATCHES_B:
-            group = [r for r in study.plan_b() if r.group == f"{opt}-b{batch}"]
+            group = [r for r in study.plan_b(runs) if r.group == f"{opt}-b{batch}"]
             reached = []
             for r in group:
                 s = study.summary(r, runs)
