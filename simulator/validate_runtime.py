@@ -25,6 +25,14 @@ with their spread ((max - min) / median). On a shared 2-core VM the same
 configuration measured minutes apart differs by up to 30 % (2026-12-07), so
 a single run cannot check a 10 % target.
 
+Two comparisons are printed. Pooled: one calibration from every round's
+runs, against each configuration's median over the rounds. Paired: each
+round's own calibration predicts that round's runs, and a configuration's
+error is the median over the rounds of those errors; both sides of each
+comparison were measured minutes apart, so the machine's drift between
+rounds cancels, as in bench/'s rule of running the two sides alternately and
+comparing within one run.
+
 Every run is launched as a user's would be: mpirun binds each rank to a
 core when the ranks fit the cores and binds nothing when they outnumber
 them (--bind changes that for every run).
@@ -197,28 +205,14 @@ def main():
     # this VM's speed drifts by 20-30 % over minutes, and calibrating in one
     # block before predicting in another put a slow phase on the predictions
     # alone (2026-12-07 08:54, /work/val/v6: every np 2 row 12-22 % low).
-    sources = []
-    measured = [[] for _ in PREDICTIONS]  # per configuration, one profile per repeat
+    calibration_dirs, measured = measure(args, out)
     bench = os.path.join(out, "allreduce-np2.jsonl")
-    for r in range(args.repeats):
-        suffix = f"-r{r}" if r else ""
-        for i, config in enumerate(CALIBRATION):
-            run_dir = os.path.join(out, f"cal{i}{suffix}")
-            if train(args, config, run_dir) is not None:
-                sources.append(run_dir)
-        if r == 0 and not args.reuse:
-            with open(bench, "w") as f:
-                f.write(mpirun(args, 2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
-                                   "ring,hierarchical,torus2d,mpi", "--group-size", "1",
-                                   "--min-bytes", "4096", "--max-bytes", str(4 << 20),
-                                   "--rounds", str(args.repeats)]))
-        for i, config in enumerate(PREDICTIONS):
-            measured[i].append(train(args, config, os.path.join(out, f"run{i}{suffix}")))
     if args.reuse and not os.path.exists(bench):
         sys.exit(f"validate_runtime: --reuse: {bench} missing")
-    cal = os.path.join(out, "cal.json")
-    print(run([os.path.join(args.build, "bin/simulate-scaling"), "calibrate", "--from", *sources, bench,
-               "--out", cal]), file=sys.stderr)
+
+    # Pooled: one calibration from every round's runs against each
+    # configuration's median over the rounds.
+    cal = calibrate(args, [d for dirs in calibration_dirs for d in dirs], bench, os.path.join(out, "cal.json"))
     rows = []
     for i, config in enumerate(PREDICTIONS):
         predicted = predict(args, config, cal, os.path.join(out, f"sim{i}"))
@@ -228,19 +222,87 @@ def main():
                      "measured_step_s_runs": steps,
                      "measured_spread": (max(steps) - min(steps)) / step,
                      "measured_exposed_comm_s": statistics.median(p["exposed_comm_s"] for p in measured[i]),
+                     "measured_exposed_span": exposed_span(measured[i]),
                      "predicted_step_s": predicted["iteration_s"],
                      "predicted_exposed_comm_s": predicted["exposed_comm_s"],
                      "error": predicted["iteration_s"] / step - 1})
+    # Paired: each round's calibration against that round's runs, minutes
+    # apart on the same machine; per configuration the median over rounds.
+    paired = [[] for _ in PREDICTIONS]
+    if args.repeats > 1:
+        for r, dirs in enumerate(calibration_dirs):
+            round_cal = calibrate(args, dirs, bench, os.path.join(out, f"cal-round{r}.json"))
+            for i, config in enumerate(PREDICTIONS):
+                predicted = predict(args, config, round_cal, os.path.join(out, f"sim{i}-round{r}"))
+                paired[i].append({"measured_step_s": measured[i][r]["step_s"],
+                                  "predicted_step_s": predicted["iteration_s"],
+                                  "measured_exposed_comm_s": measured[i][r]["exposed_comm_s"],
+                                  "predicted_exposed_comm_s": predicted["exposed_comm_s"]})
+        for row, rounds in zip(rows, paired):
+            row["rounds"] = rounds
+            row["paired_error"] = statistics.median(x["predicted_step_s"] / x["measured_step_s"] - 1 for x in rounds)
+            ratios = [x["predicted_exposed_comm_s"] / x["measured_exposed_comm_s"] for x in rounds
+                      if x["measured_exposed_comm_s"] > 0]
+            row["paired_exposed_ratio"] = statistics.median(ratios) if ratios else None
+    report(args, out, rows)
 
+
+def measure(args, out):
+    """Runs (or, with --reuse, reads) every round: per round the calibration
+    run directories, and per prediction configuration one profile a round."""
+    calibration_dirs = []
+    measured = [[] for _ in PREDICTIONS]
+    for r in range(args.repeats):
+        suffix = f"-r{r}" if r else ""
+        dirs = []
+        for i, config in enumerate(CALIBRATION):
+            run_dir = os.path.join(out, f"cal{i}{suffix}")
+            if train(args, config, run_dir) is not None:
+                dirs.append(run_dir)
+        calibration_dirs.append(dirs)
+        if r == 0 and not args.reuse:
+            with open(os.path.join(out, "allreduce-np2.jsonl"), "w") as f:
+                f.write(mpirun(args, 2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
+                                   "ring,hierarchical,torus2d,mpi", "--group-size", "1",
+                                   "--min-bytes", "4096", "--max-bytes", str(4 << 20),
+                                   "--rounds", str(args.repeats)]))
+        for i, config in enumerate(PREDICTIONS):
+            measured[i].append(train(args, config, os.path.join(out, f"run{i}{suffix}")))
+    return calibration_dirs, measured
+
+
+def calibrate(args, sources, bench, cal):
+    print(run([os.path.join(args.build, "bin/simulate-scaling"), "calibrate", "--from", *sources, bench,
+               "--out", cal]), file=sys.stderr)
+    return cal
+
+
+def exposed_span(profiles):
+    """Largest over smallest exposed communication among one configuration's
+    repeats: how far the measurement itself moves (None if one was zero)."""
+    values = [p["exposed_comm_s"] for p in profiles]
+    return max(values) / min(values) if min(values) > 0 else None
+
+
+def within(ratio, factor):
+    return ratio is not None and 1 / factor <= ratio <= factor
+
+
+def report(args, out, rows):
     if args.reuse:
         print(f"Runs measured earlier, kept in {out}; calibrated and predicted again now.\n")
+    paired = "paired_error" in rows[0]
     print(f"| configuration | measured step s (median of {args.repeats}) | spread | predicted step s | error "
-          "| measured exposed comm s | predicted |")
-    print("|---|---|---|---|---|---|---|")
+          "| measured exposed comm s | predicted |" + (" paired error | paired exposed ratio |" if paired else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|---|" if paired else ""))
     for r in rows:
-        print(f"| {r['config']} | {r['measured_step_s']:.4f} | {100 * r['measured_spread']:.1f} % | "
-              f"{r['predicted_step_s']:.4f} | {100 * r['error']:+.1f} % | {r['measured_exposed_comm_s']:.4f} | "
-              f"{r['predicted_exposed_comm_s']:.4f} |")
+        line = (f"| {r['config']} | {r['measured_step_s']:.4f} | {100 * r['measured_spread']:.1f} % | "
+                f"{r['predicted_step_s']:.4f} | {100 * r['error']:+.1f} % | {r['measured_exposed_comm_s']:.4f} | "
+                f"{r['predicted_exposed_comm_s']:.4f} |")
+        if paired:
+            ratio = r["paired_exposed_ratio"]
+            line += f" {100 * r['paired_error']:+.1f} % | {'-' if ratio is None else f'{ratio:.2f}'} |"
+        print(line)
     errors = [abs(r["error"]) for r in rows]
     host, bind = machine(), args.bind or "mpirun default"
     if args.reuse:  # the runs' machine and binding, which need not be this one's
@@ -251,18 +313,34 @@ def main():
             bind = kept.get("bind", "none (not recorded: before --bind)")
         except (OSError, ValueError):
             host = {"cores": "?", "kernel": "? (not recorded)"}
-    exposed_ok = sum(1 / 1.5 <= (r["predicted_exposed_comm_s"] / r["measured_exposed_comm_s"]) <= 1.5
+    exposed_ok = sum(within(r["predicted_exposed_comm_s"] / r["measured_exposed_comm_s"], 1.5)
                      for r in rows if r["measured_exposed_comm_s"] > 0)
-    print(f"\nmedian |error| {100 * statistics.median(errors):.1f} %, max {100 * max(errors):.1f} %; "
-          f"{sum(e <= 0.10 for e in errors)} of {len(errors)} within 10 %; exposed communication within "
-          f"a factor of 1.5 in {exposed_ok} of {len(rows)}; runs in {out}")
+    summary = {"rows": rows, "repeats": args.repeats, "bind": bind,
+               "median_abs_error": statistics.median(errors), "max_abs_error": max(errors),
+               "within_10_percent": sum(e <= 0.10 for e in errors), "exposed_within_1_5x": exposed_ok}
+    print(f"\npooled (one calibration from every round; measured = median of the rounds): "
+          f"median |error| {100 * statistics.median(errors):.1f} %, max {100 * max(errors):.1f} %; "
+          f"{summary['within_10_percent']} of {len(errors)} within 10 %; exposed communication within "
+          f"a factor of 1.5 in {exposed_ok} of {len(rows)}")
+    if paired:
+        errors = [abs(r["paired_error"]) for r in rows]
+        summary.update({"paired_median_abs_error": statistics.median(errors), "paired_max_abs_error": max(errors),
+                        "paired_within_10_percent": sum(e <= 0.10 for e in errors),
+                        "paired_exposed_within_1_5x": sum(within(r["paired_exposed_ratio"], 1.5) for r in rows)})
+        print(f"paired (each round's calibration against that round's runs; median over the rounds): "
+              f"median |error| {100 * statistics.median(errors):.1f} %, max {100 * max(errors):.1f} %; "
+              f"{summary['paired_within_10_percent']} of {len(errors)} within 10 %; exposed communication "
+              f"within a factor of 1.5 in {summary['paired_exposed_within_1_5x']} of {len(rows)}")
+    wide = sum(r["measured_exposed_span"] is None or r["measured_exposed_span"] > 1.5 for r in rows)
+    summary["exposed_repeats_wider_than_1_5x"] = wide
+    print(f"the repeats' own exposed communication spans more than a factor of 1.5 in {wide} of {len(rows)}")
+    print(f"runs in {out}")
     print(f"machine: {host.get('cpu_model', '?')}, {host.get('isa', '?')}, {host['cores']} cores, "
           f"L3 {host.get('l3_bytes', 0) >> 20} MiB, kernel {host['kernel']}; binding: "
           f"{bind}")
+    summary["machine"] = host
     with open(os.path.join(out, "validation.json"), "w") as f:
-        json.dump({"rows": rows, "repeats": args.repeats, "bind": bind, "median_abs_error": statistics.median(errors),
-                   "max_abs_error": max(errors), "machine": host}, f, indent=2)
-
+        json.dump(summary, f, indent=2)
 
 if __name__ == "__main__":
     main()
