@@ -382,16 +382,58 @@ def run_study(args):
                       f"test {s.get('test_accuracy')}, steps {s.get('steps')}", flush=True)
 
 
+def training_now(run, runs):
+    """Whether an lb-train process on this machine writes the run's directory
+    now. Read from /proc, not by trying the run's lock: a driver that found
+    the lock taken at that instant would skip the run."""
+    target = str(run.directory(runs))
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue  # the process ended meanwhile
+        if b"--out" in argv and argv.index(b"--out") + 1 < len(argv):
+            if argv[argv.index(b"--out") + 1].decode(errors="replace") == target:
+                return True
+    return False
+
+
+def last_eval(run, runs):
+    """The run's latest evaluation row in metrics.jsonl, or None."""
+    last = None
+    try:
+        with open(run.directory(runs) / "metrics.jsonl", encoding="utf-8") as f:
+            for line in f:
+                if '"eval"' in line:
+                    last = line
+    except OSError:
+        return None
+    try:
+        return json.loads(last) if last else None
+    except json.JSONDecodeError:
+        return None
+
+
 def status(args):
     runs = Path(args.runs)
     for r in full_plan(runs, None):
         s = summary(r, runs)
-        state = "done" if s else ("FAILED " + failed(r, runs)) if failed(r, runs) else (
-            "started" if r.directory(runs).exists() else "to run")
         extra = ""
         if s:
+            state = "done"
             extra = (f" val {s.get('validation_accuracy', 0):.4f} test {s['test_accuracy']:.4f}"
                      f" steps {s['steps']}")
+        elif failed(r, runs):
+            state = "FAILED " + failed(r, runs)
+        elif r.directory(runs).exists():
+            resumes = "from its checkpoint" if (r.directory(runs) / "checkpoint.bin").exists() else "from the start"
+            state = "running" if training_now(r, runs) else f"stopped (goes on {resumes})"
+            e = last_eval(r, runs)
+            if e:
+                extra = (f", at epoch {e['epoch']:.4g} (step {e['step']}): val "
+                         f"{e.get('validation_accuracy', float('nan')):.4f}")
+        else:
+            state = "to run"
         print(f"{r.study}/{r.group}/{r.name}: {state}{extra}")
 
 
