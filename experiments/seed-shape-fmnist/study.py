@@ -9,8 +9,8 @@ chosen point then runs on seeds 2 and 3. Then one resnet20 pair (baseline and
 LARS fp16 at their chosen points, seed 1).
 
 Study B: steps to 90 % validation accuracy for batches 256 ... 16,384, LARS
-fp16 and SGD momentum fp16, best of 3 learning rates per batch (and a fourth
-beyond the grid's edge when the best is on it, the rule Study A tunes by),
+fp16 and SGD momentum fp16, best of 3 learning rates per batch (and up to
+two more beyond the grid's edge while the best is on it, Study A's rule),
 constant learning rate after a warm-up of about 85 steps, each run stopping
 at the target (train.stop_at) or at a cap.
 
@@ -84,7 +84,8 @@ ARMS_A = [
         "LARS fp16, batch 3072, weight decay on bias and BN too"),
 ]
 BASELINE, SEED_RECIPE = ARMS_A[0], ARMS_A[1]
-MAX_POINTS = 4
+MAX_POINTS = 4    # Study A: tuning points per arm
+MAX_POINTS_B = 5  # Study B: learning rates per batch and optimizer
 SEEDS = (1, 2, 3)
 
 # Study B: per batch, the step cap (in epochs) and the evaluation interval
@@ -149,30 +150,28 @@ def tuning_runs(arm, runs, points):
     return [Run("A", arm.name, ARMS / arm.spec, arm.knob, v, 1) for v in points]
 
 
-def extended_grid(grid, score):
-    """The grid, plus one point beyond its edge when the best of the grid is
-    at an edge (at most MAX_POINTS in all): an optimum on the grid's edge is
-    not an optimum. score(v) is higher for better, None while v's run is
+def extended_grid(grid, score, max_points):
+    """The grid, plus points beyond its edge (half the lowest or double the
+    highest), one at a time, while the best so far is at an edge and there
+    are fewer than max_points: an optimum on the grid's edge is not an
+    optimum. score(v) is higher for better, None while v's run is
     unfinished. Returns (points, the best point, or None until every point's
     run has finished)."""
     points = list(grid)
-    if any(score(v) is None for v in points):
-        return points, None
-    best = max(points, key=score)
-    ordered = sorted(points)
-    if best == ordered[0]:
-        points.append(ordered[0] / 2)
-    elif best == ordered[-1]:
-        points.append(ordered[-1] * 2)
-    points = points[:MAX_POINTS]
-    if any(score(v) is None for v in points):
-        return points, None
-    return points, max(points, key=score)
+    while True:
+        if any(score(v) is None for v in points):
+            return points, None
+        best = max(points, key=score)
+        ordered = sorted(points)
+        if len(points) >= max_points or ordered[0] < best < ordered[-1]:
+            return points, best
+        points.append(ordered[0] / 2 if best == ordered[0] else ordered[-1] * 2)
 
 
 def tuning_points(arm, runs):
     """Study A: the arm's points, scored by validation accuracy (seed 1)."""
-    return extended_grid(arm.knob.grid, lambda v: validation_accuracy(tuning_runs(arm, runs, [v])[0], runs))
+    return extended_grid(arm.knob.grid, lambda v: validation_accuracy(tuning_runs(arm, runs, [v])[0], runs),
+                         MAX_POINTS)
 
 
 def plan_arm(arm, runs):
@@ -223,9 +222,9 @@ def plan_b(runs):
             def run_at(v):
                 return Run("B", f"{opt}-b{batch}", ARMS / arm.spec, arm.knob, v, 1, overrides)
 
-            # Best of three, and a fourth beyond the edge when the fewest
-            # steps came at the grid's edge (the rule Study A tunes by).
-            points, _ = extended_grid(arm.knob.grid, lambda v: steps_score(run_at(v), runs))
+            # Best of three, and more beyond the edge while the fewest steps
+            # come at the grid's edge (Study A's rule, with room for two).
+            points, _ = extended_grid(arm.knob.grid, lambda v: steps_score(run_at(v), runs), MAX_POINTS_B)
             plan += [run_at(v) for v in points]
     return plan
 
