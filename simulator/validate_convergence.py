@@ -30,6 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def without_lock_files(paths):
+    """A shell glob over a study's runs also picks up the lock files its
+    driver keeps beside them (experiments/seed-shape-fmnist/study.py)."""
+    return [p for p in paths if not (p.endswith(".lock") and Path(p).is_file())]
+
+
 def read_runs(dirs):
     """{batch: (fewest steps to target, its run dir)} and every run by batch."""
     best, by_batch = {}, {}
@@ -114,9 +120,7 @@ def main():
     parser.add_argument("--simulate-scaling", default=str(ROOT / "build" / "bin" / "simulate-scaling"))
     parser.add_argument("--json", help="also write the report here")
     args = parser.parse_args()
-    # A shell glob over a study's runs also picks up the lock files its
-    # driver keeps beside them (experiments/seed-shape-fmnist/study.py).
-    args.runs = [d for d in args.runs if not (d.endswith(".lock") and Path(d).is_file())]
+    args.runs = without_lock_files(args.runs)
     best, by_batch = read_runs(args.runs)
     finished = [d for runs in by_batch.values() for d in runs]
     for d in sorted(set(args.runs) - set(finished)):

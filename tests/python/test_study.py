@@ -1,0 +1,78 @@
+"""The seed-shape study driver's planning rules (experiments/seed-shape-fmnist/study.py)."""
+import importlib.util
+import json
+import math
+import tempfile
+import unittest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+study = load("study", ROOT / "experiments/seed-shape-fmnist/study.py")
+
+
+class ExtendedGrid(unittest.TestCase):
+    def test_an_interior_best_keeps_the_grid(self):
+        scores = {0.005: 3, 0.0025: 1, 0.01: 2}
+        self.assertEqual(study.extended_grid((0.005, 0.0025, 0.01), scores.get, 5),
+                         ([0.005, 0.0025, 0.01], 0.005))
+
+    def test_a_best_on_the_top_edge_adds_double_the_top(self):
+        scores = {0.005: 1, 0.0025: 0, 0.01: 2}
+        points, best = study.extended_grid((0.005, 0.0025, 0.01), scores.get, 5)
+        self.assertEqual(points, [0.005, 0.0025, 0.01, 0.02])
+        self.assertIsNone(best)  # 0.02 has not run yet
+
+    def test_a_best_on_the_bottom_edge_adds_half_the_bottom(self):
+        scores = {0.1: 1, 0.05: 2, 0.2: 0}
+        points, _ = study.extended_grid((0.1, 0.05, 0.2), scores.get, 5)
+        self.assertEqual(points[-1], 0.025)
+
+    def test_it_goes_on_while_the_best_stays_on_the_edge_up_to_the_limit(self):
+        scores = {0.005: 1, 0.0025: 0, 0.01: 2, 0.02: 3, 0.04: 4}
+        self.assertEqual(study.extended_grid((0.005, 0.0025, 0.01), scores.get, 5),
+                         ([0.005, 0.0025, 0.01, 0.02, 0.04], 0.04))
+        self.assertEqual(study.extended_grid((0.005, 0.0025, 0.01), scores.get, 4),
+                         ([0.005, 0.0025, 0.01, 0.02], 0.02))
+
+    def test_it_stops_once_the_best_is_inside(self):
+        scores = {0.005: 1, 0.0025: 0, 0.01: 3, 0.02: 2}
+        self.assertEqual(study.extended_grid((0.005, 0.0025, 0.01), scores.get, 5),
+                         ([0.005, 0.0025, 0.01, 0.02], 0.01))
+
+    def test_an_unfinished_point_leaves_the_best_open(self):
+        scores = {0.005: 1, 0.0025: None, 0.01: 2}
+        self.assertEqual(study.extended_grid((0.005, 0.0025, 0.01), scores.get, 5),
+                         ([0.005, 0.0025, 0.01], None))
+
+
+class StepsScore(unittest.TestCase):
+    def run_with(self, summary):
+        runs = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        run = study.Run("B", "lars-fp16-b256", Path("spec.json"), study.LARS_ETA, 0.01, 1)
+        if summary is not None:
+            run.directory(runs).mkdir(parents=True)
+            (run.directory(runs) / "summary.json").write_text(json.dumps(summary))
+        return study.steps_score(run, runs)
+
+    def test_fewer_steps_to_the_target_score_higher(self):
+        self.assertGreater(self.run_with({"stopped_at_target": True, "steps_to_target": 100}),
+                           self.run_with({"stopped_at_target": True, "steps_to_target": 200}))
+
+    def test_a_run_that_missed_the_target_scores_below_any_that_reached_it(self):
+        self.assertEqual(self.run_with({"stopped_at_target": False, "steps_to_target": None}), -math.inf)
+
+    def test_an_unfinished_run_has_no_score(self):
+        self.assertIsNone(self.run_with(None))
+
+
+if __name__ == "__main__":
+    unittest.main()
