@@ -74,5 +74,18 @@ class StepsScore(unittest.TestCase):
         self.assertIsNone(self.run_with(None))
 
 
+class Lock(unittest.TestCase):
+    def test_a_run_has_one_driver_at_a_time(self):
+        runs = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        run = study.Run("A", "b-lars-fp16-b3072", Path("spec.json"), study.LARS_ETA, 0.005, 1)
+        first = study.lock(run, runs)
+        self.assertIsNotNone(first)
+        self.assertIsNone(study.lock(run, runs))  # another driver (flock: per open file)
+        study.os.close(first)
+        again = study.lock(run, runs)
+        self.assertIsNotNone(again)
+        study.os.close(again)
+
+
 if __name__ == "__main__":
     unittest.main()
