@@ -138,8 +138,11 @@ def steps_to_target(study, runs, results, simulate_scaling):
             if reached:
                 steps, r = min(reached, key=lambda x: x[0])
                 s = study.summary(r, runs)
+                # Best at the lowest or highest value tried: a better one may
+                # lie beyond, so the steps are an upper bound.
                 row.update({"steps": steps, "lr": r.value, "epochs": steps / study.steps_per_epoch(batch),
-                            "b_simple": s["noise_scale"]["b_simple"] if s.get("noise_scale") else None})
+                            "b_simple": s["noise_scale"]["b_simple"] if s.get("noise_scale") else None,
+                            "best_on_edge": len(tried) > 1 and r.value in (min(tried), max(tried))})
             else:
                 row.update({"steps": None, "lr": None})
             rows.append(row)
@@ -157,7 +160,7 @@ def report(args, study):
     (results / "steps_to_target.json").write_text(json.dumps({"target": {"metric": "validation_accuracy",
                                                                          "value": study.TARGET},
                                                               "points": rows, "fit": fits}, indent=2) + "\n")
-    table = markdown_table(arms)
+    table = markdown_table(arms) + "\n" + steps_table(rows, fits)
     (results / "table.md").write_text(table)
     print(table)
     import study_plots
@@ -185,4 +188,24 @@ def markdown_table(arms):
                      f"{a['knob'].split('.')[-1]} {a['chosen']:g} | {len(a['seeds'])} | "
                      f"{pct(a['test_accuracy_mean'])}{sd} | {delta} | {pct(a['validation_accuracy_mean'])} | "
                      f"{a['steps']} | {a['wall_s']:.0f} | {noise} |")
+    return "\n".join(lines) + "\n"
+
+
+def steps_table(rows, fits):
+    """Study B: steps to the target per (optimizer, batch), and each fit."""
+    lines = ["| optimizer | batch | steps to 90 % validation | knob value (of those tried) | epochs | "
+             "B_simple at the target |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        tried = ", ".join(f"{v:g}" for v in sorted(r["tried"])) or "none yet"
+        if r["steps"] is None:
+            lines.append(f"| {r['optimizer']} | {r['batch']} | — (not reached) | tried {tried} | | |")
+            continue
+        edge = " (best at the edge: an upper bound)" if r.get("best_on_edge") else ""
+        noise = "—" if r["b_simple"] is None else f"{r['b_simple']:.0f}"
+        lines.append(f"| {r['optimizer']} | {r['batch']} | {r['steps']}{edge} | {r['lr']:g} (of {tried}) | "
+                     f"{r['epochs']:.1f} | {noise} |")
+    for opt, f in fits.items():
+        if f is not None:
+            lines.append(f"\n{opt}: S(B) = S_min (1 + B_crit / B) with S_min {f['s_min']:.1f} steps, "
+                         f"B_crit {f['b_crit']:.0f} (rms log residual {f['rms_log_residual']:.3f}).")
     return "\n".join(lines) + "\n"
