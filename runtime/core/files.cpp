@@ -1,5 +1,7 @@
 #include "runtime/core/files.hpp"
 
+#include "runtime/core/host.hpp"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -30,23 +32,23 @@ void write_all(int fd, std::string_view bytes, const std::string& where) {
 
 namespace {
 
-std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "host";
+// The host's name in a file name: no '.' or '/' (keeps the temporary name parseable).
+std::string file_safe_host_name() {
+  std::string name = host_name();
   for (char& c : name) {
-    if (c == '.' || c == '/') c = '_';  // keeps the temporary name parseable
+    if (c == '.' || c == '/') c = '_';
   }
   return name;
 }
 
 // "NAME.tmp.HOST." + pid: what write_file_atomically's temporary names start with.
 std::string temporary_prefix(const std::string& name, pid_t pid) {
-  return name + ".tmp." + host_name() + "." + std::to_string(pid) + ".";
+  return name + ".tmp." + file_safe_host_name() + "." + std::to_string(pid) + ".";
 }
 
 // The pid in a temporary file name of this host, or 0.
 pid_t temporary_owner(const std::string& name) {
-  const std::string marker = ".tmp." + host_name() + ".";
+  const std::string marker = ".tmp." + file_safe_host_name() + ".";
   const std::size_t at = name.rfind(marker);
   if (at == std::string::npos) return 0;
   const std::size_t start = at + marker.size(), dot = name.find('.', start);

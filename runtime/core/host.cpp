@@ -30,6 +30,12 @@ std::uint64_t cgroup_limit_bytes() {
 
 int hardware_threads() { return int(std::max(1u, std::thread::hardware_concurrency())); }
 
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "host";
+  return name;
+}
+
 int cpus_allowed() {
   cpu_set_t set;
   CPU_ZERO(&set);

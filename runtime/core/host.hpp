@@ -9,6 +9,9 @@ namespace lb {
 // Hardware threads (at least 1).
 int hardware_threads();
 
+// This machine's name (gethostname), "host" when it has none.
+std::string host_name();
+
 // Hardware threads this process may run on (its CPU affinity mask; the
 // launcher's binding): hardware_threads() when the mask cannot be read.
 int cpus_allowed();

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "runtime/core/host.hpp"
+
 namespace lb {
 namespace {
 
@@ -19,6 +21,7 @@ TraceWriter::TraceWriter(const std::filesystem::path& file, int rank)
   if (!out_) throw std::runtime_error("cannot open " + file.string() + " for writing");
   out_ << "[]";
   out_.flush();
+  process_metadata();
   metadata(0, "compute");
   metadata(1, "communication");
   metadata(2, "data");
@@ -37,6 +40,22 @@ double TraceWriter::now_us() const { return double(steady_ns() - start_ns_) / 1e
 double TraceWriter::us_at(std::chrono::steady_clock::time_point t) const {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   return double(ns - start_ns_) / 1e3;
+}
+
+// The process's name, with where its times start: the steady clock
+// (CLOCK_MONOTONIC on Linux) is one clock for every process of a host, so
+// ranks on one host line up exactly (simulator/rank_skew.py).
+void TraceWriter::process_metadata() {
+  const nlohmann::json e{{"name", "process_name"},
+                         {"ph", "M"},
+                         {"pid", rank_},
+                         {"args",
+                          {{"name", "rank " + std::to_string(rank_)},
+                           {"host", host_name()},
+                           {"clock_origin_ns", start_ns_}}}};
+  std::lock_guard lock(mutex_);
+  pending_ += (first_ ? "\n" : ",\n") + e.dump();
+  first_ = false;
 }
 
 void TraceWriter::metadata(int track, std::string_view name) {

@@ -32,6 +32,7 @@ class TraceWriter {
   void flush();
 
  private:
+  void process_metadata();
   void metadata(int track, std::string_view name);
 
   std::ofstream out_;
