@@ -16,12 +16,14 @@ forward ends (i.e. when each rank reaches the first all-reduce of backward)
 and when the step's last all-reduce ends. The first three common steps are
 skipped (warm-up).
 
-Prints, per run, the medians (and the largest forward-end spread) in ms and
-the median forward time, the quantity the simulator's straggler term
-(compute_cv x E[max of N normals] x the time since the step began) stands
-for. Ranks with a core each are a fraction of a millisecond apart; ranks
-time-sliced on shared cores were 13-17 ms apart on a 2-core VM whatever
-their forward took (simulator/validation/2026-12-07-0805-runtime-binding.md).
+Prints, per run, the medians over the steps (and the largest forward-end
+spread) in ms and the median forward time, beside which the simulator's
+straggler term (compute_cv x E[max of N normals] x the time since the step
+began) stands. Measured on one clock on a 2-core VM (2026-12-07,
+simulator/validation/2026-12-07-1128-runtime-paired.md): ranks with a core
+each start forward 0.1-0.3 ms apart and reach backward 3.2-3.5 ms apart;
+time-sliced ranks (np 3 and 4) start 3-8 ms apart and reach backward 11-29
+ms apart, most of a forward.
 """
 
 import argparse
