@@ -112,6 +112,12 @@ void read_phases(ObjectReader& r, Profile& p) {
   r.read("data_prepare_s", p.data_prepare_s, kSeconds);
   r.read("step_s", p.step_s, kSeconds);
   r.read("compute_cv", p.compute_cv, NumberRange::closed(0, 10));
+  r.read("rank_compute_s", p.rank_compute_s, kSeconds);
+  if (!p.rank_compute_s.empty() && p.rank_compute_s.size() != std::size_t(p.ranks)) {
+    throw SpecError(r.path_of("rank_compute_s"), "has " + std::to_string(p.rank_compute_s.size()) +
+                                                     " entries for " + std::to_string(p.ranks) +
+                                                     " ranks (expected one per rank)");
+  }
 }
 
 Profile read_profile(const json& doc) {
@@ -153,6 +159,7 @@ json to_json(const Profile& p) {
   if (p.ranks_per_node > 0) doc["ranks_per_node"] = p.ranks_per_node;
   if (p.node_cores > 0) doc["node_cores"] = p.node_cores;
   if (p.cpus_allowed > 0) doc["cpus_allowed"] = p.cpus_allowed;
+  if (!p.rank_compute_s.empty()) doc["rank_compute_s"] = p.rank_compute_s;
   return doc;
 }
 

@@ -59,6 +59,10 @@ struct Profile {
   double forward_s = 0, backward_s = 0, exposed_comm_s = 0, optimizer_s = 0;
   double data_wait_s = 0, data_prepare_s = 0, step_s = 0;
   double compute_cv = 0;  // std / mean of forward + backward over the steps
+  // Every rank's median forward + backward per step, by rank (empty = not
+  // recorded: one rank, or profiles written before it was). The step goes
+  // at the slowest rank's pace; rank 0's own times above need not be it.
+  std::vector<double> rank_compute_s;
   std::vector<ProfileAllreduce> allreduce;
 };
 

@@ -164,6 +164,7 @@ struct Trainer::Impl {
   void start_from_source();
   void prepare_output();
   TrainResult run();
+  std::vector<double> rank_compute_s() const;
   void write_profile() const;
   Evaluation evaluate();
   void log_noise_scale();
@@ -539,8 +540,21 @@ void Trainer::Impl::report_skipped_files() {
   progress.message(line);
 }
 
+// Every rank's median forward + backward per step, by rank, on every rank
+// (a sum of vectors each rank fills one slot of); empty with one rank. A
+// collective: every rank calls it, with the same number of recorded steps.
+std::vector<double> Trainer::Impl::rank_compute_s() const {
+  if (!options.world || ranks < 2 || profile->steps_recorded() == 0) return {};
+  const Profile mine = profile->summary(Profile{});
+  std::vector<float> all(std::size_t(ranks), 0.0f);
+  all[std::size_t(rank)] = float(mine.forward_s + mine.backward_s);
+  options.world->native_allreduce_sum(all);
+  return {all.begin(), all.end()};
+}
+
 // profile.json (rank 0): this run's step, measured; see experiments/SPEC.md.
 void Trainer::Impl::write_profile() const {
+  std::vector<double> by_rank = rank_compute_s();
   if (rank != 0 || profile->steps_recorded() == 0) return;
   const CommLayout comm = engine->comm_layout();
   Profile run;
@@ -557,7 +571,9 @@ void Trainer::Impl::write_profile() const {
   run.comm = {to_string(spec.comm.algorithm), comm.fusion_bytes, spec.comm.fp16_gradients,
               spec.comm.overlap, comm.group_size, int(comm.buckets)};
   if (spec.device != DeviceKind::cpu) run.device_name = engine->device_description();
-  write_file_atomically(options.out / kProfileFile, to_json(profile->summary(run)).dump(2) + "\n");
+  Profile measured = profile->summary(run);
+  measured.rank_compute_s = std::move(by_rank);
+  write_file_atomically(options.out / kProfileFile, to_json(measured).dump(2) + "\n");
 }
 
 // What summary.json says about convergence: the validation figures, the

@@ -105,6 +105,11 @@ TEST_F(DataParallel, OverlapStartsAllreducesDuringBackwardAndProfileIsWritten) {
   EXPECT_EQ(params, summary(out).at("params"));
   EXPECT_EQ(profile["gradient_order"].front(), "fc2");
   EXPECT_EQ(profile["gradient_order"].back(), "block1.conv");
+  // Every rank's forward + backward, rank 0's being its own.
+  ASSERT_EQ(profile["rank_compute_s"].size(), 2u);
+  for (const auto& t : profile["rank_compute_s"]) EXPECT_GT(t.get<double>(), 0.0);
+  EXPECT_NEAR(profile["rank_compute_s"][0].get<double>(),
+              profile["forward_s"].get<double>() + profile["backward_s"].get<double>(), 1e-5);
   ASSERT_FALSE(profile["allreduce"].empty());
   for (const auto& a : profile["allreduce"]) {
     EXPECT_EQ(a["algorithm"], "ring");
