@@ -1,15 +1,12 @@
 #include "simulator/compute_model.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <map>
-#include <numeric>
 #include <set>
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/json_reader.hpp"
-#include "simulator/iteration.hpp"
 
 namespace lb::sim {
 namespace {
@@ -129,10 +126,6 @@ double ComputeModel::compute_cv_at(double threads_per_core) const {
   if (threads_per_core <= 1 || shared_cores_load <= 1) return compute_cv;
   const double t = std::min(1.0, (threads_per_core - 1) / (shared_cores_load - 1));
   return compute_cv + t * (shared_cores_cv - compute_cv);
-}
-
-double ComputeModel::straggle_cv_at(double threads_per_core) const {
-  return std::hypot(compute_cv_at(threads_per_core), rank_cv);
 }
 
 double ComputeModel::fixed_s() const {
@@ -295,32 +288,6 @@ ComputeModel fit_lines(const std::vector<RuntimeProfile>& profiles) {
 
 }  // namespace
 
-namespace {
-
-// Rank 0's compute over the mean of every rank's (profiles list them since
-// 2026-12-07): rank 0's own times describe one core, which may be the
-// run's fast or slow one.
-double rank0_to_mean(const RuntimeProfile& p) {
-  const auto& all = p.rank_compute_s;
-  if (all.size() < 2 || all[0] <= 0) return 1;
-  return std::accumulate(all.begin(), all.end(), 0.0) / double(all.size()) / all[0];
-}
-
-// ComputeModel::rank_cv from the profiles of ranks with a core each.
-double rank_spread(const std::vector<RuntimeProfile>& multi) {
-  std::vector<double> spreads;
-  for (const auto& p : multi) {
-    const auto& all = p.rank_compute_s;
-    if (all.size() < 2) continue;
-    const double mean = std::accumulate(all.begin(), all.end(), 0.0) / double(all.size());
-    const double slowest = *std::max_element(all.begin(), all.end());
-    if (mean > 0) spreads.push_back((slowest - mean) / mean / expected_max_normal(int(all.size())));
-  }
-  return spreads.empty() ? 0 : std::accumulate(spreads.begin(), spreads.end(), 0.0) / double(spreads.size());
-}
-
-}  // namespace
-
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -353,7 +320,7 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
     std::vector<double> ratios;
     for (const auto& p : multi) {
       const double alone = m.forward_s(double(p.per_rank_batch));
-      if (alone > 0 && p.forward_s > 0) ratios.push_back(p.forward_s * rank0_to_mean(p) / alone);
+      if (alone > 0 && p.forward_s > 0) ratios.push_back(p.forward_s / alone);
     }
     if (!ratios.empty()) m.co_run_factor = median(ratios);
     char text[96];
@@ -361,7 +328,6 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
                   m.co_run_factor, ratios.size());
     m.source += text;
   }
-  m.rank_cv = rank_spread(multi);
   // The median profile's: one noisy run does not decide.
   std::vector<double> cvs;
   for (const auto& p : single) cvs.push_back(p.compute_cv);
@@ -405,7 +371,6 @@ nlohmann::json to_json(const ComputeModel& m) {
           {"compute_cv", m.compute_cv},
           {"shared_cores_cv", m.shared_cores_cv},
           {"shared_cores_load", m.shared_cores_load},
-          {"rank_cv", m.rank_cv},
           {"co_run_factor", m.co_run_factor},
           {"measured_min_batch", m.measured_min_batch},
           {"measured_max_batch", m.measured_max_batch},
@@ -452,7 +417,6 @@ ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string&
   r.read("compute_cv", m.compute_cv, NumberRange::closed(0, 10));
   r.read("shared_cores_cv", m.shared_cores_cv, NumberRange::closed(0, 10));
   r.read("shared_cores_load", m.shared_cores_load, NumberRange::closed(0, 1e6));
-  r.read("rank_cv", m.rank_cv, NumberRange::closed(0, 10));
   r.read("co_run_factor", m.co_run_factor, NumberRange::closed(1e-3, 1e3));
   r.read("measured_min_batch", m.measured_min_batch, NumberRange::closed(0, 1e9));
   r.read("measured_max_batch", m.measured_max_batch, NumberRange::closed(0, 1e9));

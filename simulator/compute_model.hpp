@@ -49,15 +49,6 @@ struct ComputeModel {
   // cores): compute_cv up to 1, then linear in the load up to the measured
   // shared-cores point and flat beyond it; compute_cv when that was not measured.
   double compute_cv_at(double threads_per_core) const;
-  // The ranks of one run differ beyond that, and for the whole run (on a
-  // shared VM one core ran 15-30 % slower than the other for a run, then not
-  // for the next): the relative std of the ranks' forward + backward, from
-  // profiles of ranks with a core each that list every rank's
-  // (rank_compute_s), as (slowest - mean) / mean / E[max of n normals]; the
-  // mean over those profiles, since the slow runs are the cost. 0 = not measured.
-  double rank_cv = 0;
-  // What the slowest rank's lateness follows: both spreads together.
-  double straggle_cv_at(double threads_per_core) const;
   // CPU ranks on one node slow each other's compute through the caches and
   // memory they share, beyond taking turns on its cores: the multi-rank
   // profiles' forward over the single-rank lines' (median over those

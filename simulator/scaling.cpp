@@ -128,14 +128,14 @@ RankShare rank_share(const Scenario& s, int gpus) {
 }
 
 // The spread of a rank's compute that the all-reduces wait on: on a CPU
-// node, when the scenario's spread was measured, the profiles' spread at
-// the node's load with the spread between ranks beside it
-// (ComputeModel::straggle_cv_at); otherwise the scenario's.
+// node whose ranks' threads outnumber its cores, the profiles' spread at
+// that load (ComputeModel::compute_cv_at) when the scenario's spread was
+// measured; otherwise the scenario's.
 double straggle_cv(const Scenario& s, int gpus) {
   const int cores = s.cluster.cores_per_node;
   if (cores <= 0 || !s.compute_cv_measured) return s.compute_cv;
   const int ranks_on_node = std::min(gpus, s.cluster.gpus_per_node);
-  return s.compute.straggle_cv_at(threads_per_core(ranks_on_node, rank_threads(s), cores));
+  return s.compute.compute_cv_at(threads_per_core(ranks_on_node, rank_threads(s), cores));
 }
 
 // Each distinct bucket size's all-reduce on the whole cluster, and what it

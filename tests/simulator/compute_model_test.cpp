@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -11,7 +10,6 @@
 #include "runtime/core/rng.hpp"
 #include "runtime/models/model.hpp"
 #include "simulator/device.hpp"
-#include "simulator/iteration.hpp"
 #include "simulator/model_info.hpp"
 
 namespace lb::sim {
@@ -110,39 +108,6 @@ TEST(ComputeModel, MultiRankProfilesGiveTheCoRunFactor) {
   nlohmann::json old = to_json(m);
   old.erase("co_run_factor");
   EXPECT_DOUBLE_EQ(compute_model_from_json(old, "test").co_run_factor, 1);
-}
-
-// Profiles that list every rank's compute (rank_compute_s) give the spread
-// between ranks (the slowest's excess over the mean, per E[max of n
-// normals], averaged over profiles), which the straggler spread adds to the
-// within-rank one; and the co-run factor takes the mean rank, not rank 0.
-TEST(ComputeModel, EveryRanksComputeGivesTheSpreadBetweenRanksAndTheMeanRanksCoRun) {
-  const ModelInfo model = model_info(resnet20_spec());
-  std::vector<RuntimeProfile> profiles = {synthetic_profile(model, 32), synthetic_profile(model, 128)};
-  for (auto& p : profiles) {
-    for (const auto& l : p.layers) p.forward_s += l.forward_s, p.backward_s += l.backward_s;
-    p.compute_cv = 0.03;
-  }
-  // Two runs at np 2: rank 1 20 % slower than rank 0 in one, as fast in the other.
-  for (double rank1 : {1.2, 1.0}) {
-    RuntimeProfile p = synthetic_profile(model, 64);
-    p.ranks = 2, p.compute_cv = 0.03;
-    for (const auto& l : p.layers) p.forward_s += l.forward_s, p.backward_s += l.backward_s;
-    const double rank0 = p.forward_s + p.backward_s;
-    p.rank_compute_s = {rank0, rank1 * rank0};
-    profiles.push_back(p);
-  }
-  const ComputeModel m = fitted_compute_model(model, profiles);
-  // (1.2 - 1.1) / 1.1 / 0.5642 for the first, 0 for the second: their mean.
-  const double e2 = expected_max_normal(2);
-  EXPECT_NEAR(m.rank_cv, (0.1 / 1.1 / e2) / 2, 1e-9);
-  EXPECT_NEAR(m.straggle_cv_at(1), std::hypot(0.03, m.rank_cv), 1e-12);
-  // Rank 0 ran at the single-rank lines' pace; the mean rank 1.1x and 1x of it.
-  EXPECT_NEAR(m.co_run_factor, (1.1 + 1.0) / 2, 1e-9);
-  EXPECT_DOUBLE_EQ(compute_model_from_json(to_json(m), "test").rank_cv, m.rank_cv);
-  nlohmann::json old = to_json(m);
-  old.erase("rank_cv");
-  EXPECT_DOUBLE_EQ(compute_model_from_json(old, "test").straggle_cv_at(1), 0.03);
 }
 
 // Repeated profiles at one batch give one point, their median: a repeat hit
