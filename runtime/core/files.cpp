@@ -1,7 +1,5 @@
 #include "runtime/core/files.hpp"
 
-#include "runtime/core/host.hpp"
-
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -15,6 +13,7 @@
 #include <stdexcept>
 
 #include "runtime/core/errors.hpp"
+#include "runtime/core/host.hpp"
 
 namespace lb {
 namespace {
