@@ -119,17 +119,34 @@ TEST_F(DataParallel, OverlapStartsAllreducesDuringBackwardAndProfileIsWritten) {
 }
 
 // Without overlap every all-reduce runs after backward, so all of it is
-// exposed: profile.json must count it in exposed_comm_s.
+// exposed: each step's wait (what profile.json's exposed_comm_s is the
+// median of) holds every all-reduce of that step. Checked step by step in
+// the trace: a median of sums need not exceed a sum of medians.
 TEST_F(DataParallel, WithoutOverlapTheWholeAllreduceIsExposed) {
   const fs::path out = dir_ / "n";
   const RunResult r = run(2, "--max-steps 5 --set comm.overlap=false --set comm.algorithm=ring --out " +
                                  out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::map<std::int64_t, std::pair<double, double>> wait;  // step -> (start, end) in µs
+  std::map<std::int64_t, std::vector<std::pair<double, double>>> buckets;
+  for (const auto& e : read_json(out / "trace.rank0.json")) {
+    if (e.value("ph", "") != "X") continue;
+    const std::int64_t step = e["args"]["step"];
+    const double ts = e["ts"], dur = e["dur"];
+    if (e["name"] == "allreduce wait") wait[step] = {ts, ts + dur};
+    if (e["cat"] == "allreduce") buckets[step].push_back({ts, ts + dur});
+  }
+  ASSERT_EQ(wait.size(), 5u);
+  constexpr double kClockUs = 50;  // the two threads read the clock at slightly different moments
+  for (const auto& [step, span] : wait) {
+    ASSERT_FALSE(buckets[step].empty()) << "step " << step;
+    for (const auto& [start, end] : buckets[step]) {
+      EXPECT_GE(start, span.first - kClockUs) << "step " << step;
+      EXPECT_LE(end, span.second + kClockUs) << "step " << step;
+    }
+  }
   const auto profile = read_json(out / "profile.json");
-  double allreduce_s = 0;
-  for (const auto& a : profile["allreduce"]) allreduce_s += a["median_s"].get<double>();
-  EXPECT_GT(allreduce_s, 0.0);
-  EXPECT_GE(profile["exposed_comm_s"].get<double>(), 0.9 * allreduce_s) << profile.dump();
+  EXPECT_GT(profile["exposed_comm_s"].get<double>(), 0.0);
   // No comm.fusion_bytes in the spec: "auto", on one machine 1 MiB.
   EXPECT_EQ(profile["comm"]["fusion_bytes"], 1 << 20) << profile.dump();
 }
