@@ -34,11 +34,15 @@ import statistics
 import sys
 
 
-def read_steps(path):
-    """{step: {"forward": event, "buckets": [all-reduce events]}} of one rank."""
+def read_events(path):
+    """One rank's trace events (a bare array, or an object's traceEvents)."""
     with open(path) as f:
         doc = json.load(f)
-    events = doc["traceEvents"] if isinstance(doc, dict) else doc
+    return doc["traceEvents"] if isinstance(doc, dict) else doc
+
+
+def read_steps(events):
+    """{step: {"forward": event, "buckets": [all-reduce events]}} of one rank."""
     steps = {}
     for e in events:
         step = e.get("args", {}).get("step")
@@ -56,11 +60,8 @@ def last_allreduce_end(step):
     return max(b["ts"] + b["dur"] for b in step["buckets"])
 
 
-def clock_origin(path):
+def clock_origin(events):
     """(host, origin in µs) from a trace's process_name event, or None."""
-    with open(path) as f:
-        doc = json.load(f)
-    events = doc["traceEvents"] if isinstance(doc, dict) else doc
     for e in events:
         if e.get("ph") == "M" and e.get("name") == "process_name":
             args = e.get("args", {})
@@ -69,10 +70,10 @@ def clock_origin(path):
     return None
 
 
-def offsets(files, ranks, common):
+def offsets(traces, ranks, common):
     """Per rank, what to subtract from its times to put it on rank 0's time
     line, and how: "host clock" or "all-reduce ends"."""
-    origins = [clock_origin(f) for f in files]
+    origins = [clock_origin(events) for events in traces]
     if all(origins) and len({h for h, _ in origins}) == 1:
         return [origins[0][1] - o for _, o in origins], "host clock"
     return [statistics.median(last_allreduce_end(r[s]) - last_allreduce_end(ranks[0][s]) for s in common)
@@ -88,11 +89,12 @@ def skew(run_dir):
                    key=lambda p: int(p.rsplit("rank", 1)[1].split(".")[0]))
     if len(files) < 2:
         raise ValueError(f"{run_dir}: fewer than two trace.rankR.json files")
-    ranks = [read_steps(f) for f in files]
+    traces = [read_events(f) for f in files]
+    ranks = [read_steps(events) for events in traces]
     common = sorted(set.intersection(*(set(r) for r in ranks)))[3:]
     if len(common) < 2:
         raise ValueError(f"{run_dir}: fewer than five steps traced by every rank")
-    offset, aligned_by = offsets(files, ranks, common)
+    offset, aligned_by = offsets(traces, ranks, common)
     start_spread, end_spread, allreduce_spread, forward = [], [], [], []
     for s in common:
         start_spread.append(spread([r[s]["forward"]["ts"] - o for r, o in zip(ranks, offset)]))

@@ -53,17 +53,13 @@ void TraceWriter::process_metadata() {
                           {{"name", "rank " + std::to_string(rank_)},
                            {"host", host_name()},
                            {"clock_origin_ns", start_ns_}}}};
-  std::lock_guard lock(mutex_);
-  pending_ += (first_ ? "\n" : ",\n") + e.dump();
-  first_ = false;
+  append(e);
 }
 
 void TraceWriter::metadata(int track, std::string_view name) {
   const nlohmann::json e{{"name", "thread_name"}, {"ph", "M"}, {"pid", rank_}, {"tid", track},
                          {"args", {{"name", name}}}};
-  std::lock_guard lock(mutex_);
-  pending_ += (first_ ? "\n" : ",\n") + e.dump();
-  first_ = false;
+  append(e);
 }
 
 void TraceWriter::complete(std::string_view name, std::string_view category, double start_us,
@@ -71,8 +67,14 @@ void TraceWriter::complete(std::string_view name, std::string_view category, dou
   nlohmann::json e{{"name", name}, {"cat", category}, {"ph", "X"}, {"pid", rank_},
                    {"tid", track}, {"ts", start_us}, {"dur", duration_us}};
   if (!args.is_null()) e["args"] = args;
+  append(e);
+}
+
+// Queues one event for the next flush (the communication thread writes too).
+void TraceWriter::append(const nlohmann::json& event) {
+  const std::string text = event.dump();
   std::lock_guard lock(mutex_);
-  pending_ += (first_ ? "\n" : ",\n") + e.dump();
+  pending_ += (first_ ? "\n" : ",\n") + text;
   first_ = false;
 }
 

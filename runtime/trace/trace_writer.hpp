@@ -34,6 +34,7 @@ class TraceWriter {
  private:
   void process_metadata();
   void metadata(int track, std::string_view name);
+  void append(const nlohmann::json& event);
 
   std::ofstream out_;
   int rank_;
