@@ -18,7 +18,9 @@ at the target (train.stop_at) or at a cap.
     study.py status                                        # what is done, running, left
     study.py report                                        # results/*.json, plots, table
 
-A run whose summary.json exists is done and skipped. Each run is locked
+A run whose summary.json exists is done and skipped. `report` archives every
+finished run under results/runs/ (in git); on a machine whose runs/ lacks
+them, every command first restores them from there. Each run is locked
 (RUN.lock beside its directory) while a driver runs it, so several drivers
 can share the study (`run --only A` beside `run`). While RUNS/PAUSE exists
 no new run starts (the running one finishes), so that a benchmark can have
@@ -131,6 +133,34 @@ def read_json(path):
 
 def summary(run, runs):
     return read_json(run.directory(runs) / "summary.json")
+
+
+def restore_archived(runs, results=RESULTS):
+    """Recreates the directory of every run archived under results/runs/
+    that RUNS lacks (a new machine starts with an empty runs/): its
+    summary.json, provenance and wall time, and metrics.jsonl unpacked. A
+    restored run is finished, so the plan skips it and the report reads it
+    as if it had run here. Returns how many were restored."""
+    archived = results / "runs"
+    restored = 0
+    for record in sorted(archived.glob("*/*/*/summary.json")):
+        src = record.parent
+        dst = runs / src.relative_to(archived)
+        if (dst / "summary.json").exists():
+            continue
+        if dst.exists() and (dst / "checkpoint.bin").exists():
+            continue  # a run under way here: its own directory wins
+        dst.mkdir(parents=True, exist_ok=True)
+        for name in ("provenance.json", "wall.json"):
+            if (src / name).exists():
+                shutil.copyfile(src / name, dst / name)
+        if (src / "metrics.jsonl.gz").exists():
+            with gzip.open(src / "metrics.jsonl.gz", "rb") as f_in, open(dst / "metrics.jsonl", "wb") as f_out:
+                shutil.copyfileobj(f_in, f_out)
+        # summary.json last: it is what marks the run finished.
+        shutil.copyfile(record, dst / "summary.json")
+        restored += 1
+    return restored
 
 
 def failed(run, runs):
@@ -421,7 +451,7 @@ def status(args):
         if s:
             state = "done"
             extra = (f" val {s.get('validation_accuracy', 0):.4f} test {s['test_accuracy']:.4f}"
-                     f" steps {s['steps']}")
+                     f" steps {s.get('steps', '(not recorded)')}")
         elif failed(r, runs):
             state = "FAILED " + failed(r, runs)
         elif r.directory(runs).exists():
@@ -451,6 +481,9 @@ def main():
     report.add_argument("--simulate-scaling", default=str(ROOT / "build" / "bin" / "simulate-scaling"),
                         help="fits steps to target (simulate-scaling fit-convergence)")
     args = parser.parse_args()
+    restored = restore_archived(Path(args.runs))
+    if restored:
+        print(f"study: restored {restored} finished runs from {RESULTS / 'runs'}", flush=True)
     if args.command == "run":
         run_study(args)
     elif args.command == "status":

@@ -1,6 +1,7 @@
 """study.py report: results/results.json, results/steps_to_target.json, the
 plots and the README table, from the run directories; finished runs are
-archived under results/runs/ (summary.json, metrics.jsonl.gz, provenance).
+archived under results/runs/ (summary.json, metrics.jsonl.gz, provenance),
+tuning points and runs that ended at their cap included.
 
 Every figure comes from a finished run; an arm whose seeds are not all done
 is reported with the seeds it has, and says so.
@@ -35,6 +36,8 @@ def archive(run, runs, results):
     for name in ("summary.json", "provenance.json", "wall.json"):
         if (src / name).exists():
             shutil.copyfile(src / name, dst / name)
+    if not (src / "metrics.jsonl").exists():
+        return dst  # a record restored without its metrics (see RECOVERED)
     # mtime=0: the same record archives to the same bytes, so rerunning the
     # report does not rewrite runs that are already in git.
     with open(src / "metrics.jsonl", "rb") as f_in, open(dst / "metrics.jsonl.gz", "wb") as raw, \
@@ -59,6 +62,8 @@ def arm_result(study, arm, runs, results):
     tuning = []
     for r in study.tuning_runs(arm, runs, points):
         s = study.summary(r, runs)
+        if s:
+            archive(r, runs, results)
         tuning.append({arm.knob.label: r.value, "validation_accuracy": s and s.get("validation_accuracy"),
                        "test_accuracy": s and s.get("test_accuracy"), "failed": study.failed(r, runs)})
     if chosen is None:
@@ -128,10 +133,11 @@ def steps_to_target(study, runs, results, simulate_scaling):
             reached = []
             for r in group:
                 s = study.summary(r, runs)
+                if s:
+                    archive(r, runs, results)
                 if s and s.get("stopped_at_target"):
                     reached.append((s["steps_to_target"], r))
                     points.append((batch, r.directory(runs)))
-                    archive(r, runs, results)
             tried = [r.value for r in group if study.summary(r, runs) or study.failed(r, runs)]
             row = {"batch": batch, "optimizer": opt, "knob": group[0].knob.key, "tried": tried,
                    "runs_planned": len(group)}

@@ -87,5 +87,39 @@ class Lock(unittest.TestCase):
         study.os.close(again)
 
 
+class RestoreArchived(unittest.TestCase):
+    def archive_with(self, name, files):
+        results = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        run_dir = results / "runs" / name
+        run_dir.mkdir(parents=True)
+        for file, content in files.items():
+            if file.endswith(".gz"):
+                with study.gzip.open(run_dir / file, "wt") as f:
+                    f.write(content)
+            else:
+                (run_dir / file).write_text(content)
+        return results
+
+    def test_a_new_machine_gets_every_archived_run_back_as_finished(self):
+        results = self.archive_with("B/lars-fp16-b256/eta0.01-s1", {
+            "summary.json": '{"steps": 5}', "wall.json": '{"wall_s": 1}',
+            "metrics.jsonl.gz": '{"type": "eval"}\n'})
+        runs = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        self.assertEqual(study.restore_archived(runs, results), 1)
+        run = study.Run("B", "lars-fp16-b256", Path("spec.json"), study.LARS_ETA, 0.01, 1)
+        self.assertEqual(study.summary(run, runs), {"steps": 5})
+        self.assertEqual((run.directory(runs) / "metrics.jsonl").read_text(), '{"type": "eval"}\n')
+        self.assertEqual(study.restore_archived(runs, results), 0)  # already there
+
+    def test_a_run_under_way_here_is_not_overwritten(self):
+        results = self.archive_with("A/c-sgd-fp16-b3072/lr0.05-s1", {"summary.json": "{}"})
+        runs = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        here = runs / "A/c-sgd-fp16-b3072/lr0.05-s1"
+        here.mkdir(parents=True)
+        (here / "checkpoint.bin").write_bytes(b"x")
+        self.assertEqual(study.restore_archived(runs, results), 0)
+        self.assertFalse((here / "summary.json").exists())
+
+
 if __name__ == "__main__":
     unittest.main()
