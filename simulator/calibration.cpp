@@ -171,13 +171,20 @@ constexpr double kMinCallsForDisturbance = 8;
 
 // The compute time each all-reduce costs beyond its thread's CPU time (see
 // CommCpuCost::disturbance_s), from the profiles with many all-reduces a
-// step whose ranks each had their cores (time-sliced ranks lose time to
-// other causes) and were bound to them (unbound ones also lose it to
-// migrations: 94, 421 and 578 us a call in three runs of one configuration
-// on one VM, against 46-172 us bound): forward + backward beyond the
-// single-rank lines times the co-run factor, less the thread's measured CPU
-// time, per call; the median over those profiles, at least 0. Profiles that
-// do not record their binding count as bound. Nothing when none qualifies.
+// step whose ranks each had their cores (time-sliced ranks show none: on two
+// VMs the estimate below gives -223 to -1 us a call at np = 4 on 2 cores) and
+// were bound to them (unbound ones also lose it to migrations: 94, 421 and
+// 578 us a call in three runs of one configuration on one VM, against 46-172
+// us bound). The all-reduces run during backward, so the profile's own
+// forward is the yardstick: backward beyond the single-rank backward line
+// scaled by forward's measured / modelled ratio, less the thread's measured
+// CPU time, per call. Scaling by the same run's forward, seconds earlier,
+// takes out the co-run slowdown and the VM's drift between the calibration
+// runs (up to 38 % within minutes on a shared VM), which the single-rank
+// lines times the co-run factor did not: on one VM that estimate gave 51,
+// 247 and 898 us a call in three rounds, this one 145, 247 and 591. The
+// median over those profiles, at least 0. Profiles that do not record their
+// binding count as bound. Nothing when none qualifies.
 void fit_disturbance(const std::vector<RuntimeProfile>& profiles, const ComputeModel& compute,
                      CommCpuFit& fit) {
   std::vector<double> per_call;
@@ -193,9 +200,10 @@ void fit_disturbance(const std::vector<RuntimeProfile>& profiles, const ComputeM
     calls /= double(p.steps), cpu /= double(p.steps);
     if (calls < kMinCallsForDisturbance || cpu <= 0) continue;
     const double batch = double(p.per_rank_batch);
-    const double alone =
-        compute.co_run_factor * (compute.forward_s(batch) + compute.backward_s(batch));
-    per_call.push_back((p.forward_s + p.backward_s - alone - cpu) / calls);
+    const double forward_model = compute.forward_s(batch);
+    if (forward_model <= 0 || p.forward_s <= 0) continue;
+    const double speed = p.forward_s / forward_model;  // this run's slowdown, co-run included
+    per_call.push_back((p.backward_s - speed * compute.backward_s(batch) - cpu) / calls);
   }
   if (per_call.empty()) return;
   fit.cost.disturbance_s = std::max(0.0, median(per_call));

@@ -28,11 +28,13 @@
 // its wait ends without spinning. Beyond its CPU time each call costs
 // compute more (the thread sleeps between polls and every wake preempts
 // compute and evicts part of its caches): fitted per call from the profiles
-// with many all-reduces a step, as their forward + backward beyond the
-// compute model and the thread's CPU time (CommCpuCost::disturbance_s; on
-// one VM ~100 us a call, about ten wakes). simulate-scaling runs all of it
-// on the rank's share of the node's cores beside compute (scaling.cpp,
-// iteration.hpp).
+// with many all-reduces a step, as their backward beyond the single-rank
+// line scaled by the same run's forward slowdown, less the thread's CPU time
+// (CommCpuCost::disturbance_s; ~100 us a call on an AVX-512 VM, ~250 us on
+// an AVX2 one). Only ranks with cores of their own pay it: ranks that take
+// turns on a core show none (their core switches between ranks anyway).
+// simulate-scaling runs all of it on the rank's share of the node's cores
+// beside compute (scaling.cpp, iteration.hpp).
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>

@@ -102,6 +102,9 @@ struct RankShare {
   double compute_rate = 1, compute_weight = 1;
   double comm_cpu_work = 0;  // host work per CPU second of communication
   double comm_cpu_rate = 0;
+  // Whether each all-reduce also costs compute its disturbance
+  // (CommCpuCost): only where the node's threads have a core each.
+  bool disturbed = true;
   // Compute's wall time over its profiled time, with no all-reduce beside it.
   double stretch() const { return compute_work / compute_rate; }
 };
@@ -124,6 +127,7 @@ RankShare rank_share(const Scenario& s, int gpus) {
   r.compute_weight = threads;
   r.comm_cpu_work = 1 / share;
   r.comm_cpu_rate = std::min(1.0, share) / share;
+  r.disturbed = threads_per_core(ranks_on_node, threads, cores) <= 1;
   return r;
 }
 
@@ -159,7 +163,8 @@ void time_buckets(const Scenario& s, int gpus, const RankShare& share,
       }
       const CommCpuCost& cpu = s.cluster.comm_cpu;
       if (!s.cluster.is_gpu_cluster() && cpu.modelled()) {
-        c.cpu_work = share.comm_cpu_work * cpu.on_cores_s(alpha_beta_features(phases).second);
+        const double load = alpha_beta_features(phases).second;
+        c.cpu_work = share.comm_cpu_work * (share.disturbed ? cpu.on_cores_s(load) : cpu.seconds(load));
         c.cpu_rate = share.comm_cpu_rate;
       }
       it = cache.emplace(b, c).first;

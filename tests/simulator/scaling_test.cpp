@@ -70,7 +70,9 @@ TEST(StepPlan, CpuRanksBeyondTheCoresTakeTurns) {
 // On a CPU node with a calibrated communication CPU cost, each bucket's
 // all-reduce does that work on the rank's share of the cores (cores / ranks
 // on the node): twice the host work when 4 ranks share 2 cores as when 2 do,
-// at most one core's rate; compute weighs its threads. GPUs do none.
+// at most one core's rate; compute weighs its threads. The disturbance of
+// compute beyond the CPU time is paid only where each rank has a core (the
+// 4 ranks on 2 cores take turns anyway). GPUs do none.
 TEST(StepPlan, AllreducesOnCpuNodesDoTheirCpuWorkOnTheRanksShare) {
   Scenario s = one_layer(2, 1);
   s.model.gradients = {{"conv", 250'000}};  // 1 MB of fp32 gradients
@@ -83,7 +85,8 @@ TEST(StepPlan, AllreducesOnCpuNodesDoTheirCpuWorkOnTheRanksShare) {
     ASSERT_EQ(p.buckets.size(), 1u);
     const double load = alpha_beta_features(Algorithm::ring, 1'000'000, ranks, ranks, 4).second;
     const double share = 2.0 / ranks;  // cores per rank
-    EXPECT_NEAR(p.buckets[0].cpu_work, (40e-6 + load * 0.2e-9 + 100e-6) / share, 1e-12) << ranks;
+    const double disturbance = ranks == 2 ? 100e-6 : 0;
+    EXPECT_NEAR(p.buckets[0].cpu_work, (40e-6 + load * 0.2e-9 + disturbance) / share, 1e-12) << ranks;
     EXPECT_DOUBLE_EQ(p.buckets[0].cpu_rate, std::min(1.0, share) / share) << ranks;
     EXPECT_DOUBLE_EQ(p.compute_weight, 1);
   }
