@@ -5,7 +5,9 @@
 # itself without losing the study's runs half-way. The stopped runs' wall time
 # (wall.json) then includes the pause: it is an upper bound for those runs.
 set -uo pipefail
-pids() { pgrep -f 'seed-shape-fmnist/study.py|lb-train .*seed-shape-fmnist' || true; }
+# Anchored at the start of the command line: a process whose arguments only
+# mention the study (this script's own, with such a CMD) is not the study.
+pids() { pgrep -f '^[^ ]*python3? [^ ]*seed-shape-fmnist/study\.py|^[^ ]*lb-train [^ ]*seed-shape-fmnist/' || true; }
 stopped=$(pids)
 [ -n "$stopped" ] && kill -STOP $stopped
 trap '[ -n "$stopped" ] && kill -CONT $stopped 2>/dev/null' EXIT

@@ -103,6 +103,15 @@ void read_header(ObjectReader& r, Profile& p) {
   r.read("steps", p.steps, IntRange::at_least(0));
 }
 
+// A list of seconds with one entry per rank, or absent.
+void read_by_rank(ObjectReader& r, const char* key, int ranks, std::vector<double>& out) {
+  r.read(key, out, kSeconds);
+  if (!out.empty() && out.size() != std::size_t(ranks)) {
+    throw SpecError(r.path_of(key), "has " + std::to_string(out.size()) + " entries for " +
+                                        std::to_string(ranks) + " ranks (expected one per rank)");
+  }
+}
+
 void read_phases(ObjectReader& r, Profile& p) {
   r.read("forward_s", p.forward_s, kSeconds);
   r.read("backward_s", p.backward_s, kSeconds);
@@ -112,12 +121,8 @@ void read_phases(ObjectReader& r, Profile& p) {
   r.read("data_prepare_s", p.data_prepare_s, kSeconds);
   r.read("step_s", p.step_s, kSeconds);
   r.read("compute_cv", p.compute_cv, NumberRange::closed(0, 10));
-  r.read("rank_compute_s", p.rank_compute_s, kSeconds);
-  if (!p.rank_compute_s.empty() && p.rank_compute_s.size() != std::size_t(p.ranks)) {
-    throw SpecError(r.path_of("rank_compute_s"), "has " + std::to_string(p.rank_compute_s.size()) +
-                                                     " entries for " + std::to_string(p.ranks) +
-                                                     " ranks (expected one per rank)");
-  }
+  read_by_rank(r, "rank_compute_s", p.ranks, p.rank_compute_s);
+  read_by_rank(r, "rank_exposed_comm_s", p.ranks, p.rank_exposed_comm_s);
 }
 
 Profile read_profile(const json& doc) {
@@ -160,6 +165,7 @@ json to_json(const Profile& p) {
   if (p.node_cores > 0) doc["node_cores"] = p.node_cores;
   if (p.cpus_allowed > 0) doc["cpus_allowed"] = p.cpus_allowed;
   if (!p.rank_compute_s.empty()) doc["rank_compute_s"] = p.rank_compute_s;
+  if (!p.rank_exposed_comm_s.empty()) doc["rank_exposed_comm_s"] = p.rank_exposed_comm_s;
   return doc;
 }
 

@@ -63,6 +63,11 @@ struct Profile {
   // recorded: one rank, or profiles written before it was). The step goes
   // at the slowest rank's pace; rank 0's own times above need not be it.
   std::vector<double> rank_compute_s;
+  // Every rank's median exposed communication per step, by rank (the same
+  // rules). A rank waits for the slowest one, so rank 0's own wait is
+  // large or near 0 depending on which it happened to be; their mean is the
+  // job's exposed communication.
+  std::vector<double> rank_exposed_comm_s;
   std::vector<ProfileAllreduce> allreduce;
 };
 

@@ -164,7 +164,10 @@ struct Trainer::Impl {
   void start_from_source();
   void prepare_output();
   TrainResult run();
-  std::vector<double> rank_compute_s() const;
+  struct ByRank {
+    std::vector<double> compute_s, exposed_comm_s;
+  };
+  ByRank by_rank(const Profile& mine) const;
   void write_profile() const;
   Evaluation evaluate();
   void log_noise_scale();
@@ -540,22 +543,23 @@ void Trainer::Impl::report_skipped_files() {
   progress.message(line);
 }
 
-// Every rank's median forward + backward per step, by rank, on every rank
-// (a sum of vectors each rank fills one slot of); empty with one rank. A
-// collective: every rank calls it, with the same number of recorded steps.
-std::vector<double> Trainer::Impl::rank_compute_s() const {
+// Every rank's median forward + backward and exposed communication per
+// step, by rank, on every rank (sums of vectors each rank fills one slot
+// of); empty with one rank. A collective: every rank calls it, with the same
+// number of recorded steps.
+Trainer::Impl::ByRank Trainer::Impl::by_rank(const Profile& mine) const {
   if (!options.world || ranks < 2 || profile->steps_recorded() == 0) return {};
-  const Profile mine = profile->summary(Profile{});
-  std::vector<float> all(std::size_t(ranks), 0.0f);
+  const std::size_t n = std::size_t(ranks);
+  std::vector<float> all(2 * n, 0.0f);
   all[std::size_t(rank)] = float(mine.forward_s + mine.backward_s);
+  all[n + std::size_t(rank)] = float(mine.exposed_comm_s);
   options.world->native_allreduce_sum(all);
-  return {all.begin(), all.end()};
+  return {{all.begin(), all.begin() + std::ptrdiff_t(n)}, {all.begin() + std::ptrdiff_t(n), all.end()}};
 }
 
 // profile.json (rank 0): this run's step, measured; see experiments/SPEC.md.
 void Trainer::Impl::write_profile() const {
-  std::vector<double> by_rank = rank_compute_s();
-  if (rank != 0 || profile->steps_recorded() == 0) return;
+  if (profile->steps_recorded() == 0) return;
   const CommLayout comm = engine->comm_layout();
   Profile run;
   run.model = spec.model.name;
@@ -572,7 +576,10 @@ void Trainer::Impl::write_profile() const {
               spec.comm.overlap, comm.group_size, int(comm.buckets)};
   if (spec.device != DeviceKind::cpu) run.device_name = engine->device_description();
   Profile measured = profile->summary(run);
-  measured.rank_compute_s = std::move(by_rank);
+  ByRank ranks_measured = by_rank(measured);  // a collective: before rank 0 alone goes on
+  if (rank != 0) return;
+  measured.rank_compute_s = std::move(ranks_measured.compute_s);
+  measured.rank_exposed_comm_s = std::move(ranks_measured.exposed_comm_s);
   write_file_atomically(options.out / kProfileFile, to_json(measured).dump(2) + "\n");
 }
 

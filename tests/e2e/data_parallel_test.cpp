@@ -110,6 +110,11 @@ TEST_F(DataParallel, OverlapStartsAllreducesDuringBackwardAndProfileIsWritten) {
   for (const auto& t : profile["rank_compute_s"]) EXPECT_GT(t.get<double>(), 0.0);
   EXPECT_NEAR(profile["rank_compute_s"][0].get<double>(),
               profile["forward_s"].get<double>() + profile["backward_s"].get<double>(), 1e-5);
+  // And every rank's exposed communication, rank 0's being its own.
+  ASSERT_EQ(profile["rank_exposed_comm_s"].size(), 2u);
+  for (const auto& t : profile["rank_exposed_comm_s"]) EXPECT_GE(t.get<double>(), 0.0);
+  EXPECT_NEAR(profile["rank_exposed_comm_s"][0].get<double>(), profile["exposed_comm_s"].get<double>(),
+              1e-6);
   ASSERT_FALSE(profile["allreduce"].empty());
   for (const auto& a : profile["allreduce"]) {
     EXPECT_EQ(a["algorithm"], "ring");

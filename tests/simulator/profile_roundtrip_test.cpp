@@ -44,6 +44,7 @@ TEST(ProfileFormat, TheRuntimeWriterRoundTripsThroughTheSimulatorReader) {
   run.comm = {"ring", 1 << 20, false, true, 2, 1};
   Profile written = recorder.summary(run);
   written.rank_compute_s = {0.3, 0.36};
+  written.rank_exposed_comm_s = {0.012, 0.0004};
   const auto file = std::filesystem::temp_directory_path() / "lb_profile_roundtrip.json";
   write_file_atomically(file, to_json(written).dump(2) + "\n");
 
@@ -60,6 +61,7 @@ TEST(ProfileFormat, TheRuntimeWriterRoundTripsThroughTheSimulatorReader) {
   EXPECT_EQ(read.node_cores, 16);
   EXPECT_EQ(read.cpus_allowed, 1);
   EXPECT_EQ(read.rank_compute_s, (std::vector<double>{0.3, 0.36}));
+  EXPECT_EQ(read.rank_exposed_comm_s, (std::vector<double>{0.012, 0.0004}));
   EXPECT_DOUBLE_EQ(read.allreduce[0].median_cpu_s, 0.0005);
   // forward + backward 0.30 ... 0.34 s: interquartile range 0.02 s, median 0.32 s
   EXPECT_NEAR(read.compute_cv, 0.02 / 1.349 / 0.32, 1e-9);
@@ -67,23 +69,27 @@ TEST(ProfileFormat, TheRuntimeWriterRoundTripsThroughTheSimulatorReader) {
   std::filesystem::remove(file);
 }
 
-TEST(ProfileFormat, RankComputeTimesAreOnePerRank) {
-  nlohmann::json doc{{"format", kProfileFormat}, {"version", kProfileVersion}, {"model", "resnet20"},
-                     {"per_rank_batch", 32}, {"ranks", 2},
-                     {"layers", {{{"name", "fc"}, {"kind", "linear"}, {"forward_s", 0.1}}}},
-                     {"rank_compute_s", {0.3, 0.31, 0.32}}};
-  try {
-    profile_from_json(doc, "p.json");
-    FAIL() << "three times for two ranks were accepted";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("p.json: rank_compute_s: has 3 entries for 2 ranks"),
-              std::string::npos)
-        << e.what();
+TEST(ProfileFormat, RankTimesAreOnePerRank) {
+  for (const std::string key : {"rank_compute_s", "rank_exposed_comm_s"}) {
+    nlohmann::json doc{{"format", kProfileFormat}, {"version", kProfileVersion}, {"model", "resnet20"},
+                       {"per_rank_batch", 32}, {"ranks", 2},
+                       {"layers", {{{"name", "fc"}, {"kind", "linear"}, {"forward_s", 0.1}}}},
+                       {key, {0.3, 0.31, 0.32}}};
+    try {
+      profile_from_json(doc, "p.json");
+      FAIL() << key << ": three times for two ranks were accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("p.json: " + key + ": has 3 entries for 2 ranks"),
+                std::string::npos)
+          << e.what();
+    }
+    doc[key] = {0.3, -0.1};
+    EXPECT_THROW(profile_from_json(doc, "p.json"), InputError) << key;
+    doc[key] = {0.3, 0.31};
+    const Profile read = profile_from_json(doc, "p.json");
+    EXPECT_EQ(key == "rank_compute_s" ? read.rank_compute_s : read.rank_exposed_comm_s,
+              (std::vector<double>{0.3, 0.31}));
   }
-  doc["rank_compute_s"] = {0.3, -0.1};
-  EXPECT_THROW(profile_from_json(doc, "p.json"), InputError);
-  doc["rank_compute_s"] = {0.3, 0.31};
-  EXPECT_EQ(profile_from_json(doc, "p.json").rank_compute_s, (std::vector<double>{0.3, 0.31}));
 }
 
 }  // namespace
