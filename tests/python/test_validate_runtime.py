@@ -1,5 +1,7 @@
 """simulator/validate_runtime.py's comparisons (no lb-train runs)."""
 import importlib.util
+import json
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -27,6 +29,25 @@ class Within(unittest.TestCase):
 
     def test_no_ratio_is_not_within(self):
         self.assertFalse(vr.within(None, 1.5))
+
+
+class JobExposedComm(unittest.TestCase):
+    def test_the_mean_over_ranks_when_every_rank_is_recorded(self):
+        self.assertAlmostEqual(vr.job_exposed_comm_s({"exposed_comm_s": 0.0114,
+                                                      "rank_exposed_comm_s": [0.0114, 0.0006]}), 0.006)
+
+    def test_rank_zeros_own_otherwise(self):
+        self.assertEqual(vr.job_exposed_comm_s({"exposed_comm_s": 0.002}), 0.002)
+
+    def test_kept_runs_get_every_ranks_wait_from_their_traces(self):
+        run_dir = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        for rank, waits_us in enumerate(([100, 300, 200], [5000, 7000, 6000])):
+            events = [{"ph": "X", "name": "allreduce wait", "ts": i, "dur": w} for i, w in enumerate(waits_us)]
+            events.append({"ph": "X", "name": "forward", "ts": 0, "dur": 9e6})
+            (run_dir / f"trace.rank{rank}.json").write_text(json.dumps({"traceEvents": events}))
+        for got, want in zip(vr.exposed_by_rank_from_traces(str(run_dir), 2), [200e-6, 6000e-6], strict=True):
+            self.assertAlmostEqual(got, want, places=12)
+        self.assertIsNone(vr.exposed_by_rank_from_traces(str(run_dir), 3))  # rank 2's trace is missing
 
 
 class Describe(unittest.TestCase):
