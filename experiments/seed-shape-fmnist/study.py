@@ -14,7 +14,7 @@ two more beyond the grid's edge while the best is on it, Study A's rule),
 constant learning rate after a warm-up of about 85 steps, each run stopping
 at the target (train.stop_at) or at a cap.
 
-    study.py run [--only A|B|R] [--jobs N] [--dry-run]   # resumable
+    study.py run [--only A|B|R] [--group G] [--jobs N] [--dry-run]   # resumable
     study.py status                                        # what is done, running, left
     study.py report                                        # results/*.json, plots, table
 
@@ -384,7 +384,8 @@ def run_study(args):
     done = set()
     while True:
         plan = [r for r in full_plan(runs, args.only)
-                if summary(r, runs) is None and failed(r, runs) is None
+                if (args.group is None or r.group == args.group)
+                and summary(r, runs) is None and failed(r, runs) is None
                 and str(r.directory(runs)) not in done]
         if not plan:
             print("study: nothing left to run" + (" now (the rest waits on tuning)" if args.only else ""))
@@ -473,6 +474,8 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run what is left (resumable)")
     run.add_argument("--only", choices=["A", "B", "R"])
+    run.add_argument("--group", help="only this arm or optimizer-batch (e.g. sgd-fp16-b1024): a short run "
+                                     "first, when a session has too little time left for the next in line")
     run.add_argument("--jobs", type=int, default=1, help="runs at once (each uses train.threads=1)")
     run.add_argument("--dry-run", action="store_true")
     sub.add_parser("status", help="list every planned run and its state")
