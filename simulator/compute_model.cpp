@@ -338,18 +338,29 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
   std::sort(cvs.begin(), cvs.end());
   m.compute_cv = cvs[cvs.size() / 2];
   if (!shared_cores.empty()) {
-    std::vector<double> shared_cvs, loads;
+    std::vector<double> shared_cvs, loads, waits;
     for (const auto& p : shared_cores) {
       shared_cvs.push_back(p.compute_cv);
       loads.push_back(node_threads_per_core(p));
+      if (!p.rank_exposed_comm_s.empty()) {
+        double sum = 0;
+        for (double w : p.rank_exposed_comm_s) sum += w;
+        waits.push_back(sum / double(p.rank_exposed_comm_s.size()));
+      }
     }
     m.shared_cores_cv = median(shared_cvs);
     m.shared_cores_load = median(loads);
-    char text[96];
+    if (!waits.empty()) m.shared_cores_wait_s = median(waits);
+    char text[128];
     std::snprintf(text, sizeof text,
                   "; compute cv %.3f at %.2f threads per core from %zu profile(s)",
                   m.shared_cores_cv, m.shared_cores_load, shared_cores.size());
     m.source += text;
+    if (!waits.empty()) {
+      std::snprintf(text, sizeof text, ", where ranks wait %.1f ms a step (%zu profile(s))",
+                    m.shared_cores_wait_s * 1e3, waits.size());
+      m.source += text;
+    }
   }
   return m;
 }
@@ -371,6 +382,7 @@ nlohmann::json to_json(const ComputeModel& m) {
           {"compute_cv", m.compute_cv},
           {"shared_cores_cv", m.shared_cores_cv},
           {"shared_cores_load", m.shared_cores_load},
+          {"shared_cores_wait_s", m.shared_cores_wait_s},
           {"co_run_factor", m.co_run_factor},
           {"measured_min_batch", m.measured_min_batch},
           {"measured_max_batch", m.measured_max_batch},
@@ -417,6 +429,7 @@ ComputeModel compute_model_from_json(const nlohmann::json& j, const std::string&
   r.read("compute_cv", m.compute_cv, NumberRange::closed(0, 10));
   r.read("shared_cores_cv", m.shared_cores_cv, NumberRange::closed(0, 10));
   r.read("shared_cores_load", m.shared_cores_load, NumberRange::closed(0, 1e6));
+  r.read("shared_cores_wait_s", m.shared_cores_wait_s, NumberRange::closed(0, 1e3));
   r.read("co_run_factor", m.co_run_factor, NumberRange::closed(1e-3, 1e3));
   r.read("measured_min_batch", m.measured_min_batch, NumberRange::closed(0, 1e9));
   r.read("measured_max_batch", m.measured_max_batch, NumberRange::closed(0, 1e9));

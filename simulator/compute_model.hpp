@@ -45,6 +45,16 @@ struct ComputeModel {
   // scheduler time-slices such ranks, so at any moment some are off the
   // cores and they drift apart by up to a time slice. 0 = not measured.
   double shared_cores_cv = 0, shared_cores_load = 0;
+  // How long such ranks wait at the all-reduce for the slowest of them: the
+  // median over those profiles of the mean over ranks of each rank's
+  // exposed communication (rank_exposed_comm_s). Ranks that take turns on a
+  // core drift apart by a time the scheduler sets, not by a fraction of
+  // their compute: on one 2-core VM, np = 4 ranks waited 10-22 ms a step
+  // whether a step's compute took 110 or 400 ms (2026-12-07). It includes
+  // the all-reduce of their one bucket (about 1 MB; a millisecond or two).
+  // 0 = not measured (profiles without rank_exposed_comm_s): the spread
+  // above stands in for it.
+  double shared_cores_wait_s = 0;
   // compute_cv at `threads_per_core` (a node's ranks x threads / its
   // cores): compute_cv up to 1, then linear in the load up to the measured
   // shared-cores point and flat beyond it; compute_cv when that was not measured.

@@ -34,8 +34,14 @@ std::string straggler_note(const Scenario& s) {
   std::string note = "stragglers: compute cv " + format("%.3f", s.compute_cv) + " (" +
                      s.compute_cv_source + ")";
   if (s.compute_cv_measured && s.compute.shared_cores_load > 1) {
-    note += format(", rising to %.3f at %.2f threads per core (ranks time-sliced on shared cores)",
-                   s.compute.shared_cores_cv, s.compute.shared_cores_load);
+    if (s.compute.shared_cores_wait_s > 0) {
+      note += format(", moving to a measured wait of %.1f ms a step at %.2f threads per core (ranks "
+                     "time-sliced on shared cores)",
+                     s.compute.shared_cores_wait_s * 1e3, s.compute.shared_cores_load);
+    } else {
+      note += format(", rising to %.3f at %.2f threads per core (ranks time-sliced on shared cores)",
+                     s.compute.shared_cores_cv, s.compute.shared_cores_load);
+    }
   }
   return note + " x E[max of N normals]";
 }

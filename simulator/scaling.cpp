@@ -131,15 +131,31 @@ RankShare rank_share(const Scenario& s, int gpus) {
   return r;
 }
 
-// The spread of a rank's compute that the all-reduces wait on: on a CPU
-// node whose ranks' threads outnumber its cores, the profiles' spread at
-// that load (ComputeModel::compute_cv_at) when the scenario's spread was
-// measured; otherwise the scenario's.
-double straggle_cv(const Scenario& s, int gpus) {
+// How far behind the slowest rank each rank reaches an all-reduce, as a
+// fraction of its compute (StepPlan::straggle): the spread of a rank's
+// compute times the expected maximum of N. On a CPU node whose ranks'
+// threads outnumber its cores, the calibration's time-sliced profiles give
+// it instead: their measured wait (a time, whatever the compute; see
+// ComputeModel::shared_cores_wait_s) at their load, reached linearly from the
+// bound ranks' spread between one thread per core and that load, or, with no
+// wait measured, their compute spread (ComputeModel::compute_cv_at). Not
+// measured (a scenario's own compute_cv): the scenario's spread.
+double straggle(const Scenario& s, int gpus, const StepPlan& plan) {
+  const double spread_to_wait = expected_max_normal(gpus);
   const int cores = s.cluster.cores_per_node;
-  if (cores <= 0 || !s.compute_cv_measured) return s.compute_cv;
+  if (cores <= 0 || !s.compute_cv_measured) return s.compute_cv * spread_to_wait;
+  const ComputeModel& m = s.compute;
   const int ranks_on_node = std::min(gpus, s.cluster.gpus_per_node);
-  return s.compute.compute_cv_at(threads_per_core(ranks_on_node, rank_threads(s), cores));
+  const double load = threads_per_core(ranks_on_node, rank_threads(s), cores);
+  if (load <= 1 || m.shared_cores_load <= 1 || m.shared_cores_wait_s <= 0) {
+    return m.compute_cv_at(load) * spread_to_wait;
+  }
+  double compute_s = 0;  // the rank's forward + backward, as it runs on its share
+  for (std::size_t i = 0; i < plan.forward_s.size(); ++i) compute_s += plan.forward_s[i] + plan.backward_s[i];
+  compute_s /= plan.compute_rate;
+  if (compute_s <= 0) return m.compute_cv * spread_to_wait;
+  const double t = std::min(1.0, (load - 1) / (m.shared_cores_load - 1));
+  return (1 - t) * m.compute_cv * spread_to_wait + t * m.shared_cores_wait_s / compute_s;
 }
 
 // Each distinct bucket size's all-reduce on the whole cluster, and what it
@@ -243,7 +259,7 @@ StepPlan step_plan(const Scenario& s, int gpus, std::int64_t global_batch) {
   plan.overlap = s.spec.comm.overlap;
   plan.host_overhead_s = s.spec.cluster.step_overhead_s;
   plan.optimizer_s = share.compute_work * s.compute.optimizer_s;
-  plan.straggle = straggle_cv(s, gpus) * expected_max_normal(gpus);
+  plan.straggle = straggle(s, gpus, plan);
   plan.data_s = data_seconds(s, gpus, batch);
   return plan;
 }

@@ -140,8 +140,13 @@ TEST(ComputeModel, TimeSlicedProfilesGiveTheSpreadAtTheirLoad) {
   for (auto& p : profiles) {
     p.compute_cv = 0.02, p.ranks_per_node = 1, p.node_cores = 2, p.threads = 1;
   }
-  for (double cv : {0.10, 0.14, 0.12}) {
+  const std::vector<std::vector<double>> waits = {{0.010, 0.010, 0.012, 0.008},
+                                                  {0.016, 0.016, 0.016, 0.016},
+                                                  {0.013, 0.011, 0.015, 0.013}};
+  for (int i = 0; i < 3; ++i) {
+    const double cv = std::vector<double>{0.10, 0.14, 0.12}[std::size_t(i)];
     RuntimeProfile p = synthetic_profile(model, 24);
+    p.rank_exposed_comm_s = waits[std::size_t(i)];
     for (auto& l : p.layers) l.forward_s *= 3, l.backward_s *= 3;  // would bend any fit it entered
     for (const auto& l : p.layers) p.forward_s += l.forward_s, p.backward_s += l.backward_s;
     p.ranks = p.ranks_per_node = 4, p.node_cores = 2, p.threads = 1, p.compute_cv = cv;
@@ -153,6 +158,8 @@ TEST(ComputeModel, TimeSlicedProfilesGiveTheSpreadAtTheirLoad) {
   EXPECT_DOUBLE_EQ(m.compute_cv, 0.02);
   EXPECT_DOUBLE_EQ(m.shared_cores_cv, 0.12);
   EXPECT_DOUBLE_EQ(m.shared_cores_load, 2);
+  EXPECT_NEAR(m.shared_cores_wait_s, 0.013, 1e-12);  // the median of the ranks' mean waits
+  EXPECT_NEAR(compute_model_from_json(to_json(m), "test").shared_cores_wait_s, 0.013, 1e-12);
   EXPECT_DOUBLE_EQ(m.compute_cv_at(1), 0.02);
   EXPECT_NEAR(m.compute_cv_at(1.5), 0.07, 1e-12);
   EXPECT_DOUBLE_EQ(m.compute_cv_at(8), 0.12);

@@ -165,6 +165,28 @@ TEST(StepPlan, TimeSlicedRanksStraggleWithTheSpreadMeasuredAtTheirLoad) {
   EXPECT_NEAR(step_plan(s, 4, 64).straggle, 0.02 * expected_max_normal(4), 1e-12);
 }
 
+// Where the calibration measured how long time-sliced ranks wait, that time
+// is their wait at the all-reduce whatever their compute (a fraction of it
+// in StepPlan::straggle), reached linearly from the bound ranks' spread.
+TEST(StepPlan, TimeSlicedRanksWaitTheMeasuredTime) {
+  Scenario s = one_layer(2, 1);  // 2 cores, 4 ranks per node, 1 thread each
+  s.compute.compute_cv = s.compute_cv = 0.02;
+  s.compute.shared_cores_cv = 0.12, s.compute.shared_cores_load = 2;
+  s.compute.shared_cores_wait_s = 0.013;
+  s.compute_cv_measured = true;
+  const auto compute_s = [](const StepPlan& p) {
+    return (p.forward_s[0] + p.backward_s[0]) / p.compute_rate;
+  };
+  for (std::int64_t batch : {64, 256}) {  // four times the compute, the same wait
+    const StepPlan four = step_plan(s, 4, batch);
+    EXPECT_NEAR(four.straggle * compute_s(four), 0.013, 1e-12) << batch;
+  }
+  const StepPlan three = step_plan(s, 3, 63);  // 1.5 threads per core: half way
+  EXPECT_NEAR(three.straggle,
+              0.5 * 0.02 * expected_max_normal(3) + 0.5 * 0.013 / compute_s(three), 1e-12);
+  EXPECT_NEAR(step_plan(s, 2, 64).straggle, 0.02 * expected_max_normal(2), 1e-12);  // a core each
+}
+
 }  // namespace
 }  // namespace lb::sim
 
