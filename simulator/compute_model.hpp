@@ -49,8 +49,8 @@ struct ComputeModel {
   // median over those profiles of the mean over ranks of each rank's
   // exposed communication (rank_exposed_comm_s). Ranks that take turns on a
   // core drift apart by a time the scheduler sets, not by a fraction of
-  // their compute: on one 2-core VM, np = 4 ranks waited 10-22 ms a step
-  // whether a step's compute took 110 or 400 ms (2026-12-07). It includes
+  // their compute: on one 2-core VM, np = 4 ranks waited 7-32 ms a step (median 15)
+  // whether a step's compute took 93 or 419 ms (2026-12-07). It includes
   // the all-reduce of their one bucket (about 1 MB; a millisecond or two).
   // 0 = not measured (profiles without rank_exposed_comm_s): the spread
   // above stands in for it.

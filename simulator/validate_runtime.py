@@ -33,10 +33,14 @@ comparison were measured minutes apart, so the machine's drift between
 rounds cancels, as in bench/'s rule of running the two sides alternately and
 comparing within one run.
 
-A third, speed-normalised paired comparison uses short np = 1 reference
-runs between every two runs of a round (REFERENCE): each run's step is
-scaled by the machine's speed during the round's calibration over its speed
-beside the run, which takes the machine's drift within a round out as well.
+With --speed-references a third, speed-normalised paired comparison uses
+short np = 1 reference runs between every two runs of a round (REFERENCE):
+each run's step is scaled by the machine's speed during the round's
+calibration over its speed beside the run, meant to take the machine's
+drift within a round out as well. It doubles the time, and on the
+2026-12-07 AVX2 VM it made the comparison worse (median 4.7 % paired, 12.0 %
+normalised): the single-rank reference's speed did not follow the
+multi-rank runs'. Off by default; kept for other machines.
 
 Every run is launched as a user's would be: mpirun binds each rank to a
 core when the ranks fit the cores and binds nothing when they outnumber
@@ -93,7 +97,7 @@ PREDICTIONS = [
     (4, 16, "ring", 0, True, 0),
 ]
 
-# The machine's speed, measured between every two runs of a round: np = 1,
+# With --speed-references, the machine's speed, measured between every two runs of a round: np = 1,
 # 32 per rank, a few steps (about 2 s). A run's speed is the mean of the
 # references on either side of it. A shared VM's speed drifts by up to 38 %
 # within minutes (2026-12-07); the speed-normalised comparison scales each
@@ -237,6 +241,9 @@ def main():
                         help="runs of every configuration, in rounds; measured = their median")
     parser.add_argument("--reuse", default=None, metavar="DIR",
                         help="measure nothing: calibrate and predict again from the runs kept in DIR")
+    parser.add_argument("--speed-references", action="store_true",
+                        help="np 1 reference runs between all runs, and the speed-normalised comparison "
+                             "(doubles the time; on the 2026-12-07 AVX2 VM it did not track the drift)")
     parser.add_argument("--bind", default=None, choices=["none", "core"],
                         help="mpirun --bind-to for every run (default: mpirun's own choice, which "
                         "binds ranks to cores when they fit and nothing when they outnumber the cores)")
@@ -315,7 +322,8 @@ def measure(args, out):
         references = []  # the machine's speed before each run of the round, and after the last
 
         def reference():
-            references.append(reference_step_s(args, os.path.join(out, f"ref{len(references)}{suffix}")))
+            if args.speed_references:
+                references.append(reference_step_s(args, os.path.join(out, f"ref{len(references)}{suffix}")))
 
         dirs = []
         for i, config in enumerate(CALIBRATION):
@@ -334,7 +342,7 @@ def measure(args, out):
             reference()
             measured[i].append(train(args, config, os.path.join(out, f"run{i}{suffix}")))
         reference()
-        speeds.append(speeds_beside(references, len(CALIBRATION)))
+        speeds.append(speeds_beside(references, len(CALIBRATION)) if args.speed_references else None)
     return calibration_dirs, measured, speeds
 
 
