@@ -122,10 +122,13 @@ double threads_per_core(int ranks_on_node, double threads_per_rank, int cores) {
   return ranks_on_node * threads_per_rank / cores;
 }
 
+double ComputeModel::shared_cores_share(double threads_per_core) const {
+  if (threads_per_core <= 1 || shared_cores_load <= 1) return 0;
+  return std::min(1.0, (threads_per_core - 1) / (shared_cores_load - 1));
+}
+
 double ComputeModel::compute_cv_at(double threads_per_core) const {
-  if (threads_per_core <= 1 || shared_cores_load <= 1) return compute_cv;
-  const double t = std::min(1.0, (threads_per_core - 1) / (shared_cores_load - 1));
-  return compute_cv + t * (shared_cores_cv - compute_cv);
+  return compute_cv + shared_cores_share(threads_per_core) * (shared_cores_cv - compute_cv);
 }
 
 double ComputeModel::fixed_s() const {

@@ -59,6 +59,10 @@ struct ComputeModel {
   // cores): compute_cv up to 1, then linear in the load up to the measured
   // shared-cores point and flat beyond it; compute_cv when that was not measured.
   double compute_cv_at(double threads_per_core) const;
+  // How far `threads_per_core` is from one thread per core (0) to the
+  // measured shared-cores load (1, and beyond it): the weight of the
+  // time-sliced measurements there, for the spread and the wait alike.
+  double shared_cores_share(double threads_per_core) const;
   // CPU ranks on one node slow each other's compute through the caches and
   // memory they share, beyond taking turns on its cores: the multi-rank
   // profiles' forward over the single-rank lines' (median over those

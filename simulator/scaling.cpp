@@ -102,9 +102,11 @@ struct RankShare {
   double compute_rate = 1, compute_weight = 1;
   double comm_cpu_work = 0;  // host work per CPU second of communication
   double comm_cpu_rate = 0;
-  // Whether each all-reduce also costs compute its disturbance
-  // (CommCpuCost): only where the node's threads have a core each.
-  bool disturbed = true;
+  // The node's threads over its cores (0: not a CPU node). Each all-reduce
+  // also costs compute its disturbance (CommCpuCost) only at 1 or below,
+  // where the threads have a core each.
+  double threads_per_core = 0;
+  bool disturbed() const { return threads_per_core <= 1; }
   // Compute's wall time over its profiled time, with no all-reduce beside it.
   double stretch() const { return compute_work / compute_rate; }
 };
@@ -127,7 +129,7 @@ RankShare rank_share(const Scenario& s, int gpus) {
   r.compute_weight = threads;
   r.comm_cpu_work = 1 / share;
   r.comm_cpu_rate = std::min(1.0, share) / share;
-  r.disturbed = threads_per_core(ranks_on_node, threads, cores) <= 1;
+  r.threads_per_core = threads_per_core(ranks_on_node, threads, cores);
   return r;
 }
 
@@ -140,21 +142,20 @@ RankShare rank_share(const Scenario& s, int gpus) {
 // bound ranks' spread between one thread per core and that load, or, with no
 // wait measured, their compute spread (ComputeModel::compute_cv_at). Not
 // measured (a scenario's own compute_cv): the scenario's spread.
-double straggle(const Scenario& s, int gpus, const StepPlan& plan) {
+double straggle(const Scenario& s, int gpus, const RankShare& share, const StepPlan& plan) {
   const double spread_to_wait = expected_max_normal(gpus);
-  const int cores = s.cluster.cores_per_node;
-  if (cores <= 0 || !s.compute_cv_measured) return s.compute_cv * spread_to_wait;
+  if (s.cluster.cores_per_node <= 0 || !s.compute_cv_measured) return s.compute_cv * spread_to_wait;
   const ComputeModel& m = s.compute;
-  const int ranks_on_node = std::min(gpus, s.cluster.gpus_per_node);
-  const double load = threads_per_core(ranks_on_node, rank_threads(s), cores);
-  if (load <= 1 || m.shared_cores_load <= 1 || m.shared_cores_wait_s <= 0) {
-    return m.compute_cv_at(load) * spread_to_wait;
+  const double t = m.shared_cores_share(share.threads_per_core);
+  if (t <= 0 || m.shared_cores_wait_s <= 0) {
+    return m.compute_cv_at(share.threads_per_core) * spread_to_wait;
   }
   double compute_s = 0;  // the rank's forward + backward, as it runs on its share
-  for (std::size_t i = 0; i < plan.forward_s.size(); ++i) compute_s += plan.forward_s[i] + plan.backward_s[i];
+  for (std::size_t i = 0; i < plan.forward_s.size(); ++i) {
+    compute_s += plan.forward_s[i] + plan.backward_s[i];
+  }
   compute_s /= plan.compute_rate;
   if (compute_s <= 0) return m.compute_cv * spread_to_wait;
-  const double t = std::min(1.0, (load - 1) / (m.shared_cores_load - 1));
   return (1 - t) * m.compute_cv * spread_to_wait + t * m.shared_cores_wait_s / compute_s;
 }
 
@@ -180,7 +181,7 @@ void time_buckets(const Scenario& s, int gpus, const RankShare& share,
       const CommCpuCost& cpu = s.cluster.comm_cpu;
       if (!s.cluster.is_gpu_cluster() && cpu.modelled()) {
         const double load = alpha_beta_features(phases).second;
-        c.cpu_work = share.comm_cpu_work * (share.disturbed ? cpu.on_cores_s(load) : cpu.seconds(load));
+        c.cpu_work = share.comm_cpu_work * (share.disturbed() ? cpu.on_cores_s(load) : cpu.seconds(load));
         c.cpu_rate = share.comm_cpu_rate;
       }
       it = cache.emplace(b, c).first;
@@ -259,7 +260,7 @@ StepPlan step_plan(const Scenario& s, int gpus, std::int64_t global_batch) {
   plan.overlap = s.spec.comm.overlap;
   plan.host_overhead_s = s.spec.cluster.step_overhead_s;
   plan.optimizer_s = share.compute_work * s.compute.optimizer_s;
-  plan.straggle = straggle(s, gpus, plan);
+  plan.straggle = straggle(s, gpus, share, plan);
   plan.data_s = data_seconds(s, gpus, batch);
   return plan;
 }

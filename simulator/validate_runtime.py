@@ -67,6 +67,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rank_skew import read_events  # noqa: E402  (beside this file: one reader of lb-train's traces)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(ROOT, "experiments/fmnist-lenet-lars-fp16.json")
 
@@ -167,11 +170,9 @@ def exposed_by_rank_from_traces(run_dir, ranks):
     waits = []
     for rank in range(ranks):
         try:
-            with open(os.path.join(run_dir, f"trace.rank{rank}.json")) as f:
-                doc = json.load(f)
+            events = read_events(os.path.join(run_dir, f"trace.rank{rank}.json"))
         except (OSError, json.JSONDecodeError):
             return None
-        events = doc["traceEvents"] if isinstance(doc, dict) else doc
         per_step = [e["dur"] * 1e-6 for e in events if e.get("ph") == "X" and e.get("name") == "allreduce wait"]
         if not per_step:
             return None
