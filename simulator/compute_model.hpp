@@ -37,8 +37,11 @@ struct ComputeModel {
   std::string source;                  // "analytic: P40 fp16 ...", "profile: 1 batch size", ...
   std::vector<LayerTimeModel> layers;  // forward order
   double optimizer_s = 0;              // per step, independent of the batch
-  // Step-to-step relative std of a rank's forward + backward time (from the
-  // profiles; 0 for analytic models): ranks wait for the slowest of them.
+  // How far apart ranks' forward + backward times drift, relative to them:
+  // ranks wait for the slowest of them. From the multi-rank CPU profiles
+  // whose ranks each had a core, the spread their measured waits imply (see
+  // fit_profiles); else the profiles' step-to-step relative std (0 for
+  // analytic models).
   double compute_cv = 0;
   // The same spread where a node's ranks had more threads than it has cores
   // (profiles that record the node), and how many threads per core: the
@@ -55,14 +58,17 @@ struct ComputeModel {
   // 0 = not measured (profiles without rank_exposed_comm_s): the spread
   // above stands in for it.
   double shared_cores_wait_s = 0;
-  // compute_cv at `threads_per_core` (a node's ranks x threads / its
-  // cores): compute_cv up to 1, then linear in the load up to the measured
-  // shared-cores point and flat beyond it; compute_cv when that was not measured.
+  // Whether ranks at `threads_per_core` (a node's ranks x threads / its
+  // cores) take turns on the cores, as the time-sliced profiles measured:
+  // any load above one thread per core, once such profiles exist. Not a
+  // blend by the load: as soon as one rank must give up its core they drift
+  // apart by the scheduler's slices, and on one 2-core VM np 3 ranks waited
+  // 6-50 ms a step (median 19), no less than np 4's 5-40 (median 13;
+  // 2026-12-07, w3-w5), where a line from one thread per core put np 3 half way.
+  bool time_sliced(double threads_per_core) const;
+  // The spread at `threads_per_core`: shared_cores_cv where time_sliced,
+  // else compute_cv.
   double compute_cv_at(double threads_per_core) const;
-  // How far `threads_per_core` is from one thread per core (0) to the
-  // measured shared-cores load (1, and beyond it): the weight of the
-  // time-sliced measurements there, for the spread and the wait alike.
-  double shared_cores_share(double threads_per_core) const;
   // CPU ranks on one node slow each other's compute through the caches and
   // memory they share, beyond taking turns on its cores: the multi-rank
   // profiles' forward over the single-rank lines' (median over those

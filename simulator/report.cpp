@@ -35,11 +35,12 @@ std::string straggler_note(const Scenario& s) {
                      s.compute_cv_source + ")";
   if (s.compute_cv_measured && s.compute.shared_cores_load > 1) {
     if (s.compute.shared_cores_wait_s > 0) {
-      note += format(", moving to a measured wait of %.1f ms a step at %.2f threads per core (ranks "
-                     "time-sliced on shared cores)",
+      note += format(", or a measured wait of %.1f ms a step above one thread per core (ranks "
+                     "time-sliced on shared cores; measured at %.2f)",
                      s.compute.shared_cores_wait_s * 1e3, s.compute.shared_cores_load);
     } else {
-      note += format(", rising to %.3f at %.2f threads per core (ranks time-sliced on shared cores)",
+      note += format(", or %.3f above one thread per core (ranks time-sliced on shared cores; "
+                     "measured at %.2f)",
                      s.compute.shared_cores_cv, s.compute.shared_cores_load);
     }
   }

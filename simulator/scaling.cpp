@@ -134,29 +134,25 @@ RankShare rank_share(const Scenario& s, int gpus) {
 }
 
 // How far behind the slowest rank each rank reaches an all-reduce, as a
-// fraction of its compute (StepPlan::straggle): the spread of a rank's
-// compute times the expected maximum of N. On a CPU node whose ranks'
-// threads outnumber its cores, the calibration's time-sliced profiles give
-// it instead: their measured wait (a time, whatever the compute; see
-// ComputeModel::shared_cores_wait_s) at their load, reached linearly from the
-// bound ranks' spread between one thread per core and that load, or, with no
-// wait measured, their compute spread (ComputeModel::compute_cv_at). Not
-// measured (a scenario's own compute_cv): the scenario's spread.
+// fraction of its compute (StepPlan::straggle): the ranks' spread times the
+// expected maximum of N. On a CPU node whose ranks' threads outnumber its
+// cores (ComputeModel::time_sliced), the calibration's time-sliced profiles
+// give it instead: their measured wait, a time whatever the compute (see
+// ComputeModel::shared_cores_wait_s), or, with no wait measured, their
+// spread. Not measured (a scenario's own compute_cv): the scenario's spread.
 double straggle(const Scenario& s, int gpus, const RankShare& share, const StepPlan& plan) {
   const double spread_to_wait = expected_max_normal(gpus);
   if (s.cluster.cores_per_node <= 0 || !s.compute_cv_measured) return s.compute_cv * spread_to_wait;
   const ComputeModel& m = s.compute;
-  const double t = m.shared_cores_share(share.threads_per_core);
-  if (t <= 0 || m.shared_cores_wait_s <= 0) {
-    return m.compute_cv_at(share.threads_per_core) * spread_to_wait;
-  }
   double compute_s = 0;  // the rank's forward + backward, as it runs on its share
   for (std::size_t i = 0; i < plan.forward_s.size(); ++i) {
     compute_s += plan.forward_s[i] + plan.backward_s[i];
   }
   compute_s /= plan.compute_rate;
-  if (compute_s <= 0) return m.compute_cv * spread_to_wait;
-  return (1 - t) * m.compute_cv * spread_to_wait + t * m.shared_cores_wait_s / compute_s;
+  if (m.time_sliced(share.threads_per_core) && m.shared_cores_wait_s > 0 && compute_s > 0) {
+    return m.shared_cores_wait_s / compute_s;
+  }
+  return m.compute_cv_at(share.threads_per_core) * spread_to_wait;
 }
 
 // Each distinct bucket size's all-reduce on the whole cluster, and what it

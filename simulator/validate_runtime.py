@@ -389,6 +389,20 @@ def within(ratio, factor):
     return ratio is not None and 1 / factor <= ratio <= factor
 
 
+def against_other_rounds(values):
+    """Each round's value over the median of the other rounds' values of the
+    same configuration: what a model would be off by that predicted every run
+    as the other rounds measured it (the machine's own repeatability). The
+    median over the rounds of those ratios; None where a median is 0."""
+    ratios = []
+    for r, value in enumerate(values):
+        others = statistics.median(values[:r] + values[r + 1:])
+        if others <= 0:
+            return None
+        ratios.append(value / others)
+    return statistics.median(ratios)
+
+
 def report(args, out, rows):
     if args.reuse:
         print(f"Runs measured earlier, kept in {out}; calibrated and predicted again now.\n")
@@ -445,6 +459,20 @@ def report(args, out, rows):
               f"calibration over its speed beside the run, from np 1 reference runs between all runs): "
               f"median |error| {100 * statistics.median(errors):.1f} %, max {100 * max(errors):.1f} %; "
               f"{summary['normalised_within_10_percent']} of {len(errors)} within 10 %")
+    if paired:
+        # The rounds against each other, scored as the paired comparison is:
+        # on a machine whose speed drifts between rounds no model can beat it.
+        steps = [against_other_rounds([x["measured_step_s"] for x in r["rounds"]]) for r in rows]
+        exposed = [against_other_rounds([x["measured_exposed_comm_s"] for x in r["rounds"]]) for r in rows]
+        step_errors = [abs(x - 1) for x in steps]
+        summary.update({"rounds_median_abs_difference": statistics.median(step_errors),
+                        "rounds_within_10_percent": sum(e <= 0.10 for e in step_errors),
+                        "rounds_exposed_within_1_5x": sum(within(x, 1.5) for x in exposed)})
+        print(f"the rounds against each other (each run against the median of the other rounds' runs of "
+              f"its configuration, median over the rounds): median |difference| "
+              f"{100 * statistics.median(step_errors):.1f} %, max {100 * max(step_errors):.1f} %; "
+              f"{summary['rounds_within_10_percent']} of {len(rows)} within 10 %; exposed communication "
+              f"within a factor of 1.5 in {summary['rounds_exposed_within_1_5x']} of {len(rows)}")
     wide = sum(r["measured_exposed_span"] is None or r["measured_exposed_span"] > 1.5 for r in rows)
     summary["exposed_repeats_wider_than_1_5x"] = wide
     print(f"the repeats' own exposed communication spans more than a factor of 1.5 in {wide} of {len(rows)}")

@@ -31,6 +31,19 @@ class Within(unittest.TestCase):
         self.assertFalse(vr.within(None, 1.5))
 
 
+class AgainstOtherRounds(unittest.TestCase):
+    def test_each_round_over_the_median_of_the_others(self):
+        # 0.20 / median(0.22, 0.25), 0.22 / median(0.20, 0.25), 0.25 / median(0.20, 0.22)
+        ratios = [0.20 / 0.235, 0.22 / 0.225, 0.25 / 0.21]
+        self.assertAlmostEqual(vr.against_other_rounds([0.20, 0.22, 0.25]), sorted(ratios)[1])
+
+    def test_rounds_that_agree_give_one(self):
+        self.assertAlmostEqual(vr.against_other_rounds([0.1, 0.1, 0.1]), 1.0)
+
+    def test_a_zero_median_gives_none(self):
+        self.assertIsNone(vr.against_other_rounds([0.0, 0.0, 0.001]))
+
+
 class JobExposedComm(unittest.TestCase):
     def test_the_mean_over_ranks_when_every_rank_is_recorded(self):
         self.assertAlmostEqual(vr.job_exposed_comm_s({"exposed_comm_s": 0.0114,

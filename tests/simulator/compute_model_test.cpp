@@ -10,6 +10,7 @@
 #include "runtime/core/rng.hpp"
 #include "runtime/models/model.hpp"
 #include "simulator/device.hpp"
+#include "simulator/iteration.hpp"
 #include "simulator/model_info.hpp"
 
 namespace lb::sim {
@@ -110,6 +111,39 @@ TEST(ComputeModel, MultiRankProfilesGiveTheCoRunFactor) {
   EXPECT_DOUBLE_EQ(compute_model_from_json(old, "test").co_run_factor, 1);
 }
 
+// Ranks that each have a core wait for the slowest of them, and their
+// measured waits (mean over ranks of each rank's exposed communication, over
+// the mean compute and E[max of N]) give the spread, median over the
+// profiles, instead of the step-to-step jitter that both ranks share.
+// Profiles that do not record their node, or lack every rank's times, do not count.
+TEST(ComputeModel, BoundRanksWaitsGiveTheSpread) {
+  const ModelInfo model = model_info(resnet20_spec());
+  std::vector<RuntimeProfile> profiles = {synthetic_profile(model, 32),
+                                          synthetic_profile(model, 128)};
+  for (auto& p : profiles) p.compute_cv = 0.10;
+  const std::vector<std::pair<std::vector<double>, std::vector<double>>> runs = {
+      {{0.004, 0.000}, {0.200, 0.200}},   // spread 0.010 / 0.564
+      {{0.002, 0.006}, {0.190, 0.210}},   // 0.020 / 0.564
+      {{0.030, 0.030}, {0.200, 0.200}}};  // 0.150 / 0.564
+  for (const auto& [waits, computes] : runs) {
+    RuntimeProfile p = synthetic_profile(model, 48);
+    p.ranks = p.ranks_per_node = 2, p.node_cores = 2, p.threads = 1, p.compute_cv = 0.10;
+    p.rank_exposed_comm_s = waits, p.rank_compute_s = computes;
+    profiles.push_back(p);
+  }
+  RuntimeProfile unknown_node = profiles.back();  // a GPU's, say: its waits include the link
+  unknown_node.node_cores = 0, unknown_node.rank_exposed_comm_s = {0.5, 0.5};
+  profiles.push_back(unknown_node);
+  const ComputeModel m = fitted_compute_model(model, profiles);
+  EXPECT_NEAR(m.compute_cv, 0.020 / expected_max_normal(2), 1e-12);
+  EXPECT_NE(m.source.find("ranks' spread 0.035 from the waits of 3 multi-rank profile(s) (step to "
+                          "step 0.100)"),
+            std::string::npos)
+      << m.source;
+  for (auto& p : profiles) p.rank_exposed_comm_s.clear();
+  EXPECT_DOUBLE_EQ(fitted_compute_model(model, profiles).compute_cv, 0.10);
+}
+
 // Repeated profiles at one batch give one point, their median: a repeat hit
 // by a burst of noise does not pull the line (nor the optimizer time).
 TEST(ComputeModel, RepeatsAtOneBatchGiveTheirMedian) {
@@ -131,8 +165,9 @@ TEST(ComputeModel, RepeatsAtOneBatchGiveTheirMedian) {
 
 // Profiles whose node had more threads than cores (time-sliced ranks) give
 // the spread at that load and nothing else: not the lines, not the co-run
-// factor, not compute_cv. compute_cv_at interpolates between the two and
-// round-trips; a profile that does not record its node counts as not shared.
+// factor, not compute_cv. Any load above one thread per core is time-sliced
+// (compute_cv_at gives their spread there) and it round-trips; a profile
+// that does not record its node counts as not shared.
 TEST(ComputeModel, TimeSlicedProfilesGiveTheSpreadAtTheirLoad) {
   const ModelInfo model = model_info(resnet20_spec());
   std::vector<RuntimeProfile> profiles = {synthetic_profile(model, 32),
@@ -161,10 +196,12 @@ TEST(ComputeModel, TimeSlicedProfilesGiveTheSpreadAtTheirLoad) {
   EXPECT_NEAR(m.shared_cores_wait_s, 0.013, 1e-12);  // the median of the ranks' mean waits
   EXPECT_NEAR(compute_model_from_json(to_json(m), "test").shared_cores_wait_s, 0.013, 1e-12);
   EXPECT_DOUBLE_EQ(m.compute_cv_at(1), 0.02);
-  EXPECT_NEAR(m.compute_cv_at(1.5), 0.07, 1e-12);
+  EXPECT_FALSE(m.time_sliced(1));
+  EXPECT_TRUE(m.time_sliced(1.5));
+  EXPECT_DOUBLE_EQ(m.compute_cv_at(1.5), 0.12);
   EXPECT_DOUBLE_EQ(m.compute_cv_at(8), 0.12);
   const ComputeModel read = compute_model_from_json(to_json(m), "test");
-  EXPECT_NEAR(read.compute_cv_at(1.5), 0.07, 1e-12);
+  EXPECT_DOUBLE_EQ(read.compute_cv_at(1.5), 0.12);
   nlohmann::json old = to_json(m);
   old.erase("shared_cores_cv"), old.erase("shared_cores_load");
   EXPECT_DOUBLE_EQ(compute_model_from_json(old, "test").compute_cv_at(2), 0.02);
