@@ -33,14 +33,15 @@ comparison were measured minutes apart, so the machine's drift between
 rounds cancels, as in bench/'s rule of running the two sides alternately and
 comparing within one run.
 
-With --speed-references a third, speed-normalised paired comparison uses
-short np = 1 reference runs between every two runs of a round (REFERENCE):
-each run's step is scaled by the machine's speed during the round's
-calibration over its speed beside the run, meant to take the machine's
-drift within a round out as well. It doubles the time, and on the
-2026-12-07 AVX2 VM it made the comparison worse (median 4.7 % paired, 12.0 %
-normalised): the single-rank reference's speed did not follow the
-multi-rank runs'. Off by default; kept for other machines.
+A third line scores the rounds against each other as the paired
+comparison scores the model: each run against the median of the other
+rounds' runs of its configuration. It is what a model would score that knew
+every configuration exactly as this machine ran it in the other rounds: on
+a machine whose speed drifts between rounds no model can beat it. (Scaling
+each run by np = 1 reference runs beside it was tried and taken out again:
+on the 2026-12-07 AVX2 VM it made the comparison worse, median 12.0 %
+against 4.7 % paired, because a single-rank run seconds away did not follow
+the multi-rank runs' speed.)
 
 Every run is launched as a user's would be: mpirun binds each rank to a
 core when the ranks fit the cores and binds nothing when they outnumber
@@ -100,15 +101,6 @@ PREDICTIONS = [
     (4, 16, "ring", 0, True, 0),
 ]
 
-# With --speed-references, the machine's speed, measured between every two runs of a round: np = 1,
-# 32 per rank, a few steps (about 2 s). A run's speed is the mean of the
-# references on either side of it. A shared VM's speed drifts by up to 38 %
-# within minutes (2026-12-07); the speed-normalised comparison scales each
-# measured step by the machine's speed during its calibration over its
-# speed beside that run, so that what is left is the model's error, not the
-# machine's drift. Nothing about the configuration enters it.
-REFERENCE = (1, 32, "ring", 64 << 20, True, 0)
-REFERENCE_STEPS = 10
 
 
 def env():
@@ -242,9 +234,6 @@ def main():
                         help="runs of every configuration, in rounds; measured = their median")
     parser.add_argument("--reuse", default=None, metavar="DIR",
                         help="measure nothing: calibrate and predict again from the runs kept in DIR")
-    parser.add_argument("--speed-references", action="store_true",
-                        help="np 1 reference runs between all runs, and the speed-normalised comparison "
-                             "(doubles the time; on the 2026-12-07 AVX2 VM it did not track the drift)")
     parser.add_argument("--bind", default=None, choices=["none", "core"],
                         help="mpirun --bind-to for every run (default: mpirun's own choice, which "
                         "binds ranks to cores when they fit and nothing when they outnumber the cores)")
@@ -260,7 +249,7 @@ def main():
     # this VM's speed drifts by 20-30 % over minutes, and calibrating in one
     # block before predicting in another put a slow phase on the predictions
     # alone (2026-12-07 08:54, /work/val/v6: every np 2 row 12-22 % low).
-    calibration_dirs, measured, speeds = measure(args, out)
+    calibration_dirs, measured = measure(args, out)
     bench = os.path.join(out, "allreduce-np2.jsonl")
     if args.reuse and not os.path.exists(bench):
         sys.exit(f"validate_runtime: --reuse: {bench} missing")
@@ -293,42 +282,24 @@ def main():
                                   "predicted_step_s": predicted["iteration_s"],
                                   "measured_exposed_comm_s": job_exposed_comm_s(measured[i][r]),
                                   "predicted_exposed_comm_s": predicted["exposed_comm_s"]})
-                if speeds[r]:
-                    # The machine ran this round's calibration at speed C and
-                    # this run at R (reference step times): the step at C.
-                    paired[i][-1]["speed_ratio"] = speeds[r]["runs_s"][i] / speeds[r]["calibration_s"]
         for row, rounds in zip(rows, paired):
             row["rounds"] = rounds
             row["paired_error"] = statistics.median(x["predicted_step_s"] / x["measured_step_s"] - 1 for x in rounds)
             ratios = [x["predicted_exposed_comm_s"] / x["measured_exposed_comm_s"] for x in rounds
                       if x["measured_exposed_comm_s"] > 0]
             row["paired_exposed_ratio"] = statistics.median(ratios) if ratios else None
-            if all("speed_ratio" in x for x in rounds):
-                row["normalised_error"] = statistics.median(
-                    x["predicted_step_s"] * x["speed_ratio"] / x["measured_step_s"] - 1 for x in rounds)
     report(args, out, rows)
 
 
 def measure(args, out):
     """Runs (or, with --reuse, reads) every round: per round the calibration
-    run directories, per prediction configuration one profile a round, and
-    the machine's speed beside every run (see REFERENCE): per round, the
-    calibration runs' speeds and each prediction run's (None where kept runs
-    have no references)."""
+    run directories, and per prediction configuration one profile a round."""
     calibration_dirs = []
     measured = [[] for _ in PREDICTIONS]
-    speeds = []
     for r in range(args.repeats):
         suffix = f"-r{r}" if r else ""
-        references = []  # the machine's speed before each run of the round, and after the last
-
-        def reference():
-            if args.speed_references:
-                references.append(reference_step_s(args, os.path.join(out, f"ref{len(references)}{suffix}")))
-
         dirs = []
         for i, config in enumerate(CALIBRATION):
-            reference()
             run_dir = os.path.join(out, f"cal{i}{suffix}")
             if train(args, config, run_dir) is not None:
                 dirs.append(run_dir)
@@ -340,36 +311,8 @@ def measure(args, out):
                                    "--min-bytes", "4096", "--max-bytes", str(4 << 20),
                                    "--rounds", str(args.repeats)]))
         for i, config in enumerate(PREDICTIONS):
-            reference()
             measured[i].append(train(args, config, os.path.join(out, f"run{i}{suffix}")))
-        reference()
-        speeds.append(speeds_beside(references, len(CALIBRATION)) if args.speed_references else None)
-    return calibration_dirs, measured, speeds
-
-
-def reference_step_s(args, run_dir):
-    """The reference run's median step (None when --reuse finds none)."""
-    if args.reuse:
-        try:
-            with open(os.path.join(run_dir, "profile.json")) as f:
-                return json.load(f)["step_s"]
-        except (OSError, ValueError, KeyError):
-            return None
-    mpirun(args, 1, [os.path.join(args.build, "bin/lb-train"), SPEC, "--out", run_dir, "-q",
-                     "--max-steps", str(REFERENCE_STEPS)] + overrides(REFERENCE, REFERENCE_STEPS))
-    with open(os.path.join(run_dir, "profile.json")) as f:
-        return json.load(f)["step_s"]
-
-
-def speeds_beside(references, calibration_runs):
-    """From a round's reference steps (one before each run and one after
-    the last): the calibration runs' speed (the median over them of the mean
-    of the references either side) and each prediction run's. None when
-    any reference is missing."""
-    if any(x is None for x in references):
-        return None
-    beside = [(a + b) / 2 for a, b in zip(references, references[1:])]
-    return {"calibration_s": statistics.median(beside[:calibration_runs]), "runs_s": beside[calibration_runs:]}
+    return calibration_dirs, measured
 
 
 def calibrate(args, sources, bench, cal):
@@ -407,11 +350,9 @@ def report(args, out, rows):
     if args.reuse:
         print(f"Runs measured earlier, kept in {out}; calibrated and predicted again now.\n")
     paired = "paired_error" in rows[0]
-    normalised = "normalised_error" in rows[0]
     print(f"| configuration | measured step s (median of {args.repeats}) | spread | predicted step s | error "
-          "| measured exposed comm s | predicted |" + (" paired error | paired exposed ratio |" if paired else "")
-          + (" speed-normalised paired error |" if normalised else ""))
-    print("|---|---|---|---|---|---|---|" + ("---|---|" if paired else "") + ("---|" if normalised else ""))
+          "| measured exposed comm s | predicted |" + (" paired error | paired exposed ratio |" if paired else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|---|" if paired else ""))
     for r in rows:
         line = (f"| {r['config']} | {r['measured_step_s']:.4f} | {100 * r['measured_spread']:.1f} % | "
                 f"{r['predicted_step_s']:.4f} | {100 * r['error']:+.1f} % | {r['measured_exposed_comm_s']:.4f} | "
@@ -419,8 +360,6 @@ def report(args, out, rows):
         if paired:
             ratio = r["paired_exposed_ratio"]
             line += f" {100 * r['paired_error']:+.1f} % | {'-' if ratio is None else f'{ratio:.2f}'} |"
-        if normalised:
-            line += f" {100 * r['normalised_error']:+.1f} % |"
         print(line)
     errors = [abs(r["error"]) for r in rows]
     host, bind = machine(), args.bind or "mpirun default"
@@ -450,15 +389,6 @@ def report(args, out, rows):
               f"median |error| {100 * statistics.median(errors):.1f} %, max {100 * max(errors):.1f} %; "
               f"{summary['paired_within_10_percent']} of {len(errors)} within 10 %; exposed communication "
               f"within a factor of 1.5 in {summary['paired_exposed_within_1_5x']} of {len(rows)}")
-    if normalised:
-        errors = [abs(r["normalised_error"]) for r in rows]
-        summary.update({"normalised_median_abs_error": statistics.median(errors),
-                        "normalised_max_abs_error": max(errors),
-                        "normalised_within_10_percent": sum(e <= 0.10 for e in errors)})
-        print(f"speed-normalised paired (each run's step scaled by the machine's speed during its round's "
-              f"calibration over its speed beside the run, from np 1 reference runs between all runs): "
-              f"median |error| {100 * statistics.median(errors):.1f} %, max {100 * max(errors):.1f} %; "
-              f"{summary['normalised_within_10_percent']} of {len(errors)} within 10 %")
     if paired:
         # The rounds against each other, scored as the paired comparison is:
         # on a machine whose speed drifts between rounds no model can beat it.

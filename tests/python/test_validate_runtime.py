@@ -63,18 +63,6 @@ class JobExposedComm(unittest.TestCase):
         self.assertIsNone(vr.exposed_by_rank_from_traces(str(run_dir), 3))  # rank 2's trace is missing
 
 
-class SpeedsBeside(unittest.TestCase):
-    def test_each_run_gets_the_mean_of_the_references_either_side(self):
-        # two calibration runs, then two prediction runs: five references
-        speeds = vr.speeds_beside([0.10, 0.12, 0.10, 0.15, 0.13], 2)
-        self.assertAlmostEqual(speeds["calibration_s"], 0.11)  # median of 0.11 and 0.11
-        for got, want in zip(speeds["runs_s"], [0.125, 0.14], strict=True):
-            self.assertAlmostEqual(got, want)
-
-    def test_a_missing_reference_leaves_the_round_without_speeds(self):
-        self.assertIsNone(vr.speeds_beside([0.1, None, 0.1], 1))
-
-
 class Describe(unittest.TestCase):
     def test_a_configuration_reads_as_the_tables_print_it(self):
         self.assertEqual(vr.describe((4, 16, "ring", 0, True, 0)), "np 4, 16/rank, ring, per tensor, overlap on")
