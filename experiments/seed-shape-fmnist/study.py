@@ -135,6 +135,30 @@ def summary(run, runs):
     return read_json(run.directory(runs) / "summary.json")
 
 
+# A run's record under results/runs/: these files as they are, metrics.jsonl
+# gzipped, and summary.json, which marks the run finished.
+ARCHIVED_AS_IS = ("provenance.json", "wall.json")
+
+
+def archive(run, runs, results=RESULTS):
+    """Copies a finished run's record into the repository's results tree
+    (restore_archived reads it back)."""
+    src = run.directory(runs)
+    dst = results / "runs" / run.study / run.group / run.name
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("summary.json",) + ARCHIVED_AS_IS:
+        if (src / name).exists():
+            shutil.copyfile(src / name, dst / name)
+    if not (src / "metrics.jsonl").exists():
+        return dst  # a record restored without its metrics (see RECOVERED)
+    # mtime=0: the same record archives to the same bytes, so rerunning the
+    # report does not rewrite runs that are already in git.
+    with open(src / "metrics.jsonl", "rb") as f_in, open(dst / "metrics.jsonl.gz", "wb") as raw, \
+            gzip.GzipFile(filename="", mode="wb", compresslevel=6, fileobj=raw, mtime=0) as f_out:
+        shutil.copyfileobj(f_in, f_out)
+    return dst
+
+
 def restore_archived(runs, results=RESULTS):
     """Recreates the directory of every run archived under results/runs/
     that RUNS lacks (a new machine starts with an empty runs/): its
@@ -151,7 +175,7 @@ def restore_archived(runs, results=RESULTS):
         if dst.exists() and (dst / "checkpoint.bin").exists():
             continue  # a run under way here: its own directory wins
         dst.mkdir(parents=True, exist_ok=True)
-        for name in ("provenance.json", "wall.json"):
+        for name in ARCHIVED_AS_IS:
             if (src / name).exists():
                 shutil.copyfile(src / name, dst / name)
         if (src / "metrics.jsonl.gz").exists():

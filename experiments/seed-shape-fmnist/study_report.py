@@ -1,6 +1,6 @@
 """study.py report: results/results.json, results/steps_to_target.json, the
 plots and the README table, from the run directories; finished runs are
-archived under results/runs/ (summary.json, metrics.jsonl.gz, provenance),
+archived under results/runs/ (study.archive: summary.json, metrics.jsonl.gz, provenance),
 tuning points and runs that ended at their cap included.
 
 Every figure comes from a finished run; an arm whose seeds are not all done
@@ -9,7 +9,6 @@ is reported with the seeds it has, and says so.
 
 import gzip
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,24 +25,6 @@ def read_jsonl(path):
             except json.JSONDecodeError:
                 continue  # a line cut short by a killed run
     return rows
-
-
-def archive(run, runs, results):
-    """Copies a finished run's record into the repository's results tree."""
-    src = run.directory(runs)
-    dst = results / "runs" / run.study / run.group / run.name
-    dst.mkdir(parents=True, exist_ok=True)
-    for name in ("summary.json", "provenance.json", "wall.json"):
-        if (src / name).exists():
-            shutil.copyfile(src / name, dst / name)
-    if not (src / "metrics.jsonl").exists():
-        return dst  # a record restored without its metrics (see RECOVERED)
-    # mtime=0: the same record archives to the same bytes, so rerunning the
-    # report does not rewrite runs that are already in git.
-    with open(src / "metrics.jsonl", "rb") as f_in, open(dst / "metrics.jsonl.gz", "wb") as raw, \
-            gzip.GzipFile(filename="", mode="wb", compresslevel=6, fileobj=raw, mtime=0) as f_out:
-        shutil.copyfileobj(f_in, f_out)
-    return dst
 
 
 def mean_sd(values):
@@ -63,7 +44,7 @@ def arm_result(study, arm, runs, results):
     for r in study.tuning_runs(arm, runs, points):
         s = study.summary(r, runs)
         if s:
-            archive(r, runs, results)
+            study.archive(r, runs, results)
         tuning.append({arm.knob.label: r.value, "validation_accuracy": s and s.get("validation_accuracy"),
                        "test_accuracy": s and s.get("test_accuracy"), "failed": study.failed(r, runs)})
     if chosen is None:
@@ -72,7 +53,7 @@ def arm_result(study, arm, runs, results):
     done = [r for r in seeds if study.summary(r, runs)]
     sums = [study.summary(r, runs) for r in done]
     for r in done:
-        archive(r, runs, results)
+        study.archive(r, runs, results)
     spec = sums[0]["spec"]
     test_mean, test_sd = mean_sd([s["test_accuracy"] for s in sums])
     val_mean, val_sd = mean_sd([s["validation_accuracy"] for s in sums])
@@ -134,7 +115,7 @@ def steps_to_target(study, runs, results, simulate_scaling):
             for r in group:
                 s = study.summary(r, runs)
                 if s:
-                    archive(r, runs, results)
+                    study.archive(r, runs, results)
                 if s and s.get("stopped_at_target"):
                     reached.append((s["steps_to_target"], r))
                     points.append((batch, r.directory(runs)))

@@ -111,6 +111,22 @@ class RestoreArchived(unittest.TestCase):
         self.assertEqual((run.directory(runs) / "metrics.jsonl").read_text(), '{"type": "eval"}\n')
         self.assertEqual(study.restore_archived(runs, results), 0)  # already there
 
+    def test_a_run_archived_here_comes_back_the_same_on_a_new_machine(self):
+        here = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        run = study.Run("B", "sgd-fp16-b1024", Path("spec.json"), study.LARS_ETA, 0.05, 1)
+        files = {"summary.json": '{"steps": 432}', "wall.json": '{"wall_s": 9}',
+                 "provenance.json": '{"commit": "x"}', "metrics.jsonl": '{"type": "eval"}\n'}
+        run.directory(here / "runs").mkdir(parents=True)
+        for name, content in files.items():
+            (run.directory(here / "runs") / name).write_text(content)
+        (run.directory(here / "runs") / "checkpoint.bin").write_bytes(b"not archived")
+        study.archive(run, here / "runs", here / "results")
+        study.archive(run, here / "runs", here / "results")  # again: the same bytes
+        new_machine = here / "new-runs"
+        self.assertEqual(study.restore_archived(new_machine, here / "results"), 1)
+        back = run.directory(new_machine)
+        self.assertEqual({p.name: p.read_text() for p in back.iterdir()}, files)
+
     def test_a_run_under_way_here_is_not_overwritten(self):
         results = self.archive_with("A/c-sgd-fp16-b3072/lr0.05-s1", {"summary.json": "{}"})
         runs = Path(self.enterContext(tempfile.TemporaryDirectory()))
