@@ -33,6 +33,11 @@ comparison were measured minutes apart, so the machine's drift between
 rounds cancels, as in bench/'s rule of running the two sides alternately and
 comparing within one run.
 
+Each row also gives the compute error: the predicted compute against the
+measured mean over ranks of forward + backward, which tells a step's error
+that comes from how fast several ranks compute (the co-run slowdown) from
+one that comes from the waits and the all-reduces.
+
 A third line scores the rounds against each other as the paired
 comparison scores the model: each run against the median of the other
 rounds' runs of its configuration. It is what a model would score that knew
@@ -182,6 +187,15 @@ def job_exposed_comm_s(profile):
     return statistics.fmean(by_rank) if by_rank else profile["exposed_comm_s"]
 
 
+def job_compute_s(profile):
+    """The job's forward + backward a step: the mean over ranks of each
+    rank's (rank_compute_s), else rank 0's. Against the prediction's
+    compute_s it says whether a step's error is the compute's (how much
+    slower than one rank alone several ranks run) or the waits'."""
+    by_rank = profile.get("rank_compute_s")
+    return statistics.fmean(by_rank) if by_rank else profile["forward_s"] + profile["backward_s"]
+
+
 def predict(args, config, cal, out):
     ranks = config[0]
     cluster = ["--set", f"cluster.gpus_per_node={ranks}", "--set", "cluster.nodes=1",
@@ -266,6 +280,8 @@ def main():
                      "measured_step_s_runs": steps,
                      "measured_spread": (max(steps) - min(steps)) / step,
                      "measured_exposed_comm_s": statistics.median(job_exposed_comm_s(p) for p in measured[i]),
+                     "measured_compute_s": statistics.median(job_compute_s(p) for p in measured[i]),
+                     "predicted_compute_s": predicted["compute_s"],
                      "measured_exposed_span": exposed_span(measured[i]),
                      "predicted_step_s": predicted["iteration_s"],
                      "predicted_exposed_comm_s": predicted["exposed_comm_s"],
@@ -351,12 +367,14 @@ def report(args, out, rows):
         print(f"Runs measured earlier, kept in {out}; calibrated and predicted again now.\n")
     paired = "paired_error" in rows[0]
     print(f"| configuration | measured step s (median of {args.repeats}) | spread | predicted step s | error "
-          "| measured exposed comm s | predicted |" + (" paired error | paired exposed ratio |" if paired else ""))
-    print("|---|---|---|---|---|---|---|" + ("---|---|" if paired else ""))
+          "| measured exposed comm s | predicted | compute error |"
+          + (" paired error | paired exposed ratio |" if paired else ""))
+    print("|---|---|---|---|---|---|---|---|" + ("---|---|" if paired else ""))
     for r in rows:
         line = (f"| {r['config']} | {r['measured_step_s']:.4f} | {100 * r['measured_spread']:.1f} % | "
                 f"{r['predicted_step_s']:.4f} | {100 * r['error']:+.1f} % | {r['measured_exposed_comm_s']:.4f} | "
-                f"{r['predicted_exposed_comm_s']:.4f} |")
+                f"{r['predicted_exposed_comm_s']:.4f} | "
+                f"{100 * (r['predicted_compute_s'] / r['measured_compute_s'] - 1):+.1f} % |")
         if paired:
             ratio = r["paired_exposed_ratio"]
             line += f" {100 * r['paired_error']:+.1f} % | {'-' if ratio is None else f'{ratio:.2f}'} |"
@@ -373,13 +391,16 @@ def report(args, out, rows):
             host = {"cores": "?", "kernel": "? (not recorded)"}
     exposed_ok = sum(within(r["predicted_exposed_comm_s"] / r["measured_exposed_comm_s"], 1.5)
                      for r in rows if r["measured_exposed_comm_s"] > 0)
+    compute_ok = sum(abs(r["predicted_compute_s"] / r["measured_compute_s"] - 1) <= 0.10 for r in rows)
     summary = {"rows": rows, "repeats": args.repeats, "bind": bind,
                "median_abs_error": statistics.median(errors), "max_abs_error": max(errors),
-               "within_10_percent": sum(e <= 0.10 for e in errors), "exposed_within_1_5x": exposed_ok}
+               "within_10_percent": sum(e <= 0.10 for e in errors), "exposed_within_1_5x": exposed_ok,
+               "compute_within_10_percent": compute_ok}
     print(f"\npooled (one calibration from every round; measured = median of the rounds): "
           f"median |error| {100 * statistics.median(errors):.1f} %, max {100 * max(errors):.1f} %; "
           f"{summary['within_10_percent']} of {len(errors)} within 10 %; exposed communication within "
-          f"a factor of 1.5 in {exposed_ok} of {len(rows)}")
+          f"a factor of 1.5 in {exposed_ok} of {len(rows)}; compute (mean over ranks) within 10 % in "
+          f"{compute_ok} of {len(rows)}")
     if paired:
         errors = [abs(r["paired_error"]) for r in rows]
         summary.update({"paired_median_abs_error": statistics.median(errors), "paired_max_abs_error": max(errors),

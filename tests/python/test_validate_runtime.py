@@ -44,6 +44,15 @@ class AgainstOtherRounds(unittest.TestCase):
         self.assertIsNone(vr.against_other_rounds([0.0, 0.0, 0.001]))
 
 
+class JobCompute(unittest.TestCase):
+    def test_the_mean_over_ranks_when_every_rank_is_recorded(self):
+        self.assertAlmostEqual(vr.job_compute_s({"forward_s": 0.1, "backward_s": 0.2,
+                                                 "rank_compute_s": [0.3, 0.5]}), 0.4)
+
+    def test_rank_zeros_forward_and_backward_otherwise(self):
+        self.assertAlmostEqual(vr.job_compute_s({"forward_s": 0.1, "backward_s": 0.2}), 0.3)
+
+
 class JobExposedComm(unittest.TestCase):
     def test_the_mean_over_ranks_when_every_rank_is_recorded(self):
         self.assertAlmostEqual(vr.job_exposed_comm_s({"exposed_comm_s": 0.0114,
