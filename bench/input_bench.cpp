@@ -45,7 +45,9 @@ struct Args {
   std::uint64_t seed = 1;
 };
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // User + system CPU time of the process (all threads) so far: on a shared
 // machine images per CPU-second is steadier than images per second.
@@ -63,7 +65,8 @@ lb::ImageIndex train_index(const Args& a) {
 json run_pipeline(const Args& a) {
   lb::ImageSpec image;
   image.size = a.size;
-  auto source = std::make_shared<lb::JpegSource>(train_index(a), lb::JpegSourceOptions{image, true, false, false});
+  auto source = std::make_shared<lb::JpegSource>(train_index(a),
+                                                 lb::JpegSourceOptions{image, true, false, false});
   lb::LoaderOptions options;
   options.global_batch = a.batch;
   options.augment = true;
@@ -77,9 +80,10 @@ json run_pipeline(const Args& a) {
   for (std::int64_t step = 1; step <= a.batches; ++step) prefetcher.next(step, waited);
   const double seconds = seconds_since(start), cpu = cpu_seconds() - cpu_start;
   const double images = double(a.batches * a.batch);
-  return {{"mode", "pipeline"}, {"workers", a.workers}, {"batch", a.batch}, {"images", images},
-          {"seconds", seconds}, {"images_per_s", images / seconds}, {"cpu_s", cpu},
-          {"images_per_cpu_s", images / cpu}};
+  return {{"mode", "pipeline"}, {"workers", a.workers},
+          {"batch", a.batch},   {"images", images},
+          {"seconds", seconds}, {"images_per_s", images / seconds},
+          {"cpu_s", cpu},       {"images_per_cpu_s", images / cpu}};
 }
 
 std::vector<std::vector<std::uint8_t>> read_files(const lb::ImageIndex& index, std::int64_t count) {
@@ -109,8 +113,12 @@ json run_decode(const Args& a) {
   for (int t = 0; t < a.workers; ++t) threads.emplace_back(work);
   for (auto& t : threads) t.join();
   const double seconds = seconds_since(start), cpu = cpu_seconds() - cpu_start;
-  return {{"mode", "decode"}, {"workers", a.workers}, {"images", files.size()}, {"seconds", seconds},
-          {"images_per_s", double(files.size()) / seconds}, {"cpu_s", cpu},
+  return {{"mode", "decode"},
+          {"workers", a.workers},
+          {"images", files.size()},
+          {"seconds", seconds},
+          {"images_per_s", double(files.size()) / seconds},
+          {"cpu_s", cpu},
           {"images_per_cpu_s", double(files.size()) / cpu},
           {"mean_pixels", double(pixels.load()) / double(files.size())}};
 }
@@ -119,8 +127,11 @@ json run_index(const Args& a) {
   const auto start = Clock::now();
   const lb::ImageIndex index = train_index(a);
   const double seconds = seconds_since(start);
-  return {{"mode", "index"}, {"files", index.records.size()}, {"classes", index.classes},
-          {"seconds", seconds}, {"files_per_s", double(index.records.size()) / seconds}};
+  return {{"mode", "index"},
+          {"files", index.records.size()},
+          {"classes", index.classes},
+          {"seconds", seconds},
+          {"files_per_s", double(index.records.size()) / seconds}};
 }
 
 }  // namespace
@@ -132,17 +143,21 @@ int main(int argc, char** argv) {
   auto common = [&](CLI::App* c) {
     c->add_option("--root", a.root, "ImageFolder root (ROOT/train/CLASS/*.jpg)")->required();
   };
-  CLI::App* pipeline = app.add_subcommand("pipeline", "decode + random-resized crop + flip + normalise, N worker threads");
+  CLI::App* pipeline = app.add_subcommand(
+      "pipeline", "decode + random-resized crop + flip + normalise, N worker threads");
   common(pipeline);
   pipeline->add_option("--workers", a.workers, "input worker threads")->check(CLI::PositiveNumber);
   pipeline->add_option("--batch", a.batch, "images per batch")->check(CLI::PositiveNumber);
-  pipeline->add_option("--batches", a.batches, "timed batches (after one untimed)")->check(CLI::PositiveNumber);
+  pipeline->add_option("--batches", a.batches, "timed batches (after one untimed)")
+      ->check(CLI::PositiveNumber);
   pipeline->add_option("--size", a.size, "output side in pixels")->check(CLI::PositiveNumber);
   pipeline->add_option("--seed", a.seed, "augmentation seed");
-  CLI::App* decode = app.add_subcommand("decode", "libjpeg-turbo's bare full-size decode of the same files");
+  CLI::App* decode =
+      app.add_subcommand("decode", "libjpeg-turbo's bare full-size decode of the same files");
   common(decode);
   decode->add_option("--threads", a.workers, "decoding threads")->check(CLI::PositiveNumber);
-  decode->add_option("--images", a.images, "images (the first N of the index)")->check(CLI::PositiveNumber);
+  decode->add_option("--images", a.images, "images (the first N of the index)")
+      ->check(CLI::PositiveNumber);
   CLI::App* index = app.add_subcommand("index", "time listing ROOT/train");
   common(index);
   try {
@@ -153,7 +168,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    json row = pipeline->parsed() ? run_pipeline(a) : decode->parsed() ? run_decode(a) : run_index(a);
+    json row = pipeline->parsed() ? run_pipeline(a)
+               : decode->parsed() ? run_decode(a)
+                                  : run_index(a);
     row["impl"] = "largebatch";
     std::cout << row.dump() << std::endl;
     return 0;

@@ -132,13 +132,21 @@ json time_share(const json& profile, double step_s) {
 }
 
 json train_row(const Args& a, const lb::Spec& spec, const lb::StepEngine& engine,
-               const std::vector<double>& times, std::int64_t skipped, const lb::StepProfile& profile) {
+               const std::vector<double>& times, std::int64_t skipped,
+               const lb::StepProfile& profile) {
   double total = 0;
   for (double t : times) total += t;
-  json row{{"impl", "largebatch"}, {"mode", "train"}, {"device", a.device}, {"model", a.model},
-           {"batch", a.batch}, {"precision", a.precision}, {"optimizer", a.optimizer},
-           {"steps", a.steps}, {"images_per_s", double(a.batch) * a.steps / total},
-           {"step_s_median", median(times)}, {"skipped_steps", skipped}};
+  json row{{"impl", "largebatch"},
+           {"mode", "train"},
+           {"device", a.device},
+           {"model", a.model},
+           {"batch", a.batch},
+           {"precision", a.precision},
+           {"optimizer", a.optimizer},
+           {"steps", a.steps},
+           {"images_per_s", double(a.batch) * a.steps / total},
+           {"step_s_median", median(times)},
+           {"skipped_steps", skipped}};
   const json p = lb::to_json(profile.summary({}));
   if (spec.device == lb::DeviceKind::cpu) {
     row["threads"] = lb::cpu::threads();
@@ -149,7 +157,8 @@ json train_row(const Args& a, const lb::Spec& spec, const lb::StepEngine& engine
     row["device_name"] = engine.device_description();
   }
   if (a.breakdown) {
-    row["phase_s_median"] = {{"forward", p.at("forward_s")}, {"backward", p.at("backward_s")},
+    row["phase_s_median"] = {{"forward", p.at("forward_s")},
+                             {"backward", p.at("backward_s")},
                              {"optimizer", p.at("optimizer_s")}};
   }
   return row;
@@ -237,7 +246,8 @@ json optimizer_mode(const Args& a) {
     times.push_back(seconds_since(start));
   }
   const double step_s = median(times);
-  const std::int64_t bytes = bytes_per_step(state.slots(), spec.optimizer.name == lb::OptimizerKind::lars);
+  const std::int64_t bytes =
+      bytes_per_step(state.slots(), spec.optimizer.name == lb::OptimizerKind::lars);
   return {{"impl", "largebatch"},
           {"mode", "optimizer"},
           {"model", a.model},

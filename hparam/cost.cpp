@@ -19,8 +19,8 @@ namespace fs = std::filesystem;
 
 std::optional<Estimate> simulate(const SweepConfig& sweep, const TrialRecord& t,
                                  const RunOptions& options, std::string& error) {
-  const auto dir = run_simulator(sweep, t, options, {},
-                                 {"--gpus", std::to_string(sweep.target_gpus)}, error);
+  const auto dir =
+      run_simulator(sweep, t, options, {}, {"--gpus", std::to_string(sweep.target_gpus)}, error);
   if (!dir) return std::nullopt;
   try {
     auto row = scaling_row(json::parse(read_file(*dir / "scaling.json")), sweep.target_gpus);

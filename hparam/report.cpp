@@ -147,9 +147,9 @@ void write_trials_csv(const fs::path& dir, std::ostream& out) {
   out << ",estimated_time_to_train_s,reason,command\n";
   for (const TrialRecord& t : trials) {
     out << t.id << "," << t.stage << "," << csv_field(t.stage_name) << "," << to_string(t.status)
-        << "," << num(t.objective, 6) << "," << num(t.test_accuracy, 6) << "," << t.epochs_done << "," << t.epochs_run() << ","
-        << t.budget_epochs << ","
-        << num(t.wall_s, 3) << "," << t.attempts << "," << num(t.finished_at, 3) << ","
+        << "," << num(t.objective, 6) << "," << num(t.test_accuracy, 6) << "," << t.epochs_done
+        << "," << t.epochs_run() << "," << t.budget_epochs << "," << num(t.wall_s, 3) << ","
+        << t.attempts << "," << num(t.finished_at, 3) << ","
         << (t.source_trial > 0 ? std::to_string(t.source_trial) : "");
     for (const std::string& k : keys)
       out << "," << (t.params.contains(k) ? csv_field(t.params[k].dump()) : "");

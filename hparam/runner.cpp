@@ -11,10 +11,10 @@
 #include <cstdio>
 #include <deque>
 #include <fstream>
-#include <sstream>
 #include <map>
 #include <memory>
 #include <ostream>
+#include <sstream>
 #include <thread>
 
 #include "hparam/cost.hpp"
@@ -67,9 +67,9 @@ struct Running {
   double running_since = 0;  // first seen running, out of any queue: the timeout counts from here
   std::optional<MetricsTail> metrics;
   std::size_t next_rung = 0;  // asynchronous halving: the next rung to judge at
-  double epoch = 0;  // latest epoch seen in metrics.jsonl
+  double epoch = 0;           // latest epoch seen in metrics.jsonl
   std::optional<double> last_value;
-  std::string stop;  // why we killed it: "pruned ..." or "timeout ..."
+  std::string stop;   // why we killed it: "pruned ..." or "timeout ..."
   double target = 0;  // stop (checkpointed) at this epoch; 0 = the trial's budget
 };
 
@@ -95,8 +95,7 @@ class Runner {
   void run_trials(std::size_t stage, std::deque<TrialRecord> pending, double target);
   bool pauses(const Running& r) const;  // stops at a rung short of its budget
   void start(Running& r);
-  std::vector<std::string> command(const TrialRecord& t, const fs::path& dir,
-                                   double target) const;
+  std::vector<std::string> command(const TrialRecord& t, const fs::path& dir, double target) const;
   void read_metrics(Running& r);
   void on_eval(Running& r, const json& record);
   bool check(Running& r);  // true when the trial has ended and is recorded
@@ -163,8 +162,9 @@ void Runner::make_launcher() {
     return;
   }
   if (!sweep_.trial.launcher.empty())
-    throw InputError("trial.launcher: not used under the Slurm launcher, where trials run under "
-                     "srun (ranks: slurm.ranks, srun options: slurm.srun)");
+    throw InputError(
+        "trial.launcher: not used under the Slurm launcher, where trials run under "
+        "srun (ranks: slurm.ranks, srun options: slurm.srun)");
   auto slurm = std::make_unique<SlurmLauncher>(sweep_.slurm, sweep_.trial.timeout_s, options_.out);
   slurm_ = slurm.get();
   launcher_ = std::move(slurm);
@@ -218,7 +218,8 @@ void Runner::adopt(std::size_t stage, double target, std::map<std::int64_t, Runn
     r.trial = t;
     r.target = target;
     r.dir = options_.out / "trials" / std::to_string(t.id);
-    r.metrics.emplace(r.dir / "metrics.jsonl");  // from the start: storing an eval twice is harmless
+    r.metrics.emplace(r.dir /
+                      "metrics.jsonl");  // from the start: storing an eval twice is harmless
     r.epoch = t.epochs_done;
     r.started = t.started_at;
     r.job = slurm_->reattach(t.job_id, r.dir);
@@ -314,7 +315,9 @@ void Runner::start(Running& r) {
       std::size_t(r.trial.stage),
       "trial " + std::to_string(r.trial.id) + (job.empty() ? " started" : " submitted" + job) +
           (r.trial.attempts > 0 ? " (attempt " + std::to_string(r.trial.attempts + 1) + ")" : "") +
-          (r.trial.source_trial > 0 ? " from trial " + std::to_string(r.trial.source_trial) + "'s weights" : "") +
+          (r.trial.source_trial > 0
+               ? " from trial " + std::to_string(r.trial.source_trial) + "'s weights"
+               : "") +
           ": " + short_params(r.trial.params));
 }
 
@@ -366,9 +369,8 @@ void Runner::record_exit(Running& r, const JobEnd& job_end) {
   if (c.ending == Ending::finished) {
     store_->finish(id, Status::done, c.objective, r.trial.budget_epochs, "", wall, unix_now(),
                    c.summary);
-    progress(stage, name + " done: " + sweep_.objective + " " + fixed(*c.objective, 4) +
-                        " after " + format_number(r.trial.budget_epochs) + " epochs, " +
-                        fixed(wall, 1) + " s");
+    progress(stage, name + " done: " + sweep_.objective + " " + fixed(*c.objective, 4) + " after " +
+                        format_number(r.trial.budget_epochs) + " epochs, " + fixed(wall, 1) + " s");
     return;
   }
   if (c.retry && r.trial.attempts + 1 <= sweep_.trial.retries) {
@@ -385,12 +387,12 @@ void Runner::record_exit(Running& r, const JobEnd& job_end) {
 // eval too, in case the trial was stopped before its metrics line was read.
 void Runner::record_pause(Running& r, double objective, double wall) {
   const std::int64_t id = r.trial.id;
-  store_->add_eval(id, r.target, objective, json{{"epoch", r.target}, {sweep_.objective, objective}});
+  store_->add_eval(id, r.target, objective,
+                   json{{"epoch", r.target}, {sweep_.objective, objective}});
   store_->pause(id, objective, r.target, wall);
   progress(std::size_t(r.trial.stage), "trial " + std::to_string(id) + " reached epoch " +
-                                           format_number(r.target) + ": " + sweep_.objective +
-                                           " " + fixed(objective, 4) + ", " + fixed(wall, 1) +
-                                           " s");
+                                           format_number(r.target) + ": " + sweep_.objective + " " +
+                                           fixed(objective, 4) + ", " + fixed(wall, 1) + " s");
 }
 
 bool Runner::check(Running& r) {
@@ -432,12 +434,13 @@ void Runner::heartbeat(std::size_t stage, const std::map<std::int64_t, Running>&
   std::string line = std::to_string(running.size()) + " running:";
   for (const auto& [id, r] : running) {
     if (r.running_since == 0) {
-      line += " trial " + std::to_string(id) + " queued (" + fixed(unix_now() - r.started, 0) + " s)";
+      line +=
+          " trial " + std::to_string(id) + " queued (" + fixed(unix_now() - r.started, 0) + " s)";
       continue;
     }
     line += " trial " + std::to_string(id) + " at epoch " + fixed(r.epoch, 2) + "/" +
-            format_number(r.trial.budget_epochs) + " (" +
-            fixed(unix_now() - r.running_since, 0) + " s)";
+            format_number(r.trial.budget_epochs) + " (" + fixed(unix_now() - r.running_since, 0) +
+            " s)";
   }
   progress(stage, line);
 }
@@ -508,17 +511,16 @@ void Runner::carry_identical_runs(std::size_t stage) {
     for (const TrialRecord& e : earlier) {
       // A warm-started run (either side) starts from other weights: not the same run.
       if (e.stage >= int(stage) || e.status != Status::done || !e.objective || e.carried() ||
-          t.source_trial != 0 || e.source_trial != 0 ||
-          e.params != t.params || std::abs(e.budget_epochs - t.budget_epochs) > 1e-9 ||
+          t.source_trial != 0 || e.source_trial != 0 || e.params != t.params ||
+          std::abs(e.budget_epochs - t.budget_epochs) > 1e-9 ||
           apply_overrides(sweep_.base, e.fidelity) != final_spec)
         continue;
       const fs::path summary_file = options_.out / "trials" / std::to_string(e.id) / "summary.json";
-      const json summary = fs::exists(summary_file)
-                               ? json::parse(read_file(summary_file), nullptr, false)
-                               : json();
+      const json summary =
+          fs::exists(summary_file) ? json::parse(read_file(summary_file), nullptr, false) : json();
       if (!summary.is_object()) continue;
-      const std::string reason = kCarriedPrefix + std::to_string(e.id) + " (stage " +
-                                 e.stage_name + "), which ran this configuration to the end; "
+      const std::string reason = kCarriedPrefix + std::to_string(e.id) + " (stage " + e.stage_name +
+                                 "), which ran this configuration to the end; "
                                  "not trained again";
       store_->finish(t.id, Status::done, e.objective, t.budget_epochs, reason, 0, unix_now(),
                      summary);
@@ -567,7 +569,8 @@ bool Runner::run_synchronous_halving(std::size_t stage) {
 }
 
 void Runner::prune_rung(std::size_t stage, const HalvingPolicy& policy, double rung) {
-  for (const auto& cut : policy.cuts_at_rung(store_->rung_values_by_trial(int(stage), rung), rung)) {
+  for (const auto& cut :
+       policy.cuts_at_rung(store_->rung_values_by_trial(int(stage), rung), rung)) {
     const TrialRecord t = store_->trial(cut.trial_id);
     if (t.status != Status::pending || std::abs(t.epochs_done - rung) > 1e-9) continue;
     store_->finish(t.id, Status::pruned, cut.value, rung, cut.reason, 0, unix_now(),
@@ -612,8 +615,8 @@ int Runner::run() {
   if (options_.retry_failed) retry_failed();
   log_ << "sweep " << sweep_.name << ": " << sweep_.stages.size() << " stage(s), "
        << sweep_.space.size() << " parameter(s), seed " << sweep_.seed << ", " << options_.workers
-       << (slurm_ ? " Slurm job(s) at a time" : " worker(s)") << ", objective "
-       << sweep_.objective << "\n";
+       << (slurm_ ? " Slurm job(s) at a time" : " worker(s)") << ", objective " << sweep_.objective
+       << "\n";
   if (is_test_objective(sweep_.objective))
     log_ << "warning: the objective " << sweep_.objective << " chooses configurations by the "
          << "test set (allow_test_objective: true): their test accuracy is no longer an "

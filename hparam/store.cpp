@@ -35,8 +35,8 @@ CREATE TABLE estimates (trial_id INTEGER PRIMARY KEY, gpus INTEGER NOT NULL,
 // as a full disk, is a runtime failure.
 [[noreturn]] void fail(sqlite3* db, const std::string& what, int rc, const std::string& message) {
   const char* file = sqlite3_db_filename(db, "main");
-  const std::string text = std::string(file && *file ? file : "sweep.db") + ": sqlite " + what +
-                           ": " + message;
+  const std::string text =
+      std::string(file && *file ? file : "sweep.db") + ": sqlite " + what + ": " + message;
   const int primary = rc & 0xff;
   if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) throw InputError(text);
   throw std::runtime_error(text);
@@ -206,7 +206,8 @@ TrialStore::TrialStore(const std::filesystem::path& file, bool read_only) {
       add_missing_columns();
     }
     columns_ = kTrialColumns;
-    for (const char* column : kLaterColumns) columns_ += has_column(db_, column) ? std::string(", ") + column : ", 0";
+    for (const char* column : kLaterColumns)
+      columns_ += has_column(db_, column) ? std::string(", ") + column : ", 0";
   } catch (...) {
     // No destructor runs for a constructor that throws (a file that is not
     // a database throws here), so the connection is closed by hand.
@@ -238,7 +239,9 @@ void TrialStore::exec(const std::string& sql) const {
 
 json TrialStore::sweep() const {
   Statement s(db_, "SELECT value FROM meta WHERE key = 'sweep'");
-  if (!s.step()) throw InputError(std::string(sqlite3_db_filename(db_, "main")) + ": no sweep in its meta table");
+  if (!s.step())
+    throw InputError(std::string(sqlite3_db_filename(db_, "main")) +
+                     ": no sweep in its meta table");
   return json::parse(s.text(0));
 }
 
@@ -275,8 +278,8 @@ void TrialStore::add_stage(int stage, const std::string& name, const std::vector
 }
 
 std::vector<TrialRecord> TrialStore::trials(std::optional<int> stage) const {
-  Statement s(db_, "SELECT " + columns_ + " FROM trials" +
-                       (stage ? " WHERE stage = ?" : "") + " ORDER BY stage, idx");
+  Statement s(db_, "SELECT " + columns_ + " FROM trials" + (stage ? " WHERE stage = ?" : "") +
+                       " ORDER BY stage, idx");
   if (stage) s.bind(*stage);
   std::vector<TrialRecord> out;
   while (s.step()) out.push_back(read_trial(s));
@@ -305,11 +308,16 @@ std::vector<TrialRecord> TrialStore::reset_running(bool keep_jobs) {
   }
   // Evaluations up to epochs_done (a rung it paused at, with a checkpoint)
   // stay; the interrupted attempt's later ones go.
-  const std::string which = std::string("status = 'running'") + (keep_jobs ? " AND job_id = 0" : "");
-  exec("BEGIN IMMEDIATE; DELETE FROM evals WHERE EXISTS (SELECT 1 FROM trials t WHERE "
-       "t.id = evals.trial_id AND t." + which + " AND evals.epoch > t.epochs_done + 1e-9); "
-       "UPDATE trials SET status = 'pending', pid = 0, job_id = 0, "
-       "attempts = MAX(0, attempts - 1) WHERE " + which + "; COMMIT;");
+  const std::string which =
+      std::string("status = 'running'") + (keep_jobs ? " AND job_id = 0" : "");
+  exec(
+      "BEGIN IMMEDIATE; DELETE FROM evals WHERE EXISTS (SELECT 1 FROM trials t WHERE "
+      "t.id = evals.trial_id AND t." +
+      which +
+      " AND evals.epoch > t.epochs_done + 1e-9); "
+      "UPDATE trials SET status = 'pending', pid = 0, job_id = 0, "
+      "attempts = MAX(0, attempts - 1) WHERE " +
+      which + "; COMMIT;");
   return reset;
 }
 
@@ -358,9 +366,9 @@ void TrialStore::mark_running(std::int64_t id, const std::string& command, std::
 }
 
 void TrialStore::retry(std::int64_t id, const std::string& reason, double wall_s) {
-  Statement(
-      db_,
-      "UPDATE trials SET status = 'pending', reason = ?, wall_s = wall_s + ?, pid = 0, job_id = 0 WHERE id = ?")
+  Statement(db_,
+            "UPDATE trials SET status = 'pending', reason = ?, wall_s = wall_s + ?, pid = 0, "
+            "job_id = 0 WHERE id = ?")
       .bind(reason)
       .bind(wall_s)
       .bind(id)

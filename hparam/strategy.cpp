@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <numeric>
+#include <random>
 #include <set>
 
 namespace lb::hparam {

@@ -277,7 +277,8 @@ void read_objective(ObjectReader& r, SweepConfig& sweep) {
 
 void check_validation_split(const SweepConfig& sweep) {
   if (is_test_objective(sweep.objective)) return;
-  const std::string why = sweep.objective + " needs a validation split: set "
+  const std::string why = sweep.objective +
+                          " needs a validation split: set "
                           "data.validation_images > 0";
   if (validation_images(sweep.base, json::object()) <= 0)
     throw SpecError("objective", why + " in the base spec");
@@ -326,8 +327,9 @@ void read_target(ObjectReader target, const std::filesystem::path& base_dir, Swe
   const std::filesystem::path file = std::filesystem::absolute(base_dir / sweep.target_convergence);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) {
-    throw SpecError(target.path_of("convergence"),
-                    "expected a convergence model file or \"trials\", cannot open " + file.string());
+    throw SpecError(
+        target.path_of("convergence"),
+        "expected a convergence model file or \"trials\", cannot open " + file.string());
   }
   sweep.target_convergence = file.string();
 }
@@ -346,8 +348,9 @@ SweepConfig parse_sweep(const json& document, const std::filesystem::path& base_
   r.read_choice("launcher", sweep.launcher, {"local", "slurm"});
   read_slurm(r.child("slurm"), sweep.slurm);
   if (sweep.launcher == "slurm" && !sweep.trial.launcher.empty())
-    throw SpecError("trial.launcher", "not used with \"launcher\": \"slurm\", where trials run "
-                                      "under srun (ranks: slurm.ranks, options: slurm.srun)");
+    throw SpecError("trial.launcher",
+                    "not used with \"launcher\": \"slurm\", where trials run "
+                    "under srun (ranks: slurm.ranks, options: slurm.srun)");
   sweep.space = read_space(r, sweep.base);
   read_stages(r, sweep);
   r.finish();

@@ -51,15 +51,15 @@ struct Stage {
 // The "slurm" object: how a trial becomes a Slurm batch job (slurm.hpp;
 // each field's #SBATCH option is in experiments/SPEC.md#slurm).
 struct SlurmSettings {
-  std::string partition;     // --partition; "" = the cluster's default
-  int ranks = 1;             // --ntasks: data-parallel ranks of one trial
-  int nodes = 0;             // --nodes; 0 = Slurm chooses
-  int gpus_per_rank = 0;     // --gpus-per-task
-  int cpus_per_rank = 0;     // --cpus-per-task
-  int time_limit_min = 0;    // --time; 0 = from trial.timeout_s
+  std::string partition;            // --partition; "" = the cluster's default
+  int ranks = 1;                    // --ntasks: data-parallel ranks of one trial
+  int nodes = 0;                    // --nodes; 0 = Slurm chooses
+  int gpus_per_rank = 0;            // --gpus-per-task
+  int cpus_per_rank = 0;            // --cpus-per-task
+  int time_limit_min = 0;           // --time; 0 = from trial.timeout_s
   std::vector<std::string> sbatch;  // further "#SBATCH LINE"s
   std::vector<std::string> srun;    // srun options before the trainer
-  double poll_s = 10;        // how often squeue is asked
+  double poll_s = 10;               // how often squeue is asked
 };
 
 struct TrialSettings {
@@ -80,7 +80,7 @@ struct SweepConfig {
   std::uint64_t seed = 1;
   std::string objective = "validation_accuracy";
   bool allow_test_objective = false;  // choosing by the test set, knowingly
-  int target_gpus = 0;                      // 0: no cost estimate
+  int target_gpus = 0;                // 0: no cost estimate
   // Convergence model for the cost estimate in time to accuracy: a file (made
   // absolute), "trials" (fitted to this sweep's trials), or "" (fixed epochs).
   std::string target_convergence;

@@ -51,8 +51,11 @@ void read_bench(const std::filesystem::path& file, std::vector<AllreduceSample>&
     if (j.contains("per_tensor_s")) continue;  // --model rows: whole-model syncs, not one size
     AllreduceSample sample;
     try {
-      sample = {file.string(), j.at("algorithm").get<std::string>(), j.at("ranks").get<int>(),
-                j.at("bytes").get<std::int64_t>(), j.at("time_us").get<double>() * 1e-6,
+      sample = {file.string(),
+                j.at("algorithm").get<std::string>(),
+                j.at("ranks").get<int>(),
+                j.at("bytes").get<std::int64_t>(),
+                j.at("time_us").get<double>() * 1e-6,
                 j.value("fp16_wire", false)};
     } catch (const json::exception& e) {
       throw InputError(at + ": expected algorithm, ranks, bytes, time_us");
@@ -83,8 +86,8 @@ CalibrationInputs read_calibration_inputs(const std::vector<std::filesystem::pat
     }
     RuntimeProfile p = load_profile(path);
     for (const auto& a : p.allreduce) {
-      in.samples.push_back({p.file, a.algorithm, a.ranks, a.bytes, a.median_s, p.comm.fp16_gradients,
-                            true, a.median_cpu_s});
+      in.samples.push_back({p.file, a.algorithm, a.ranks, a.bytes, a.median_s,
+                            p.comm.fp16_gradients, true, a.median_cpu_s});
       check_sample(in.samples.back(), "calibration error: " + p.file + ": allreduce");
     }
     in.profiles.push_back(std::move(p));
@@ -232,21 +235,22 @@ Calibration calibrate(const CalibrationInputs& in) {
   const auto cpu_row = [](const AllreduceSample& s) {
     return fitted_algorithm(s.algorithm) && s.in_training && s.cpu_s > 0;
   };
-  const auto link =
-      fit_two_terms(rows, false, [](const AllreduceSample& s) { return s.time_s; }, link_row);
-  const auto cpu = fit_two_terms(rows, true, [](const AllreduceSample& s) { return s.cpu_s; }, cpu_row);
+  const auto link = fit_two_terms(
+      rows, false, [](const AllreduceSample& s) { return s.time_s; }, link_row);
+  const auto cpu = fit_two_terms(
+      rows, true, [](const AllreduceSample& s) { return s.cpu_s; }, cpu_row);
   if (link) {
-    cal.intra = LinkFit{{1 / link->per_byte, link->a}, link->rows, link->median_abs_error,
-                        link->max_abs_error};
+    cal.intra = LinkFit{
+        {1 / link->per_byte, link->a}, link->rows, link->median_abs_error, link->max_abs_error};
   }
   if (cpu) {
-    cal.comm_cpu = CommCpuFit{{cpu->a, cpu->per_byte}, cpu->rows, cpu->median_abs_error,
-                              cpu->max_abs_error};
+    cal.comm_cpu =
+        CommCpuFit{{cpu->a, cpu->per_byte}, cpu->rows, cpu->median_abs_error, cpu->max_abs_error};
     if (cal.compute) fit_disturbance(in.profiles, *cal.compute, *cal.comm_cpu);
   }
   for (const FitRow& r : rows) {
     const AllreduceSample& s = *r.sample;
-    json row{{"source", s.source}, {"algorithm", s.algorithm}, {"ranks", s.ranks},
+    json row{{"source", s.source}, {"algorithm", s.algorithm},     {"ranks", s.ranks},
              {"bytes", s.bytes},   {"in_training", s.in_training}, {"measured_s", s.time_s}};
     if (link) {
       row["predicted_s"] = link->at(r);
@@ -326,7 +330,8 @@ Calibration load_calibration(const std::filesystem::path& file) {
       cost.disturbance_s = disturbance_us * 1e-6;
       c.comm_cpu = CommCpuFit{cost};
     }
-    if (const json* compute = r.take("compute")) c.compute = compute_model_from_json(*compute, "compute");
+    if (const json* compute = r.take("compute"))
+      c.compute = compute_model_from_json(*compute, "compute");
     r.finish();
   } catch (const SpecError& e) {
     throw InputError(at + ": " + spec_error_detail(e));

@@ -11,10 +11,14 @@ LinkClass link_class(const LinkSpec& l) {
 
 Fabric fabric_of(Topology topology) {
   switch (topology) {
-    case Topology::fat_tree: return Fabric::fat_tree;
-    case Topology::rail_fat_tree: return Fabric::rail_fat_tree;
-    case Topology::torus: return Fabric::torus;
-    case Topology::single_switch: break;
+    case Topology::fat_tree:
+      return Fabric::fat_tree;
+    case Topology::rail_fat_tree:
+      return Fabric::rail_fat_tree;
+    case Topology::torus:
+      return Fabric::torus;
+    case Topology::single_switch:
+      break;
   }
   return Fabric::single_switch;
 }

@@ -25,7 +25,9 @@ struct CommCpuCost {
   bool modelled() const { return per_call_s > 0 || per_byte_s > 0 || disturbance_s > 0; }
   // One all-reduce's CPU seconds, with `busiest_link_bytes` from
   // alpha_beta_features (calibration.hpp): what the fit fits.
-  double seconds(double busiest_link_bytes) const { return per_call_s + busiest_link_bytes * per_byte_s; }
+  double seconds(double busiest_link_bytes) const {
+    return per_call_s + busiest_link_bytes * per_byte_s;
+  }
   // What it takes from the cores compute runs on: what the simulation charges.
   double on_cores_s(double busiest_link_bytes) const {
     return seconds(busiest_link_bytes) + disturbance_s;
@@ -40,17 +42,17 @@ struct ClusterModel {
   // NIC traffic crosses the GPU's intra link (PCIe servers: it shares the
   // link with intra-node traffic), or not (GPUDirect RDMA beside NVLink).
   bool nic_direct = false;
-  LinkClass intra;        // GPU <-> its node's switch: an intra-node message crosses it at both ends
-  LinkClass nic;          // one NIC <-> the network
+  LinkClass intra;  // GPU <-> its node's switch: an intra-node message crosses it at both ends
+  LinkClass nic;    // one NIC <-> the network
   Fabric fabric = Fabric::single_switch;
   int nodes_per_leaf = 16;
   double oversubscription = 1;
-  double uplink_latency_s = 0;          // fat trees: through the core; torus: per hop
-  std::vector<int> torus_dims;          // torus: nodes numbered with dimension 0 fastest
-  double input_images_per_s = 0;        // per GPU; 0 = not modelled
-  double node_input_images_per_s = 0;   // per node, shared by its GPUs; 0 = not modelled
-  int cores_per_node = 0;               // CPU ranks share these; 0 = no sharing (GPUs)
-  CommCpuCost comm_cpu;                 // CPU nodes, from a calibration
+  double uplink_latency_s = 0;         // fat trees: through the core; torus: per hop
+  std::vector<int> torus_dims;         // torus: nodes numbered with dimension 0 fastest
+  double input_images_per_s = 0;       // per GPU; 0 = not modelled
+  double node_input_images_per_s = 0;  // per node, shared by its GPUs; 0 = not modelled
+  int cores_per_node = 0;              // CPU ranks share these; 0 = no sharing (GPUs)
+  CommCpuCost comm_cpu;                // CPU nodes, from a calibration
 
   int nodes_for(int gpus) const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
   int node_of(int gpu) const { return gpu / gpus_per_node; }

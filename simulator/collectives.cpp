@@ -164,7 +164,6 @@ std::vector<Phase> torus2d_plan(std::uint64_t bytes, const CollectiveConfig& c) 
   return phases;
 }
 
-
 // Recursive halving reduce-scatter then recursive doubling all-gather
 // (Rabenseifner): 2 log2 p exchanges of halving, then doubling, chunks.
 std::vector<Phase> halving_doubling_plan(std::uint64_t bytes, const CollectiveConfig& c) {
@@ -297,7 +296,8 @@ Phase pipelined_phase(const std::string& name, NcclProtocol p, int a, std::uint6
 void add_hop(Phase& phase, int src, int dst, int nic, double times, const NcclShape& s,
              std::pair<double, double> floors) {
   const bool inter = src / s.per_node != dst / s.per_node;
-  phase.latency_path.push_back({src, dst, inter ? nic : -1, times, inter ? floors.second : floors.first});
+  phase.latency_path.push_back(
+      {src, dst, inter ? nic : -1, times, inter ? floors.second : floors.first});
 }
 
 // NCCL's ring: one channel per NIC across nodes (each channel's inter-node
@@ -370,7 +370,8 @@ std::vector<Phase> nccl_tree_plan(std::uint64_t bytes, NcclProtocol p, const Col
     for (int node = 0; node < s.nodes; ++node) {
       const int up = parents[std::size_t(position(node))];
       if (up < 0) continue;
-      const int child = head[std::size_t(node)], parent = head[std::size_t(node_at[std::size_t(up)])];
+      const int child = head[std::size_t(node)],
+                parent = head[std::size_t(node_at[std::size_t(up)])];
       phase.flows.push_back({child, parent, half, nic});
       phase.flows.push_back({parent, child, half, nic});
     }
@@ -383,7 +384,8 @@ std::vector<Phase> nccl_tree_plan(std::uint64_t bytes, NcclProtocol p, const Col
       }
       for (int q = deepest; parents[std::size_t(q)] >= 0; q = parents[std::size_t(q)]) {
         add_hop(phase, head[std::size_t(node_at[std::size_t(q)])],
-                head[std::size_t(node_at[std::size_t(parents[std::size_t(q)])])], nic, 2, s, floors);
+                head[std::size_t(node_at[std::size_t(parents[std::size_t(q)])])], nic, 2, s,
+                floors);
       }
     }
   }
@@ -394,9 +396,12 @@ std::vector<Phase> nccl_tree_plan(std::uint64_t bytes, NcclProtocol p, const Col
 
 std::string to_string(NcclProtocol p) {
   switch (p) {
-    case NcclProtocol::ll: return "LL";
-    case NcclProtocol::ll128: return "LL128";
-    case NcclProtocol::simple: return "Simple";
+    case NcclProtocol::ll:
+      return "LL";
+    case NcclProtocol::ll128:
+      return "LL128";
+    case NcclProtocol::simple:
+      return "Simple";
   }
   return "?";
 }
@@ -437,10 +442,14 @@ std::vector<Phase> plan_collective(Algorithm algorithm, std::uint64_t bytes,
       if (std::int64_t(fp32) < config.mpi_ring_bytes) return doubling_plan(fp32, native);
       return ring_plan(fp32, native);
     }
-    case Algorithm::ring: return ring_plan(bytes, config);
-    case Algorithm::hierarchical: return hierarchical_plan(bytes, config);
-    case Algorithm::torus2d: return torus2d_plan(bytes, config);
-    case Algorithm::halving_doubling: return halving_doubling_plan(bytes, config);
+    case Algorithm::ring:
+      return ring_plan(bytes, config);
+    case Algorithm::hierarchical:
+      return hierarchical_plan(bytes, config);
+    case Algorithm::torus2d:
+      return torus2d_plan(bytes, config);
+    case Algorithm::halving_doubling:
+      return halving_doubling_plan(bytes, config);
     case Algorithm::nccl_ring:
       return nccl_ring_plan(bytes, nccl_choice(a, bytes, config).protocol, config);
     case Algorithm::nccl_tree:

@@ -27,7 +27,8 @@ namespace lb::sim {
 struct Flow {
   int src = 0, dst = 0;  // ranks
   std::uint64_t bytes = 0;
-  int via_nic = -1;  // inter-node: leave and enter through this NIC of each node (-1: the GPU's own)
+  int via_nic =
+      -1;  // inter-node: leave and enter through this NIC of each node (-1: the GPU's own)
 };
 
 struct Hop {  // one hop of a pipelined phase's latency path
@@ -61,7 +62,7 @@ struct NcclChoice {
   double model_s = 0;  // NCCL's own estimate, used only to choose
 };
 
-struct NcclLinks {  // what NCCL's model knows of the links
+struct NcclLinks {           // what NCCL's model knows of the links
   double intra_Bps = 150e9;  // one GPU's intra-node link
   double nic_Bps = 12.5e9;   // one NIC
   bool nvlink = true;        // intra links are NVLink (enables LL128, NVLink latencies)

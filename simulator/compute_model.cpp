@@ -27,7 +27,9 @@ struct Roofline {
 
 Roofline roofline(const ModelInfo& model, const DeviceProfile& d, Precision precision) {
   const bool half = precision == Precision::fp16;
-  const double peak = 1e12 * (half ? d.fp16_tflops : d.tf32_tflops > 0 ? d.tf32_tflops : d.fp32_tflops);
+  const double peak = 1e12 * (half                ? d.fp16_tflops
+                              : d.tf32_tflops > 0 ? d.tf32_tflops
+                                                  : d.fp32_tflops);
   const double bandwidth = d.memory_gbps * 1e9, width = half ? 2 : 4;
   Roofline r;
   double previous = double(model.input_elements);
@@ -54,15 +56,18 @@ std::string format(const char* pattern, double a, double b = 0, double c = 0, do
 bool fit_line_to(const std::vector<MeasuredThroughput>& points, double roof, double optimizer_s,
                  AnalyticFit& fit) {
   std::vector<double> x, y;
-  for (const auto& p : points) x.push_back(p.per_gpu_batch), y.push_back(p.per_gpu_batch / p.images_per_s);
+  for (const auto& p : points)
+    x.push_back(p.per_gpu_batch), y.push_back(p.per_gpu_batch / p.images_per_s);
   Line line = fit_line(x, y);
   if (line.per_image_s <= 0 || line.fixed_s < optimizer_s) {  // noise: keep the optimizer's share
     line.fixed_s = optimizer_s;
     double sxy = 0, sxx = 0;
-    for (std::size_t i = 0; i < x.size(); ++i) sxy += x[i] * (y[i] - optimizer_s), sxx += x[i] * x[i];
+    for (std::size_t i = 0; i < x.size(); ++i)
+      sxy += x[i] * (y[i] - optimizer_s), sxx += x[i] * x[i];
     line.per_image_s = sxy / sxx;
-    fit.warnings.push_back("the measured throughputs imply a fixed time below the optimizer's; "
-                           "fixed time set to the optimizer's");
+    fit.warnings.push_back(
+        "the measured throughputs imply a fixed time below the optimizer's; "
+        "fixed time set to the optimizer's");
   }
   if (line.per_image_s <= 0) return false;
   fit.efficiency = roof / line.per_image_s;
@@ -80,8 +85,8 @@ AnalyticFit analytic_fit(const std::vector<MeasuredThroughput>& points, double r
   if (!points.empty()) fit.min_batch = *batches.begin(), fit.max_batch = *batches.rbegin();
   fit.fixed_s = default_fixed_s;
   if (batches.size() >= 2 && fit_line_to(points, roof, optimizer_s, fit)) {
-    fit.how = format("fitted to %.0f single-GPU throughputs at batch %.0f-%.0f", double(points.size()),
-                     fit.min_batch, fit.max_batch);
+    fit.how = format("fitted to %.0f single-GPU throughputs at batch %.0f-%.0f",
+                     double(points.size()), fit.min_batch, fit.max_batch);
   } else if (!points.empty()) {
     const auto& p = points.front();
     const double per_image = (p.per_gpu_batch / p.images_per_s - default_fixed_s) / p.per_gpu_batch;
@@ -102,9 +107,7 @@ AnalyticFit analytic_fit(const std::vector<MeasuredThroughput>& points, double r
   return fit;
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 double ComputeModel::forward_s(double batch) const {
   double t = 0;
@@ -133,7 +136,8 @@ double ComputeModel::compute_cv_at(double threads_per_core) const {
 
 double ComputeModel::fixed_s() const {
   double t = 0;
-  for (const auto& l : layers) t += std::max(0.0, l.forward.fixed_s) + std::max(0.0, l.backward.fixed_s);
+  for (const auto& l : layers)
+    t += std::max(0.0, l.forward.fixed_s) + std::max(0.0, l.backward.fixed_s);
   return t;
 }
 
@@ -168,16 +172,18 @@ ComputeModel analytic_compute_model(const ModelInfo& model, const DeviceProfile&
                                     Precision precision) {
   const Roofline roof = roofline(model, d, precision);
   const double optimizer_s = double(model.params) * kOptimizerBytesPerParam / (d.memory_gbps * 1e9);
-  const double default_fixed_s = optimizer_s + d.kernel_overhead_us * 1e-6 * 3 * double(model.table.size());
+  const double default_fixed_s =
+      optimizer_s + d.kernel_overhead_us * 1e-6 * 3 * double(model.table.size());
   std::vector<MeasuredThroughput> points;
   for (const auto& m : d.measured) {
     if (m.model == model.name && m.precision == to_string(precision)) points.push_back(m);
   }
-  const AnalyticFit fit = analytic_fit(points, roof.per_image_s, default_fixed_s, d.efficiency, optimizer_s);
+  const AnalyticFit fit =
+      analytic_fit(points, roof.per_image_s, default_fixed_s, d.efficiency, optimizer_s);
   ComputeModel m{model.name,
                  "analytic: " + d.name + " " + std::string(to_string(precision)) + " roofline x " +
-                     format("%.2f", fit.efficiency) + ", fixed " + format("%.1f", 1e3 * fit.fixed_s) +
-                     " ms/step (" + fit.how + ")",
+                     format("%.2f", fit.efficiency) + ", fixed " +
+                     format("%.1f", 1e3 * fit.fixed_s) + " ms/step (" + fit.how + ")",
                  {},
                  0};
   m.measured_min_batch = fit.min_batch;
@@ -185,10 +191,13 @@ ComputeModel analytic_compute_model(const ModelInfo& model, const DeviceProfile&
   m.warnings = fit.warnings;
   // The fixed time beyond the optimizer is spread over the layers' kernels:
   // one per layer forward, two backward.
-  const double per_kernel = std::max(0.0, fit.fixed_s - optimizer_s) / (3 * double(model.table.size()));
+  const double per_kernel =
+      std::max(0.0, fit.fixed_s - optimizer_s) / (3 * double(model.table.size()));
   for (std::size_t i = 0; i < model.table.size(); ++i) {
     const auto& row = model.table[i];
-    m.layers.push_back({row.name, row.kind, row.params,
+    m.layers.push_back({row.name,
+                        row.kind,
+                        row.params,
                         {per_kernel, roof.forward[i] / fit.efficiency},
                         {2 * per_kernel, roof.backward[i] / fit.efficiency}});
   }

@@ -93,8 +93,8 @@ struct ComputeModel {
 // The analytic fit for one model and precision on one device:
 //   step(b) = fixed_s + roofline_per_image_s * b / efficiency
 struct AnalyticFit {
-  double efficiency = 1;  // fraction of the roofline reached per image
-  double fixed_s = 0;     // per step, including the optimizer
+  double efficiency = 1;                // fraction of the roofline reached per image
+  double fixed_s = 0;                   // per step, including the optimizer
   double min_batch = 0, max_batch = 0;  // measured range; 0 = nothing measured
   std::string how;                      // one line: fitted to what, or assumed
   std::vector<std::string> warnings;
@@ -103,8 +103,7 @@ struct AnalyticFit {
 // `default_fixed_s`: the fixed time when fewer than two batch sizes are
 // measured; `default_efficiency` when none is.
 AnalyticFit analytic_fit(const std::vector<MeasuredThroughput>& points, double roofline_per_image_s,
-                         double default_fixed_s, double default_efficiency,
-                         double optimizer_s);
+                         double default_fixed_s, double default_efficiency, double optimizer_s);
 
 ComputeModel analytic_compute_model(const ModelInfo& model, const DeviceProfile& device,
                                     Precision precision);

@@ -233,8 +233,8 @@ TargetRun read_target_run(const fs::path& dir) {
     const std::string name = at(s, {"spec", "optimizer", "name"}, file).get<std::string>();
     const std::optional<OptimizerKind> kind = parse_choice<OptimizerKind>(name);
     if (!kind) {
-      throw InputError("convergence error: " + file.string() + ": spec.optimizer.name: unknown optimizer \"" +
-                       name + "\"");
+      throw InputError("convergence error: " + file.string() +
+                       ": spec.optimizer.name: unknown optimizer \"" + name + "\"");
     }
     optimizer.name = *kind;
     optimizer.nesterov = at(s, {"spec", "optimizer", "nesterov"}, file).get<bool>();

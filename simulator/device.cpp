@@ -18,9 +18,8 @@ std::string lower(std::string s) {
 // "../name" or "/etc/x" can never reach a file outside the directories).
 bool plain_name(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '-' || c == '_';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
 }
 
 std::string known_devices(const std::vector<std::filesystem::path>& dirs) {
@@ -69,7 +68,8 @@ DeviceProfile parse_device(const nlohmann::json& doc) {
   r.take("notes");
   r.finish();
   if (d.fp32_tflops == 0 || d.fp16_tflops == 0 || d.memory_gbps == 0 || d.memory_gib == 0) {
-    throw SpecError("fp32_tflops", "fp32_tflops, fp16_tflops, memory_gbps and memory_gib are required");
+    throw SpecError("fp32_tflops",
+                    "fp32_tflops, fp16_tflops, memory_gbps and memory_gib are required");
   }
   return d;
 }

@@ -8,7 +8,7 @@
 
 namespace lb::sim {
 
-struct MeasuredThroughput {  // one GPU training alone: never a multi-GPU result
+struct MeasuredThroughput {      // one GPU training alone: never a multi-GPU result
   std::string model, precision;  // "resnet50", "fp16"
   double images_per_s = 0;
   double per_gpu_batch = 0;
@@ -19,7 +19,8 @@ struct DeviceProfile {
   std::string name;
   std::string file;  // where it was read from
   double fp32_tflops = 0, fp16_tflops = 0;
-  double tf32_tflops = 0;  // tensor-core TF32 (Ampere and later): what fp32 training runs on; 0 = none
+  double tf32_tflops =
+      0;  // tensor-core TF32 (Ampere and later): what fp32 training runs on; 0 = none
   double memory_gbps = 0;  // GB/s
   double memory_gib = 0;   // device memory
   // Fraction of the roofline (peak FLOPs, memory bandwidth) a layer reaches

@@ -33,7 +33,9 @@ Routes route_all(const Topology& topology, const std::vector<Flow>& flows) {
 class MaxMin {
  public:
   MaxMin(const Topology& topology, const Routes& routes)
-      : topology_(topology), routes_(routes), remaining_(std::size_t(topology.link_count())),
+      : topology_(topology),
+        routes_(routes),
+        remaining_(std::size_t(topology.link_count())),
         count_(std::size_t(topology.link_count())) {}
 
   void solve(const std::vector<int>& active, std::vector<double>& rate) {
@@ -60,7 +62,8 @@ class MaxMin {
         for (int i = routes_.offset[std::size_t(f)]; i < routes_.offset[std::size_t(f) + 1]; ++i) {
           const auto l2 = std::size_t(routes_.links[std::size_t(i)]);
           remaining_[l2] -= current;
-          if (--count_[l2] > 0 && l2 != L) queue.push({std::max(0.0, remaining_[l2]) / count_[l2], int(l2)});
+          if (--count_[l2] > 0 && l2 != L)
+            queue.push({std::max(0.0, remaining_[l2]) / count_[l2], int(l2)});
         }
       }
     }
@@ -124,8 +127,9 @@ double lockstep_step_s(const Topology& topology, const std::vector<Flow>& flows)
   std::vector<double> left(n), rate(n, 0);
   std::vector<int> order(n);  // flows by start time (their latency)
   for (std::size_t i = 0; i < n; ++i) left[i] = double(flows[i].bytes), order[i] = int(i);
-  std::sort(order.begin(), order.end(),
-            [&](int a, int b) { return routes.latency[std::size_t(a)] < routes.latency[std::size_t(b)]; });
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    return routes.latency[std::size_t(a)] < routes.latency[std::size_t(b)];
+  });
   std::vector<int> active;
   std::size_t next = 0;  // the next flow in `order` to start
   double now = 0, end = 0;
@@ -163,7 +167,8 @@ double pipelined_transfer_s(const Topology& topology, const std::vector<Flow>& f
   std::vector<double> rate(flows.size(), 0);
   MaxMin(topology, routes).solve(all, rate);
   double longest = 0;
-  for (std::size_t i = 0; i < flows.size(); ++i) longest = std::max(longest, double(flows[i].bytes) / rate[i]);
+  for (std::size_t i = 0; i < flows.size(); ++i)
+    longest = std::max(longest, double(flows[i].bytes) / rate[i]);
   return longest;
 }
 

@@ -58,13 +58,16 @@ void compute_actor(Step* s) {
   const double forward_start = now();
   for (std::size_t i = 0; i < p.layers.size(); ++i) {
     const double t0 = now();
-    r.events.push_back({p.layers[i], "forward", 0, t0, work(p.forward_s[i], p.compute_rate, p.compute_weight), 0, ""});
+    r.events.push_back({p.layers[i], "forward", 0, t0,
+                        work(p.forward_s[i], p.compute_rate, p.compute_weight), 0, ""});
   }
   r.forward_s = now() - forward_start;
   std::size_t ready = 0;
   for (int i = int(p.layers.size()) - 1; i >= 0; --i) {
     const double t0 = now();
-    r.events.push_back({p.layers[std::size_t(i)], "backward", 0, t0, work(p.backward_s[std::size_t(i)], p.compute_rate, p.compute_weight), 0, ""});
+    r.events.push_back({p.layers[std::size_t(i)], "backward", 0, t0,
+                        work(p.backward_s[std::size_t(i)], p.compute_rate, p.compute_weight), 0,
+                        ""});
     while (ready < p.buckets.size() && p.bucket_ready_after[ready] >= i) ++ready;
     if (p.overlap) s->publish_ready(ready);
   }

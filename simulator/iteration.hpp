@@ -31,14 +31,14 @@ struct BucketComm {
 };
 
 struct StepPlan {
-  std::vector<std::string> layers;            // forward order
+  std::vector<std::string> layers;  // forward order
   // Per layer at this per-GPU batch, as host work: seconds at compute_rate
   // 1 (a GPU), else work / compute_rate seconds with nothing beside it.
   std::vector<double> forward_s, backward_s;
   double compute_rate = 1;    // compute's bound on the host, (0, 1]
   double compute_weight = 1;  // its share beside an all-reduce's CPU work (weight 1): its threads
-  std::vector<BucketComm> buckets;            // launch (backward) order
-  std::vector<int> bucket_ready_after;        // the layer whose backward completes the bucket
+  std::vector<BucketComm> buckets;      // launch (backward) order
+  std::vector<int> bucket_ready_after;  // the layer whose backward completes the bucket
   bool overlap = true;
   double host_overhead_s = 0;  // fixed host time per step before forward (cluster.step_overhead_s)
   double optimizer_s = 0;

@@ -16,7 +16,8 @@ double elements(const Shape& shape) {  // one image: every dimension but the bat
 
 }  // namespace
 
-MemoryEstimate memory_per_gpu(const Spec& spec, const ModelInfo& model, std::int64_t per_gpu_batch) {
+MemoryEstimate memory_per_gpu(const Spec& spec, const ModelInfo& model,
+                              std::int64_t per_gpu_batch) {
   const bool half = spec.train.precision == Precision::fp16;
   const double width = half ? 2 : 4;
   // fp32 master + fp32 gradient buckets + fp32 momentum, and in fp16 the

@@ -25,8 +25,8 @@ ModelInfo model_info(const Spec& spec) {
   } catch (const std::invalid_argument& e) {
     throw SpecError("model.name", e.what());
   }
-  ModelInfo info{spec.model.name, model->layer_table(1), {}, model->param_count(), images,
-                 chw[0] * chw[1] * chw[2]};
+  ModelInfo info{spec.model.name, model->layer_table(1),   {}, model->param_count(),
+                 images,          chw[0] * chw[1] * chw[2]};
   // Tensor sizes without init() (which would allocate and fill every weight):
   // a bias (conv, linear, BatchNorm beta) has one value per output channel,
   // the weight the rest of the leaf's parameters.

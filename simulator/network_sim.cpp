@@ -1,8 +1,9 @@
 #include "simulator/network_sim.hpp"
 
+#include <xbt/log.h>
+
 #include <map>
 #include <stdexcept>
-#include <xbt/log.h>
 
 #include "simulator/flow_model.hpp"
 #include "simulator/fresh_engine.hpp"
@@ -11,7 +12,7 @@ namespace lb::sim {
 namespace s4u = simgrid::s4u;
 
 s4u::Engine& start_engine() {
-  static s4u::Engine& engine = [] () -> s4u::Engine& {
+  static s4u::Engine& engine = []() -> s4u::Engine& {
     static int argc = 1;
     static char name[] = "simulate-scaling";
     static char* argv[] = {name, nullptr};
@@ -39,8 +40,9 @@ Platform::Platform(const Topology& topology, const std::vector<std::pair<int, in
   std::vector<s4u::Link*> links;  // after the routes: they may add torus links
   for (int id = 0; id < topology.link_count(); ++id) {
     const Link& l = topology.link(id);
-    links.push_back(
-        zone->create_link(topology.link_name(id), l.bandwidth_Bps)->set_latency(l.latency_s)->seal());
+    links.push_back(zone->create_link(topology.link_name(id), l.bandwidth_Bps)
+                        ->set_latency(l.latency_s)
+                        ->seal());
   }
   for (const auto& [pair, ids] : routes) {
     std::vector<s4u::LinkInRoute> route;

@@ -14,10 +14,11 @@ std::string format(const char* pattern, double a, double b = 0, double c = 0, do
 
 std::string network_note(const Scenario& s) {
   const ClusterSpec& c = s.spec.cluster;
-  return "network: " + to_string(c.topology) + ", " + std::to_string(c.gpus_per_node) + " GPUs and " +
-         std::to_string(c.nics_per_node) + " NIC(s) per node (NIC traffic via " + to_string(c.nic_path) +
-         "), intra " + format("%g Gbit/s %g us", c.intra.bandwidth_gbps, c.intra.latency_us) +
-         ", NIC " + format("%g Gbit/s %g us", c.nic.bandwidth_gbps, c.nic.latency_us) +
+  return "network: " + to_string(c.topology) + ", " + std::to_string(c.gpus_per_node) +
+         " GPUs and " + std::to_string(c.nics_per_node) + " NIC(s) per node (NIC traffic via " +
+         to_string(c.nic_path) + "), intra " +
+         format("%g Gbit/s %g us", c.intra.bandwidth_gbps, c.intra.latency_us) + ", NIC " +
+         format("%g Gbit/s %g us", c.nic.bandwidth_gbps, c.nic.latency_us) +
          "; flows share links max-min (flow model)";
 }
 
@@ -31,46 +32,51 @@ std::string input_note(const Scenario& s) {
 }
 
 std::string straggler_note(const Scenario& s) {
-  std::string note = "stragglers: compute cv " + format("%.3f", s.compute_cv) + " (" +
-                     s.compute_cv_source + ")";
+  std::string note =
+      "stragglers: compute cv " + format("%.3f", s.compute_cv) + " (" + s.compute_cv_source + ")";
   if (s.compute_cv_measured && s.compute.shared_cores_load > 1) {
     if (s.compute.shared_cores_wait_s > 0) {
-      note += format(", or a measured wait of %.1f ms a step above one thread per core (ranks "
-                     "time-sliced on shared cores; measured at %.2f)",
-                     s.compute.shared_cores_wait_s * 1e3, s.compute.shared_cores_load);
+      note += format(
+          ", or a measured wait of %.1f ms a step above one thread per core (ranks "
+          "time-sliced on shared cores; measured at %.2f)",
+          s.compute.shared_cores_wait_s * 1e3, s.compute.shared_cores_load);
     } else {
-      note += format(", or %.3f above one thread per core (ranks time-sliced on shared cores; "
-                     "measured at %.2f)",
-                     s.compute.shared_cores_cv, s.compute.shared_cores_load);
+      note += format(
+          ", or %.3f above one thread per core (ranks time-sliced on shared cores; "
+          "measured at %.2f)",
+          s.compute.shared_cores_cv, s.compute.shared_cores_load);
     }
   }
   return note + " x E[max of N normals]";
 }
 
 std::vector<std::string> notes(const Scenario& s) {
-  std::vector<std::string> n{"compute: " + s.compute.source,
-                             "overhead: " + format("%.2f ms/step fixed inside compute", 1e3 * s.compute.fixed_s()) +
-                                 " (the compute model's batch-independent part: kernel launches, "
-                                 "framework) + cluster.step_overhead_s " +
-                                 format("%g s", s.spec.cluster.step_overhead_s),
-                             "optimizer: " + format("%.2f ms/step", 1e3 * s.compute.optimizer_s),
-                             straggler_note(s),
-                             network_note(s),
-                             input_note(s)};
+  std::vector<std::string> n{
+      "compute: " + s.compute.source,
+      "overhead: " + format("%.2f ms/step fixed inside compute", 1e3 * s.compute.fixed_s()) +
+          " (the compute model's batch-independent part: kernel launches, "
+          "framework) + cluster.step_overhead_s " +
+          format("%g s", s.spec.cluster.step_overhead_s),
+      "optimizer: " + format("%.2f ms/step", 1e3 * s.compute.optimizer_s),
+      straggler_note(s),
+      network_note(s),
+      input_note(s)};
   if (s.cluster.is_gpu_cluster()) {
     n.push_back("interference: an all-reduce takes cluster.comm_memory_passes " +
                 format("(%g) x the bytes a GPU sends and receives / %g GB/s of device memory, "
                        "at most half the device, while it runs (estimated)",
                        s.spec.cluster.comm_memory_passes, s.device.memory_gbps));
   } else if (s.cluster.comm_cpu.modelled()) {
-    n.push_back(format("interference: each all-reduce's CPU work (%g us + %g ns per byte, "
-                       "and %g us of compute its wakes disturb; calibrated) shares the rank's "
-                       "cores with compute; co-run factor %g",
-                       s.cluster.comm_cpu.per_call_s * 1e6, s.cluster.comm_cpu.per_byte_s * 1e9,
-                       s.cluster.comm_cpu.disturbance_s * 1e6, s.compute.co_run_factor));
+    n.push_back(
+        format("interference: each all-reduce's CPU work (%g us + %g ns per byte, "
+               "and %g us of compute its wakes disturb; calibrated) shares the rank's "
+               "cores with compute; co-run factor %g",
+               s.cluster.comm_cpu.per_call_s * 1e6, s.cluster.comm_cpu.per_byte_s * 1e9,
+               s.cluster.comm_cpu.disturbance_s * 1e6, s.compute.co_run_factor));
   } else {
-    n.push_back("interference: none modelled (CPU ranks without a calibrated communication CPU "
-                "cost: the co-run factor of the calibration)");
+    n.push_back(
+        "interference: none modelled (CPU ranks without a calibrated communication CPU "
+        "cost: the co-run factor of the calibration)");
   }
   return n;
 }
@@ -78,8 +84,9 @@ std::vector<std::string> notes(const Scenario& s) {
 void row_warnings(const Scenario& s, const ScalingRow& r, std::vector<std::string>& w) {
   const int g = s.cluster.gpus_per_node;
   if (r.gpus % g != 0 && r.gpus > g) {
-    w.push_back(std::to_string(r.gpus) + " GPUs: " + std::to_string(r.gpus / g) + " full nodes of " +
-                std::to_string(g) + " and a partial one of " + std::to_string(r.gpus % g));
+    w.push_back(std::to_string(r.gpus) + " GPUs: " + std::to_string(r.gpus / g) +
+                " full nodes of " + std::to_string(g) + " and a partial one of " +
+                std::to_string(r.gpus % g));
   }
   if (r.extrapolated && s.compute.measured_min_batch > 0) {
     w.push_back(std::to_string(r.gpus) + " GPUs: " + std::to_string(r.per_gpu_batch) +
@@ -88,10 +95,10 @@ void row_warnings(const Scenario& s, const ScalingRow& r, std::vector<std::strin
                 ": the compute time is extrapolated");
   }
   if (!r.fits_memory) {
-    w.push_back(std::to_string(r.gpus) + " GPUs: " + std::to_string(r.per_gpu_batch) +
-                " images per GPU need about " + format("%.1f GiB, the ", r.memory_gib) +
-                s.device.name + format(" has %g GiB: does not fit (--require-fit refuses it)",
-                                       s.device.memory_gib));
+    w.push_back(
+        std::to_string(r.gpus) + " GPUs: " + std::to_string(r.per_gpu_batch) +
+        " images per GPU need about " + format("%.1f GiB, the ", r.memory_gib) + s.device.name +
+        format(" has %g GiB: does not fit (--require-fit refuses it)", s.device.memory_gib));
   }
   if (!s.auto_rules.empty() && !r.auto_calibrated && r.gpus > 1) {
     w.push_back(std::to_string(r.gpus) + " GPUs: comm.auto_calibration " + s.auto_calibration_file +
@@ -109,11 +116,13 @@ Report make_report(const Scenario& s, const std::vector<ScalingRow>& rows) {
                          std::string(to_string(s.spec.train.precision)) + " on " + s.device.name +
                          ": every row rests on an assumed efficiency");
   }
-  if (!s.spec.cluster.present) r.warnings.push_back("the spec has no cluster section: defaults in use");
+  if (!s.spec.cluster.present)
+    r.warnings.push_back("the spec has no cluster section: defaults in use");
   if (s.cluster.is_gpu_cluster() && s.cluster.input_images_per_s <= 0 &&
       s.cluster.node_input_images_per_s <= 0) {
-    r.warnings.push_back("cluster.input_images_per_s and cluster.node_input_images_per_s are unset: "
-                         "a real input pipeline (JPEG decode, augmentation) may be slower than the GPUs");
+    r.warnings.push_back(
+        "cluster.input_images_per_s and cluster.node_input_images_per_s are unset: "
+        "a real input pipeline (JPEG decode, augmentation) may be slower than the GPUs");
   }
   for (const auto& row : rows) row_warnings(s, row, r.warnings);
   return r;
@@ -122,11 +131,12 @@ Report make_report(const Scenario& s, const std::vector<ScalingRow>& rows) {
 std::string table(const Scenario& s, const std::vector<ScalingRow>& rows, const Report& report,
                   double price) {
   std::ostringstream out;
-  out << "# " << s.spec.name << ": " << s.model.name << ", global batch " << s.spec.train.global_batch
-      << ", " << s.spec.train.epochs << " epochs, " << s.device.name << ", " << to_string(s.spec.comm.algorithm)
-      << " all-reduce, fusion "
-      << (s.spec.comm.fusion_bytes ? std::to_string(*s.spec.comm.fusion_bytes) + " B"
-                                   : std::string("auto (per GPU count: fusion_bytes in the JSON rows)"))
+  out << "# " << s.spec.name << ": " << s.model.name << ", global batch "
+      << s.spec.train.global_batch << ", " << s.spec.train.epochs << " epochs, " << s.device.name
+      << ", " << to_string(s.spec.comm.algorithm) << " all-reduce, fusion "
+      << (s.spec.comm.fusion_bytes
+              ? std::to_string(*s.spec.comm.fusion_bytes) + " B"
+              : std::string("auto (per GPU count: fusion_bytes in the JSON rows)"))
       << "\n";
   for (const auto& n : report.notes) out << "# " << n << "\n";
   for (const auto& w : report.warnings) out << "# warning: " << w << "\n";
@@ -138,13 +148,14 @@ std::string table(const Scenario& s, const std::vector<ScalingRow>& rows, const 
                 price > 0 ? "       cost" : "");
   std::string text = out.str() + line;
   for (const auto& r : rows) {
-    std::snprintf(line, sizeof line,
-                  "%7d %8lld %11.5f %12.1f %5.1f%% %9.5f %9.5f %9.5f %9.5f %9.5f %9.5f %9.5f %8.1f%s "
-                  "%10.2f %10.1f",
-                  r.gpus, (long long)r.per_gpu_batch, r.iteration_s, r.images_per_s, 100 * r.efficiency,
-                  r.compute_s, r.exposed_comm_s, r.overhead_s, r.straggler_s, r.interference_s,
-                  r.optimizer_s, r.data_wait_s, r.memory_gib, r.fits_memory ? " " : "!",
-                  r.time_to_train_s / 60, r.gpu_hours);
+    std::snprintf(
+        line, sizeof line,
+        "%7d %8lld %11.5f %12.1f %5.1f%% %9.5f %9.5f %9.5f %9.5f %9.5f %9.5f %9.5f %8.1f%s "
+        "%10.2f %10.1f",
+        r.gpus, (long long)r.per_gpu_batch, r.iteration_s, r.images_per_s, 100 * r.efficiency,
+        r.compute_s, r.exposed_comm_s, r.overhead_s, r.straggler_s, r.interference_s, r.optimizer_s,
+        r.data_wait_s, r.memory_gib, r.fits_memory ? " " : "!", r.time_to_train_s / 60,
+        r.gpu_hours);
     text += line;
     if (price > 0) {
       std::snprintf(line, sizeof line, " %10.0f", r.cost);
@@ -185,7 +196,8 @@ nlohmann::json scaling_document(const Scenario& s, const std::vector<ScalingRow>
           {"comm", spec.at("comm")},
           {"cluster", spec.at("cluster")},
           {"cluster_is_default", !s.spec.cluster.present},
-          {"device", {{"name", s.device.name}, {"file", s.device.file}, {"memory_gib", s.device.memory_gib}}},
+          {"device",
+           {{"name", s.device.name}, {"file", s.device.file}, {"memory_gib", s.device.memory_gib}}},
           {"compute_model", s.compute.source},
           {"price_per_gpu_hour", price},
           {"notes", report.notes},

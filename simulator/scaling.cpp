@@ -52,7 +52,8 @@ CollectiveConfig collective_config(const Scenario& s, int gpus) {
 // the cluster spec does not have: it is resolved as a ring over `intra`.
 std::int64_t fusion_bytes(const Scenario& s, int gpus) {
   std::int64_t gradient_bytes = 0;
-  for (const auto& g : s.model.gradients) gradient_bytes += std::int64_t(g.elements * sizeof(float));
+  for (const auto& g : s.model.gradients)
+    gradient_bytes += std::int64_t(g.elements * sizeof(float));
   const CollectiveConfig config = collective_config(s, gpus);
   const Algorithm large = resolve(s.spec.comm.algorithm, std::uint64_t(gradient_bytes), config);
   const int groups = gpus / std::max(config.group_size, 1);
@@ -172,12 +173,14 @@ void time_buckets(const Scenario& s, int gpus, const RankShare& share,
       BucketComm c{b, collective_s(topology, phases), to_string(resolve(requested, b, config)), 0};
       if (s.cluster.is_gpu_cluster() && c.seconds > 0) {
         const double moved = s.spec.cluster.comm_memory_passes * bytes_through_rank0(phases);
-        c.interference = std::min(kMaxInterference, moved / c.seconds / (s.device.memory_gbps * 1e9));
+        c.interference =
+            std::min(kMaxInterference, moved / c.seconds / (s.device.memory_gbps * 1e9));
       }
       const CommCpuCost& cpu = s.cluster.comm_cpu;
       if (!s.cluster.is_gpu_cluster() && cpu.modelled()) {
         const double load = alpha_beta_features(phases).second;
-        c.cpu_work = share.comm_cpu_work * (share.disturbed() ? cpu.on_cores_s(load) : cpu.seconds(load));
+        c.cpu_work =
+            share.comm_cpu_work * (share.disturbed() ? cpu.on_cores_s(load) : cpu.seconds(load));
         c.cpu_rate = share.comm_cpu_rate;
       }
       it = cache.emplace(b, c).first;
@@ -192,7 +195,8 @@ double data_seconds(const Scenario& s, int gpus, double batch) {
   double rate = 0;
   if (s.cluster.input_images_per_s > 0) rate = s.cluster.input_images_per_s;
   if (s.cluster.node_input_images_per_s > 0) {
-    const double share = s.cluster.node_input_images_per_s / std::min(gpus, s.cluster.gpus_per_node);
+    const double share =
+        s.cluster.node_input_images_per_s / std::min(gpus, s.cluster.gpus_per_node);
     rate = rate > 0 ? std::min(rate, share) : share;
   }
   return rate > 0 ? batch / rate : 0;
@@ -205,9 +209,12 @@ nlohmann::json result_json(const StepResult& r, bool events) {
       list.push_back({e.name, e.category, e.track, e.start_s, e.duration_s, e.bytes, e.algorithm});
     }
   }
-  return {{"iteration_s", r.iteration_s}, {"compute_s", r.forward_s + r.backward_s},
-          {"comm_s", r.comm_s},           {"exposed_comm_s", r.exposed_comm_s},
-          {"optimizer_s", r.optimizer_s}, {"data_wait_s", r.data_wait_s},
+  return {{"iteration_s", r.iteration_s},
+          {"compute_s", r.forward_s + r.backward_s},
+          {"comm_s", r.comm_s},
+          {"exposed_comm_s", r.exposed_comm_s},
+          {"optimizer_s", r.optimizer_s},
+          {"data_wait_s", r.data_wait_s},
           {"events", list}};
 }
 
@@ -267,7 +274,8 @@ ScalingRow predict(const Scenario& s, int gpus, std::int64_t global_batch,
   const auto reply = simulate_variants(plan, trace != nullptr);
   const auto& main = reply[0];
   if (trace) {
-    for (const auto& e : main["events"]) trace->push_back({e[0], e[1], e[2], e[3], e[4], e[5], e[6]});
+    for (const auto& e : main["events"])
+      trace->push_back({e[0], e[1], e[2], e[3], e[4], e[5], e[6]});
   }
   ScalingRow row;
   row.gpus = gpus;
@@ -288,11 +296,13 @@ ScalingRow predict(const Scenario& s, int gpus, std::int64_t global_batch,
   row.images_per_s = double(global_batch) / row.iteration_s;
   // One GPU with the same per-GPU batch and no communication: weak scaling.
   double work = plan.optimizer_s;  // host work (iteration.hpp): time at compute_rate
-  for (std::size_t i = 0; i < plan.layers.size(); ++i) work += plan.forward_s[i] + plan.backward_s[i];
+  for (std::size_t i = 0; i < plan.layers.size(); ++i)
+    work += plan.forward_s[i] + plan.backward_s[i];
   double alone = plan.host_overhead_s + work / plan.compute_rate;
   alone += std::max(0.0, plan.data_s - alone);
   row.efficiency = row.images_per_s / (double(gpus) * double(row.per_gpu_batch) / alone);
-  row.steps = epochs_to_steps(s.spec.train.epochs, steps_per_epoch(s.model.train_images, global_batch));
+  row.steps =
+      epochs_to_steps(s.spec.train.epochs, steps_per_epoch(s.model.train_images, global_batch));
   row.time_to_train_s = double(row.steps) * row.iteration_s;
   row.memory_gib = memory_per_gpu(s.spec, s.model, row.per_gpu_batch).total_gib();
   row.fits_memory = !s.cluster.is_gpu_cluster() || row.memory_gib <= s.device.memory_gib;
@@ -337,16 +347,23 @@ nlohmann::json chrome_trace(const std::vector<TraceEvent>& events, int gpus) {
                   {"ph", "M"},
                   {"pid", 0},
                   {"args", {{"name", "simulated rank 0 of " + std::to_string(gpus)}}}});
-  list.push_back(
-      {{"name", "thread_name"}, {"ph", "M"}, {"pid", 0}, {"tid", 0}, {"args", {{"name", "compute"}}}});
+  list.push_back({{"name", "thread_name"},
+                  {"ph", "M"},
+                  {"pid", 0},
+                  {"tid", 0},
+                  {"args", {{"name", "compute"}}}});
   list.push_back({{"name", "thread_name"},
                   {"ph", "M"},
                   {"pid", 0},
                   {"tid", 1},
                   {"args", {{"name", "all-reduce"}}}});
   for (const auto& e : events) {
-    nlohmann::json j{{"name", e.name}, {"cat", e.category}, {"ph", "X"},
-                     {"pid", 0},       {"tid", e.track},    {"ts", e.start_s * 1e6},
+    nlohmann::json j{{"name", e.name},
+                     {"cat", e.category},
+                     {"ph", "X"},
+                     {"pid", 0},
+                     {"tid", e.track},
+                     {"ts", e.start_s * 1e6},
                      {"dur", e.duration_s * 1e6}};
     if (e.bytes) j["args"] = {{"bytes", e.bytes}, {"algorithm", e.algorithm}};
     list.push_back(j);

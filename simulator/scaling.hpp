@@ -40,7 +40,8 @@ struct ScalingRow {
   std::int64_t global_batch = 0, per_gpu_batch = 0, steps = 0;
   double iteration_s = 0, images_per_s = 0, efficiency = 0;
   double compute_s = 0, comm_s = 0, exposed_comm_s = 0, data_wait_s = 0, optimizer_s = 0;
-  double overhead_s = 0;      // fixed per-step time: kernels, framework, host (part of compute_s + host)
+  double overhead_s =
+      0;  // fixed per-step time: kernels, framework, host (part of compute_s + host)
   double straggler_s = 0;     // what waiting for the slowest GPU adds to the step
   double interference_s = 0;  // what all-reduces beside compute add to the step
   double time_to_train_s = 0;
@@ -49,7 +50,7 @@ struct ScalingRow {
   double memory_gib = 0;
   bool fits_memory = true;
   double gpu_hours = 0, cost = 0;
-  bool extrapolated = false;  // per-GPU batch far from any measured one (or none measured)
+  bool extrapolated = false;     // per-GPU batch far from any measured one (or none measured)
   bool auto_calibrated = false;  // `auto` followed comm.auto_calibration's rules
 };
 

@@ -122,8 +122,8 @@ void check_gpus(const Scenario& s, const std::vector<int>& gpus) {
     if (available > 0 && simulation_bytes(n) > available) {
       throw std::runtime_error("simulating " + std::to_string(n) + " GPUs needs about " +
                                std::to_string(int(simulation_bytes(n) / (1 << 20))) +
-                               " MiB, this machine has " + std::to_string(int(available / (1 << 20))) +
-                               " MiB available");
+                               " MiB, this machine has " +
+                               std::to_string(int(available / (1 << 20))) + " MiB available");
     }
   }
 }

@@ -14,9 +14,10 @@ namespace lb::sim {
 struct ScenarioInputs {
   std::string spec;
   std::vector<std::string> overrides;
-  std::vector<std::filesystem::path> device_dirs;  // searched in order (user's first, built-in last)
-  std::vector<std::string> profiles;               // lb-train profile.json files or run directories
-  std::string calibration;                         // cal.json from `simulate-scaling calibrate`
+  std::vector<std::filesystem::path>
+      device_dirs;                    // searched in order (user's first, built-in last)
+  std::vector<std::string> profiles;  // lb-train profile.json files or run directories
+  std::string calibration;            // cal.json from `simulate-scaling calibrate`
 };
 
 Scenario make_scenario(const ScenarioInputs& inputs);

@@ -46,7 +46,8 @@ double Topology::route(int src, int dst, int via_nic, std::vector<int>& out) con
     out.push_back(nic_up(src_node * c.nics_per_node + src_nic));
     if (c.fabric == Fabric::torus) add_torus_hops(src_node, dst_node, out);
     const int src_leaf = leaf_of(src_node, src_nic), dst_leaf = leaf_of(dst_node, dst_nic);
-    if (crosses_core(src_leaf, dst_leaf)) out.insert(out.end(), {leaf_up(src_leaf), leaf_up(dst_leaf) + 1});
+    if (crosses_core(src_leaf, dst_leaf))
+      out.insert(out.end(), {leaf_up(src_leaf), leaf_up(dst_leaf) + 1});
     out.push_back(nic_up(dst_node * c.nics_per_node + dst_nic) + 1);
     if (!c.nic_direct || dst_nic != c.local_nic_of(dst)) out.push_back(intra_up(dst) + 1);
   }
@@ -98,7 +99,8 @@ std::string Topology::link_name(int id) const {
   if (id < nic_base_) return "intra" + std::to_string(id / 2) + dir;
   if (id < leaf_base_) return "nic" + std::to_string((id - nic_base_) / 2) + dir;
   for (const auto& [key, base] : torus_ids_) {
-    if (id / 2 * 2 == base) return "torus" + std::to_string(key / 4) + "." + std::to_string(key % 4) + dir;
+    if (id / 2 * 2 == base)
+      return "torus" + std::to_string(key / 4) + "." + std::to_string(key % 4) + dir;
   }
   return "uplink" + std::to_string((id - leaf_base_) / 2) + dir;
 }

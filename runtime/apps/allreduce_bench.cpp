@@ -12,15 +12,15 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "runtime/comm/allreduce.hpp"
-#include "runtime/core/auto_calibration.hpp"
 #include "runtime/comm/gradient_sync.hpp"
 #include "runtime/comm/mpi_communicator.hpp"
 #include "runtime/core/allocator.hpp"
+#include "runtime/core/auto_calibration.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
 #include "runtime/core/host.hpp"
@@ -61,7 +61,8 @@ std::pair<double, std::int64_t> time_allreduce(Allreducer& reducer, Communicator
     if (it >= 0) total += seconds() - start;
   }
   std::vector<float> stats{float(total / iterations), 0.0f};
-  for (std::size_t i = 0; i < count; ++i) stats[1] += data[i] != float(n * (n + 1) / 2 * int(i % 13 + 1));
+  for (std::size_t i = 0; i < count; ++i)
+    stats[1] += data[i] != float(n * (n + 1) / 2 * int(i % 13 + 1));
   std::vector<float> slowest{stats[0]}, wrong{stats[1]};
   // The slowest rank's time is the collective's time.
   MPI_Allreduce(MPI_IN_PLACE, slowest.data(), 1, MPI_FLOAT, MPI_MAX, MPI_COMM_WORLD);
@@ -105,7 +106,8 @@ SweepResult sweep(const Options& o, MpiCommunicator& world) {
   const std::vector<std::int64_t> sizes = doubling_sizes(o.min_bytes, o.max_bytes);
   std::vector<std::unique_ptr<Allreducer>> reducers;
   for (const auto& name : o.algorithms) {
-    reducers.push_back(std::make_unique<Allreducer>(world, AllreduceConfig{parse_algorithm(name), o.group_size, o.fp16}));
+    reducers.push_back(std::make_unique<Allreducer>(
+        world, AllreduceConfig{parse_algorithm(name), o.group_size, o.fp16}));
   }
   // times[algorithm][size]: one entry per round
   std::vector<std::vector<std::vector<double>>> times(
@@ -148,11 +150,12 @@ SweepResult sweep(const Options& o, MpiCommunicator& world) {
       if (world.rank() != 0) continue;
       if (o.json) {
         const auto [lo, hi] = std::minmax_element(times[a][s].begin(), times[a][s].end());
-        std::cout << nlohmann::json{{"algorithm", name}, {"ranks", n}, {"bytes", sizes[s]},
-                                    {"time_us", time_s * 1e6}, {"rounds", o.rounds},
-                                    {"time_us_min", *lo * 1e6}, {"time_us_max", *hi * 1e6},
-                                    {"algbw_gbps", algbw}, {"busbw_gbps", busbw},
-                                    {"wrong", wrong_elements[a][s]}, {"fp16_wire", o.fp16}}
+        std::cout << nlohmann::json{{"algorithm", name},        {"ranks", n},
+                                    {"bytes", sizes[s]},        {"time_us", time_s * 1e6},
+                                    {"rounds", o.rounds},       {"time_us_min", *lo * 1e6},
+                                    {"time_us_max", *hi * 1e6}, {"algbw_gbps", algbw},
+                                    {"busbw_gbps", busbw},      {"wrong", wrong_elements[a][s]},
+                                    {"fp16_wire", o.fp16}}
                   << std::endl;
       } else {
         std::printf("%-13s %12lld %12.1f %10.3f %10.3f %8lld\n", name.c_str(), (long long)sizes[s],
@@ -171,11 +174,13 @@ void write_auto_calibration(const Options& o, MpiCommunicator& world, const Swee
   c.fp16_wire = o.fp16;
   c.rules = fastest_rules(result.timings);
   if (world.rank() != 0) return;
-  write_file_atomically(o.auto_calibration_out, auto_calibration_json(c, result.timings).dump(2) + "\n");
+  write_file_atomically(o.auto_calibration_out,
+                        auto_calibration_json(c, result.timings).dump(2) + "\n");
   std::fprintf(stderr, "allreduce-bench: wrote %s:", o.auto_calibration_out.c_str());
   for (const AutoRule& r : c.rules) {
     if (r.below_bytes >= 0) {
-      std::fprintf(stderr, " %s below %lld B,", to_string(r.algorithm).c_str(), (long long)r.below_bytes);
+      std::fprintf(stderr, " %s below %lld B,", to_string(r.algorithm).c_str(),
+                   (long long)r.below_bytes);
     } else {
       std::fprintf(stderr, " %s above\n", to_string(r.algorithm).c_str());
     }
@@ -200,12 +205,13 @@ void print_model_row(const Options& o, const nlohmann::json& row) {
     std::cout << row << std::endl;
     return;
   }
-  std::printf("%s: %lld tensors, %lld bytes, per-tensor MPI_Allreduce %.4f s; fusion %s = %lld B "
-              "(%lld buckets, %s): %.4f s, %.2fx\n",
-              o.model.c_str(), (long long)row["tensors"], (long long)row["bytes"],
-              double(row["per_tensor_s"]), std::string(row["fusion_requested"]).c_str(),
-              (long long)row["fusion_bytes"], (long long)row["buckets"],
-              std::string(row["fused_algorithm"]).c_str(), double(row["fused_s"]), double(row["speedup"]));
+  std::printf(
+      "%s: %lld tensors, %lld bytes, per-tensor MPI_Allreduce %.4f s; fusion %s = %lld B "
+      "(%lld buckets, %s): %.4f s, %.2fx\n",
+      o.model.c_str(), (long long)row["tensors"], (long long)row["bytes"],
+      double(row["per_tensor_s"]), std::string(row["fusion_requested"]).c_str(),
+      (long long)row["fusion_bytes"], (long long)row["buckets"],
+      std::string(row["fused_algorithm"]).c_str(), double(row["fused_s"]), double(row["speedup"]));
 }
 
 // Syncs a model's gradients one MPI_Allreduce per tensor and fused at each
@@ -215,8 +221,8 @@ void print_model_row(const Options& o, const nlohmann::json& row) {
 void model_mode(const Options& o, MpiCommunicator& world) {
   // The ImageNet models at their ImageNet shape, the small ones at Fashion-MNIST's.
   const bool imagenet = o.model == "resnet50" || o.model == "alexnet_bn";
-  auto model = make_model(o.model, imagenet ? Shape{3, 224, 224} : Shape{1, 28, 28},
-                          imagenet ? 1000 : 10);
+  auto model =
+      make_model(o.model, imagenet ? Shape{3, 224, 224} : Shape{1, 28, 28}, imagenet ? 1000 : 10);
   Rng rng(1);
   model->net->init(rng);
   auto params = model->net->params();
@@ -226,7 +232,8 @@ void model_mode(const Options& o, MpiCommunicator& world) {
   const std::vector<std::span<float>>& grads = arena.grads();
   std::int64_t bytes = 0;
   for (const auto& g : grads) bytes += std::int64_t(g.size_bytes());
-  const Algorithm algorithm = o.algorithms_given ? parse_algorithm(o.algorithms.front()) : CommSpec{}.algorithm;
+  const Algorithm algorithm =
+      o.algorithms_given ? parse_algorithm(o.algorithms.front()) : CommSpec{}.algorithm;
   Allreducer reducer(world, {algorithm, o.group_size, o.fp16});
   const int iterations = o.iterations > 0 ? o.iterations : 5;
   auto timed = [&](auto&& body) {
@@ -240,7 +247,8 @@ void model_mode(const Options& o, MpiCommunicator& world) {
   std::vector<FusedRun> runs;
   for (const std::string& size : o.fusion_sizes) {
     const std::int64_t resolved = resolve_fusion_bytes(parse_fusion_size(size), bytes, reducer);
-    runs.push_back({size, resolved, std::make_unique<GradientSync>(reducer, arena, resolved, false), {}});
+    runs.push_back(
+        {size, resolved, std::make_unique<GradientSync>(reducer, arena, resolved, false), {}});
   }
   // Each round starts one place further along the list (per-tensor first in
   // round 0), so that no configuration always runs right after another.
@@ -250,7 +258,9 @@ void model_mode(const Options& o, MpiCommunicator& world) {
     for (std::size_t k = 0; k < configurations; ++k) {
       const std::size_t which = (k + std::size_t(round)) % configurations;
       if (which == 0) {
-        per_tensor_rounds.push_back(timed([&] { for (auto g : grads) world.native_allreduce_sum(g); }));
+        per_tensor_rounds.push_back(timed([&] {
+          for (auto g : grads) world.native_allreduce_sum(g);
+        }));
         continue;
       }
       FusedRun& run = runs[which - 1];
@@ -265,11 +275,18 @@ void model_mode(const Options& o, MpiCommunicator& world) {
   const double per_tensor_s = median_of(per_tensor_rounds);
   for (const FusedRun& run : runs) {
     const double fused_s = median_of(run.rounds);
-    print_model_row(o, {{"model", o.model}, {"ranks", world.size()}, {"tensors", grads.size()},
-                        {"bytes", bytes}, {"buckets", run.sync->buckets().size()},
-                        {"fused_algorithm", to_string(algorithm)}, {"fusion_requested", run.requested},
-                        {"fusion_bytes", run.bytes}, {"per_tensor_s", per_tensor_s}, {"fused_s", fused_s},
-                        {"rounds", o.rounds}, {"speedup", per_tensor_s / fused_s}});
+    print_model_row(o, {{"model", o.model},
+                        {"ranks", world.size()},
+                        {"tensors", grads.size()},
+                        {"bytes", bytes},
+                        {"buckets", run.sync->buckets().size()},
+                        {"fused_algorithm", to_string(algorithm)},
+                        {"fusion_requested", run.requested},
+                        {"fusion_bytes", run.bytes},
+                        {"per_tensor_s", per_tensor_s},
+                        {"fused_s", fused_s},
+                        {"rounds", o.rounds},
+                        {"speedup", per_tensor_s / fused_s}});
   }
 }
 
@@ -279,7 +296,8 @@ std::int64_t max_buffer_bytes() { return std::int64_t(usable_memory_bytes() / 4)
 void add_options(CLI::App& app, Options& o) {
   const std::int64_t kMaxBytes = std::int64_t(1) << 60;
   app.add_option("--algorithms", o.algorithms,
-                 "comma-separated: mpi,ring,hierarchical,torus2d,auto (--model: the first; default the spec's, auto)")
+                 "comma-separated: mpi,ring,hierarchical,torus2d,auto (--model: the first; default "
+                 "the spec's, auto)")
       ->delimiter(',')
       ->check(CLI::IsMember({"mpi", "ring", "hierarchical", "torus2d", "auto"}));
   app.add_option("--min-bytes", o.min_bytes, "smallest buffer (bytes)")
@@ -287,19 +305,22 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--max-bytes", o.max_bytes,
                  "largest buffer (bytes; at most a quarter of this machine's memory)")
       ->check(CLI::Range(std::int64_t(1), kMaxBytes));
-  app.add_option("--group-size", o.group_size, "ranks per group for hierarchical/torus2d (0 = per node)")
+  app.add_option("--group-size", o.group_size,
+                 "ranks per group for hierarchical/torus2d (0 = per node)")
       ->check(CLI::Range(0, 1 << 20));
   app.add_option("--iterations", o.iterations, "timed iterations per size (0 = by size)")
       ->check(CLI::Range(0, 1'000'000));
-  app.add_option("--rounds", o.rounds,
-                 "repeat the whole sweep, algorithms alternating at each size; rows give the median")
+  app.add_option(
+         "--rounds", o.rounds,
+         "repeat the whole sweep, algorithms alternating at each size; rows give the median")
       ->check(CLI::Range(1, 10'000));
   app.add_flag("--fp16", o.fp16, "fp16 wire format");
   app.add_flag("--json", o.json, "one JSON object per row");
   app.add_option("--model", o.model, "sync this zoo model's gradients per tensor and fused")
       ->check(CLI::IsMember(model_names()));
-  app.add_option("--fusion-bytes", o.fusion_sizes,
-                 "--model: bucket sizes to time, comma-separated: \"auto\" (the spec's default) or bytes")
+  app.add_option(
+         "--fusion-bytes", o.fusion_sizes,
+         "--model: bucket sizes to time, comma-separated: \"auto\" (the spec's default) or bytes")
       ->delimiter(',')
       ->check(CLI::IsMember({"auto"}) | CLI::Range(std::int64_t(0), kMaxBytes));
   app.add_option("--write-auto-calibration", o.auto_calibration_out,
@@ -314,8 +335,9 @@ void check_options(const Options& o) {
   }
   if (o.max_bytes > max_buffer_bytes()) {
     throw InputError("--max-bytes: expected at most " + std::to_string(max_buffer_bytes()) +
-                     " (a quarter of this machine's " + format_bytes(double(usable_memory_bytes())) +
-                     "), got " + std::to_string(o.max_bytes));
+                     " (a quarter of this machine's " +
+                     format_bytes(double(usable_memory_bytes())) + "), got " +
+                     std::to_string(o.max_bytes));
   }
 }
 

@@ -64,9 +64,11 @@ void add_options(CLI::App& app, Args& args) {
   app.add_option("spec", args.spec, "experiment spec (JSON), see experiments/SPEC.md")
       ->required()
       ->check(CLI::ExistingFile);
-  app.add_option("--out", args.out, "output directory for metrics.jsonl, summary.json, checkpoint.bin")
+  app.add_option("--out", args.out,
+                 "output directory for metrics.jsonl, summary.json, checkpoint.bin")
       ->required();
-  app.add_option("--set", args.overrides, "override a spec key, e.g. --set train.epochs=1 (repeatable)")
+  app.add_option("--set", args.overrides,
+                 "override a spec key, e.g. --set train.epochs=1 (repeatable)")
       ->type_name("KEY=VALUE");
   auto* resume = app.add_flag(
       "--resume", args.resume,
@@ -87,17 +89,21 @@ void add_options(CLI::App& app, Args& args) {
 }
 
 void print_result(const lb::Spec& spec, const lb::TrainResult& r) {
-  std::printf("%s %s %s: test accuracy %.4f, final loss %.4f, %lld/%lld steps, %.1f s training, %.0f img/s\n",
-              spec.name.c_str(), spec.model.name.c_str(), std::string(lb::to_string(spec.train.precision)).c_str(),
-              r.test_accuracy, r.final_loss, static_cast<long long>(r.steps),
-              static_cast<long long>(r.total_steps), r.train_time_s, r.train_images_per_s);
+  std::printf(
+      "%s %s %s: test accuracy %.4f, final loss %.4f, %lld/%lld steps, %.1f s training, %.0f "
+      "img/s\n",
+      spec.name.c_str(), spec.model.name.c_str(),
+      std::string(lb::to_string(spec.train.precision)).c_str(), r.test_accuracy, r.final_loss,
+      static_cast<long long>(r.steps), static_cast<long long>(r.total_steps), r.train_time_s,
+      r.train_images_per_s);
   std::printf("weights_sha256 %s\n", r.weights_sha256.c_str());
 }
 
 int train(const Args& args) {
   const lb::Spec spec = lb::load_spec(args.spec, args.overrides);
   std::unique_ptr<lb::MpiCommunicator> world;
-  if (lb::launched_by_mpirun()) world = std::make_unique<lb::MpiCommunicator>(MPI_COMM_WORLD, spec.comm.timeout_s);
+  if (lb::launched_by_mpirun())
+    world = std::make_unique<lb::MpiCommunicator>(MPI_COMM_WORLD, spec.comm.timeout_s);
   const bool leader = !world || world->rank() == 0;
   lb::TrainOptions options;
   options.out = args.out;
@@ -111,14 +117,17 @@ int train(const Args& args) {
   lb::Trainer trainer(spec, options, std::cout);
   if (leader) {
     // A GPU run names rank 0's GPU, for the record of where it ran.
-    const std::string device = spec.device == lb::DeviceKind::cpu
-                                   ? ""
-                                   : ", " + lb::to_string(spec.device) + ": " + trainer.device_description();
-    std::printf("%s: %s on %s, %s, %s, global batch %lld, %d rank(s), seed %llu, %d threads%s\n",
-                spec.name.c_str(), spec.model.name.c_str(), lb::to_string(spec.data.dataset).c_str(),
-                std::string(lb::to_string(spec.train.precision)).c_str(), lb::to_string(spec.optimizer.name).c_str(),
-                static_cast<long long>(spec.train.global_batch), world ? world->size() : 1,
-                static_cast<unsigned long long>(spec.train.seed), lb::cpu::threads(), device.c_str());
+    const std::string device =
+        spec.device == lb::DeviceKind::cpu
+            ? ""
+            : ", " + lb::to_string(spec.device) + ": " + trainer.device_description();
+    std::printf(
+        "%s: %s on %s, %s, %s, global batch %lld, %d rank(s), seed %llu, %d threads%s\n",
+        spec.name.c_str(), spec.model.name.c_str(), lb::to_string(spec.data.dataset).c_str(),
+        std::string(lb::to_string(spec.train.precision)).c_str(),
+        lb::to_string(spec.optimizer.name).c_str(), static_cast<long long>(spec.train.global_batch),
+        world ? world->size() : 1, static_cast<unsigned long long>(spec.train.seed),
+        lb::cpu::threads(), device.c_str());
     std::fflush(stdout);
   }
   const lb::TrainResult result = trainer.run();
@@ -149,7 +158,8 @@ int main(int argc, char** argv) {
   } catch (const lb::InputError& e) {
     return lb::end_job_with_error(e.what(), 2);
   } catch (const lb::DivergedError& e) {
-    return lb::end_job_with_error("\nlb-train: error: " + std::string(e.what()), lb::kDivergedExitCode);
+    return lb::end_job_with_error("\nlb-train: error: " + std::string(e.what()),
+                                  lb::kDivergedExitCode);
   } catch (const std::exception& e) {
     return lb::end_job_with_error("\nlb-train: error: " + std::string(e.what()), 1);
   }

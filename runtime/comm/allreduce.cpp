@@ -138,8 +138,8 @@ Allreducer::Allreducer(Communicator& world, AllreduceConfig config)
   require_runtime_algorithm(config_.algorithm);
   check_group_size(config_.algorithm, n, group_size_);
   if (!config_.auto_rules.empty()) {
-    require_auto_calibration_fits(config_.auto_source, {config_.auto_ranks, config_.auto_group_size},
-                                  n, group_size_);
+    require_auto_calibration_fits(config_.auto_source,
+                                  {config_.auto_ranks, config_.auto_group_size}, n, group_size_);
   }
   const int r = world_.rank();
   group_ = world_.split(r / group_size_, r);
@@ -151,18 +151,23 @@ Allreducer::~Allreducer() = default;
 Algorithm Allreducer::resolve(Algorithm a, std::size_t bytes) const {
   if (a != Algorithm::automatic) return a;
   if (!config_.auto_rules.empty()) return rule_for(config_.auto_rules, std::int64_t(bytes));
-  return default_auto_choice(static_cast<std::int64_t>(bytes), config_.auto_small_bytes, group_size_,
-                             world_.size());
+  return default_auto_choice(static_cast<std::int64_t>(bytes), config_.auto_small_bytes,
+                             group_size_, world_.size());
 }
 
 void Allreducer::sum(std::span<float> data, Algorithm algorithm) {
   if (world_.size() == 1 || data.empty()) return;
   switch (resolve(algorithm, data.size_bytes())) {
-    case Algorithm::mpi: return world_.native_allreduce_sum(data);
-    case Algorithm::ring: return ring_allreduce(world_, data, config_.fp16_wire);
-    case Algorithm::hierarchical: return hierarchical(data);
-    case Algorithm::torus2d: return torus2d(data);
-    case Algorithm::automatic: break;
+    case Algorithm::mpi:
+      return world_.native_allreduce_sum(data);
+    case Algorithm::ring:
+      return ring_allreduce(world_, data, config_.fp16_wire);
+    case Algorithm::hierarchical:
+      return hierarchical(data);
+    case Algorithm::torus2d:
+      return torus2d(data);
+    case Algorithm::automatic:
+      break;
     default:  // simulator-only algorithms: refused by the constructor
       throw std::logic_error("Allreducer: " + to_string(algorithm) + " is simulator-only");
   }

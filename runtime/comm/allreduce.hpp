@@ -33,7 +33,7 @@ struct AllreduceConfig {
       : algorithm(a), group_size(group), fp16_wire(fp16), auto_small_bytes(small_bytes) {}
 
   Algorithm algorithm = Algorithm::ring;
-  int group_size = 0;        // 0 = ranks per node
+  int group_size = 0;  // 0 = ranks per node
   bool fp16_wire = false;
   // automatic: buffers below this go to MPI_Allreduce (latency-bound), larger
   // ones to hierarchical when there are several groups, else ring.
@@ -79,8 +79,8 @@ class Allreducer {
   Communicator& world_;
   AllreduceConfig config_;
   int group_size_;
-  std::unique_ptr<Communicator> group_;    // ranks of my group (a row)
-  std::unique_ptr<Communicator> column_;   // the same local index in every group
+  std::unique_ptr<Communicator> group_;   // ranks of my group (a row)
+  std::unique_ptr<Communicator> column_;  // the same local index in every group
 };
 
 // The ring building blocks, public for tests and for the NCCL backend's reuse.

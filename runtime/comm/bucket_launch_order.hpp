@@ -48,7 +48,8 @@ class BucketLaunchOrder {
   // this step (a tensor never reported: the step's collectives cannot match).
   void require_all_launched() const {
     for (std::size_t b = 0; b < complete_.size(); ++b) {
-      if (!complete_[b]) throw std::logic_error("gradient bucket " + std::to_string(b) + " never became ready");
+      if (!complete_[b])
+        throw std::logic_error("gradient bucket " + std::to_string(b) + " never became ready");
     }
   }
 

@@ -8,7 +8,9 @@ namespace {
 
 constexpr std::size_t kAlignValues = 64 / sizeof(float);
 
-std::size_t aligned(std::size_t values) { return (values + kAlignValues - 1) / kAlignValues * kAlignValues; }
+std::size_t aligned(std::size_t values) {
+  return (values + kAlignValues - 1) / kAlignValues * kAlignValues;
+}
 
 }  // namespace
 

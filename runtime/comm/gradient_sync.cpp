@@ -1,8 +1,8 @@
 #include "runtime/comm/gradient_sync.hpp"
 
 #include <chrono>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 
 #include "runtime/core/host.hpp"
 #include "runtime/core/reductions.hpp"
@@ -10,7 +10,8 @@
 namespace lb {
 namespace {
 
-std::vector<Bucket> plan_for(const std::vector<std::span<float>>& grads, std::int64_t fusion_bytes) {
+std::vector<Bucket> plan_for(const std::vector<std::span<float>>& grads,
+                             std::int64_t fusion_bytes) {
   std::vector<std::size_t> sizes;
   for (const auto& g : grads) sizes.push_back(g.size());
   return plan_buckets(sizes, fusion_bytes);
@@ -29,14 +30,15 @@ double thread_cpu_s() {
 
 }  // namespace
 
-std::int64_t resolve_fusion_bytes(std::optional<std::int64_t> configured, std::int64_t gradient_bytes,
-                                  const Allreducer& reducer) {
+std::int64_t resolve_fusion_bytes(std::optional<std::int64_t> configured,
+                                  std::int64_t gradient_bytes, const Allreducer& reducer) {
   // The ring a large bucket's all-reduce runs: all ranks, or the groups'
   // leaders (hierarchical) or one column (torus2d).
   const Algorithm large = reducer.resolve(reducer.config().algorithm, std::size_t(gradient_bytes));
   const int groups = reducer.ranks() / reducer.group_size();
   const bool grouped = large == Algorithm::hierarchical || large == Algorithm::torus2d;
-  const int ring_ranks = grouped && groups > 1 ? groups : reducer.ranks();  // one group: its own ring
+  const int ring_ranks =
+      grouped && groups > 1 ? groups : reducer.ranks();  // one group: its own ring
   FusionJob job;
   job.gradient_bytes = gradient_bytes;
   job.measured = reducer.config().measured_cost;
@@ -72,7 +74,8 @@ GradientSync::GradientSync(Allreducer& reducer, std::vector<std::span<float>> gr
       buffer_.push_back(arena->slice(tensors.front(), tensors.back()));
     } else {
       fused_.emplace_back(tensors.size() > 1 ? bucket.elements : 0);
-      buffer_.push_back(tensors.size() > 1 ? std::span<float>(fused_.back()) : grads_[tensors.front()]);
+      buffer_.push_back(tensors.size() > 1 ? std::span<float>(fused_.back())
+                                           : grads_[tensors.front()]);
     }
   }
   timings_.resize(buckets_.size());
@@ -134,7 +137,7 @@ void GradientSync::reduce_bucket(std::size_t b) {
   t.start_s = now_s() - step_start_;
   const double cpu_start = thread_cpu_s();
   try {
-    reducer_.sum(buffer_[b]);  // pre-scaled by launch()
+    reducer_.sum(buffer_[b]);     // pre-scaled by launch()
   } catch (const CommError& e) {  // name the bucket, as Horovod's stall inspector does
     throw CommError(std::string(e.what()) + " (gradient bucket " + std::to_string(b) + " of " +
                     std::to_string(buckets_.size()) + ", " + std::to_string(t.bytes) + " bytes)");

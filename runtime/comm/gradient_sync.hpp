@@ -45,8 +45,8 @@ struct BucketTiming {
 // shared-memory rule (this machine's last-level cache over the ranks), else
 // the ring a large bucket runs on (all ranks, or the groups' leaders) over
 // the network, or comm.auto_calibration's measured cost.
-std::int64_t resolve_fusion_bytes(std::optional<std::int64_t> configured, std::int64_t gradient_bytes,
-                                  const Allreducer& reducer);
+std::int64_t resolve_fusion_bytes(std::optional<std::int64_t> configured,
+                                  std::int64_t gradient_bytes, const Allreducer& reducer);
 
 class GradientSync {
  public:
@@ -85,11 +85,13 @@ class GradientSync {
   Allreducer& reducer_;
   std::vector<std::span<float>> grads_;
   std::vector<Bucket> buckets_;
-  BucketLaunchOrder order_;                  // buckets launch strictly in order
-  bool in_arena_;                            // buckets are arena slices: nothing to pack
-  std::vector<std::vector<float>> fused_;    // not in an arena, per bucket of several tensors: its packed storage
-  std::vector<std::span<float>> buffer_;     // per bucket: what is all-reduced (arena slice, fused_ or the tensor)
-  float inverse_ranks_;                      // 1/N: summing pre-scaled values gives the mean
+  BucketLaunchOrder order_;  // buckets launch strictly in order
+  bool in_arena_;            // buckets are arena slices: nothing to pack
+  std::vector<std::vector<float>>
+      fused_;  // not in an arena, per bucket of several tensors: its packed storage
+  std::vector<std::span<float>>
+      buffer_;           // per bucket: what is all-reduced (arena slice, fused_ or the tensor)
+  float inverse_ranks_;  // 1/N: summing pre-scaled values gives the mean
   std::vector<BucketTiming> timings_;
   bool overlap_;
   bool measure_local_norm_ = false;

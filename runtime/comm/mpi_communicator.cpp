@@ -2,8 +2,8 @@
 
 #include <chrono>
 #include <climits>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -147,8 +147,8 @@ void MpiCommunicator::post(std::span<std::byte> bytes, int peer, bool is_send,
   }
 }
 
-void MpiCommunicator::sendrecv(std::span<const std::byte> send, int dest,
-                               std::span<std::byte> recv, int src, const char* what) {
+void MpiCommunicator::sendrecv(std::span<const std::byte> send, int dest, std::span<std::byte> recv,
+                               int src, const char* what) {
   std::vector<MPI_Request> requests;
   post(recv, src, false, requests);
   post({const_cast<std::byte*>(send.data()), send.size()}, dest, true, requests);
@@ -169,8 +169,8 @@ void MpiCommunicator::recv(std::span<std::byte> bytes, int src, const char* what
 
 void MpiCommunicator::native_allreduce_sum(std::span<float> data) {
   MPI_Request r;
-  LB_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data.data(), count_of(data.size()), MPI_FLOAT,
-                              MPI_SUM, comm_, &r));
+  LB_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data.data(), count_of(data.size()), MPI_FLOAT, MPI_SUM,
+                              comm_, &r));
   wait(&r, 1, -1, "MPI_Allreduce");
 }
 

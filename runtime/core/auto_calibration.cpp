@@ -41,7 +41,8 @@ std::vector<AutoRule> fastest_rules(const std::vector<SizeTimings>& timings) {
   return rules;
 }
 
-nlohmann::json auto_calibration_json(const AutoCalibration& c, const std::vector<SizeTimings>& measured) {
+nlohmann::json auto_calibration_json(const AutoCalibration& c,
+                                     const std::vector<SizeTimings>& measured) {
   nlohmann::json rules = nlohmann::json::array();
   for (const AutoRule& r : c.rules) {
     nlohmann::json rule{{"algorithm", to_string(r.algorithm)}};
@@ -49,9 +50,10 @@ nlohmann::json auto_calibration_json(const AutoCalibration& c, const std::vector
     rules.push_back(rule);
   }
   nlohmann::json sizes = nlohmann::json::array();
-  for (const SizeTimings& t : measured) sizes.push_back({{"bytes", t.bytes}, {"seconds", t.seconds}});
-  return {{"format", kAutoCalibrationFormat}, {"ranks", c.ranks},   {"group_size", c.group_size},
-          {"fp16_wire", c.fp16_wire},         {"rules", rules},     {"measured", sizes}};
+  for (const SizeTimings& t : measured)
+    sizes.push_back({{"bytes", t.bytes}, {"seconds", t.seconds}});
+  return {{"format", kAutoCalibrationFormat}, {"ranks", c.ranks}, {"group_size", c.group_size},
+          {"fp16_wire", c.fp16_wire},         {"rules", rules},   {"measured", sizes}};
 }
 
 bool auto_calibration_fits(AutoCalibrationShape measured, int ranks, int group_size) {
@@ -75,16 +77,18 @@ std::optional<AllreduceCost> fit_allreduce_cost(const std::vector<SizeTimings>& 
   const SizeTimings& small = timings.front();
   const SizeTimings& large = timings.back();
   const SizeTimings& below_large = timings[timings.size() - 2];
-  const double per_byte =
-      (fastest_seconds(large) - fastest_seconds(below_large)) / double(large.bytes - below_large.bytes);
+  const double per_byte = (fastest_seconds(large) - fastest_seconds(below_large)) /
+                          double(large.bytes - below_large.bytes);
   if (!(per_byte > 0) || !std::isfinite(per_byte)) return std::nullopt;
-  return AllreduceCost{std::max(0.0, fastest_seconds(small) - per_byte * double(small.bytes)), per_byte};
+  return AllreduceCost{std::max(0.0, fastest_seconds(small) - per_byte * double(small.bytes)),
+                       per_byte};
 }
 
 namespace {
 
 // The file's "measured" list: sizes increasing, every time positive.
-std::vector<SizeTimings> read_measured(const std::filesystem::path& file, const nlohmann::json& list) {
+std::vector<SizeTimings> read_measured(const std::filesystem::path& file,
+                                       const nlohmann::json& list) {
   if (!list.is_array()) bad_file(file, "measured: expected an array");
   std::vector<SizeTimings> timings;
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -96,7 +100,8 @@ std::vector<SizeTimings> read_measured(const std::filesystem::path& file, const 
     }
     for (const auto& [name, seconds] : list[i].at("seconds").items()) {
       const double s = seconds.get<double>();
-      if (!(s > 0) || !std::isfinite(s)) bad_file(file, where + ".seconds." + name + ": must be a positive time");
+      if (!(s > 0) || !std::isfinite(s))
+        bad_file(file, where + ".seconds." + name + ": must be a positive time");
       t.seconds[name] = s;
     }
     if (t.seconds.empty()) bad_file(file, where + ".seconds: no algorithm timed");
@@ -120,7 +125,8 @@ AutoCalibration load_auto_calibration(const std::filesystem::path& file) {
   }
   if (!j.is_object() || j.value("format", "") != kAutoCalibrationFormat) {
     bad_file(file, std::string("not an auto calibration file (expected \"format\": \"") +
-                       kAutoCalibrationFormat + "\"; write one with allreduce-bench --write-auto-calibration)");
+                       kAutoCalibrationFormat +
+                       "\"; write one with allreduce-bench --write-auto-calibration)");
   }
   AutoCalibration c;
   try {
@@ -134,11 +140,13 @@ AutoCalibration load_auto_calibration(const std::filesystem::path& file) {
       AutoRule r;
       const std::string name = rules[i].at("algorithm").get<std::string>();
       const std::optional<Algorithm> algorithm = parse_choice<Algorithm>(name);
-      if (algorithm == Algorithm::automatic) bad_file(file, where + ".algorithm: a rule must name a concrete algorithm");
+      if (algorithm == Algorithm::automatic)
+        bad_file(file, where + ".algorithm: a rule must name a concrete algorithm");
       if (!algorithm) bad_file(file, where + ".algorithm: unknown algorithm \"" + name + "\"");
       r.algorithm = *algorithm;
       if (!runs_in_runtime(r.algorithm)) {
-        bad_file(file, where + ".algorithm: \"" + name + "\" is simulator-only, lb-train cannot run it");
+        bad_file(file,
+                 where + ".algorithm: \"" + name + "\" is simulator-only, lb-train cannot run it");
       }
       const bool last = i + 1 == rules.size();
       if (rules[i].contains("below_bytes") == last) {
@@ -147,13 +155,15 @@ AutoCalibration load_auto_calibration(const std::filesystem::path& file) {
       }
       if (!last) {
         r.below_bytes = rules[i].at("below_bytes").get<std::int64_t>();
-        if (r.below_bytes <= 0 || (!c.rules.empty() && r.below_bytes <= c.rules.back().below_bytes)) {
+        if (r.below_bytes <= 0 ||
+            (!c.rules.empty() && r.below_bytes <= c.rules.back().below_bytes)) {
           bad_file(file, where + ".below_bytes: must be positive and larger than the rule before");
         }
       }
       c.rules.push_back(r);
     }
-    if (j.contains("measured")) c.measured_cost = fit_allreduce_cost(read_measured(file, j["measured"]));
+    if (j.contains("measured"))
+      c.measured_cost = fit_allreduce_cost(read_measured(file, j["measured"]));
   } catch (const nlohmann::json::exception& e) {
     bad_file(file, std::string("missing or mistyped field: ") + e.what());
   }

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,7 +48,8 @@ std::vector<AutoRule> fastest_rules(const std::vector<SizeTimings>& timings);
 
 // The file's JSON: format, ranks, group_size, fp16_wire, rules, and the
 // measurements they came from.
-nlohmann::json auto_calibration_json(const AutoCalibration& c, const std::vector<SizeTimings>& measured);
+nlohmann::json auto_calibration_json(const AutoCalibration& c,
+                                     const std::vector<SizeTimings>& measured);
 
 // What a calibration file was measured with: it holds only for a job with
 // the same ranks and group size.

@@ -13,7 +13,9 @@
 namespace lb {
 
 template <class E>
-concept NamedChoice = std::is_enum_v<E> && requires(E e) { choices(e); };
+concept NamedChoice = std::is_enum_v<E> && requires(E e) {
+  choices(e);
+};
 
 // The name of `value` ("?" for a value outside the table).
 template <NamedChoice E>

@@ -11,8 +11,9 @@ namespace lb {
 namespace {
 
 // lb-train's algorithms; the others are models of NCCL and MPI libraries.
-constexpr Algorithm kRuntimeAlgorithms[] = {Algorithm::mpi, Algorithm::ring, Algorithm::hierarchical,
-                                            Algorithm::torus2d, Algorithm::automatic};
+constexpr Algorithm kRuntimeAlgorithms[] = {Algorithm::mpi, Algorithm::ring,
+                                            Algorithm::hierarchical, Algorithm::torus2d,
+                                            Algorithm::automatic};
 
 std::string runtime_names() {
   std::string text;
@@ -23,7 +24,8 @@ std::string runtime_names() {
 }  // namespace
 
 bool runs_in_runtime(Algorithm a) {
-  return std::find(std::begin(kRuntimeAlgorithms), std::end(kRuntimeAlgorithms), a) != std::end(kRuntimeAlgorithms);
+  return std::find(std::begin(kRuntimeAlgorithms), std::end(kRuntimeAlgorithms), a) !=
+         std::end(kRuntimeAlgorithms);
 }
 
 void require_runtime_algorithm(Algorithm a) {

@@ -78,9 +78,11 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
   const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
   try {
-    if (::fchmod(fd, 0644) != 0) throw std::runtime_error("cannot chmod " + tmp + ": " + std::strerror(errno));
+    if (::fchmod(fd, 0644) != 0)
+      throw std::runtime_error("cannot chmod " + tmp + ": " + std::strerror(errno));
     write_all(fd, bytes, tmp);
-    if (::fsync(fd) != 0) throw std::runtime_error("cannot sync " + tmp + ": " + std::strerror(errno));
+    if (::fsync(fd) != 0)
+      throw std::runtime_error("cannot sync " + tmp + ": " + std::strerror(errno));
   } catch (...) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -111,11 +113,13 @@ void check_output_directory(const std::filesystem::path& dir, std::string_view o
     existing = parent;
   }
   if (!std::filesystem::is_directory(existing, ec)) {
-    throw InputError(name + ": " + (existing == dir ? "is not a directory"
-                                                   : existing.string() + " is not a directory"));
+    throw InputError(
+        name + ": " +
+        (existing == dir ? "is not a directory" : existing.string() + " is not a directory"));
   }
   if (::access(existing.c_str(), W_OK | X_OK) != 0) {
-    throw InputError(name + ": cannot write in " + existing.string() + " (" + std::strerror(errno) + ")");
+    throw InputError(name + ": cannot write in " + existing.string() + " (" + std::strerror(errno) +
+                     ")");
   }
 }
 

@@ -103,8 +103,8 @@ inline std::int64_t auto_fusion_bytes(std::int64_t gradient_bytes, const Allredu
 
 // Shared memory: the largest bucket within the node's ranks' share of the
 // last-level cache and the overlap bound (no cache size known: the overlap bound).
-inline std::int64_t shared_memory_fusion_bytes(std::int64_t gradient_bytes, std::int64_t cache_bytes,
-                                               int ranks_on_node) {
+inline std::int64_t shared_memory_fusion_bytes(std::int64_t gradient_bytes,
+                                               std::int64_t cache_bytes, int ranks_on_node) {
   double bytes = overlap_bound(gradient_bytes);
   if (cache_bytes > 0) bytes = std::min(bytes, double(cache_bytes) / std::max(ranks_on_node, 1));
   return whole_mib_at_least_the_floor(bytes);
@@ -116,9 +116,9 @@ inline std::int64_t auto_fusion_bytes(std::int64_t gradient_bytes, const FusionR
 
 // What "auto" knows of the job that runs the buckets.
 struct FusionJob {
-  std::int64_t gradient_bytes = 0;               // the whole gradient set, fp32
-  std::optional<AllreduceCost> measured;         // comm.auto_calibration's, when given
-  FusionRing ring;                               // the ring a large bucket runs on
+  std::int64_t gradient_bytes = 0;        // the whole gradient set, fp32
+  std::optional<AllreduceCost> measured;  // comm.auto_calibration's, when given
+  FusionRing ring;                        // the ring a large bucket runs on
   // > 0: all ranks share one CPU node whose last-level cache is this big.
   std::int64_t shared_cache_bytes = 0;
   int ranks_on_node = 1;
@@ -128,16 +128,18 @@ struct FusionJob {
 // the latency rule with the measured cost, or else with the ring's figures;
 // on one CPU node the shared-memory rule instead, or with a measured cost
 // the smaller of the two.
-inline std::int64_t resolve_fusion_bytes(std::optional<std::int64_t> configured, const FusionJob& job) {
+inline std::int64_t resolve_fusion_bytes(std::optional<std::int64_t> configured,
+                                         const FusionJob& job) {
   if (configured) return *configured;
   if (job.shared_cache_bytes > 0 && !job.measured) {
-    return shared_memory_fusion_bytes(job.gradient_bytes, job.shared_cache_bytes, job.ranks_on_node);
+    return shared_memory_fusion_bytes(job.gradient_bytes, job.shared_cache_bytes,
+                                      job.ranks_on_node);
   }
   const std::int64_t by_latency =
       auto_fusion_bytes(job.gradient_bytes, job.measured ? *job.measured : ring_cost(job.ring));
   if (job.shared_cache_bytes > 0) {
-    return std::min(by_latency,
-                    shared_memory_fusion_bytes(job.gradient_bytes, job.shared_cache_bytes, job.ranks_on_node));
+    return std::min(by_latency, shared_memory_fusion_bytes(
+                                    job.gradient_bytes, job.shared_cache_bytes, job.ranks_on_node));
   }
   return by_latency;
 }

@@ -17,7 +17,7 @@ half_bits float_to_half_portable(float value) {
     return static_cast<half_bits>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
   }
   if (abs >= 0x477ff000u) return static_cast<half_bits>(sign | 0x7c00u);  // rounds to inf
-  if (abs < 0x38800000u) {  // result is subnormal or zero
+  if (abs < 0x38800000u) {                           // result is subnormal or zero
     const std::uint32_t shift = 126u - (abs >> 23);  // right shift onto the 2^-24 grid
     if (shift > 25u) return static_cast<half_bits>(sign);
     const std::uint32_t mantissa = (abs & 0x7fffffu) | 0x800000u;

@@ -22,7 +22,7 @@ void to_half(std::span<const float> in, std::span<half_bits> out);
 void from_half(std::span<const half_bits> in, std::span<float> out);
 
 inline constexpr float kHalfMax = 65504.0f;
-inline constexpr float kHalfMinNormal = 6.103515625e-05f;      // 2^-14
+inline constexpr float kHalfMinNormal = 6.103515625e-05f;            // 2^-14
 inline constexpr float kHalfMinSubnormal = 5.9604644775390625e-08f;  // 2^-24
 
 }  // namespace lb

@@ -186,7 +186,8 @@ class StrictChecks {
         if (levels_.size() >= std::size_t(std::max(max_depth_, 0))) {
           std::string at = display_path(path());
           if (at.size() > 60) at = at.substr(0, 57) + "...";
-          throw JsonTextError("nested deeper than " + std::to_string(max_depth_) + " levels at " + at);
+          throw JsonTextError("nested deeper than " + std::to_string(max_depth_) + " levels at " +
+                              at);
         }
         levels_.push_back({event == json::parse_event_t::object_start, {}, {}, 0});
         break;

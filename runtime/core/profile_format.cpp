@@ -11,20 +11,20 @@ using json = nlohmann::json;
 const NumberRange kSeconds = NumberRange::at_least(0);
 
 json layer_json(const ProfileLayer& l) {
-  return {{"name", l.name},           {"kind", l.kind},           {"params", l.params},
-          {"forward_flops", l.forward_flops}, {"forward_s", l.forward_s}, {"backward_s", l.backward_s}};
+  return {{"name", l.name},           {"kind", l.kind},
+          {"params", l.params},       {"forward_flops", l.forward_flops},
+          {"forward_s", l.forward_s}, {"backward_s", l.backward_s}};
 }
 
 json comm_json(const ProfileComm& c) {
-  return {{"algorithm", c.algorithm},       {"fusion_bytes", c.fusion_bytes},
+  return {{"algorithm", c.algorithm},           {"fusion_bytes", c.fusion_bytes},
           {"fp16_gradients", c.fp16_gradients}, {"overlap", c.overlap},
-          {"group_size", c.group_size},     {"buckets", c.buckets}};
+          {"group_size", c.group_size},         {"buckets", c.buckets}};
 }
 
 json allreduce_json(const ProfileAllreduce& a) {
   return {{"algorithm", a.algorithm}, {"bytes", a.bytes}, {"ranks", a.ranks},
-          {"median_s", a.median_s},   {"count", a.count},
-          {"median_cpu_s", a.median_cpu_s}};
+          {"median_s", a.median_s},   {"count", a.count}, {"median_cpu_s", a.median_cpu_s}};
 }
 
 // The array at `key` (required or not), each element read by `read_one`.
@@ -135,7 +135,8 @@ Profile read_profile(const json& doc) {
   if (order != nullptr) {
     if (!order->is_array()) throw SpecError("gradient_order", "expected an array of layer names");
     for (const auto& name : *order) {
-      if (!name.is_string()) throw SpecError("gradient_order", "expected layer names, got " + brief(name));
+      if (!name.is_string())
+        throw SpecError("gradient_order", "expected layer names, got " + brief(name));
       p.gradient_order.push_back(name.get<std::string>());
     }
   }
@@ -151,15 +152,28 @@ json to_json(const Profile& p) {
   json layers = json::array(), reduces = json::array();
   for (const auto& l : p.layers) layers.push_back(layer_json(l));
   for (const auto& a : p.allreduce) reduces.push_back(allreduce_json(a));
-  json doc{{"format", kProfileFormat}, {"version", kProfileVersion}, {"model", p.model},
-           {"device", p.device},       {"precision", p.precision},    {"threads", p.threads},
-           {"per_rank_batch", p.per_rank_batch}, {"ranks", p.ranks},  {"optimizer", p.optimizer},
-           {"comm", comm_json(p.comm)}, {"steps", p.steps},           {"layers", layers},
-           {"gradient_order", p.gradient_order}, {"forward_s", p.forward_s},
-           {"backward_s", p.backward_s}, {"exposed_comm_s", p.exposed_comm_s},
-           {"optimizer_s", p.optimizer_s}, {"data_wait_s", p.data_wait_s},
-           {"data_prepare_s", p.data_prepare_s}, {"step_s", p.step_s},
-           {"compute_cv", p.compute_cv}, {"allreduce", reduces}};
+  json doc{{"format", kProfileFormat},
+           {"version", kProfileVersion},
+           {"model", p.model},
+           {"device", p.device},
+           {"precision", p.precision},
+           {"threads", p.threads},
+           {"per_rank_batch", p.per_rank_batch},
+           {"ranks", p.ranks},
+           {"optimizer", p.optimizer},
+           {"comm", comm_json(p.comm)},
+           {"steps", p.steps},
+           {"layers", layers},
+           {"gradient_order", p.gradient_order},
+           {"forward_s", p.forward_s},
+           {"backward_s", p.backward_s},
+           {"exposed_comm_s", p.exposed_comm_s},
+           {"optimizer_s", p.optimizer_s},
+           {"data_wait_s", p.data_wait_s},
+           {"data_prepare_s", p.data_prepare_s},
+           {"step_s", p.step_s},
+           {"compute_cv", p.compute_cv},
+           {"allreduce", reduces}};
   if (!p.device_name.empty()) doc["device_name"] = p.device_name;
   if (p.ranks_per_node > 0) doc["ranks_per_node"] = p.ranks_per_node;
   if (p.node_cores > 0) doc["node_cores"] = p.node_cores;

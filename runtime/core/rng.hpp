@@ -15,7 +15,9 @@ constexpr std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-constexpr std::uint64_t mix(std::uint64_t a, std::uint64_t b) { return splitmix64(a ^ splitmix64(b)); }
+constexpr std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  return splitmix64(a ^ splitmix64(b));
+}
 constexpr std::uint64_t mix(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
   return mix(mix(a, b), c);
 }

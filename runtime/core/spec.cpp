@@ -53,7 +53,8 @@ void read_interval(ObjectReader& r, std::string_view key, std::vector<double>& o
                    const NumberRange& range) {
   r.read(key, out, range);
   if (out.size() != 2 || out[0] > out[1]) {
-    throw SpecError(r.path_of(key), "expected [low, high] with low <= high, got " + brief(json(out)));
+    throw SpecError(r.path_of(key),
+                    "expected [low, high] with low <= high, got " + brief(json(out)));
   }
 }
 
@@ -207,7 +208,8 @@ void read_fusion_bytes(ObjectReader& r, std::optional<std::int64_t>& out) {
   if (value == nullptr) return;
   if (value->is_string()) {
     if (*value != "auto") {
-      throw SpecError(r.path_of("fusion_bytes"), "expected \"auto\" or a size in bytes, got " + value->dump());
+      throw SpecError(r.path_of("fusion_bytes"),
+                      "expected \"auto\" or a size in bytes, got " + value->dump());
     }
     out.reset();
     return;
@@ -245,8 +247,9 @@ void check_torus_dims(const ObjectReader& r, const ClusterSpec& c) {
                     "expected an integer >= 1, got " + format_number(c.torus_dims[i]));
   }
   if (c.torus_dims.size() > 3 || (c.topology == Topology::torus && c.torus_dims.empty())) {
-    throw SpecError(r.path_of("torus_dims"), "expected 1 to 3 dimensions for topology \"torus\", got " +
-                                                 std::to_string(c.torus_dims.size()));
+    throw SpecError(r.path_of("torus_dims"),
+                    "expected 1 to 3 dimensions for topology \"torus\", got " +
+                        std::to_string(c.torus_dims.size()));
   }
   double nodes = 1;  // each dimension <= 2^20, so the product of 3 is exact in a double
   for (double d : c.torus_dims) nodes *= d;
@@ -260,7 +263,8 @@ void check_torus_dims(const ObjectReader& r, const ClusterSpec& c) {
 void read_rate(ObjectReader& r, std::string_view key, double& out) {
   r.read(key, out, NumberRange::closed(0, 1e12));
   if (out > 0 && out < 1e-3) {
-    throw SpecError(r.path_of(key), "expected 0 or a rate >= 0.001 images/s, got " + format_number(out));
+    throw SpecError(r.path_of(key),
+                    "expected 0 or a rate >= 0.001 images/s, got " + format_number(out));
   }
 }
 
@@ -335,30 +339,31 @@ json data_json(const DataSpec& d) {
 
 json train_json(const TrainSpec& t) {
   const LossScaleSpec& s = t.loss_scale;
-  return {{"epochs", t.epochs},
-          {"global_batch", t.global_batch},
-          {"precision", std::string(to_string(t.precision))},
-          {"seed", t.seed},
-          {"threads", t.threads},
-          {"conv_algorithm", to_string(t.conv_algorithm)},
-          {"label_smoothing", t.label_smoothing},
-          {"log_every_steps", t.log_every_steps},
-          {"eval_every_epochs", t.eval_every_epochs},
-          {"bn_recalibration_images", t.bn_recalibration_images},
-          {"bn_ghost_batch", t.bn_ghost_batch},
-          {"checkpoint_every_epochs", t.checkpoint_every_epochs},
-          {"stop_at", t.stop_at.enabled() ? json{{t.stop_at.metric, t.stop_at.value}} : json::object()},
-          {"noise_scale_every", t.noise_scale_every},
-          {"noise_scale_ema", t.noise_scale_ema},
-          {"init_from", t.init_from},
-          {"loss_scale",
-           {{"mode", to_string(s.mode)},
-            {"init", s.init},
-            {"growth_interval", s.growth_interval},
-            {"growth_factor", s.growth_factor},
-            {"backoff_factor", s.backoff_factor},
-            {"min", s.min},
-            {"max", s.max}}}};
+  return {
+      {"epochs", t.epochs},
+      {"global_batch", t.global_batch},
+      {"precision", std::string(to_string(t.precision))},
+      {"seed", t.seed},
+      {"threads", t.threads},
+      {"conv_algorithm", to_string(t.conv_algorithm)},
+      {"label_smoothing", t.label_smoothing},
+      {"log_every_steps", t.log_every_steps},
+      {"eval_every_epochs", t.eval_every_epochs},
+      {"bn_recalibration_images", t.bn_recalibration_images},
+      {"bn_ghost_batch", t.bn_ghost_batch},
+      {"checkpoint_every_epochs", t.checkpoint_every_epochs},
+      {"stop_at", t.stop_at.enabled() ? json{{t.stop_at.metric, t.stop_at.value}} : json::object()},
+      {"noise_scale_every", t.noise_scale_every},
+      {"noise_scale_ema", t.noise_scale_ema},
+      {"init_from", t.init_from},
+      {"loss_scale",
+       {{"mode", to_string(s.mode)},
+        {"init", s.init},
+        {"growth_interval", s.growth_interval},
+        {"growth_factor", s.growth_factor},
+        {"backoff_factor", s.backoff_factor},
+        {"min", s.min},
+        {"max", s.max}}}};
 }
 
 json optimizer_json(const OptimizerSpec& o) {
@@ -387,10 +392,14 @@ json optimizer_json(const OptimizerSpec& o) {
 
 json comm_json(const CommSpec& c) {
   return {
-      {"algorithm", to_string(c.algorithm)}, {"group_size", c.group_size},
-      {"fusion_bytes", c.fusion_bytes ? json(*c.fusion_bytes) : json("auto")}, {"overlap", c.overlap},
-      {"fp16_gradients", c.fp16_gradients}, {"timeout_s", c.timeout_s},
-      {"auto_small_bytes", c.auto_small_bytes}, {"auto_calibration", c.auto_calibration},
+      {"algorithm", to_string(c.algorithm)},
+      {"group_size", c.group_size},
+      {"fusion_bytes", c.fusion_bytes ? json(*c.fusion_bytes) : json("auto")},
+      {"overlap", c.overlap},
+      {"fp16_gradients", c.fp16_gradients},
+      {"timeout_s", c.timeout_s},
+      {"auto_small_bytes", c.auto_small_bytes},
+      {"auto_calibration", c.auto_calibration},
   };
 }
 
@@ -474,7 +483,8 @@ void check_utf8(const std::string& assignment) {
 Algorithm parse_algorithm(const std::string& name) {
   if (const auto a = parse_choice<Algorithm>(name)) return *a;
   std::string names;
-  for (std::string_view n : choice_names<Algorithm>()) names += (names.empty() ? "" : ", ") + std::string(n);
+  for (std::string_view n : choice_names<Algorithm>())
+    names += (names.empty() ? "" : ", ") + std::string(n);
   throw SpecError("comm.algorithm", "expected one of " + names + ", got \"" + name + "\"");
 }
 

@@ -5,11 +5,10 @@
 // values with a SpecError naming the JSON path (e.g. "optimizer.lars.eta").
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "runtime/core/precision.hpp"
 #include "runtime/core/spec_choices.hpp"
@@ -29,7 +28,7 @@ struct ModelSpec {
 };
 
 struct AugmentSpec {
-  int crop_padding = 2;        // random crop after zero padding by this many pixels; 0 = off
+  int crop_padding = 2;  // random crop after zero padding by this many pixels; 0 = off
   bool horizontal_flip = true;
 };
 
@@ -47,8 +46,8 @@ struct SyntheticSpec {  // data.dataset synthetic: random images, for benchmarks
 struct ImageSpec {
   int size = 224;    // output height and width
   int resize = 256;  // evaluation: shorter side resized to this, then a center crop of `size`
-  std::vector<double> scale{0.08, 1.0};       // random-resized crop: area fraction range
-  std::vector<double> ratio{0.75, 4.0 / 3.0};  // random-resized crop: aspect ratio range
+  std::vector<double> scale{0.08, 1.0};           // random-resized crop: area fraction range
+  std::vector<double> ratio{0.75, 4.0 / 3.0};     // random-resized crop: aspect ratio range
   std::vector<double> mean{0.485, 0.456, 0.406};  // per-channel (R, G, B), of x / 255
   std::vector<double> std{0.229, 0.224, 0.225};
 };
@@ -61,8 +60,8 @@ struct DataSpec {
   // by validation_seed alone so that every run of a study holds out the same.
   std::int64_t validation_images = 0;
   std::uint64_t validation_seed = 1;
-  int prefetch = 4;               // depth of the prefetch queue, in batches
-  int workers = 1;                // input pipeline threads
+  int prefetch = 4;  // depth of the prefetch queue, in batches
+  int workers = 1;   // input pipeline threads
   AugmentSpec augment;
   SyntheticSpec synthetic;
   std::string root;          // imagefolder: ROOT/{train,val}/CLASS/*.jpg
@@ -78,8 +77,8 @@ inline constexpr double kMaxLossScale = 0x1p64;
 
 struct LossScaleSpec {
   LossScaleMode mode = LossScaleMode::dynamic;  // none: fp16 without scaling
-  double init = 65536.0;         // starting scale (dynamic) or the scale (static)
-  int growth_interval = 2000;    // clean steps before the scale doubles
+  double init = 65536.0;                        // starting scale (dynamic) or the scale (static)
+  int growth_interval = 2000;                   // clean steps before the scale doubles
   double growth_factor = 2.0;
   double backoff_factor = 0.5;
   double min = 1.0;
@@ -89,7 +88,8 @@ struct LossScaleSpec {
 // train.stop_at: end the run at the first evaluation whose `metric` reaches
 // `value` (at least it for accuracies, at most it for losses).
 struct StopAtSpec {
-  std::string metric;  // "" = never | validation_accuracy | validation_loss | test_accuracy | test_loss
+  std::string
+      metric;  // "" = never | validation_accuracy | validation_loss | test_accuracy | test_loss
   double value = 0;
   bool enabled() const { return !metric.empty(); }
 };
@@ -99,7 +99,7 @@ struct TrainSpec {
   std::int64_t global_batch = 256;
   Precision precision = Precision::fp16;
   std::uint64_t seed = 1;
-  int threads = 0;  // CPU threads; 0 = all cores
+  int threads = 0;                                         // CPU threads; 0 = all cores
   ConvAlgorithm conv_algorithm = ConvAlgorithm::winograd;  // CPU backend
   double label_smoothing = 0.0;
   int log_every_steps = 20;
@@ -127,18 +127,18 @@ struct LrSpec {
   double base = 0.1;  // learning rate per 256 images (scaled linearly with the global batch)
   bool scale_with_batch = true;
   double warmup_epochs = 0;
-  double warmup_start = 0;           // warm-up starts at this fraction of the peak lr
+  double warmup_start = 0;  // warm-up starts at this fraction of the peak lr
   LrDecay decay = LrDecay::poly;
   double poly_power = 2.0;
-  std::vector<double> step_epochs;   // decay == step: epochs at which lr *= step_gamma
+  std::vector<double> step_epochs;  // decay == step: epochs at which lr *= step_gamma
   double step_gamma = 0.1;
-  double min = 0.0;                  // floor of the decayed lr
+  double min = 0.0;  // floor of the decayed lr
 };
 
 struct LarsSpec {
-  double eta = 0.001;     // trust coefficient
-  double epsilon = 1e-9;  // guards ||g|| + beta*||w|| against 0
-  bool clip = false;      // LARC clipping: effective lr = min(local lr, lr)
+  double eta = 0.001;              // trust coefficient
+  double epsilon = 1e-9;           // guards ||g|| + beta*||w|| against 0
+  bool clip = false;               // LARC clipping: effective lr = min(local lr, lr)
   bool skip_bias_and_norm = true;  // bias and BatchNorm parameters use plain SGD
 };
 
@@ -154,7 +154,7 @@ struct OptimizerSpec {
 
 struct CommSpec {  // used by multi-rank runs (issue 4); validated now
   Algorithm algorithm = Algorithm::automatic;
-  int group_size = 0;              // ranks per group for hierarchical; 0 = ranks per node
+  int group_size = 0;  // ranks per group for hierarchical; 0 = ranks per node
   // Gradient bucket size in fp32 bytes, 0 = one tensor per bucket; nullopt =
   // "auto" (core/fusion_rule.hpp, resolved by lb-train and the simulator).
   std::optional<std::int64_t> fusion_bytes;
@@ -169,7 +169,7 @@ struct CommSpec {  // used by multi-rank runs (issue 4); validated now
   std::string auto_calibration;
 };
 
-struct LinkSpec {  // one class of link in the simulated cluster
+struct LinkSpec {               // one class of link in the simulated cluster
   double bandwidth_gbps = 100;  // per direction (links are full duplex)
   double latency_us = 5;        // one-way latency a message sees crossing this class
 };
@@ -177,30 +177,30 @@ struct LinkSpec {  // one class of link in the simulated cluster
 // The cluster simulate-scaling models. Never read by lb-train. Every key is
 // documented in experiments/SPEC.md ("cluster"), with the sources of the defaults.
 struct ClusterSpec {
-  std::string gpu = "V100";     // a profile in experiments/devices/ (case-insensitive)
+  std::string gpu = "V100";  // a profile in experiments/devices/ (case-insensitive)
   int gpus_per_node = 8;
-  int nodes = 0;                // 0 = as many as the GPU count asks for
+  int nodes = 0;  // 0 = as many as the GPU count asks for
   // GPU <-> node switch; intra-node messages cross two. V100 SXM2 NVLink 2:
   // 6 links x 25 GB/s = 150 GB/s = 1,200 Gbit/s per direction.
   LinkSpec intra{1200, 2};
-  LinkSpec nic{100, 5};         // one network interface
-  int nics_per_node = 1;        // divides gpus_per_node; GPUs share them in blocks
+  LinkSpec nic{100, 5};               // one network interface
+  int nics_per_node = 1;              // divides gpus_per_node; GPUs share them in blocks
   NicPath nic_path = NicPath::intra;  // does NIC traffic cross the GPU's intra link
   Topology topology = Topology::single_switch;
-  int nodes_per_leaf = 16;          // fat trees: nodes under one leaf switch
-  double oversubscription = 1;      // fat trees: leaf down-link / up-link bandwidth
-  double uplink_latency_us = 1;     // fat trees: extra latency through the core; torus: per hop
-  std::vector<double> torus_dims{}; // torus: nodes along each dimension (1-3 integers)
-  double input_images_per_s = 0;    // per-GPU input pipeline rate; 0 = not modelled
+  int nodes_per_leaf = 16;             // fat trees: nodes under one leaf switch
+  double oversubscription = 1;         // fat trees: leaf down-link / up-link bandwidth
+  double uplink_latency_us = 1;        // fat trees: extra latency through the core; torus: per hop
+  std::vector<double> torus_dims{};    // torus: nodes along each dimension (1-3 integers)
+  double input_images_per_s = 0;       // per-GPU input pipeline rate; 0 = not modelled
   double node_input_images_per_s = 0;  // per-node input pipeline rate (shared); 0 = not modelled
   // CPU clusters: the cores a node's ranks share (each using train.threads);
   // 0 = every rank has its own processor (GPUs).
   int cores_per_node = 0;
-  double step_overhead_s = 0;      // fixed host time per step beyond the device's fitted curve
-  double compute_cv = 0.01;        // GPU-to-GPU relative std of compute time (stragglers)
-  double comm_memory_passes = 3;   // device-memory bytes moved per byte an all-reduce sends
-  double price_per_gpu_hour = 0;   // 0 = no money column
-  bool present = false;             // false: the spec had no "cluster" (defaults in use)
+  double step_overhead_s = 0;     // fixed host time per step beyond the device's fitted curve
+  double compute_cv = 0.01;       // GPU-to-GPU relative std of compute time (stragglers)
+  double comm_memory_passes = 3;  // device-memory bytes moved per byte an all-reduce sends
+  double price_per_gpu_hour = 0;  // 0 = no money column
+  bool present = false;           // false: the spec had no "cluster" (defaults in use)
 };
 
 struct Spec {

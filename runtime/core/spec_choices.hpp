@@ -68,7 +68,17 @@ constexpr ChoiceTable<OptimizerKind, 2> choices(OptimizerKind) {
 // comm.algorithm: the all-reduce algorithm (runtime/core/comm_algorithm.hpp
 // describes each and says which lb-train runs; the simulator models them
 // all). `automatic` is the spec's "auto": chosen per bucket by its size.
-enum class Algorithm { mpi, ring, hierarchical, torus2d, automatic, halving_doubling, nccl_ring, nccl_tree, nccl };
+enum class Algorithm {
+  mpi,
+  ring,
+  hierarchical,
+  torus2d,
+  automatic,
+  halving_doubling,
+  nccl_ring,
+  nccl_tree,
+  nccl
+};
 constexpr ChoiceTable<Algorithm, 9> choices(Algorithm) {
   return {{{Algorithm::mpi, "mpi"},
            {Algorithm::ring, "ring"},

@@ -27,7 +27,7 @@ struct Batch {
 struct LoaderOptions {
   std::int64_t global_batch = 256;  // samples per step over all ranks
   bool shuffle = true;
-  bool augment = false;  // training only
+  bool augment = false;      // training only
   AugmentSpec augment_spec;  // the ImageSet constructor's crop and flip
   std::uint64_t seed = 1;
   int rank = 0;

@@ -85,7 +85,8 @@ ImageSet make_synthetic(const SyntheticSpec& spec, bool train, std::uint64_t see
 }
 
 std::string dataset_source(const DataSpec& spec, bool train) {
-  if (spec.dataset == Dataset::synthetic) return train ? "the synthetic training set" : "the synthetic test set";
+  if (spec.dataset == Dataset::synthetic)
+    return train ? "the synthetic training set" : "the synthetic test set";
   const std::string prefix = train ? "train" : "t10k";
   return (std::filesystem::path(spec.dir) / (prefix + "-images-idx3-ubyte.gz")).string();
 }

@@ -64,7 +64,8 @@ std::vector<std::string> class_files(const fs::path& split_dir, const std::strin
   std::vector<std::string> files;
   const fs::path dir = split_dir / name;
   const std::size_t prefix = dir.string().size();
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink, ec);
+  for (auto it = fs::recursive_directory_iterator(
+           dir, fs::directory_options::follow_directory_symlink, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     const std::string file = it->path().filename().string();
     if (file.starts_with(".")) {
@@ -100,12 +101,14 @@ void add_class(ImageIndex& index, const fs::path& split_dir, const std::string& 
 ImageIndex index_image_folder(const fs::path& split_dir, const std::vector<std::string>& classes,
                               bool skip_corrupt) {
   const std::vector<std::string> folders = sorted_class_folders(split_dir);
-  ImageIndex index{PathTable((split_dir / "").string()), {}, classes.empty() ? folders : classes, 0, {}};
+  ImageIndex index{
+      PathTable((split_dir / "").string()), {}, classes.empty() ? folders : classes, 0, {}};
   index.classes = int(index.class_names.size());
   for (const std::string& name : folders) {
     const auto at = std::lower_bound(index.class_names.begin(), index.class_names.end(), name);
     if (at == index.class_names.end() || *at != name) {
-      throw DataError((split_dir / name).string(), "class folder not in the training set's classes");
+      throw DataError((split_dir / name).string(),
+                      "class folder not in the training set's classes");
     }
     add_class(index, split_dir, name, std::int32_t(at - index.class_names.begin()), skip_corrupt);
   }
@@ -122,7 +125,8 @@ std::vector<std::string> group_alternatives(const std::string& body, const std::
   if (dots == std::string::npos) {
     std::vector<std::string> parts;
     std::size_t start = 0;
-    for (std::size_t comma; (comma = body.find(',', start)) != std::string::npos; start = comma + 1) {
+    for (std::size_t comma; (comma = body.find(',', start)) != std::string::npos;
+         start = comma + 1) {
       parts.push_back(body.substr(start, comma - start));
     }
     parts.push_back(body.substr(start));
@@ -135,7 +139,8 @@ std::vector<std::string> group_alternatives(const std::string& body, const std::
   if (low.empty() || high.empty() || a.ec != std::errc() || b.ec != std::errc() ||
       a.ptr != low.data() + low.size() || b.ptr != high.data() + high.size() || first < 0 ||
       last < first || last - first > 10'000'000) {
-    throw InputError("shard pattern " + pattern + ": expected {FIRST..LAST} with 0 <= FIRST <= LAST");
+    throw InputError("shard pattern " + pattern +
+                     ": expected {FIRST..LAST} with 0 <= FIRST <= LAST");
   }
   std::vector<std::string> numbers;
   for (long long n = first; n <= last; ++n) {
@@ -151,15 +156,18 @@ std::vector<std::string> group_alternatives(const std::string& body, const std::
 std::vector<std::string> expand_braces(const std::string& pattern) {
   const std::size_t open = pattern.find('{');
   if (open == std::string::npos) {
-    if (pattern.find('}') != std::string::npos) throw InputError("shard pattern " + pattern + ": '}' without '{'");
+    if (pattern.find('}') != std::string::npos)
+      throw InputError("shard pattern " + pattern + ": '}' without '{'");
     return {pattern};
   }
   const std::size_t close = pattern.find('}', open);
-  if (close == std::string::npos) throw InputError("shard pattern " + pattern + ": '{' without '}'");
+  if (close == std::string::npos)
+    throw InputError("shard pattern " + pattern + ": '{' without '}'");
   const std::string head = pattern.substr(0, open);
   const std::vector<std::string> tails = expand_braces(pattern.substr(close + 1));
   std::vector<std::string> out;
-  for (const std::string& middle : group_alternatives(pattern.substr(open + 1, close - open - 1), pattern)) {
+  for (const std::string& middle :
+       group_alternatives(pattern.substr(open + 1, close - open - 1), pattern)) {
     for (const std::string& tail : tails) out.push_back(head + middle + tail);
   }
   return out;
@@ -202,9 +210,11 @@ struct ShardReader {
   }
 
   std::int32_t read_label(archive* a, const std::string& member, std::int64_t size) const {
-    if (size <= 0 || size > 64) fail(member + ": expected a class number, got " + std::to_string(size) + " bytes");
+    if (size <= 0 || size > 64)
+      fail(member + ": expected a class number, got " + std::to_string(size) + " bytes");
     std::string text(std::size_t(size), '\0');
-    if (archive_read_data(a, text.data(), text.size()) != la_ssize_t(size)) fail(member + ": cannot read");
+    if (archive_read_data(a, text.data(), text.size()) != la_ssize_t(size))
+      fail(member + ": cannot read");
     const auto first = text.find_first_not_of(" \t\r\n"), last = text.find_last_not_of(" \t\r\n");
     long long label = -1;
     const char* begin = text.data() + (first == std::string::npos ? text.size() : first);
@@ -254,7 +264,8 @@ struct ShardReader {
       }
       if (archive_entry_filetype(entry) == AE_IFREG) add_member(a.get(), entry);
     }
-    if (status != ARCHIVE_EOF) fail(std::string("not a readable tar file (") + archive_error_string(a.get()) + ")");
+    if (status != ARCHIVE_EOF)
+      fail(std::string("not a readable tar file (") + archive_error_string(a.get()) + ")");
     finish_sample();
   }
 };
@@ -277,8 +288,10 @@ ImageIndex index_shards(const std::vector<std::string>& shards, bool skip_corrup
       index.skipped.push_back({shard, e.what()});
     }
   }
-  if (index.records.empty()) throw DataError(shards.empty() ? "(no shards)" : shards.front(), "no samples");
-  for (const ImageRecord& record : index.records) index.classes = std::max(index.classes, record.label + 1);
+  if (index.records.empty())
+    throw DataError(shards.empty() ? "(no shards)" : shards.front(), "no samples");
+  for (const ImageRecord& record : index.records)
+    index.classes = std::max(index.classes, record.label + 1);
   return index;
 }
 

@@ -16,9 +16,11 @@ RandomCrop draw_random_resized_crop(int width, int height, const ImageSpec& spec
   RandomCrop crop;
   bool found = false;
   for (int attempt = 0; attempt < 10 && !found; ++attempt) {
-    const double target = area * (spec.scale[0] + (spec.scale[1] - spec.scale[0]) * uniform_open0(rng));
+    const double target =
+        area * (spec.scale[0] + (spec.scale[1] - spec.scale[0]) * uniform_open0(rng));
     const double aspect = std::exp(log_low + (log_high - log_low) * uniform_open0(rng));
-    const long w = std::lround(std::sqrt(target * aspect)), h = std::lround(std::sqrt(target / aspect));
+    const long w = std::lround(std::sqrt(target * aspect)),
+               h = std::lround(std::sqrt(target / aspect));
     if (w <= 0 || w > width || h <= 0 || h > height) continue;
     const auto x = double(uniform_index(rng, std::uint64_t(width - w + 1)));
     const auto y = double(uniform_index(rng, std::uint64_t(height - h + 1)));
@@ -121,7 +123,8 @@ void resize_crop_normalise(const RgbImage& image, const CropWindow& window, int 
   }
   // Vertical pass: whole rows at a time (vectorisable), then planar
   // (3, size, size) and normalised.
-  const std::size_t row_values = std::size_t(size) * 3, plane = std::size_t(size) * std::size_t(size);
+  const std::size_t row_values = std::size_t(size) * 3,
+                    plane = std::size_t(size) * std::size_t(size);
   thread_local std::vector<float> sum;
   sum.resize(row_values);
   for (int i = 0; i < size; ++i) {
@@ -136,7 +139,8 @@ void resize_crop_normalise(const RgbImage& image, const CropWindow& window, int 
     for (int c = 0; c < 3; ++c) {
       float* out = dst + std::size_t(c) * plane + std::size_t(i) * std::size_t(size);
       const float scale = norm.scale[std::size_t(c)], offset = norm.offset[std::size_t(c)];
-      for (int j = 0; j < size; ++j) out[j] = sum[std::size_t(j) * 3 + std::size_t(c)] * scale + offset;
+      for (int j = 0; j < size; ++j)
+        out[j] = sum[std::size_t(j) * 3 + std::size_t(c)] * scale + offset;
     }
   }
 }

@@ -44,7 +44,8 @@ JpegSource::JpegSource(ImageIndex index, JpegSourceOptions options)
   for (std::uint32_t i = 0; i < index_.files.size(); ++i) {
     const std::string path = index_.files[i];
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && !options_.skip_corrupt) throw DataError(path, "cannot open (" + errno_text() + ")");
+    if (fd < 0 && !options_.skip_corrupt)
+      throw DataError(path, "cannot open (" + errno_text() + ")");
     shard_fds_.push_back(fd);
   }
 }
@@ -66,15 +67,17 @@ void JpegSource::read_bytes(const ImageRecord& record, std::vector<std::uint8_t>
     const int fd = shard_fds_[record.file];
     if (fd < 0) throw JpegError("cannot open the shard");
     bytes.resize(record.size);
-    if (!read_at(fd, bytes.data(), record.size, record.offset)) throw JpegError("cannot read (" + errno_text() + ")");
+    if (!read_at(fd, bytes.data(), record.size, record.offset))
+      throw JpegError("cannot read (" + errno_text() + ")");
     return;
   }
   const std::string path = index_.files[record.file];
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw JpegError("cannot open (" + errno_text() + ")");
-  struct stat info{};
-  const bool ok = ::fstat(fd, &info) == 0 && std::uint64_t(info.st_size) <= kMaxImageBytes &&
-                  (bytes.resize(std::size_t(info.st_size)), read_at(fd, bytes.data(), bytes.size(), 0));
+  struct stat info {};
+  const bool ok =
+      ::fstat(fd, &info) == 0 && std::uint64_t(info.st_size) <= kMaxImageBytes &&
+      (bytes.resize(std::size_t(info.st_size)), read_at(fd, bytes.data(), bytes.size(), 0));
   const std::string reason = ok ? "" : "cannot read (" + errno_text() + ")";
   ::close(fd);
   if (!ok) throw JpegError(reason);
@@ -90,7 +93,8 @@ void JpegSource::decode_sample(std::int64_t sample, std::optional<std::uint64_t>
   const ImageSpec& spec = options_.image;
   RandomCrop crop;
   if (augment_key) {
-    crop = draw_random_resized_crop(header.width, header.height, spec, options_.horizontal_flip, *augment_key);
+    crop = draw_random_resized_crop(header.width, header.height, spec, options_.horizontal_flip,
+                                    *augment_key);
   } else {
     crop.window = center_crop(header.width, header.height, spec);
   }
@@ -99,7 +103,8 @@ void JpegSource::decode_sample(std::int64_t sample, std::optional<std::uint64_t>
   const int min_height = int(std::ceil(spec.size * header.height / crop.window.height));
   decoder.decode(bytes, header, min_width, min_height, image);
   const double sx = double(image.width) / header.width, sy = double(image.height) / header.height;
-  const CropWindow scaled{crop.window.x * sx, crop.window.y * sy, crop.window.width * sx, crop.window.height * sy};
+  const CropWindow scaled{crop.window.x * sx, crop.window.y * sy, crop.window.width * sx,
+                          crop.window.height * sy};
   resize_crop_normalise(image, scaled, spec.size, crop.flip, Normalisation(spec), dst);
   if (options_.half_output) round_to_half(std::span<float>(dst, std::size_t(shape().size())));
 }
@@ -123,7 +128,8 @@ std::int32_t JpegSource::write_sample(std::int64_t sample, std::optional<std::ui
       note_skipped(candidate, e.what());
     }
   }
-  throw DataError(path_of(sample), "this and the next " + std::to_string(kMaxConsecutiveFailures - 1) +
+  throw DataError(path_of(sample), "this and the next " +
+                                       std::to_string(kMaxConsecutiveFailures - 1) +
                                        " samples are all unreadable (data.skip_corrupt)");
 }
 

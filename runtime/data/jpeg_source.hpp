@@ -45,7 +45,8 @@ class JpegSource : public SampleSource {
   std::string path_of(std::int64_t sample) const;
 
  private:
-  void decode_sample(std::int64_t sample, std::optional<std::uint64_t> augment_key, float* dst) const;
+  void decode_sample(std::int64_t sample, std::optional<std::uint64_t> augment_key,
+                     float* dst) const;
   void read_bytes(const ImageRecord& record, std::vector<std::uint8_t>& bytes) const;
   void note_skipped(std::int64_t sample, const std::string& reason) const;
 

@@ -165,11 +165,16 @@ std::unique_ptr<Model> make_model(const std::string& name, const Shape& input_ch
   model->name = name;
   model->input_chw = input_chw;
   model->classes = classes;
-  if (name == "lenet_bn") model->net = lenet_bn(input_chw, classes, dropout);
-  else if (name == "resnet20") model->net = resnet20(input_chw, classes, dropout);
-  else if (name == "alexnet_bn") model->net = alexnet_bn(input_chw, classes, dropout);
-  else if (name == "resnet50") model->net = resnet50(input_chw, classes, dropout);
-  else throw std::invalid_argument("unknown model \"" + name + "\"");
+  if (name == "lenet_bn")
+    model->net = lenet_bn(input_chw, classes, dropout);
+  else if (name == "resnet20")
+    model->net = resnet20(input_chw, classes, dropout);
+  else if (name == "alexnet_bn")
+    model->net = alexnet_bn(input_chw, classes, dropout);
+  else if (name == "resnet50")
+    model->net = resnet50(input_chw, classes, dropout);
+  else
+    throw std::invalid_argument("unknown model \"" + name + "\"");
   model->net->set_needs_input_grad(false);
   // output_shape() throws on an input the layers cannot take (e.g. too small).
   const Shape out = model->net->output_shape(model->input_shape(1));

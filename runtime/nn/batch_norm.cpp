@@ -107,9 +107,14 @@ BatchNorm::Primitives& BatchNorm::primitives(const Shape& shape, Mode mode, Layo
   batch_normalization_forward::primitive_desc fwd_pd({fwd_kind, md, eps, flags}, engine);
   batch_normalization_backward::primitive_desc bwd_pd({prop_kind::backward, md, md, eps, flags},
                                                       engine, fwd_pd);
-  prims_ = std::make_unique<Primitives>(Primitives{shape, mode, layout, fwd_pd,
-                                                   batch_normalization_forward(fwd_pd), bwd_pd,
-                                                   batch_normalization_backward(bwd_pd), {}});
+  prims_ = std::make_unique<Primitives>(Primitives{shape,
+                                                   mode,
+                                                   layout,
+                                                   fwd_pd,
+                                                   batch_normalization_forward(fwd_pd),
+                                                   bwd_pd,
+                                                   batch_normalization_backward(bwd_pd),
+                                                   {}});
   return *prims_;
 }
 

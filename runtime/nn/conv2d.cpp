@@ -32,8 +32,10 @@ std::vector<algorithm> candidate_algorithms(int in_channels, int out_channels) {
     case cpu::ConvAlgorithm::winograd:
       if (!wide) break;
       return {algorithm::convolution_winograd, algorithm::convolution_direct};
-    case cpu::ConvAlgorithm::automatic: return {algorithm::convolution_auto, algorithm::convolution_direct};
-    case cpu::ConvAlgorithm::direct: break;
+    case cpu::ConvAlgorithm::automatic:
+      return {algorithm::convolution_auto, algorithm::convolution_direct};
+    case cpu::ConvAlgorithm::direct:
+      break;
   }
   return {algorithm::convolution_direct};
 }
@@ -128,11 +130,12 @@ WeightedLayer::Built Conv2d::build_backward_data(const Shape& input) const {
   using Bwd = dnnl::convolution_backward_data;
   const memory::dims strides{stride_, stride_}, pad{padding_, padding_};
   const auto hint = forward_pd(*this, weight().value.shape(), input, true);
-  const Bwd::primitive_desc pd = first_implemented(candidate_algorithms(in_, out_), [&](algorithm alg) {
-    const Bwd::desc desc(alg, cpu::any_desc(input), cpu::any_desc(weight().value.shape()),
-                         cpu::any_desc(output_shape(input)), strides, pad, pad);
-    return Bwd::primitive_desc(desc, cpu::engine(), hint);
-  });
+  const Bwd::primitive_desc pd =
+      first_implemented(candidate_algorithms(in_, out_), [&](algorithm alg) {
+        const Bwd::desc desc(alg, cpu::any_desc(input), cpu::any_desc(weight().value.shape()),
+                             cpu::any_desc(output_shape(input)), strides, pad, pad);
+        return Bwd::primitive_desc(desc, cpu::engine(), hint);
+      });
   return {Bwd(pd), pd.diff_dst_desc(), pd.weights_desc(), pd.diff_src_desc()};
 }
 
@@ -142,12 +145,13 @@ WeightedLayer::Built Conv2d::build_backward_weights(const Shape& input) const {
   const auto src = cpu::any_desc(input), w = cpu::any_desc(weight().value.shape());
   const auto dst = cpu::any_desc(output_shape(input));
   const auto hint = forward_pd(*this, weight().value.shape(), input, true);
-  const Bwd::primitive_desc pd = first_implemented(candidate_algorithms(in_, out_), [&](algorithm alg) {
-    const Bwd::desc desc =
-        has_bias() ? Bwd::desc(alg, src, w, cpu::plain_desc({out_}), dst, strides, pad, pad)
-                   : Bwd::desc(alg, src, w, dst, strides, pad, pad);
-    return Bwd::primitive_desc(desc, cpu::engine(), hint);
-  });
+  const Bwd::primitive_desc pd =
+      first_implemented(candidate_algorithms(in_, out_), [&](algorithm alg) {
+        const Bwd::desc desc =
+            has_bias() ? Bwd::desc(alg, src, w, cpu::plain_desc({out_}), dst, strides, pad, pad)
+                       : Bwd::desc(alg, src, w, dst, strides, pad, pad);
+        return Bwd::primitive_desc(desc, cpu::engine(), hint);
+      });
   return {Bwd(pd), pd.src_desc(), pd.diff_dst_desc(), pd.diff_weights_desc()};
 }
 

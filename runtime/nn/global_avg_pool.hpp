@@ -23,7 +23,7 @@ class GlobalAvgPool : public Layer {
   Tensor& backward_impl(const Tensor& dy, const Context& ctx) override;
 
  private:
-  Shape in_shape_;  // of the last forward(); backward needs only the shape
+  Shape in_shape_;                    // of the last forward(); backward needs only the shape
   Layout in_layout_ = Layout::plain;  // and the layout, which dx gets
   Tensor y_;
 };

@@ -12,7 +12,8 @@ namespace lb {
 void round_to_half_parallel(std::span<float> values) {
   constexpr std::int64_t kMinPerThread = 1 << 15;  // below this a thread costs more than it saves
   const auto n = static_cast<std::int64_t>(values.size());
-  const int threads = static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), n / kMinPerThread));
+  const int threads =
+      static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), n / kMinPerThread));
   if (threads <= 1) return round_to_half(values);
   // Chunks are multiples of 8 values, the F16C path's vector width.
   const std::int64_t chunk = (n / threads + 7) / 8 * 8;

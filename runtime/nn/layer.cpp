@@ -1,7 +1,7 @@
 #include "runtime/nn/layer.hpp"
 
-#include "runtime/nn/half_rounding.hpp"
 #include "runtime/nn/gradient_pool.hpp"
+#include "runtime/nn/half_rounding.hpp"
 
 namespace lb {
 

@@ -9,7 +9,7 @@ namespace lb {
 // half-rounded copy of the optimizer's fp32 master weights); `grad` is written
 // by backward (overwritten each step, never accumulated across steps).
 struct Param {
-  std::string name;        // "conv1.weight", set by the owning layer
+  std::string name;  // "conv1.weight", set by the owning layer
   Tensor value;
   Tensor grad;
   bool is_bias_or_norm = false;  // bias and BatchNorm γ/β: no weight decay by default

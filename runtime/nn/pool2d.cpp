@@ -39,11 +39,7 @@ struct Pool2d::Plan {
 };
 
 Pool2d::Pool2d(std::string name, int kernel, int stride, int padding, PoolKind kind)
-    : Layer(std::move(name)),
-      kernel_(kernel),
-      stride_(stride),
-      padding_(padding),
-      kind_(kind) {
+    : Layer(std::move(name)), kernel_(kernel), stride_(stride), padding_(padding), kind_(kind) {
   if (kernel_ <= 0 || stride_ <= 0 || padding_ < 0) {
     throw std::invalid_argument(this->name() +
                                 ": pooling needs a positive kernel and stride and a "

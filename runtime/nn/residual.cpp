@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "runtime/nn/half_rounding.hpp"
 #include "runtime/nn/gradient_pool.hpp"
+#include "runtime/nn/half_rounding.hpp"
 
 namespace lb {
 namespace {

@@ -83,8 +83,8 @@ std::unique_ptr<WeightedLayer::Plan> WeightedLayer::make_plan(const Shape& input
   Built fwd = build_forward(input, training);
   plan->fwd = fwd.primitive;
   // Training keeps a reordered input for backward; evaluation does not.
-  plan->src = cpu::Operand(fwd.a, input, training ? cpu::Staging::owned : cpu::Staging::scratch1,
-                           true);
+  plan->src =
+      cpu::Operand(fwd.a, input, training ? cpu::Staging::owned : cpu::Staging::scratch1, true);
   plan->weights = cpu::Operand(fwd.b, weight_.value.shape(), cpu::Staging::owned, false);
   plan->dst = cpu::Operand(fwd.c, plan->out_shape, cpu::Staging::scratch0, true);
   if (has_bias_) plan->bias = cpu::PlainView(bias_.value.shape());
@@ -145,9 +145,10 @@ void WeightedLayer::backward_weights(Plan& p, const Tensor& dy) {
   const memory& src = p.bw_src.desc() == p.src.desc() ? p.src.memory() : p.bw_src.load(*input_);
   const bool reuse_dy = needs_input_grad() && p.bw_diff_dst.desc() == p.bd_diff_dst.desc();
   const memory& ddst = reuse_dy ? p.bd_diff_dst.memory() : p.bw_diff_dst.load(dy);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
-                                       {DNNL_ARG_DIFF_DST, ddst},
-                                       {DNNL_ARG_DIFF_WEIGHTS, p.bw_diff_weights.bind(weight_.grad)}};
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src},
+      {DNNL_ARG_DIFF_DST, ddst},
+      {DNNL_ARG_DIFF_WEIGHTS, p.bw_diff_weights.bind(weight_.grad)}};
   if (has_bias_) args.emplace(DNNL_ARG_DIFF_BIAS, p.diff_bias.at(bias_.grad.data()));
   p.bwd_weights.execute(cpu::stream(), args);
   p.bw_diff_weights.store();

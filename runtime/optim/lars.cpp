@@ -146,8 +146,8 @@ std::vector<double> LarsOptimizer::local_lrs(std::span<const OptimSlot> slots,
   std::vector<SquareSums> block_sums(blocks.size());
   for_each_chunk(blocks, [&](std::size_t i, const SlotChunk& b) {
     const OptimSlot& slot = slots[b.slot];
-    block_sums[i] = block_squares(slot.weight.data() + b.begin, slot.grad.data() + b.begin,
-                                  b.end - b.begin);
+    block_sums[i] =
+        block_squares(slot.weight.data() + b.begin, slot.grad.data() + b.begin, b.end - b.begin);
   });
   // In block order, exactly as l2_norms adds them.
   std::vector<SquareSums> totals(slots.size(), SquareSums{0.0, 0.0});

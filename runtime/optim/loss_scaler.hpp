@@ -30,7 +30,7 @@ class LossScaler {
 
  private:
   LossScaleSpec spec_;
-  bool skips_;    // static and dynamic: a non-finite step is skipped
+  bool skips_;  // static and dynamic: a non-finite step is skipped
   bool dynamic_;
   double scale_;
   std::int64_t clean_steps_ = 0;

@@ -1,5 +1,4 @@
 #include <memory>
-
 #include <stdexcept>
 
 #include "runtime/optim/lars.hpp"
@@ -10,8 +9,10 @@ namespace lb {
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerSpec& spec) {
   switch (spec.name) {
-    case OptimizerKind::sgd: return std::make_unique<SgdOptimizer>(spec);
-    case OptimizerKind::lars: return std::make_unique<LarsOptimizer>(spec);
+    case OptimizerKind::sgd:
+      return std::make_unique<SgdOptimizer>(spec);
+    case OptimizerKind::lars:
+      return std::make_unique<LarsOptimizer>(spec);
   }
   throw std::logic_error("make_optimizer: an OptimizerKind outside its table");
 }

@@ -25,9 +25,12 @@ std::string to_string(const Shape& shape) {
 
 int channel_block(Layout layout) {
   switch (layout) {
-    case Layout::nChw8c: return 8;
-    case Layout::nChw16c: return 16;
-    default: return 1;
+    case Layout::nChw8c:
+      return 8;
+    case Layout::nChw16c:
+      return 16;
+    default:
+      return 1;
   }
 }
 
@@ -37,8 +40,10 @@ bool layout_fits(const Shape& shape, Layout layout) {
 }
 
 Tensor::Tensor(Shape shape, float fill)
-    : shape_(std::move(shape)), owned_(static_cast<std::size_t>(lb::numel(shape_)), fill),
-      data_(owned_.data()), size_(owned_.size()) {}
+    : shape_(std::move(shape)),
+      owned_(static_cast<std::size_t>(lb::numel(shape_)), fill),
+      data_(owned_.data()),
+      size_(owned_.size()) {}
 
 Tensor Tensor::view_of(std::span<float> storage, Shape shape) {
   if (static_cast<std::int64_t>(storage.size()) != lb::numel(shape)) {
@@ -54,8 +59,11 @@ Tensor Tensor::view_of(std::span<float> storage, Shape shape) {
 }
 
 Tensor::Tensor(const Tensor& other)
-    : shape_(other.shape_), owned_(other.span().begin(), other.span().end()),
-      data_(owned_.data()), size_(owned_.size()), layout_(other.layout_) {}
+    : shape_(other.shape_),
+      owned_(other.span().begin(), other.span().end()),
+      data_(owned_.data()),
+      size_(owned_.size()),
+      layout_(other.layout_) {}
 
 Tensor& Tensor::operator=(const Tensor& other) {
   if (this != &other) *this = Tensor(other);
@@ -63,8 +71,12 @@ Tensor& Tensor::operator=(const Tensor& other) {
 }
 
 Tensor::Tensor(Tensor&& other) noexcept
-    : shape_(std::move(other.shape_)), owned_(std::move(other.owned_)), data_(other.data_),
-      size_(other.size_), view_capacity_(other.view_capacity_), layout_(other.layout_) {
+    : shape_(std::move(other.shape_)),
+      owned_(std::move(other.owned_)),
+      data_(other.data_),
+      size_(other.size_),
+      view_capacity_(other.view_capacity_),
+      layout_(other.layout_) {
   other.forget_storage();
 }
 
@@ -122,8 +134,10 @@ void reblock(const float* from, float* to, const Shape& s, int block, bool to_bl
       for (std::int64_t p = 0; p < hw; ++p) {
         for (int b = 0; b < block; ++b) {
           const std::int64_t blocked = slab + p * block + b, plain = slab + b * hw + p;
-          if (to_blocked) to[blocked] = from[plain];
-          else to[plain] = from[blocked];
+          if (to_blocked)
+            to[blocked] = from[plain];
+          else
+            to[plain] = from[blocked];
         }
       }
     }

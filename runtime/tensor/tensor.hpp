@@ -57,7 +57,9 @@ struct AlignedAllocator {
     ::new (static_cast<void*>(p)) U(std::forward<A>(args)...);
   }
   template <class U>
-  bool operator==(const AlignedAllocator<U>&) const { return true; }
+  bool operator==(const AlignedAllocator<U>&) const {
+    return true;
+  }
 };
 
 // A tensor owns its values, or is a view of storage owned elsewhere (see
@@ -110,9 +112,9 @@ class Tensor {
 
   Shape shape_;
   std::vector<float, AlignedAllocator<float>> owned_;  // empty for a view
-  float* data_ = nullptr;        // owned_.data() or the view's storage
-  std::size_t size_ = 0;         // numel
-  std::size_t view_capacity_ = 0;  // > 0 for a view of non-empty storage
+  float* data_ = nullptr;                              // owned_.data() or the view's storage
+  std::size_t size_ = 0;                               // numel
+  std::size_t view_capacity_ = 0;                      // > 0 for a view of non-empty storage
   Layout layout_ = Layout::plain;
 };
 

@@ -38,7 +38,8 @@ TraceWriter::~TraceWriter() {
 double TraceWriter::now_us() const { return double(steady_ns() - start_ns_) / 1e3; }
 
 double TraceWriter::us_at(std::chrono::steady_clock::time_point t) const {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   return double(ns - start_ns_) / 1e3;
 }
 
@@ -57,15 +58,18 @@ void TraceWriter::process_metadata() {
 }
 
 void TraceWriter::metadata(int track, std::string_view name) {
-  const nlohmann::json e{{"name", "thread_name"}, {"ph", "M"}, {"pid", rank_}, {"tid", track},
+  const nlohmann::json e{{"name", "thread_name"},
+                         {"ph", "M"},
+                         {"pid", rank_},
+                         {"tid", track},
                          {"args", {{"name", name}}}};
   append(e);
 }
 
 void TraceWriter::complete(std::string_view name, std::string_view category, double start_us,
                            double duration_us, int track, const nlohmann::json& args) {
-  nlohmann::json e{{"name", name}, {"cat", category}, {"ph", "X"}, {"pid", rank_},
-                   {"tid", track}, {"ts", start_us}, {"dur", duration_us}};
+  nlohmann::json e{{"name", name}, {"cat", category}, {"ph", "X"},         {"pid", rank_},
+                   {"tid", track}, {"ts", start_us},  {"dur", duration_us}};
   if (!args.is_null()) e["args"] = args;
   append(e);
 }

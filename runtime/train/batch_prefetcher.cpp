@@ -44,7 +44,8 @@ void BatchPrefetcher::start(int workers) {
 
 void BatchPrefetcher::stop() {
   stopping_.store(true);
-  consumed_.store(std::numeric_limits<std::int64_t>::max() / 2);  // wakes workers waiting for a slot
+  consumed_.store(std::numeric_limits<std::int64_t>::max() /
+                  2);  // wakes workers waiting for a slot
   consumed_.notify_all();
   for (auto& t : workers_) t.join();
   workers_.clear();
@@ -80,7 +81,8 @@ void BatchPrefetcher::prepare(std::int64_t step) {
   try {
     const auto start = std::chrono::steady_clock::now();
     fill_(step / steps_per_epoch_, step % steps_per_epoch_, slot.batch);
-    slot.prepare_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    slot.prepare_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   } catch (...) {
     {
       const std::lock_guard<std::mutex> lock(failure_mutex_);

@@ -52,7 +52,7 @@ class BatchPrefetcher {
  private:
   struct Slot {
     Batch batch;
-    double prepare_s = 0;                 // written before `step` is released
+    double prepare_s = 0;                // written before `step` is released
     std::atomic<std::int64_t> step{-1};  // the step whose batch the slot holds
   };
   // A slot's step while it holds a failed step's exception instead of a batch.

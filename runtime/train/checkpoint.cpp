@@ -25,7 +25,6 @@ std::string hex_to_bytes(const std::string& hex) {
   return out;
 }
 
-
 class Reader {  // bounds-checked cursor over the file body
  public:
   Reader(std::string_view bytes, const std::filesystem::path& file) : bytes_(bytes), file_(file) {}
@@ -74,7 +73,8 @@ Header parse_header(std::string_view text, const std::string& where) {
     if (h.step < 0 || meta == nullptr || tensors == nullptr) {
       throw SpecError("header", "expected the keys step, meta and tensors");
     }
-    if (!meta->is_object()) throw SpecError("header.meta", "expected an object, got " + brief(*meta));
+    if (!meta->is_object())
+      throw SpecError("header.meta", "expected an object, got " + brief(*meta));
     if (!tensors->is_array()) {
       throw SpecError("header.tensors", "expected an array, got " + brief(*tensors));
     }
@@ -88,21 +88,27 @@ Header parse_header(std::string_view text, const std::string& where) {
 
 // Entry `index` of the header's tensor list: {"name", "numel", optional
 // "shape" whose product is numel}.
-StoredTensor stored_tensor(const nlohmann::json& listed, std::size_t index, const std::string& where) {
+StoredTensor stored_tensor(const nlohmann::json& listed, std::size_t index,
+                           const std::string& where) {
   const std::string at = "header.tensors[" + std::to_string(index) + "]";
-  const auto bad = [&](const std::string& what) { return CheckpointError(where, at + ": " + what); };
+  const auto bad = [&](const std::string& what) {
+    return CheckpointError(where, at + ": " + what);
+  };
   if (!listed.is_object()) throw bad("expected an object, got " + brief(listed));
   const auto name = listed.find("name");
   const auto numel = listed.find("numel");
   if (name == listed.end() || !name->is_string()) throw bad("expected a string name");
-  if (numel == listed.end() || !numel->is_number_unsigned()) throw bad("expected an unsigned numel");
+  if (numel == listed.end() || !numel->is_number_unsigned())
+    throw bad("expected an unsigned numel");
   StoredTensor t{name->get<std::string>(), numel->get<std::size_t>(), {}};
   if (const auto shape = listed.find("shape"); shape != listed.end()) {
     std::uint64_t product = 1;
     for (const auto& extent : shape->is_array() ? *shape : nlohmann::json::array({nullptr})) {
-      if (!extent.is_number_unsigned() || extent.get<std::uint64_t>() > t.numel) throw bad("bad shape " + brief(*shape));
+      if (!extent.is_number_unsigned() || extent.get<std::uint64_t>() > t.numel)
+        throw bad("bad shape " + brief(*shape));
       product *= extent.get<std::uint64_t>();
-      if (product > t.numel && t.numel > 0) throw bad("shape " + brief(*shape) + " does not hold numel values");
+      if (product > t.numel && t.numel > 0)
+        throw bad("shape " + brief(*shape) + " does not hold numel values");
       t.shape.push_back(extent.get<std::int64_t>());
     }
     if (product != t.numel) throw bad("shape " + brief(*shape) + " does not hold numel values");
@@ -120,7 +126,8 @@ void save_checkpoint(const std::filesystem::path& file, std::int64_t step,
                      const nlohmann::json& meta, const std::vector<NamedSpan>& tensors) {
   // `{}` in a caller's code is JSON null: it stands for no meta at all.
   const nlohmann::json meta_object = meta.is_null() ? nlohmann::json::object() : meta;
-  nlohmann::json header{{"step", step}, {"meta", meta_object}, {"tensors", nlohmann::json::array()}};
+  nlohmann::json header{
+      {"step", step}, {"meta", meta_object}, {"tensors", nlohmann::json::array()}};
   for (const auto& t : tensors) {
     nlohmann::json entry{{"name", t.name}, {"numel", t.data.size()}};
     if (!t.shape.empty()) entry["shape"] = t.shape;
@@ -132,7 +139,8 @@ void save_checkpoint(const std::filesystem::path& file, std::int64_t step,
   append_pod(out, std::uint32_t{0});
   append_pod(out, static_cast<std::uint64_t>(header_text.size()));
   out += header_text;
-  for (const auto& t : tensors) out.append(reinterpret_cast<const char*>(t.data.data()), t.data.size_bytes());
+  for (const auto& t : tensors)
+    out.append(reinterpret_cast<const char*>(t.data.data()), t.data.size_bytes());
   out += checkpoint_digest(out);
   write_file_atomically(file, out);
 }
@@ -146,7 +154,8 @@ CheckpointContents read_checkpoint(const std::filesystem::path& file) {
     throw CheckpointError(where, "not a largebatch checkpoint (bad magic)");
   }
   const std::string_view body(bytes.data(), bytes.size() - kDigestBytes);
-  if (checkpoint_digest(body) != bytes.substr(body.size())) throw CheckpointError(where, "checksum mismatch");
+  if (checkpoint_digest(body) != bytes.substr(body.size()))
+    throw CheckpointError(where, "checksum mismatch");
   Reader r(body, file);
   r.take(sizeof(kMagic));
   if (const auto v = r.pod<std::uint32_t>(); v != kCheckpointVersion) {
@@ -169,16 +178,19 @@ CheckpointContents read_checkpoint(const std::filesystem::path& file) {
 }
 
 void CheckpointContents::copy(std::size_t index, std::span<float> out) const {
-  std::memcpy(out.data(), bytes_.data() + offsets_.at(index), tensors.at(index).numel * sizeof(float));
+  std::memcpy(out.data(), bytes_.data() + offsets_.at(index),
+              tensors.at(index).numel * sizeof(float));
 }
 
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& file,
                                  const std::vector<NamedSpan>& tensors) {
   const CheckpointContents c = read_checkpoint(file);
-  if (c.tensors.size() != tensors.size()) throw CheckpointError(file.string(), "holds a different model");
+  if (c.tensors.size() != tensors.size())
+    throw CheckpointError(file.string(), "holds a different model");
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     if (c.tensors[i].name != tensors[i].name || c.tensors[i].numel != tensors[i].data.size()) {
-      throw CheckpointError(file.string(), "tensor " + tensors[i].name + " does not match the model");
+      throw CheckpointError(file.string(),
+                            "tensor " + tensors[i].name + " does not match the model");
     }
   }
   for (std::size_t i = 0; i < tensors.size(); ++i) c.copy(i, tensors[i].data);

@@ -9,11 +9,10 @@
 //   32 bytes SHA-256 of everything before it
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "runtime/train/training_state.hpp"
 

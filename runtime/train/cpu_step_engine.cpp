@@ -66,7 +66,8 @@ CpuStepEngine::CpuStepEngine(const EngineSetup& setup)
   if (setup.world == nullptr || setup.world->size() == 1) return;
   ranks_ = setup.world->size();
   reducer_ = std::make_unique<Allreducer>(*setup.world, allreduce_config(spec_.comm));
-  fusion_bytes_ = resolve_fusion_bytes(spec_.comm.fusion_bytes, total_bytes(arena_->grads()), *reducer_);
+  fusion_bytes_ =
+      resolve_fusion_bytes(spec_.comm.fusion_bytes, total_bytes(arena_->grads()), *reducer_);
   sync_ = std::make_unique<GradientSync>(*reducer_, *arena_, fusion_bytes_, spec_.comm.overlap);
 }
 
@@ -115,8 +116,8 @@ void CpuStepEngine::finish_gradient_sync(std::int64_t step) {
 // step's weights, taken before the step. The forward pass in training mode
 // moves the BatchNorm running statistics, so they are put back: the step
 // then runs exactly as it would without the measurement.
-std::optional<CpuStepEngine::SmallBatchNorm> CpuStepEngine::small_batch_gradient(const Batch& batch,
-                                                                                const StepArgs& args) {
+std::optional<CpuStepEngine::SmallBatchNorm> CpuStepEngine::small_batch_gradient(
+    const Batch& batch, const StepArgs& args) {
   const Shape& shape = batch.images.shape();
   const std::int64_t images = small_batch_images(shape[0], spec_.train.bn_ghost_batch);
   if (images == 0) return std::nullopt;
@@ -130,7 +131,8 @@ std::optional<CpuStepEngine::SmallBatchNorm> CpuStepEngine::small_batch_gradient
   for (Tensor* b : model_.net->buffers()) running.emplace_back(b->span().begin(), b->span().end());
 
   Context ctx = context(Mode::train, args.step);
-  if (spec_.train.bn_ghost_batch > 0 && images % spec_.train.bn_ghost_batch != 0) ctx.bn_ghost_batch = 0;
+  if (spec_.train.bn_ghost_batch > 0 && images % spec_.train.bn_ghost_batch != 0)
+    ctx.bn_ghost_batch = 0;
   const Tensor& logits = model_.net->forward(small, ctx);
   loss_fn_.forward(logits, std::span(batch.labels).first(std::size_t(images)),
                    float(spec_.train.label_smoothing));
@@ -140,7 +142,8 @@ std::optional<CpuStepEngine::SmallBatchNorm> CpuStepEngine::small_batch_gradient
   const double g2 = squared_gradient_norm();
 
   const std::vector<Tensor*> buffers = model_.net->buffers();
-  for (std::size_t i = 0; i < buffers.size(); ++i) std::copy(running[i].begin(), running[i].end(), buffers[i]->data());
+  for (std::size_t i = 0; i < buffers.size(); ++i)
+    std::copy(running[i].begin(), running[i].end(), buffers[i]->data());
   trace_phase(start_us, "noise scale: small-batch gradient", seconds_since(start), args.step);
   return SmallBatchNorm{images, g2};
 }
@@ -195,7 +198,7 @@ double CpuStepEngine::train_step(const Batch& batch, const StepArgs& args) {
   const double loss = loss_fn_.forward(logits, batch.labels, float(spec_.train.label_smoothing));
   if (!std::isfinite(loss)) {
     throw DivergedError("training diverged: loss is " + std::to_string(loss) + " at step " +
-                             std::to_string(args.step));
+                        std::to_string(args.step));
   }
   phase_done("forward", Phase::forward);
   if (sync_) {
@@ -247,7 +250,8 @@ void CpuStepEngine::end_bn_recalibration() {
 }
 
 CommLayout CpuStepEngine::comm_layout() const {
-  return {reducer_ ? reducer_->group_size() : 1, sync_ ? sync_->buckets().size() : 0, fusion_bytes_};
+  return {reducer_ ? reducer_->group_size() : 1, sync_ ? sync_->buckets().size() : 0,
+          fusion_bytes_};
 }
 
 }  // namespace lb

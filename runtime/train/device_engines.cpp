@@ -13,7 +13,8 @@ void require_device(const Spec& spec) {
   if (spec.train.bn_ghost_batch > 0) {
     throw SpecError("train.bn_ghost_batch",
                     "ghost batch normalisation runs on the CPU backend only; expected 0 with "
-                    "device \"cuda\", got " + std::to_string(spec.train.bn_ghost_batch));
+                    "device \"cuda\", got " +
+                        std::to_string(spec.train.bn_ghost_batch));
   }
   const std::string why = cuda_unavailable_reason();
   if (!why.empty()) throw SpecError("device", "\"cuda\" is not available: " + why);

@@ -32,8 +32,8 @@ class LayerHooks final : public LayerObserver {
 
  private:
   struct Entry {
-    int row = -1;                          // in the profile's cost table
-    std::vector<std::size_t> gradients;    // GradientSync indices of its parameters
+    int row = -1;                        // in the profile's cost table
+    std::vector<std::size_t> gradients;  // GradientSync indices of its parameters
   };
   const Entry& entry(const Layer& layer);
   void trace_event(const Layer& layer, const char* phase, TimePoint begin, TimePoint end);

@@ -3,7 +3,6 @@
 // crashed run keeps everything it logged.
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 namespace lb {

@@ -7,11 +7,13 @@
 namespace lb {
 
 NoiseScaleEstimator::NoiseScaleEstimator(double decay) : decay_(decay) {
-  if (!(decay >= 0 && decay < 1)) throw std::invalid_argument("noise scale: decay must be in [0, 1)");
+  if (!(decay >= 0 && decay < 1))
+    throw std::invalid_argument("noise scale: decay must be in [0, 1)");
 }
 
 NoiseScaleEstimate NoiseScaleEstimator::add(const GradientNormSample& s) {
-  if (!(s.b_small > 0 && s.b_big > s.b_small) || !std::isfinite(s.g2_small) || !std::isfinite(s.g2_big)) {
+  if (!(s.b_small > 0 && s.b_big > s.b_small) || !std::isfinite(s.g2_small) ||
+      !std::isfinite(s.g2_big)) {
     throw std::invalid_argument("noise scale: expected 0 < b_small < b_big and finite norms");
   }
   const double g2 = (s.b_big * s.g2_big - s.b_small * s.g2_small) / (s.b_big - s.b_small);

@@ -16,7 +16,8 @@ struct ProgressReport {
 
 class Progress {
  public:
-  Progress(std::ostream& out, bool terminal, bool quiet) : out_(out), terminal_(terminal), quiet_(quiet) {}
+  Progress(std::ostream& out, bool terminal, bool quiet)
+      : out_(out), terminal_(terminal), quiet_(quiet) {}
   void report(const ProgressReport& r);
   void message(const std::string& line);  // ends an in-place line first
 

@@ -80,9 +80,10 @@ void check_same_experiment(const json& recorded, const Spec& spec, std::int64_t 
     const json& now = *find_key(current, key);
     if (key == "train.epochs" && before != nullptr && before->is_number() &&
         now.get<double>() < before->get<double>()) {
-      throw SpecError(key, "expected at least the checkpoint's " + format_number(before->get<double>()) +
-                               " epochs on --resume (it is at step " + std::to_string(step) +
-                               "; --max-epochs stops a run early), got " + format_number(now.get<double>()));
+      throw SpecError(
+          key, "expected at least the checkpoint's " + format_number(before->get<double>()) +
+                   " epochs on --resume (it is at step " + std::to_string(step) +
+                   "; --max-epochs stops a run early), got " + format_number(now.get<double>()));
     }
     if (may_change_on_resume(key) || (before != nullptr && *before == now)) continue;
     throw SpecError(key, "the checkpoint was trained with " +
@@ -148,8 +149,8 @@ bool may_change_on_resume(std::string_view key) {
   return false;
 }
 
-ResumePoint check_resume(const LoadedCheckpoint& loaded, const Spec& spec,
-                         std::int64_t total_steps, const std::string& file) {
+ResumePoint check_resume(const LoadedCheckpoint& loaded, const Spec& spec, std::int64_t total_steps,
+                         const std::string& file) {
   ResumePoint p;
   p.step = loaded.step;
   // Checkpoints written before the spec was recorded cannot be compared.
@@ -174,10 +175,12 @@ ResumePoint check_resume(const LoadedCheckpoint& loaded, const Spec& spec,
     if (meta.take("noise_scale") != nullptr) read_noise_scale(meta.child("noise_scale"), p);
     if (const json* target = meta.take("target_step"); target != nullptr && !target->is_null()) {
       std::int64_t at = 0;
-      ObjectReader(json{{"target_step", *target}}, "meta").read("target_step", at, IntRange::between(1, p.step));
+      ObjectReader(json{{"target_step", *target}}, "meta")
+          .read("target_step", at, IntRange::between(1, p.step));
       p.target_step = at;
     }
-    if (const json* init_from = meta.take("init_from"); init_from != nullptr) read_init_from(*init_from, p);
+    if (const json* init_from = meta.take("init_from"); init_from != nullptr)
+      read_init_from(*init_from, p);
   } catch (const SpecError& e) {
     throw CheckpointError(file, e.path() + ": " + e.message());
   }
@@ -186,27 +189,28 @@ ResumePoint check_resume(const LoadedCheckpoint& loaded, const Spec& spec,
 
 nlohmann::json resume_meta(const Spec& spec, int ranks, const LossScaler::State& scaler,
                            const ResumePoint& totals) {
-  return {{"model", spec.model.name},
-          {"ranks", ranks},
-          {"spec", to_json(spec)},
-          {"loss_scaler",
-           {{"scale", scaler.scale}, {"clean_steps", scaler.clean_steps}, {"skipped", scaler.skipped}}},
-          {"totals",
-           {{"train_time_s", totals.train_time_s},
-            {"data_wait_s", totals.data_wait_s},
-            {"images_trained", totals.images_trained},
-            {"data_prepare_s", totals.data_prepare_s},
-            {"images_prepared", totals.images_prepared},
-            {"recent_losses", totals.recent_losses}}},
-          {"noise_scale",
-           {{"estimator",
-             {{"g2_sum", totals.noise_scale.g2_sum},
-              {"trace_sum", totals.noise_scale.trace_sum},
-              {"weight", totals.noise_scale.weight},
-              {"count", totals.noise_scale.count}}},
-            {"step", totals.noise_scale_step}}},
-          {"target_step", totals.target_step ? json(*totals.target_step) : json(nullptr)},
-          {"init_from", totals.init_from}};
+  return {
+      {"model", spec.model.name},
+      {"ranks", ranks},
+      {"spec", to_json(spec)},
+      {"loss_scaler",
+       {{"scale", scaler.scale}, {"clean_steps", scaler.clean_steps}, {"skipped", scaler.skipped}}},
+      {"totals",
+       {{"train_time_s", totals.train_time_s},
+        {"data_wait_s", totals.data_wait_s},
+        {"images_trained", totals.images_trained},
+        {"data_prepare_s", totals.data_prepare_s},
+        {"images_prepared", totals.images_prepared},
+        {"recent_losses", totals.recent_losses}}},
+      {"noise_scale",
+       {{"estimator",
+         {{"g2_sum", totals.noise_scale.g2_sum},
+          {"trace_sum", totals.noise_scale.trace_sum},
+          {"weight", totals.noise_scale.weight},
+          {"count", totals.noise_scale.count}}},
+        {"step", totals.noise_scale_step}}},
+      {"target_step", totals.target_step ? json(*totals.target_step) : json(nullptr)},
+      {"init_from", totals.init_from}};
 }
 
 }  // namespace lb

@@ -47,8 +47,8 @@ struct ResumePoint {
 // of range, and SpecError naming the first key of `spec` that differs from
 // the spec recorded in the checkpoint where it may not (or train.epochs when
 // the run would end before the checkpoint's step).
-ResumePoint check_resume(const LoadedCheckpoint& loaded, const Spec& spec,
-                         std::int64_t total_steps, const std::string& file);
+ResumePoint check_resume(const LoadedCheckpoint& loaded, const Spec& spec, std::int64_t total_steps,
+                         const std::string& file);
 
 // Keys (dotted, as in SPEC.md) whose value may change on --resume.
 bool may_change_on_resume(std::string_view key);

@@ -20,7 +20,8 @@ void check_threads(const char* key, int value) {
   const int limit = kThreadsPerHardwareThread * hardware_threads();
   if (value <= limit) return;
   throw SpecError(key, "expected at most " + std::to_string(limit) + " (" +
-                           std::to_string(kThreadsPerHardwareThread) + " per hardware thread; this machine has " +
+                           std::to_string(kThreadsPerHardwareThread) +
+                           " per hardware thread; this machine has " +
                            std::to_string(hardware_threads()) + "), got " + std::to_string(value));
 }
 
@@ -32,7 +33,8 @@ void check_fits(const char* key, const std::string& what, double bytes) {
 }
 
 std::string shape_text(const SampleShape& set) {
-  return std::to_string(set.channels) + "x" + std::to_string(set.height) + "x" + std::to_string(set.width);
+  return std::to_string(set.channels) + "x" + std::to_string(set.height) + "x" +
+         std::to_string(set.width);
 }
 
 }  // namespace
@@ -47,9 +49,9 @@ void check_data_memory(const Spec& spec) {
   const SyntheticSpec& s = spec.data.synthetic;
   const double image = double(s.channels) * s.height * s.width * sizeof(float);
   const double images = double(s.train_images) + double(s.test_images) + double(s.classes);
-  check_fits("data.synthetic", format_number(images) + " synthetic images of " +
-                                   std::to_string(s.channels) + "x" + std::to_string(s.height) +
-                                   "x" + std::to_string(s.width),
+  check_fits("data.synthetic",
+             format_number(images) + " synthetic images of " + std::to_string(s.channels) + "x" +
+                 std::to_string(s.height) + "x" + std::to_string(s.width),
              images * image);
 }
 
@@ -61,8 +63,9 @@ void check_training_memory(const Spec& spec, const Model& model, std::int64_t pe
     activations += elements;
   }
   const double params = double(model.param_count());
-  check_fits("model.name", "model " + model.name + "'s " + format_number(params) +
-                               " parameters with their optimizer state",
+  check_fits("model.name",
+             "model " + model.name + "'s " + format_number(params) +
+                 " parameters with their optimizer state",
              params * kBytesPerParam);
   check_fits("train.global_batch",
              "the activations of " + std::to_string(per_rank_batch) + " images per rank",
@@ -78,17 +81,17 @@ void check_same_shape(const SampleShape& train, const SampleShape& test, const D
   if (train.channels == test.channels && train.height == test.height && train.width == test.width) {
     return;
   }
-  throw DataError(dataset_source(data, false), "images are " + shape_text(test) + ", the training images " +
-                              shape_text(train));
+  throw DataError(dataset_source(data, false),
+                  "images are " + shape_text(test) + ", the training images " + shape_text(train));
 }
 
 void check_some_step_applied(std::int64_t step, std::int64_t total_steps, std::int64_t skipped,
                              double loss_scale) {
   if (step < total_steps || step == 0 || skipped < step) return;
-  throw std::runtime_error(
-      "nothing was trained: every one of the " + std::to_string(step) +
-      " steps had inf/NaN gradients and was skipped (loss scale " + format_number(loss_scale) +
-      "); lower train.loss_scale.init, or check the data and learning rate");
+  throw std::runtime_error("nothing was trained: every one of the " + std::to_string(step) +
+                           " steps had inf/NaN gradients and was skipped (loss scale " +
+                           format_number(loss_scale) +
+                           "); lower train.loss_scale.init, or check the data and learning rate");
 }
 
 }  // namespace lb

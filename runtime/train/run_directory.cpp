@@ -36,8 +36,9 @@ void check_run_directory(const fs::path& out, bool resume, bool overwrite) {
   if (resume || overwrite) return;
   const fs::path found = first_run_file(out);
   if (found.empty()) return;
-  throw InputError("--out " + out.string() + ": holds a run (" + found.filename().string() +
-                   "); continue it with --resume, replace it with --overwrite, or use a new directory");
+  throw InputError(
+      "--out " + out.string() + ": holds a run (" + found.filename().string() +
+      "); continue it with --resume, replace it with --overwrite, or use a new directory");
 }
 
 void remove_run_files(const fs::path& out) {

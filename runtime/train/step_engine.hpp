@@ -20,8 +20,8 @@
 #include "runtime/models/model.hpp"
 #include "runtime/optim/loss_scaler.hpp"
 #include "runtime/trace/trace_writer.hpp"
-#include "runtime/train/step_profile.hpp"
 #include "runtime/train/noise_scale.hpp"
+#include "runtime/train/step_profile.hpp"
 #include "runtime/train/training_state.hpp"
 
 namespace lb {

@@ -50,7 +50,8 @@ StepProfile::StepProfile(std::vector<LayerInfo> rows)
 
 int StepProfile::row_of(const Layer& layer) const {
   auto it = row_by_name_.find(layer.name());
-  if (it == row_by_name_.end() && layer.is_composite()) it = row_by_name_.find(layer.name() + ".add");
+  if (it == row_by_name_.end() && layer.is_composite())
+    it = row_by_name_.find(layer.name() + ".add");
   return it == row_by_name_.end() ? -1 : it->second;
 }
 
@@ -102,8 +103,8 @@ Profile StepProfile::summary(Profile run) const {
   run.layers.clear();
   for (std::size_t i = 0; i < rows_.size(); ++i) {
     const LayerInfo& r = rows_[i];
-    run.layers.push_back({r.name, r.kind, r.params, r.forward_flops, forward_[i].median(),
-                          backward_[i].median()});
+    run.layers.push_back(
+        {r.name, r.kind, r.params, r.forward_flops, forward_[i].median(), backward_[i].median()});
   }
   run.gradient_order.clear();
   for (int row : gradient_order_) run.gradient_order.push_back(rows_[std::size_t(row)].name);
@@ -115,9 +116,8 @@ Profile StepProfile::summary(Profile run) const {
   run.data_prepare_s = phase_median(Phase::data_prepare);
   run.step_s = phase_median(Phase::step);
   const auto fwd = phases_.find(Phase::forward), bwd = phases_.find(Phase::backward);
-  run.compute_cv = fwd == phases_.end() || bwd == phases_.end()
-                       ? 0.0
-                       : compute_cv(fwd->second, bwd->second);
+  run.compute_cv =
+      fwd == phases_.end() || bwd == phases_.end() ? 0.0 : compute_cv(fwd->second, bwd->second);
   run.allreduce.clear();
   for (const auto& [key, samples] : allreduce_) {
     run.allreduce.push_back({key.first, std::int64_t(key.second), run.ranks, samples.wall.median(),

@@ -1,15 +1,15 @@
 #include "runtime/train/trainer.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
-#include <cmath>
 #include <deque>
 #include <numeric>
 #include <optional>
 #include <ostream>
+#include <thread>
 
 #include "runtime/comm/communicator.hpp"
 #include "runtime/core/batch_arithmetic.hpp"
@@ -106,8 +106,10 @@ bool reached(const StopAtSpec& stop, const Evaluation& e) {
 }
 
 nlohmann::json noise_json(const NoiseScaleEstimate& e) {
-  return {{"b_simple", std::isfinite(e.b_simple) ? nlohmann::json(e.b_simple) : nlohmann::json(nullptr)},
-          {"g2", e.g2}, {"trace_sigma", e.trace_sigma}};
+  return {{"b_simple",
+           std::isfinite(e.b_simple) ? nlohmann::json(e.b_simple) : nlohmann::json(nullptr)},
+          {"g2", e.g2},
+          {"trace_sigma", e.trace_sigma}};
 }
 
 }  // namespace
@@ -121,7 +123,7 @@ struct Trainer::Impl {
   DataSources data;
   std::unique_ptr<Model> model;  // the zoo's description and initial weights
   std::unique_ptr<BatchLoader> train_loader, test_loader, validation_loader;
-  std::unique_ptr<MetricsLog> metrics;   // rank 0 only
+  std::unique_ptr<MetricsLog> metrics;  // rank 0 only
   std::unique_ptr<TraceWriter> trace;
   std::unique_ptr<StepProfile> profile;
   // After the trace and profile it reports to, so that it goes first.
@@ -131,13 +133,13 @@ struct Trainer::Impl {
   std::int64_t steps_per_epoch = 0, total_steps = 0, step = 0;
   std::deque<double> recent_losses;  // the last log window, for final_loss
   double train_time_s = 0, data_wait_s = 0;
-  double data_prepare_s = 0;          // input workers' time on this rank's batches
+  double data_prepare_s = 0;         // input workers' time on this rank's batches
   std::int64_t images_prepared = 0;  // by this rank's input workers
-  std::int64_t images_trained = 0;  // over all ranks
+  std::int64_t images_trained = 0;   // over all ranks
   Evaluation last_eval;
   bool evaluated = false;  // last_eval holds this model's accuracy
   NoiseScaleEstimator noise{spec.train.noise_scale_ema};
-  std::int64_t noise_step = -1;    // the step of noise's last measurement
+  std::int64_t noise_step = -1;             // the step of noise's last measurement
   std::optional<std::int64_t> target_step;  // the step at which train.stop_at was reached
   nlohmann::json init_source;  // train.init_from's checkpoint and weights; null without
   // The step at which every rank last had the same BatchNorm running
@@ -198,12 +200,13 @@ void Trainer::Impl::setup() {
   require_device(spec);  // before the data is read: fail fast
   const std::int64_t ghost = spec.train.bn_ghost_batch;
   if (ghost > 0 && per_rank_batch() % ghost != 0) {
-    throw SpecError("train.bn_ghost_batch",
-                    "expected a divisor of the per-rank batch " + std::to_string(per_rank_batch()) +
-                        ", got " + std::to_string(ghost));
+    throw SpecError("train.bn_ghost_batch", "expected a divisor of the per-rank batch " +
+                                                std::to_string(per_rank_batch()) + ", got " +
+                                                std::to_string(ghost));
   }
   if (spec.device == DeviceKind::cuda && spec.train.noise_scale_every > 0) {
-    progress.message("note: the gradient noise scale is measured on the CPU backend only; not on \"cuda\"");
+    progress.message(
+        "note: the gradient noise scale is measured on the CPU backend only; not on \"cuda\"");
   }
   check_data_memory(spec);
   load_data();
@@ -244,8 +247,8 @@ void Trainer::Impl::prepare_output() {
 void Trainer::Impl::load_data() {
   data = load_sources(spec.data, spec.train.seed, spec.train.precision);
   check_same_shape(data.train->shape(), data.test->shape(), spec.data);
-  LoaderOptions test_opts{kEvalBatch * ranks, false, false, spec.data.augment, spec.train.seed,
-                          rank, ranks, false};
+  LoaderOptions test_opts{kEvalBatch * ranks, false, false, spec.data.augment,
+                          spec.train.seed,    rank,  ranks, false};
   test_loader = std::make_unique<BatchLoader>(data.test, test_opts);
   if (data.validation) {
     validation_loader = std::make_unique<BatchLoader>(data.validation, test_opts);
@@ -253,14 +256,14 @@ void Trainer::Impl::load_data() {
     throw SpecError("train.stop_at." + spec.train.stop_at.metric,
                     "needs a validation set: set data.validation_images");
   }
-  LoaderOptions train_opts{spec.train.global_batch, true, true, spec.data.augment, spec.train.seed,
-                           rank, ranks};
+  LoaderOptions train_opts{spec.train.global_batch, true, true, spec.data.augment,
+                           spec.train.seed,         rank, ranks};
   train_loader = std::make_unique<BatchLoader>(data.train, train_opts);
   steps_per_epoch = train_loader->batches_per_epoch();
   if (steps_per_epoch == 0) {
-    throw SpecError("train.global_batch", "expected at most the " + std::to_string(data.train->count()) +
-                                              " training images, got " +
-                                              std::to_string(spec.train.global_batch));
+    throw SpecError("train.global_batch",
+                    "expected at most the " + std::to_string(data.train->count()) +
+                        " training images, got " + std::to_string(spec.train.global_batch));
   }
 }
 
@@ -277,21 +280,23 @@ void Trainer::Impl::build_model() {
   engine = make_step_engine({spec, *model, options.world, per_rank_batch()});
   schedule = std::make_unique<LrSchedule>(spec.optimizer.lr, spec.train.global_batch,
                                           steps_per_epoch, total_steps);
-  scaler = std::make_unique<LossScaler>(spec.train.loss_scale,
-                                        spec.train.precision == Precision::fp16);
+  scaler =
+      std::make_unique<LossScaler>(spec.train.loss_scale, spec.train.precision == Precision::fp16);
 }
 
 // Every rank starts from rank 0's weights (they are equal by seeding; the
 // broadcast makes that a guarantee rather than an assumption).
 void Trainer::Impl::setup_communication() {
   if (ranks == 1) return;
-  for (const auto& t : engine->state_tensors()) options.world->broadcast(std::as_writable_bytes(t.data), 0);
+  for (const auto& t : engine->state_tensors())
+    options.world->broadcast(std::as_writable_bytes(t.data), 0);
   engine->write_state();
 }
 
 void Trainer::Impl::resume_from_checkpoint() {
   const auto file = options.out / kCheckpointFile;
-  if (!std::filesystem::exists(file)) throw InputError(file.string() + ": no checkpoint to resume from");
+  if (!std::filesystem::exists(file))
+    throw InputError(file.string() + ": no checkpoint to resume from");
   const LoadedCheckpoint loaded = load_checkpoint(file, engine->state_tensors());
   const ResumePoint point = check_resume(loaded, spec, total_steps, file.string());
   step = point.step;
@@ -313,12 +318,16 @@ void Trainer::Impl::resume_from_checkpoint() {
 // the weights' digest is taken after loading, by the rule summary.json's
 // weights_sha256 follows, so that it equals the source run's at that step.
 void Trainer::Impl::start_from_source() {
-  const WarmStartSource source = warm_start(spec.train.init_from, spec.model.name, engine->state_tensors());
+  const WarmStartSource source =
+      warm_start(spec.train.init_from, spec.model.name, engine->state_tensors());
   engine->write_state();
-  init_source = {{"path", spec.train.init_from}, {"file", source.file.string()},
-                 {"step", source.step}, {"weights_sha256", engine->weights_sha256()}};
-  progress.message("initialised from " + source.file.string() + " (its step " + std::to_string(source.step) +
-                   "): weights and BatchNorm statistics; optimizer, loss scale and data order fresh");
+  init_source = {{"path", spec.train.init_from},
+                 {"file", source.file.string()},
+                 {"step", source.step},
+                 {"weights_sha256", engine->weights_sha256()}};
+  progress.message(
+      "initialised from " + source.file.string() + " (its step " + std::to_string(source.step) +
+      "): weights and BatchNorm statistics; optimizer, loss scale and data order fresh");
 }
 
 // Precise BatchNorm: the running statistics become the plain average over
@@ -330,7 +339,8 @@ void Trainer::Impl::recalibrate_batch_norm() {
   const double start_us = trace->now_us();
   const auto start = Clock::now();
   if (!engine->begin_bn_recalibration()) return;
-  const std::int64_t batches = std::min(steps_per_epoch, (images + spec.train.global_batch - 1) / spec.train.global_batch);
+  const std::int64_t batches =
+      std::min(steps_per_epoch, (images + spec.train.global_batch - 1) / spec.train.global_batch);
   Batch batch;
   for (std::int64_t i = 0; i < batches; ++i) {
     train_loader->fill(step / steps_per_epoch, i, batch);
@@ -394,27 +404,37 @@ void Trainer::Impl::log_noise_scale() {
   const NoiseScaleEstimate e = noise.add(*sample);
   noise_step = step;
   if (!metrics) return;
-  nlohmann::json row{{"type", "noise_scale"}, {"step", step}, {"epoch", double(step) / steps_per_epoch}};
+  nlohmann::json row{
+      {"type", "noise_scale"}, {"step", step}, {"epoch", double(step) / steps_per_epoch}};
   row.update(noise_json(e));
-  row.update({{"b_small", sample->b_small}, {"b_big", sample->b_big},
-              {"g2_small", sample->g2_small}, {"g2_big", sample->g2_big}});
+  row.update({{"b_small", sample->b_small},
+              {"b_big", sample->b_big},
+              {"g2_small", sample->g2_small},
+              {"g2_big", sample->g2_big}});
   metrics->write(row);
 }
 
 void Trainer::Impl::log_step(double loss, double lr, double images_per_s) {
   recent_losses.push_back(loss);
-  if (recent_losses.size() > static_cast<std::size_t>(spec.train.log_every_steps)) recent_losses.pop_front();
+  if (recent_losses.size() > static_cast<std::size_t>(spec.train.log_every_steps))
+    recent_losses.pop_front();
   if (step % spec.train.log_every_steps != 0 && step != total_steps) return;
   if (trace) trace->flush();
   if (!metrics) return;
   const double mean_rate = train_time_s > 0 ? double(images_trained) / train_time_s : 0;
-  metrics->write({{"type", "step"}, {"step", step}, {"epoch", double(step) / steps_per_epoch},
-                  {"loss", loss}, {"lr", lr}, {"loss_scale", scaler->scale()},
-                  {"skipped_steps", scaler->skipped_steps()}, {"images_per_s", images_per_s},
+  metrics->write({{"type", "step"},
+                  {"step", step},
+                  {"epoch", double(step) / steps_per_epoch},
+                  {"loss", loss},
+                  {"lr", lr},
+                  {"loss_scale", scaler->scale()},
+                  {"skipped_steps", scaler->skipped_steps()},
+                  {"images_per_s", images_per_s},
                   {"data_wait_s", data_wait_s}});
-  progress.report({step, total_steps, double(step) / steps_per_epoch,
-                   int(std::ceil(spec.train.epochs)), loss, lr, scaler->scale(), mean_rate,
-                   mean_rate > 0 ? double(total_steps - step) * spec.train.global_batch / mean_rate : 0});
+  progress.report(
+      {step, total_steps, double(step) / steps_per_epoch, int(std::ceil(spec.train.epochs)), loss,
+       lr, scaler->scale(), mean_rate,
+       mean_rate > 0 ? double(total_steps - step) * spec.train.global_batch / mean_rate : 0});
 }
 
 void Trainer::Impl::save() {
@@ -444,11 +464,14 @@ void Trainer::Impl::end_of_interval(std::int64_t done) {
     last_eval = evaluate();
     evaluated = true;
     const double epoch = double(done) / steps_per_epoch;
-    nlohmann::json row{{"type", "eval"}, {"step", done}, {"epoch", epoch},
-                       {"test_accuracy", last_eval.test.accuracy}, {"test_loss", last_eval.test.loss}};
+    nlohmann::json row{{"type", "eval"},
+                       {"step", done},
+                       {"epoch", epoch},
+                       {"test_accuracy", last_eval.test.accuracy},
+                       {"test_loss", last_eval.test.loss}};
     char line[160];
-    int n = std::snprintf(line, sizeof line, "epoch %.2f: test accuracy %.4f, test loss %.4f", epoch,
-                          last_eval.test.accuracy, last_eval.test.loss);
+    int n = std::snprintf(line, sizeof line, "epoch %.2f: test accuracy %.4f, test loss %.4f",
+                          epoch, last_eval.test.accuracy, last_eval.test.loss);
     if (const auto& v = last_eval.validation) {
       row.update({{"validation_accuracy", v->accuracy}, {"validation_loss", v->loss}});
       std::snprintf(line + n, sizeof line - std::size_t(n), "; validation accuracy %.4f, loss %.4f",
@@ -458,8 +481,9 @@ void Trainer::Impl::end_of_interval(std::int64_t done) {
     progress.message(line);
     if (spec.train.stop_at.enabled() && !target_step && reached(spec.train.stop_at, last_eval)) {
       target_step = done;
-      progress.message("reached " + spec.train.stop_at.metric + " " + format_number(spec.train.stop_at.value) +
-                       " at step " + std::to_string(done) + ": stopping");
+      progress.message("reached " + spec.train.stop_at.metric + " " +
+                       format_number(spec.train.stop_at.value) + " at step " +
+                       std::to_string(done) + ": stopping");
     }
   }
   if (every(spec.train.checkpoint_every_epochs) || target_step) save();
@@ -483,20 +507,22 @@ TrainResult Trainer::Impl::run() {
   std::filesystem::create_directories(options.out);
   if (rank == 0 && options.resume) trim_metrics_log(options.out / kMetricsFile, step);
   if (rank == 0) metrics = std::make_unique<MetricsLog>(options.out / kMetricsFile, options.resume);
-  trace = std::make_unique<TraceWriter>(options.out / (kTracePrefix + std::to_string(rank) + ".json"), rank);
+  trace = std::make_unique<TraceWriter>(
+      options.out / (kTracePrefix + std::to_string(rank) + ".json"), rank);
   profile = std::make_unique<StepProfile>(model->layer_table(per_rank_batch()));
   engine->attach({*trace, *profile});
   const std::int64_t first_step = step;
   std::int64_t end = options.max_steps > 0 ? std::min(options.max_steps, total_steps) : total_steps;
   if (target_step) end = step;  // resumed a run that had already reached its target
-  if (options.max_epochs > 0) end = std::min(end, epochs_to_steps(options.max_epochs, steps_per_epoch));
+  if (options.max_epochs > 0)
+    end = std::min(end, epochs_to_steps(options.max_epochs, steps_per_epoch));
   report_skipped_files();  // those found while indexing
   BatchPrefetcher prefetcher(*train_loader, step, end, spec.data.prefetch, spec.data.workers);
   while (step < end) {
     inject_fault(rank, step);
     profile->begin_step();
-    const bool trace_layers = step - first_step < kDetailedTraceSteps ||
-                              (step + 1) % spec.train.log_every_steps == 0;
+    const bool trace_layers =
+        step - first_step < kDetailedTraceSteps || (step + 1) % spec.train.log_every_steps == 0;
     double waited = 0, prepared = 0;
     const double wait_us = trace->now_us();
     const Batch& batch = prefetcher.next(step, waited, &prepared);
@@ -536,7 +562,8 @@ TrainResult Trainer::Impl::run() {
 void Trainer::Impl::report_skipped_files() {
   const std::int64_t skipped = data.train->skipped_files() + data.test->skipped_files();
   if (skipped == 0) return;
-  std::string line = "skipped " + std::to_string(skipped) + " unreadable file(s) (data.skip_corrupt)";
+  std::string line =
+      "skipped " + std::to_string(skipped) + " unreadable file(s) (data.skip_corrupt)";
   for (const auto* source : {data.train.get(), data.test.get()}) {
     for (const std::string& example : source->skipped_examples(3)) line += "; " + example;
   }
@@ -554,7 +581,8 @@ Trainer::Impl::ByRank Trainer::Impl::by_rank(const Profile& mine) const {
   all[std::size_t(rank)] = float(mine.forward_s + mine.backward_s);
   all[n + std::size_t(rank)] = float(mine.exposed_comm_s);
   options.world->native_allreduce_sum(all);
-  return {{all.begin(), all.begin() + std::ptrdiff_t(n)}, {all.begin() + std::ptrdiff_t(n), all.end()}};
+  return {{all.begin(), all.begin() + std::ptrdiff_t(n)},
+          {all.begin() + std::ptrdiff_t(n), all.end()}};
 }
 
 // profile.json (rank 0): this run's step, measured; see experiments/SPEC.md.
@@ -572,8 +600,12 @@ void Trainer::Impl::write_profile() const {
   run.node_cores = hardware_threads();
   run.cpus_allowed = cpus_allowed();
   run.optimizer = to_string(spec.optimizer.name);
-  run.comm = {to_string(spec.comm.algorithm), comm.fusion_bytes, spec.comm.fp16_gradients,
-              spec.comm.overlap, comm.group_size, int(comm.buckets)};
+  run.comm = {to_string(spec.comm.algorithm),
+              comm.fusion_bytes,
+              spec.comm.fp16_gradients,
+              spec.comm.overlap,
+              comm.group_size,
+              int(comm.buckets)};
   if (spec.device != DeviceKind::cpu) run.device_name = engine->device_description();
   Profile measured = profile->summary(run);
   ByRank ranks_measured = by_rank(measured);  // a collective: before rank 0 alone goes on
@@ -591,8 +623,9 @@ void Trainer::Impl::add_convergence(nlohmann::json& summary) const {
     summary["validation_loss"] = v->loss;
   }
   const StopAtSpec& stop = spec.train.stop_at;
-  summary["target"] = stop.enabled() ? nlohmann::json{{"metric", stop.metric}, {"value", stop.value}}
-                                     : nlohmann::json(nullptr);
+  summary["target"] = stop.enabled()
+                          ? nlohmann::json{{"metric", stop.metric}, {"value", stop.value}}
+                          : nlohmann::json(nullptr);
   summary["stopped_at_target"] = target_step.has_value();
   summary["steps_to_target"] = target_step ? nlohmann::json(*target_step) : nlohmann::json(nullptr);
   nlohmann::json noise_scale(nullptr);
@@ -610,8 +643,10 @@ TrainResult Trainer::Impl::finish() {
   TrainResult r;
   r.test_accuracy = last_eval.test.accuracy;
   r.test_loss = last_eval.test.loss;
-  r.final_loss = recent_losses.empty() ? 0 : std::accumulate(recent_losses.begin(), recent_losses.end(), 0.0) /
-                                                 double(recent_losses.size());
+  r.final_loss = recent_losses.empty()
+                     ? 0
+                     : std::accumulate(recent_losses.begin(), recent_losses.end(), 0.0) /
+                           double(recent_losses.size());
   r.train_time_s = train_time_s;
   r.train_images_per_s = train_time_s > 0 ? double(images_trained) / train_time_s : 0;
   r.steps = step;
@@ -619,17 +654,27 @@ TrainResult Trainer::Impl::finish() {
   r.skipped_steps = scaler->skipped_steps();
   r.weights_sha256 = engine->weights_sha256();
   if (rank != 0) return r;
-  nlohmann::json summary{{"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss},
-                         {"final_loss", r.final_loss}, {"train_images_per_s", r.train_images_per_s},
-                         {"train_time_s", r.train_time_s}, {"data_wait_s", data_wait_s},
-                         {"data_wait_share", data_wait_share()}, {"input_images_per_s", input_images_per_s()},
-                         {"skipped_files", data.train->skipped_files() + data.test->skipped_files()},
-                         {"steps", r.steps}, {"total_steps", r.total_steps},
-                         {"finished", r.steps == r.total_steps || target_step.has_value()},
-                         {"skipped_steps", r.skipped_steps},
-                         {"loss_scale", scaler->scale()}, {"weights_sha256", r.weights_sha256},
-                         {"model", spec.model.name}, {"params", model->param_count()},
-                         {"ranks", ranks}, {"threads", cpu::threads()}, {"spec", to_json(spec)}};
+  nlohmann::json summary{
+      {"test_accuracy", r.test_accuracy},
+      {"test_loss", r.test_loss},
+      {"final_loss", r.final_loss},
+      {"train_images_per_s", r.train_images_per_s},
+      {"train_time_s", r.train_time_s},
+      {"data_wait_s", data_wait_s},
+      {"data_wait_share", data_wait_share()},
+      {"input_images_per_s", input_images_per_s()},
+      {"skipped_files", data.train->skipped_files() + data.test->skipped_files()},
+      {"steps", r.steps},
+      {"total_steps", r.total_steps},
+      {"finished", r.steps == r.total_steps || target_step.has_value()},
+      {"skipped_steps", r.skipped_steps},
+      {"loss_scale", scaler->scale()},
+      {"weights_sha256", r.weights_sha256},
+      {"model", spec.model.name},
+      {"params", model->param_count()},
+      {"ranks", ranks},
+      {"threads", cpu::threads()},
+      {"spec", to_json(spec)}};
   add_convergence(summary);
   summary["init_from"] = init_source;
   write_file_atomically(options.out / kSummaryFile, summary.dump(2) + "\n");

@@ -14,13 +14,13 @@ namespace lb {
 class Communicator;
 
 struct TrainOptions {
-  std::filesystem::path out;  // DIR for metrics.jsonl, summary.json, checkpoint.bin
-  bool resume = false;        // continue from DIR/checkpoint.bin
-  bool overwrite = false;     // replace a run DIR holds (else a run there is refused)
-  std::int64_t max_steps = 0; // stop after this many steps in all (0 = train.epochs); resumable
-  double max_epochs = 0;      // likewise in epochs (hparam-sweep's rungs); the earlier limit wins
-  bool quiet = false;         // no progress lines
-  bool terminal = false;      // rewrite the progress line in place
+  std::filesystem::path out;   // DIR for metrics.jsonl, summary.json, checkpoint.bin
+  bool resume = false;         // continue from DIR/checkpoint.bin
+  bool overwrite = false;      // replace a run DIR holds (else a run there is refused)
+  std::int64_t max_steps = 0;  // stop after this many steps in all (0 = train.epochs); resumable
+  double max_epochs = 0;       // likewise in epochs (hparam-sweep's rungs); the earlier limit wins
+  bool quiet = false;          // no progress lines
+  bool terminal = false;       // rewrite the progress line in place
   Communicator* world = nullptr;  // the ranks training together; nullptr = one process
 };
 

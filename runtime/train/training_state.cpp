@@ -55,7 +55,8 @@ std::vector<NamedSpan> TrainingState::checkpoint_tensors() {
     out.push_back({params_[i]->name + ".momentum", momentum_[i].span(), shape, true});
   }
   for (std::size_t i = 0; i < buffers_.size(); ++i) {
-    out.push_back({"buffer" + std::to_string(i), buffers_[i]->span(), buffers_[i]->shape(), false, true});
+    out.push_back(
+        {"buffer" + std::to_string(i), buffers_[i]->span(), buffers_[i]->shape(), false, true});
   }
   return out;
 }

@@ -48,7 +48,7 @@ class TrainingState {
   std::vector<Param*> params_;
   std::vector<Tensor*> buffers_;
   Precision precision_;
-  std::vector<Tensor> masters_;   // fp16 only; fp32 uses Param::value
+  std::vector<Tensor> masters_;  // fp16 only; fp32 uses Param::value
   std::vector<Tensor> momentum_;
   std::vector<OptimSlot> slots_;
 };

@@ -22,10 +22,10 @@
 #include "simulator/convergence_fit.hpp"
 #include "simulator/device.hpp"
 #include "simulator/memory_model.hpp"
-#include "simulator/report.hpp"
-#include "simulator/scenario.hpp"
 #include "simulator/plan.hpp"
+#include "simulator/report.hpp"
 #include "simulator/scaling.hpp"
+#include "simulator/scenario.hpp"
 
 namespace lb::sim {
 namespace {
@@ -97,7 +97,8 @@ void plot(const std::string& out, const std::string& script_name, const std::str
 void require_fit(const Scenario& s, const std::vector<int>& gpus) {
   for (int n : gpus) {
     const MemoryFit fit = device_memory_fit(s, n);
-    if (fit.fits == false) throw InputError("--require-fit: " + std::to_string(n) + " GPUs: " + fit.note);
+    if (fit.fits == false)
+      throw InputError("--require-fit: " + std::to_string(n) + " GPUs: " + fit.note);
   }
 }
 
@@ -105,13 +106,15 @@ void write_outputs(const Args& a, const Scenario& s, const std::vector<ScalingRo
                    const Report& report, double price, const std::vector<TraceEvent>& trace) {
   const std::filesystem::path out(a.out);
   std::filesystem::create_directories(out);
-  write_file_atomically(out / "scaling.json", scaling_document(s, rows, report, price).dump(2) + "\n");
+  write_file_atomically(out / "scaling.json",
+                        scaling_document(s, rows, report, price).dump(2) + "\n");
   write_file_atomically(out / "scaling.csv", csv(rows));
   if (a.trace > 0) {
     write_file_atomically(out / ("trace.gpus" + std::to_string(a.trace) + ".json"),
                           chrome_trace(trace, a.trace).dump() + "\n");
   }
-  std::printf("wrote %s/scaling.json, scaling.csv%s\n", a.out.c_str(), a.trace > 0 ? ", trace" : "");
+  std::printf("wrote %s/scaling.json, scaling.csv%s\n", a.out.c_str(),
+              a.trace > 0 ? ", trace" : "");
 }
 
 int simulate(Args a) {
@@ -121,7 +124,8 @@ int simulate(Args a) {
   check_gpus(s, gpus);
   if (a.trace > 0) check_gpus(s, {a.trace});
   if (a.require_fit) require_fit(s, gpus);
-  const double price = a.price_per_gpu_hour >= 0 ? a.price_per_gpu_hour : s.spec.cluster.price_per_gpu_hour;
+  const double price =
+      a.price_per_gpu_hour >= 0 ? a.price_per_gpu_hour : s.spec.cluster.price_per_gpu_hour;
   const std::int64_t batch = s.spec.train.global_batch;
   std::vector<ScalingRow> rows;
   std::vector<TraceEvent> trace;
@@ -154,21 +158,24 @@ int run_calibrate(const CalibrateArgs& a) {
       std::printf("%-13s %6d %12lld %9s %12.6f %12.6f %7.1f%%%s\n",
                   r["algorithm"].get<std::string>().c_str(), r["ranks"].get<int>(),
                   (long long)r["bytes"].get<std::int64_t>(),
-                  r["in_training"].get<bool>() ? "training" : "alone", r["measured_s"].get<double>(),
-                  r["predicted_s"].get<double>(), 100 * r["error"].get<double>(),
-                  r["fitted"].get<bool>() ? "" : " (not fitted)");
+                  r["in_training"].get<bool>() ? "training" : "alone",
+                  r["measured_s"].get<double>(), r["predicted_s"].get<double>(),
+                  100 * r["error"].get<double>(), r["fitted"].get<bool>() ? "" : " (not fitted)");
     }
   }
   if (cal.comm_cpu) {
     std::printf(
-        "communication CPU time in training: %.2f us per all-reduce + %.4f ns per byte from %d rows; "
+        "communication CPU time in training: %.2f us per all-reduce + %.4f ns per byte from %d "
+        "rows; "
         "|error| median %.1f%%, max %.1f%%\n",
-        cal.comm_cpu->cost.per_call_s * 1e6, cal.comm_cpu->cost.per_byte_s * 1e9, cal.comm_cpu->rows,
-        100 * cal.comm_cpu->median_abs_error, 100 * cal.comm_cpu->max_abs_error);
+        cal.comm_cpu->cost.per_call_s * 1e6, cal.comm_cpu->cost.per_byte_s * 1e9,
+        cal.comm_cpu->rows, 100 * cal.comm_cpu->median_abs_error,
+        100 * cal.comm_cpu->max_abs_error);
     if (cal.comm_cpu->disturbance_profiles > 0) {
-      std::printf("compute lost to each all-reduce beyond that CPU time: %.1f us (median of %d "
-                  "profile(s) with many all-reduces a step)\n",
-                  cal.comm_cpu->cost.disturbance_s * 1e6, cal.comm_cpu->disturbance_profiles);
+      std::printf(
+          "compute lost to each all-reduce beyond that CPU time: %.1f us (median of %d "
+          "profile(s) with many all-reduces a step)\n",
+          cal.comm_cpu->cost.disturbance_s * 1e6, cal.comm_cpu->disturbance_profiles);
     }
   }
   if (cal.compute)
@@ -194,8 +201,8 @@ int run_fit_convergence(const FitConvergenceArgs& a) {
 
 // Powers of two from 8 (1 on a smaller cluster) up to 2,048 or the cluster's size.
 std::vector<int> plan_default_gpus(const Scenario& s) {
-  const int capacity = s.spec.cluster.nodes > 0 ? s.spec.cluster.nodes * s.cluster.gpus_per_node
-                                                : 2048;
+  const int capacity =
+      s.spec.cluster.nodes > 0 ? s.spec.cluster.nodes * s.cluster.gpus_per_node : 2048;
   std::vector<int> gpus;
   for (int n = capacity >= 8 ? 8 : 1; n <= std::min(capacity, 2048); n *= 2) gpus.push_back(n);
   return gpus;
@@ -265,7 +272,8 @@ int main(int argc, char** argv) {
       "target (train.stop_at), and write a convergence model");
   fit_convergence->add_option("runs", fit.runs, "run directories (summary.json, metrics.jsonl)")
       ->required();
-  fit_convergence->add_option("--out", fit.out, "convergence model to write")->capture_default_str();
+  fit_convergence->add_option("--out", fit.out, "convergence model to write")
+      ->capture_default_str();
   fit_convergence->add_flag("--noise-scale", fit.noise_scale,
                             "one run: B_crit = its gradient noise scale B_simple at the target, "
                             "S_min from its steps to target (cheaper, rougher)");
@@ -277,7 +285,8 @@ int main(int argc, char** argv) {
       "--devices, --no-plot");
   plan_command->fallthrough();
   plan_command->add_option("spec", args.spec, "experiment spec (experiments/*.json)")->required();
-  plan_command->add_option("--convergence", plan.convergence, "convergence model (convergence.json)")
+  plan_command
+      ->add_option("--convergence", plan.convergence, "convergence model (convergence.json)")
       ->required();
   plan_command
       ->add_option("--batches", plan.batches,
@@ -285,8 +294,9 @@ int main(int argc, char** argv) {
                    "measured batches, widened by 2 each way, and the spec's)")
       ->delimiter(',')
       ->check(CLI::PositiveNumber);
-  plan_command->add_option("--price-per-gpu-hour", plan.price_per_gpu_hour,
-                           "price of one GPU-hour: adds cost = GPU-hours x price")
+  plan_command
+      ->add_option("--price-per-gpu-hour", plan.price_per_gpu_hour,
+                   "price of one GPU-hour: adds cost = GPU-hours x price")
       ->check(CLI::NonNegativeNumber);
   try {
     app.parse(argc, argv);

@@ -2,13 +2,12 @@
 // and one clear error for every way the file can be wrong.
 #include "runtime/core/auto_calibration.hpp"
 
-#include "runtime/comm/allreduce.hpp"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "runtime/comm/allreduce.hpp"
 #include "runtime/core/errors.hpp"
 
 namespace lb {
@@ -34,8 +33,8 @@ TEST(AutoCalibration, RulesFollowTheFastestAlgorithmWithBoundariesBetweenSizes) 
   const auto rules = fastest_rules(measured());
   // mpi wins at 4 and 16 KiB, ring at 64 and 256 KiB, hierarchical at 1 MiB;
   // boundaries at the geometric means: sqrt(16384 * 65536), sqrt(262144 * 1048576).
-  const std::vector<AutoRule> expected{{32768, Algorithm::mpi}, {524288, Algorithm::ring},
-                                       {-1, Algorithm::hierarchical}};
+  const std::vector<AutoRule> expected{
+      {32768, Algorithm::mpi}, {524288, Algorithm::ring}, {-1, Algorithm::hierarchical}};
   EXPECT_EQ(rules, expected);
   EXPECT_EQ(rule_for(rules, 1), Algorithm::mpi);
   EXPECT_EQ(rule_for(rules, 32767), Algorithm::mpi);
@@ -44,7 +43,8 @@ TEST(AutoCalibration, RulesFollowTheFastestAlgorithmWithBoundariesBetweenSizes) 
 }
 
 TEST(AutoCalibration, OneWinnerEverywhereIsOneUnboundedRule) {
-  const auto rules = fastest_rules({{4096, {{"ring", 1.0}, {"mpi", 2.0}}}, {8192, {{"ring", 1.0}}}});
+  const auto rules =
+      fastest_rules({{4096, {{"ring", 1.0}, {"mpi", 2.0}}}, {8192, {{"ring", 1.0}}}});
   EXPECT_EQ(rules, (std::vector<AutoRule>{{-1, Algorithm::ring}}));
 }
 
@@ -90,7 +90,8 @@ void expect_error(const std::string& name, const std::string& text, const std::s
   }
 }
 
-const std::string kHead = R"({"format": "largebatch-auto-allreduce/1", "ranks": 4, "group_size": 2, )";
+const std::string kHead =
+    R"({"format": "largebatch-auto-allreduce/1", "ranks": 4, "group_size": 2, )";
 
 TEST(AutoCalibration, EveryBadFileIsOneLineNamingTheFileAndTheProblem) {
   EXPECT_THROW(load_auto_calibration("/nonexistent/auto.json"), InputError);
@@ -98,20 +99,27 @@ TEST(AutoCalibration, EveryBadFileIsOneLineNamingTheFileAndTheProblem) {
   expect_error("format", R"({"format": "other", "ranks": 4})", "not an auto calibration file");
   expect_error("norules", kHead + R"("rules": []})", "non-empty array");
   expect_error("auto", kHead + R"("rules": [{"algorithm": "auto"}]})", "concrete algorithm");
-  expect_error("unknown", kHead + R"("rules": [{"algorithm": "tree"}]})", "unknown algorithm \"tree\"");
+  expect_error("unknown", kHead + R"("rules": [{"algorithm": "tree"}]})",
+               "unknown algorithm \"tree\"");
   expect_error("lastbound", kHead + R"("rules": [{"algorithm": "ring", "below_bytes": 10}]})",
                "last rule must not have below_bytes");
   expect_error("missingbound", kHead + R"("rules": [{"algorithm": "mpi"}, {"algorithm": "ring"}]})",
                "below_bytes is required");
   expect_error("order", kHead + R"("rules": [{"algorithm": "mpi", "below_bytes": 100},
-      {"algorithm": "ring", "below_bytes": 50}, {"algorithm": "mpi"}]})", "larger than the rule before");
-  expect_error("ranks", R"({"format": "largebatch-auto-allreduce/1", "group_size": 2, "rules": [{"algorithm": "mpi"}]})",
-               "missing or mistyped field");
+      {"algorithm": "ring", "below_bytes": 50}, {"algorithm": "mpi"}]})",
+               "larger than the rule before");
+  expect_error(
+      "ranks",
+      R"({"format": "largebatch-auto-allreduce/1", "group_size": 2, "rules": [{"algorithm": "mpi"}]})",
+      "missing or mistyped field");
   expect_error("simulator", kHead + R"("rules": [{"algorithm": "nccl_tree"}]})", "simulator-only");
   const std::string rules = R"("rules": [{"algorithm": "ring"}], )";
-  expect_error("measuredorder", kHead + rules + R"("measured": [{"bytes": 8, "seconds": {"ring": 1}},
-      {"bytes": 4, "seconds": {"ring": 2}}]})", "measured[1].bytes: must be positive and larger");
-  expect_error("measuredtime", kHead + rules + R"("measured": [{"bytes": 8, "seconds": {"ring": -1}}]})",
+  expect_error("measuredorder",
+               kHead + rules + R"("measured": [{"bytes": 8, "seconds": {"ring": 1}},
+      {"bytes": 4, "seconds": {"ring": 2}}]})",
+               "measured[1].bytes: must be positive and larger");
+  expect_error("measuredtime",
+               kHead + rules + R"("measured": [{"bytes": 8, "seconds": {"ring": -1}}]})",
                "measured[0].seconds.ring: must be a positive time");
   expect_error("measuredempty", kHead + rules + R"("measured": [{"bytes": 8, "seconds": {}}]})",
                "measured[0].seconds: no algorithm timed");

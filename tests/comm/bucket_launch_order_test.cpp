@@ -10,9 +10,7 @@ namespace lb {
 namespace {
 
 // Buckets {0, 1}, {2}, {3, 4}: five tensors.
-std::vector<Bucket> three_buckets() {
-  return {{{0, 1}, 2}, {{2}, 1}, {{3, 4}, 2}};
-}
+std::vector<Bucket> three_buckets() { return {{{0, 1}, 2}, {{2}, 1}, {{3, 4}, 2}}; }
 
 struct Launches {
   std::vector<std::size_t> buckets;
@@ -31,7 +29,8 @@ TEST(BucketLaunchOrder, ABucketLaunchesWhenItsLastTensorIsReady) {
 TEST(BucketLaunchOrder, ALaterBucketWaitsForEveryEarlierOne) {
   BucketLaunchOrder order(three_buckets(), 5);
   Launches launched;
-  for (std::size_t t : {4, 3, 2}) order.ready(t, std::ref(launched));  // buckets 2 and 1 complete first
+  for (std::size_t t : {4, 3, 2})
+    order.ready(t, std::ref(launched));  // buckets 2 and 1 complete first
   EXPECT_TRUE(launched.buckets.empty());
   order.ready(0, std::ref(launched));
   order.ready(1, std::ref(launched));  // bucket 0 completes: all three go, in order

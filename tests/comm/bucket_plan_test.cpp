@@ -13,7 +13,8 @@ std::vector<std::vector<std::size_t>> members(const std::vector<Bucket>& buckets
 
 TEST(BucketPlan, ZeroFusionGivesOneTensorPerBucket) {
   const std::vector<std::size_t> sizes{10, 20, 30};
-  EXPECT_EQ(members(plan_buckets(sizes, 0)), (std::vector<std::vector<std::size_t>>{{0}, {1}, {2}}));
+  EXPECT_EQ(members(plan_buckets(sizes, 0)),
+            (std::vector<std::vector<std::size_t>>{{0}, {1}, {2}}));
 }
 
 TEST(BucketPlan, PacksInBackwardOrderUpToTheLimit) {

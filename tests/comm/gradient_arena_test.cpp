@@ -1,10 +1,10 @@
 // The gradient arena: one buffer, gradients as views in backward order.
+#include "runtime/comm/gradient_arena.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <vector>
-
-#include "runtime/comm/gradient_arena.hpp"
 
 namespace lb {
 namespace {

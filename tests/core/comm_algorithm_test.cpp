@@ -12,7 +12,8 @@ namespace lb {
 namespace {
 
 TEST(CommAlgorithm, EveryNameParsesBackToItself) {
-  for (std::string_view name : choice_names<Algorithm>()) EXPECT_EQ(to_string(parse_algorithm(std::string(name))), name);
+  for (std::string_view name : choice_names<Algorithm>())
+    EXPECT_EQ(to_string(parse_algorithm(std::string(name))), name);
   EXPECT_EQ(parse_algorithm("auto"), Algorithm::automatic);
   try {
     parse_algorithm("nccl_doubletree");
@@ -37,8 +38,8 @@ TEST(CommAlgorithm, TheRuntimeRefusesSimulatorOnlyAlgorithms) {
     EXPECT_TRUE(runs_in_runtime(a));
     EXPECT_NO_THROW(require_runtime_algorithm(a));
   }
-  for (Algorithm a : {Algorithm::nccl, Algorithm::nccl_ring, Algorithm::nccl_tree,
-                      Algorithm::halving_doubling}) {
+  for (Algorithm a :
+       {Algorithm::nccl, Algorithm::nccl_ring, Algorithm::nccl_tree, Algorithm::halving_doubling}) {
     EXPECT_FALSE(runs_in_runtime(a));
     try {
       require_runtime_algorithm(a);

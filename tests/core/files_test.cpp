@@ -76,8 +76,8 @@ TEST_F(FilesTest, StaleTemporaryFilesOfDeadProcessesAreRemoved) {
   const fs::path dead = stem + std::to_string(dead_pid()) + ".Ab12Cd";
   const fs::path mine = stem + std::to_string(::getpid()) + ".Ab12Cd";  // a write in progress
   const fs::path alive = stem + "1.Ab12Cd";                             // init never dies
-  const fs::path other_host = (dir_ / "summary.json").string() + ".tmp.otherhost." +
-                              std::to_string(dead_pid()) + ".Ab12Cd";
+  const fs::path other_host =
+      (dir_ / "summary.json").string() + ".tmp.otherhost." + std::to_string(dead_pid()) + ".Ab12Cd";
   for (const auto& f : {dead, mine, alive, other_host}) std::ofstream(f) << "partial";
   write_file_atomically(dir_ / "metrics.json", "{}");
   EXPECT_FALSE(fs::exists(dead));
@@ -106,9 +106,8 @@ TEST_F(FilesTest, OutputDirectoryThatIsEmptyOrAFileIsAnInputError) {
   };
   EXPECT_EQ(message(""), "--out: expected a directory, got \"\"");
   EXPECT_EQ(message(dir_ / "file"), "--out " + (dir_ / "file").string() + ": is not a directory");
-  EXPECT_EQ(message(dir_ / "file" / "sub"),
-            "--out " + (dir_ / "file" / "sub").string() + ": " + (dir_ / "file").string() +
-                " is not a directory");
+  EXPECT_EQ(message(dir_ / "file" / "sub"), "--out " + (dir_ / "file" / "sub").string() + ": " +
+                                                (dir_ / "file").string() + " is not a directory");
   EXPECT_EQ(message(dir_), "accepted");
   EXPECT_EQ(message(dir_ / "new" / "deeper"), "accepted");
   EXPECT_FALSE(fs::exists(dir_ / "new"));  // checking creates nothing

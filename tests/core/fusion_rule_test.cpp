@@ -57,10 +57,11 @@ TEST(AutoFusionBytes, AMeasuredCostGivesTheRingsBoundWhenItIsARing) {
 TEST(AutoFusionBytes, SharedMemoryTakesTheRanksShareOfTheCache) {
   // This VM: 32 MiB of L3, resnet50 at np 4 -> 8 MiB (the fastest size measured).
   EXPECT_EQ(shared_memory_fusion_bytes(kResnet50Bytes, 32 * kMiB, 4), 8 * kMiB);
-  EXPECT_EQ(shared_memory_fusion_bytes(kResnet50Bytes, 32 * kMiB, 2), 16 * kMiB);  // the overlap bound
-  EXPECT_EQ(shared_memory_fusion_bytes(kResnet50Bytes, 0, 4), 16 * kMiB);  // cache unknown
+  EXPECT_EQ(shared_memory_fusion_bytes(kResnet50Bytes, 32 * kMiB, 2),
+            16 * kMiB);                                                      // the overlap bound
+  EXPECT_EQ(shared_memory_fusion_bytes(kResnet50Bytes, 0, 4), 16 * kMiB);    // cache unknown
   EXPECT_EQ(shared_memory_fusion_bytes(kResnet50Bytes, 4 * kMiB, 8), kMiB);  // the floor
-  EXPECT_EQ(shared_memory_fusion_bytes(200'000, 32 * kMiB, 4), kMiB);       // lenet-sized
+  EXPECT_EQ(shared_memory_fusion_bytes(200'000, 32 * kMiB, 4), kMiB);        // lenet-sized
 }
 
 TEST(ResolveFusionBytes, TheSpecsSizeElseTheRuleForWhereTheRanksAre) {
@@ -72,9 +73,9 @@ TEST(ResolveFusionBytes, TheSpecsSizeElseTheRuleForWhereTheRanksAre) {
   EXPECT_EQ(resolve_fusion_bytes(std::nullopt, job), 16 * kMiB);  // network: the overlap bound
   job.shared_cache_bytes = 32 * kMiB;
   job.ranks_on_node = 4;
-  EXPECT_EQ(resolve_fusion_bytes(std::nullopt, job), 8 * kMiB);   // one node: the cache
-  job.measured = AllreduceCost{2e-4, 7e-10};                       // as measured here at np 4
-  EXPECT_EQ(resolve_fusion_bytes(std::nullopt, job), 5 * kMiB);   // 2e-4 / 7e-10 / 0.05 = 5.7 MB
+  EXPECT_EQ(resolve_fusion_bytes(std::nullopt, job), 8 * kMiB);  // one node: the cache
+  job.measured = AllreduceCost{2e-4, 7e-10};                     // as measured here at np 4
+  EXPECT_EQ(resolve_fusion_bytes(std::nullopt, job), 5 * kMiB);  // 2e-4 / 7e-10 / 0.05 = 5.7 MB
   job.shared_cache_bytes = 0;
   job.measured = AllreduceCost{1e-3, 7e-10};
   EXPECT_EQ(resolve_fusion_bytes(std::nullopt, job), 16 * kMiB);  // latency above the overlap bound

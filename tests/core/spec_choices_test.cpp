@@ -40,8 +40,8 @@ TEST(SpecChoices, EveryNameParsesToItsValueAndBack) {
   expect_names_round_trip<LossScaleMode>({"dynamic", "static", "none"});
   expect_names_round_trip<LrDecay>({"poly", "cosine", "step", "none"});
   expect_names_round_trip<OptimizerKind>({"sgd", "lars"});
-  expect_names_round_trip<Algorithm>({"mpi", "ring", "hierarchical", "torus2d", "auto", "halving_doubling",
-                                      "nccl_ring", "nccl_tree", "nccl"});
+  expect_names_round_trip<Algorithm>({"mpi", "ring", "hierarchical", "torus2d", "auto",
+                                      "halving_doubling", "nccl_ring", "nccl_tree", "nccl"});
   expect_names_round_trip<NicPath>({"intra", "direct"});
   expect_names_round_trip<Topology>({"switch", "fat_tree", "rail_fat_tree", "torus"});
 }

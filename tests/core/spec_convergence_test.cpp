@@ -36,7 +36,8 @@ TEST(SpecConvergence, DefaultsMeasureTheNoiseScaleAndNeverStopEarly) {
 }
 
 TEST(SpecConvergence, StopAtTakesOneMetricAndRoundTrips) {
-  const Spec s = spec_with({"train.stop_at={\"validation_accuracy\": 0.9}", "data.validation_images=5000"});
+  const Spec s =
+      spec_with({"train.stop_at={\"validation_accuracy\": 0.9}", "data.validation_images=5000"});
   EXPECT_EQ(s.train.stop_at.metric, "validation_accuracy");
   EXPECT_DOUBLE_EQ(s.train.stop_at.value, 0.9);
   EXPECT_EQ(s.data.validation_images, 5000);
@@ -47,9 +48,12 @@ TEST(SpecConvergence, StopAtTakesOneMetricAndRoundTrips) {
 
 TEST(SpecConvergence, BadStopAtNamesThePath) {
   EXPECT_EQ(error_path({"train.stop_at={\"accuracy\": 0.9}"}), "train.stop_at.accuracy");
-  EXPECT_EQ(error_path({"train.stop_at={\"validation_accuracy\": 1.5}"}), "train.stop_at.validation_accuracy");
-  EXPECT_EQ(error_path({"train.stop_at={\"validation_loss\": 0}"}), "train.stop_at.validation_loss");
-  EXPECT_EQ(error_path({"train.stop_at={\"test_loss\": 0.3, \"test_accuracy\": 0.9}"}), "train.stop_at");
+  EXPECT_EQ(error_path({"train.stop_at={\"validation_accuracy\": 1.5}"}),
+            "train.stop_at.validation_accuracy");
+  EXPECT_EQ(error_path({"train.stop_at={\"validation_loss\": 0}"}),
+            "train.stop_at.validation_loss");
+  EXPECT_EQ(error_path({"train.stop_at={\"test_loss\": 0.3, \"test_accuracy\": 0.9}"}),
+            "train.stop_at");
   EXPECT_EQ(error_path({"train.stop_at=0.9"}), "train.stop_at");
   EXPECT_EQ(error_path({"train.noise_scale_every=-1"}), "train.noise_scale_every");
   EXPECT_EQ(error_path({"train.noise_scale_ema=1"}), "train.noise_scale_ema");

@@ -92,8 +92,19 @@ Spec spec_with_no_defaults() {
   s.name = "all-changed";
   s.device = DeviceKind::cuda;
   s.model = {"resnet20", 0.25};
-  s.data = {Dataset::synthetic, "/tmp/data", 1000, 500, 9, 2, 3, {0, false}, {100, 50, 3, 32, 30, 7},
-            "/tmp/images", "/tmp/train-{0..9}.tar", "/tmp/val-0.tar", true,
+  s.data = {Dataset::synthetic,
+            "/tmp/data",
+            1000,
+            500,
+            9,
+            2,
+            3,
+            {0, false},
+            {100, 50, 3, 32, 30, 7},
+            "/tmp/images",
+            "/tmp/train-{0..9}.tar",
+            "/tmp/val-0.tar",
+            true,
             {160, 192, {0.25, 0.9}, {0.5, 2.0}, {0.5, 0.5, 0.5}, {0.25, 0.3, 0.35}}};
   s.train.epochs = 2.5;
   s.train.global_batch = 8192;
@@ -118,8 +129,26 @@ Spec spec_with_no_defaults() {
   s.optimizer.lr = {3.2, false, 5, 0.1, LrDecay::step, 1.5, {30, 60.5, 80}, 0.2, 1e-5};
   s.optimizer.lars = {0.02, 1e-6, true, false};
   s.comm = {Algorithm::hierarchical, 4, 1 << 20, false, true, 12.5, 1 << 12, "auto-np4.json"};
-  s.cluster = {"P40", 4, 64, {32, 3}, {200, 1.5}, 2, NicPath::direct, Topology::torus, 8, 2, 0.5, {4, 4, 4}, 5000,
-               20000, 16, 0.002, 0.02, 2.5, 3.25, true};
+  s.cluster = {"P40",
+               4,
+               64,
+               {32, 3},
+               {200, 1.5},
+               2,
+               NicPath::direct,
+               Topology::torus,
+               8,
+               2,
+               0.5,
+               {4, 4, 4},
+               5000,
+               20000,
+               16,
+               0.002,
+               0.02,
+               2.5,
+               3.25,
+               true};
   return s;
 }
 
@@ -163,10 +192,12 @@ TEST(Spec, EveryExperimentSpecParses) {
   namespace fs = std::filesystem;
   const fs::path root = fs::path(LB_SOURCE_DIR) / "experiments";
   int parsed = 0;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
     const fs::path& file = it->path();
     const std::string name = file.filename().string();
-    if (it->is_directory() && (name == "sweeps" || name == "devices" || name == "results" || name == "convergence")) {
+    if (it->is_directory() &&
+        (name == "sweeps" || name == "devices" || name == "results" || name == "convergence")) {
       it.disable_recursion_pending();
       continue;
     }
@@ -339,12 +370,17 @@ TEST(Spec, BoundaryValuesAreAccepted) {
 TEST(Spec, BadEnumValues) {
   EXPECT_EQ(set_failure("train.precision=fp8").message,
             R"(spec error: train.precision: expected one of "fp32", "fp16", got "fp8")");
-  EXPECT_EQ(set_failure("comm.algorithm=tree").message,
-            R"(spec error: comm.algorithm: expected one of "mpi", "ring", "hierarchical", )"
-            R"("torus2d", "auto", "halving_doubling", "nccl_ring", "nccl_tree", "nccl", got "tree")");
-  const std::vector<std::string> keys = {
-      "device",        "model.name", "data.dataset", "train.loss_scale.mode", "optimizer.lr.decay",
-      "optimizer.name", "train.conv_algorithm"};
+  EXPECT_EQ(
+      set_failure("comm.algorithm=tree").message,
+      R"(spec error: comm.algorithm: expected one of "mpi", "ring", "hierarchical", )"
+      R"("torus2d", "auto", "halving_doubling", "nccl_ring", "nccl_tree", "nccl", got "tree")");
+  const std::vector<std::string> keys = {"device",
+                                         "model.name",
+                                         "data.dataset",
+                                         "train.loss_scale.mode",
+                                         "optimizer.lr.decay",
+                                         "optimizer.name",
+                                         "train.conv_algorithm"};
   for (const std::string& key : keys) {
     EXPECT_EQ(set_failure(key + "=bogus").path, key);
     EXPECT_NE(set_failure(key + "=bogus").message.find(R"(got "bogus")"), std::string::npos);
@@ -454,7 +490,8 @@ TEST(LoadSpec, TopLevelMustBeAnObject) {
 TEST(LoadSpec, BadValueInFileIsASpecError) {
   const TempFile file("range.json", R"({"train": {"epochs": -1}})");
   EXPECT_THROW(load_spec(file.path()), SpecError);
-  EXPECT_EQ(input_error(file.path()), "spec error: train.epochs: expected a number in (0, 1000000], got -1");
+  EXPECT_EQ(input_error(file.path()),
+            "spec error: train.epochs: expected a number in (0, 1000000], got -1");
 }
 
 // Issue 17, items 3, 9, 13 and 15: every count a run derives from a spec
@@ -480,9 +517,11 @@ TEST(Spec, CountsAreBoundedSoDerivedIntegersCannotOverflow) {
       {"train.loss_scale.init=1e39", "train.loss_scale.init"},
       {"train.loss_scale.max=1e300", "train.loss_scale.max"},
   };
-  for (const auto& [assignment, path] : cases) EXPECT_EQ(set_failure(assignment).path, path) << assignment;
-  for (const char* ok : {"train.epochs=1000000", "train.threads=4096", "train.loss_scale.init=1.8446744073709552e19",
-                         "data.prefetch=1024", "data.synthetic.height=65535"}) {
+  for (const auto& [assignment, path] : cases)
+    EXPECT_EQ(set_failure(assignment).path, path) << assignment;
+  for (const char* ok :
+       {"train.epochs=1000000", "train.threads=4096", "train.loss_scale.init=1.8446744073709552e19",
+        "data.prefetch=1024", "data.synthetic.height=65535"}) {
     EXPECT_EQ(set_failure(ok).path, "") << ok;
   }
 }

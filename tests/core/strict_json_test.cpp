@@ -17,12 +17,14 @@ namespace {
 using json = nlohmann::json;
 
 std::filesystem::path write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::path(::testing::TempDir()) / (std::to_string(::getpid()) + "-" + name);
+  const auto path =
+      std::filesystem::path(::testing::TempDir()) / (std::to_string(::getpid()) + "-" + name);
   std::ofstream(path) << text;
   return path;
 }
 
-std::string load_error(const std::filesystem::path& file, const std::vector<std::string>& overrides = {}) {
+std::string load_error(const std::filesystem::path& file,
+                       const std::vector<std::string>& overrides = {}) {
   try {
     load_spec(file, overrides);
   } catch (const InputError& e) {
@@ -32,24 +34,32 @@ std::string load_error(const std::filesystem::path& file, const std::vector<std:
 }
 
 // 50,000 levels: enough to overflow the stack of anything that recurses.
-std::string nested_arrays(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+std::string nested_arrays(std::size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
 
 TEST(StrictJson, DeeplyNestedSpecFileIsAnInputErrorNotACrash) {
   const auto file = write_temp("deep.json", R"({"name": )" + nested_arrays(50'000) + "}");
   const std::string message = load_error(file);
-  EXPECT_EQ(message.rfind("spec error: " + file.string() + ": invalid JSON: nested deeper than 256 levels", 0), 0u)
+  EXPECT_EQ(
+      message.rfind(
+          "spec error: " + file.string() + ": invalid JSON: nested deeper than 256 levels", 0),
+      0u)
       << message;
   std::filesystem::remove(file);
 }
 
 TEST(StrictJson, DeeplyNestedSetValueOrKeyPathIsAnInputErrorNotACrash) {
   const auto file = write_temp("empty.json", "{}");
-  EXPECT_NE(load_error(file, {"name=" + nested_arrays(50'000)}).find("nested deeper than"), std::string::npos);
+  EXPECT_NE(load_error(file, {"name=" + nested_arrays(50'000)}).find("nested deeper than"),
+            std::string::npos);
   std::string keys = "a";
   for (int i = 0; i < 50'000; ++i) keys += ".a";
-  EXPECT_NE(load_error(file, {keys + "=1"}).find("KEY.PATH nests deeper than 256 levels"), std::string::npos);
+  EXPECT_NE(load_error(file, {keys + "=1"}).find("KEY.PATH nests deeper than 256 levels"),
+            std::string::npos);
   // At the limit the value is still a value (and a type error, cut short).
-  EXPECT_NE(load_error(file, {"name=" + nested_arrays(200)}).find("spec error: name: expected a string, got [[[["),
+  EXPECT_NE(load_error(file, {"name=" + nested_arrays(200)})
+                .find("spec error: name: expected a string, got [[[["),
             std::string::npos);
   std::filesystem::remove(file);
 }
@@ -84,14 +94,15 @@ TEST(StrictJson, DuplicateKeysAreRejectedNamingTheKey) {
   // The same key in different objects is fine.
   EXPECT_EQ(parse_json(R"({"a": {"k": 1}, "b": {"k": 2}})")["b"]["k"], 2);
   const auto file = write_temp("dup.json", R"({"train": {"epochs": 1, "epochs": 2}})");
-  EXPECT_EQ(load_error(file), "spec error: " + file.string() + ": invalid JSON: duplicate key train.epochs");
+  EXPECT_EQ(load_error(file),
+            "spec error: " + file.string() + ": invalid JSON: duplicate key train.epochs");
   std::filesystem::remove(file);
 }
 
 TEST(StrictJson, NumberBeyondADoubleIsAnInputErrorNamingTheFile) {
   const auto file = write_temp("huge.json", R"({"train": {"epochs": 1e400}})");
-  EXPECT_EQ(load_error(file), "spec error: " + file.string() +
-                                  ": invalid JSON: number overflow parsing '1e400'");
+  EXPECT_EQ(load_error(file),
+            "spec error: " + file.string() + ": invalid JSON: number overflow parsing '1e400'");
   std::filesystem::remove(file);
   EXPECT_THROW(parse_json("-1e400"), JsonTextError);
   EXPECT_THROW(parse_json(std::string(400, '9')), JsonTextError);

@@ -83,8 +83,12 @@ std::unique_ptr<Layer> conv_bn_block() {
 
 std::vector<LayerCase> layer_cases() {
   return {
-      {"conv2d", {8, 3, 12, 12}, [] { return std::make_unique<Conv2d>("conv", 3, 8, 3, 1, 1, false); }},
-      {"conv2d_bias_stride2", {8, 3, 12, 12}, [] { return std::make_unique<Conv2d>("conv", 3, 8, 3, 2, 1, true); }},
+      {"conv2d",
+       {8, 3, 12, 12},
+       [] { return std::make_unique<Conv2d>("conv", 3, 8, 3, 1, 1, false); }},
+      {"conv2d_bias_stride2",
+       {8, 3, 12, 12},
+       [] { return std::make_unique<Conv2d>("conv", 3, 8, 3, 2, 1, true); }},
       {"linear", {8, 40}, [] { return std::make_unique<Linear>("fc", 40, 10); }},
       {"batch_norm", {8, 6, 5, 5}, [] { return std::make_unique<BatchNorm>("bn", 6); }},
       {"relu", {8, 6, 5, 5}, [] { return std::make_unique<ReLU>("relu"); }},
@@ -206,7 +210,8 @@ TEST_P(LayerParity, ForwardAndBackwardOfEachLayerKindAgree) {
     const std::vector<Param*> cpu_params = model->net->params();
     ASSERT_EQ(gpu_params.size(), cpu_params.size());
     for (std::size_t i = 0; i < cpu_params.size(); ++i) {
-      EXPECT_LE(relative_l2(download_any(gpu_params[i]->grad), cpu_params[i]->grad.span()), tol.backward)
+      EXPECT_LE(relative_l2(download_any(gpu_params[i]->grad), cpu_params[i]->grad.span()),
+                tol.backward)
           << cpu_params[i]->name << " gradient";
     }
     std::vector<GpuBuffer*> gpu_buffers;
@@ -219,12 +224,14 @@ TEST_P(LayerParity, ForwardAndBackwardOfEachLayerKindAgree) {
       std::vector<float> host(gpu_buffers[i]->device.size());
       copy(std::span<const float>(gpu_buffers[i]->device), std::span<float>(host), stream());
       stream_->synchronize();
-      EXPECT_LE(relative_l2(host, cpu_buffers[i]->span()), tol.forward) << "running statistics " << i;
+      EXPECT_LE(relative_l2(host, cpu_buffers[i]->span()), tol.forward)
+          << "running statistics " << i;
     }
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Precisions, LayerParity, ::testing::Values(Precision::fp32, Precision::fp16),
+INSTANTIATE_TEST_SUITE_P(Precisions, LayerParity,
+                         ::testing::Values(Precision::fp32, Precision::fp16),
                          [](const auto& info) { return std::string(lb::to_string(info.param)); });
 
 }  // namespace

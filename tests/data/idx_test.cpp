@@ -231,7 +231,8 @@ TEST_F(IdxTest, EmptyTrainingOrTestSetIsADataErrorNamingItsFile) {
   DataSpec spec;
   spec.dir = dir_.string();
   for (const bool train : {true, false}) {
-    const std::string images = (dir_ / (train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz")).string();
+    const std::string images =
+        (dir_ / (train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz")).string();
     try {
       load_dataset(spec, train, 1);
       ADD_FAILURE() << "an empty set accepted";

@@ -21,7 +21,8 @@ class ImageIndexTest : public test::ScratchTest {
     test::write_bytes(dir_ / relative, test::solid_rgb_jpeg(8, 8, rgb));
   }
   // Expects index_image_folder to throw a DataError whose message holds `needle`.
-  void expect_error(const fs::path& split, const std::vector<std::string>& classes, const std::string& needle) {
+  void expect_error(const fs::path& split, const std::vector<std::string>& classes,
+                    const std::string& needle) {
     try {
       index_image_folder(split, classes, false);
       ADD_FAILURE() << "no error, expected one naming " << needle;
@@ -74,10 +75,13 @@ TEST_F(ImageIndexTest, BadFolderLayoutsNameTheFolderOrFile) {
 
 TEST(ExpandBraces, RangesListsAndPadding) {
   EXPECT_EQ(expand_braces("a.tar"), (std::vector<std::string>{"a.tar"}));
-  EXPECT_EQ(expand_braces("t-{000..002}.tar"), (std::vector<std::string>{"t-000.tar", "t-001.tar", "t-002.tar"}));
-  EXPECT_EQ(expand_braces("{a,b}-{8..10}"), (std::vector<std::string>{"a-8", "a-9", "a-10", "b-8", "b-9", "b-10"}));
+  EXPECT_EQ(expand_braces("t-{000..002}.tar"),
+            (std::vector<std::string>{"t-000.tar", "t-001.tar", "t-002.tar"}));
+  EXPECT_EQ(expand_braces("{a,b}-{8..10}"),
+            (std::vector<std::string>{"a-8", "a-9", "a-10", "b-8", "b-9", "b-10"}));
   EXPECT_EQ(expand_braces("x{099..100}").back(), "x100");
-  for (const char* bad : {"t-{1..}.tar", "t-{3..1}.tar", "t-{1..2.tar", "t-1..2}.tar", "t-{a..b}"}) {
+  for (const char* bad :
+       {"t-{1..}.tar", "t-{3..1}.tar", "t-{1..2.tar", "t-1..2}.tar", "t-{a..b}"}) {
     EXPECT_THROW(expand_braces(bad), InputError) << bad;
   }
 }
@@ -91,7 +95,8 @@ TEST_F(ImageIndexTest, ShardRecordsPointAtTheJpegBytes) {
     const std::string key = "dir/sample" + std::to_string(i);
     members.push_back({key + ".jpg", images.back()});
     members.push_back({key + ".cls", test::text_bytes(std::to_string(i * 3) + "\n")});
-    if (i == 2) members.push_back({key + ".json", test::text_bytes("{}")});  // other fields are ignored
+    if (i == 2)
+      members.push_back({key + ".json", test::text_bytes("{}")});  // other fields are ignored
   }
   // A long name forces a pax/GNU extension header before the member.
   const std::string long_key = "dir/" + std::string(120, 'k');

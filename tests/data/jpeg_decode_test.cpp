@@ -29,14 +29,19 @@ TEST(JpegDecoder, DecodesRgbGrayAndCmykToRgb) {
   EXPECT_EQ(image.height, 24);
   expect_colour(image, {200, 100, 30}, 3);
 
-  const Bytes gray = test::encode_jpeg(test::make_pixels(16, 16, 1, [](int, int) { return std::array<int, 1>{77}; }),
-                                       16, 16, TJPF_GRAY);
+  const Bytes gray = test::encode_jpeg(
+      test::make_pixels(16, 16, 1, [](int, int) { return std::array<int, 1>{77}; }), 16, 16,
+      TJPF_GRAY);
   decoder.decode(gray, decoder.header(gray), 0, 0, image);
   expect_colour(image, {77, 77, 77}, 2);
 
   // Inverted (Adobe) CMYK: C=255-R' ... stored as ink amounts 255 - value.
-  const Bytes cmyk = test::encode_jpeg(
-      test::make_pixels(16, 16, 4, [](int, int) { return std::array<int, 4>{255, 128, 64, 255}; }), 16, 16, TJPF_CMYK);
+  const Bytes cmyk =
+      test::encode_jpeg(test::make_pixels(16, 16, 4,
+                                          [](int, int) {
+                                            return std::array<int, 4>{255, 128, 64, 255};
+                                          }),
+                        16, 16, TJPF_CMYK);
   const JpegHeader header = decoder.header(cmyk);
   EXPECT_TRUE(header.cmyk);
   decoder.decode(cmyk, header, 0, 0, image);
@@ -62,9 +67,12 @@ TEST(JpegDecoder, DecodesAtTheSmallestScaleThatCoversTheRequest) {
 TEST(JpegDecoder, RejectsTruncatedCorruptAndNonJpegData) {
   JpegDecoder decoder;
   RgbImage image;
-  const Bytes good = test::encode_jpeg(
-      test::make_pixels(64, 64, 3, [](int x, int y) { return std::array<int, 3>{x * 4, y * 4, (x * y) % 256}; }), 64,
-      64, TJPF_RGB);
+  const Bytes good =
+      test::encode_jpeg(test::make_pixels(64, 64, 3,
+                                          [](int x, int y) {
+                                            return std::array<int, 3>{x * 4, y * 4, (x * y) % 256};
+                                          }),
+                        64, 64, TJPF_RGB);
   Bytes truncated(good.begin(), good.begin() + std::ptrdiff_t(good.size() / 2));
   EXPECT_THROW(decoder.decode(truncated, decoder.header(truncated), 0, 0, image), JpegError);
   Bytes corrupt = good;
@@ -132,7 +140,9 @@ TEST(ImageTransform, ResizeNormalisesFlipsAndKeepsConstantsConstant) {
   const Normalisation norm(spec);
   RgbImage image{90, 60, {}};
   // Red rises left to right, green is constant, blue is constant.
-  image.pixels = test::make_pixels(90, 60, 3, [](int x, int) { return std::array<int, 3>{x * 2, 51, 255}; });
+  image.pixels = test::make_pixels(90, 60, 3, [](int x, int) {
+    return std::array<int, 3>{x * 2, 51, 255};
+  });
   const int size = 8;
   std::vector<float> plain(3 * size * size), mirrored(3 * size * size);
   const CropWindow all{0, 0, 90, 60};
@@ -143,7 +153,8 @@ TEST(ImageTransform, ResizeNormalisesFlipsAndKeepsConstantsConstant) {
       const int i = y * size + x;
       EXPECT_NEAR(plain[std::size_t(size * size + i)], (51 / 255.0 - 0.25) / 0.25, 1e-5);
       EXPECT_NEAR(plain[std::size_t(2 * size * size + i)], 1.0, 1e-5);
-      EXPECT_FLOAT_EQ(mirrored[std::size_t(y * size + x)], plain[std::size_t(y * size + size - 1 - x)]);
+      EXPECT_FLOAT_EQ(mirrored[std::size_t(y * size + x)],
+                      plain[std::size_t(y * size + size - 1 - x)]);
       if (x > 0) {
         EXPECT_GT(plain[std::size_t(i)], plain[std::size_t(i - 1)]);
       }

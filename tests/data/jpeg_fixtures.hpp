@@ -29,8 +29,8 @@ Bytes make_pixels(int width, int height, int channels, F f) {
     for (int x = 0; x < width; ++x) {
       const auto colour = f(x, y);
       for (int c = 0; c < channels; ++c) {
-        pixels[(std::size_t(y) * std::size_t(width) + std::size_t(x)) * std::size_t(channels) + std::size_t(c)] =
-            std::uint8_t(colour[std::size_t(c)]);
+        pixels[(std::size_t(y) * std::size_t(width) + std::size_t(x)) * std::size_t(channels) +
+               std::size_t(c)] = std::uint8_t(colour[std::size_t(c)]);
       }
     }
   }
@@ -53,12 +53,14 @@ inline Bytes encode_jpeg(const Bytes& pixels, int width, int height, int format,
 }
 
 inline Bytes solid_rgb_jpeg(int width, int height, std::array<int, 3> rgb) {
-  return encode_jpeg(make_pixels(width, height, 3, [&](int, int) { return rgb; }), width, height, TJPF_RGB);
+  return encode_jpeg(make_pixels(width, height, 3, [&](int, int) { return rgb; }), width, height,
+                     TJPF_RGB);
 }
 
 inline void write_bytes(const fs::path& path, const Bytes& bytes) {
   fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
 inline Bytes read_bytes(const fs::path& path) {
@@ -68,7 +70,8 @@ inline Bytes read_bytes(const fs::path& path) {
 
 // A plain (or gzip-compressed) tar of (member name, contents); names over
 // 100 characters get pax extended headers.
-inline void write_tar(const fs::path& path, const std::vector<std::pair<std::string, Bytes>>& members,
+inline void write_tar(const fs::path& path,
+                      const std::vector<std::pair<std::string, Bytes>>& members,
                       bool gzip = false) {
   archive* a = archive_write_new();
   archive_write_set_format_pax_restricted(a);

@@ -29,8 +29,10 @@ class JpegSourceTest : public test::ScratchTest {
     ScratchTest::SetUp();
     for (int c = 0; c < 3; ++c) {
       for (int i = 0; i < 6; ++i) {
-        const fs::path file = dir_ / "train" / ("class" + std::to_string(c)) / ("img" + std::to_string(i) + ".jpg");
-        test::write_bytes(file, test::solid_rgb_jpeg(40 + 8 * i, 30 + 4 * i, kColours[std::size_t(c)]));
+        const fs::path file =
+            dir_ / "train" / ("class" + std::to_string(c)) / ("img" + std::to_string(i) + ".jpg");
+        test::write_bytes(file,
+                          test::solid_rgb_jpeg(40 + 8 * i, 30 + 4 * i, kColours[std::size_t(c)]));
       }
     }
     spec_.image.size = 16;
@@ -58,7 +60,8 @@ class JpegSourceTest : public test::ScratchTest {
     for (int c = 0; c < 3; ++c) {
       double d = 0;
       for (int ch = 0; ch < 3; ++ch) {
-        const double value = image[ch * size * size + centre] * spec_.image.std[std::size_t(ch)] + spec_.image.mean[std::size_t(ch)];
+        const double value = image[ch * size * size + centre] * spec_.image.std[std::size_t(ch)] +
+                             spec_.image.mean[std::size_t(ch)];
         d += std::pow(value * 255 - kColours[std::size_t(c)][std::size_t(ch)], 2);
       }
       if (d < best_distance) best_distance = d, best = c;
@@ -78,7 +81,8 @@ TEST_F(JpegSourceTest, BatchesHaveTheShapeLabelsAndColoursOfTheirFiles) {
       loader.fill(1, b, batch);
       ASSERT_EQ(batch.images.shape(), (Shape{6, 3, 16, 16}));
       for (std::int64_t i = 0; i < 6; ++i) {
-        EXPECT_EQ(colour_class(batch.images.data() + i * 3 * 16 * 16), batch.labels[std::size_t(i)]);
+        EXPECT_EQ(colour_class(batch.images.data() + i * 3 * 16 * 16),
+                  batch.labels[std::size_t(i)]);
       }
     }
   }
@@ -90,9 +94,13 @@ TEST_F(JpegSourceTest, AugmentationIsAPureFunctionOfSeedEpochAndSample) {
   loader.fill(2, 1, a);
   std::thread([&] { loader.fill(2, 1, b); }).join();  // another thread, another decoder
   EXPECT_EQ(a.labels, b.labels);
-  EXPECT_EQ(std::memcmp(a.images.data(), b.images.data(), sizeof(float) * std::size_t(a.images.numel())), 0);
+  EXPECT_EQ(
+      std::memcmp(a.images.data(), b.images.data(), sizeof(float) * std::size_t(a.images.numel())),
+      0);
   loader.fill(3, 1, c);
-  EXPECT_NE(std::memcmp(a.images.data(), c.images.data(), sizeof(float) * std::size_t(a.images.numel())), 0);
+  EXPECT_NE(
+      std::memcmp(a.images.data(), c.images.data(), sizeof(float) * std::size_t(a.images.numel())),
+      0);
 }
 
 TEST_F(JpegSourceTest, HalfOutputIsRoundedToBinary16) {
@@ -109,9 +117,17 @@ void damage(const fs::path& dir, const std::string& name, const Bytes& bytes) {
 }
 
 TEST_F(JpegSourceTest, GrayscaleAndCmykImagesConvertToRgb) {
-  damage(dir_, "img3.jpg", test::encode_jpeg(test::make_pixels(20, 20, 1, [](int, int) { return std::array<int, 1>{20}; }), 20, 20, TJPF_GRAY));
-  test::write_bytes(dir_ / "train/class1/img4.jpg",
-                    test::encode_jpeg(test::make_pixels(20, 20, 4, [](int, int) { return std::array<int, 4>{20, 220, 20, 255}; }), 20, 20, TJPF_CMYK));
+  damage(dir_, "img3.jpg",
+         test::encode_jpeg(
+             test::make_pixels(20, 20, 1, [](int, int) { return std::array<int, 1>{20}; }), 20, 20,
+             TJPF_GRAY));
+  test::write_bytes(
+      dir_ / "train/class1/img4.jpg",
+      test::encode_jpeg(test::make_pixels(20, 20, 4,
+                                          [](int, int) {
+                                            return std::array<int, 4>{20, 220, 20, 255};
+                                          }),
+                        20, 20, TJPF_CMYK));
   const auto s = source();
   std::vector<float> out(3 * 16 * 16);
   EXPECT_EQ(s->write_sample(9, std::nullopt, out.data()), 1);  // gray
@@ -127,13 +143,20 @@ struct BadImage {
 };
 
 std::vector<BadImage> bad_images() {
-  const Bytes good = test::encode_jpeg(
-      test::make_pixels(64, 48, 3, [](int x, int y) { return std::array<int, 3>{x * 3, y * 5, 99}; }), 64, 48, TJPF_RGB);
+  const Bytes good =
+      test::encode_jpeg(test::make_pixels(64, 48, 3,
+                                          [](int x, int y) {
+                                            return std::array<int, 3>{x * 3, y * 5, 99};
+                                          }),
+                        64, 48, TJPF_RGB);
   Bytes corrupt = good;
   for (std::size_t i = good.size() / 2; i < good.size() / 2 + 40; ++i) corrupt[i] = 0xFF;
-  return {{"img3.jpg", Bytes(good.begin(), good.begin() + std::ptrdiff_t(good.size() * 2 / 3)), "corrupt or truncated"},
+  return {{"img3.jpg", Bytes(good.begin(), good.begin() + std::ptrdiff_t(good.size() * 2 / 3)),
+           "corrupt or truncated"},
           {"img3.jpg", corrupt, "corrupt or truncated"},
-          {"img3.jpg", Bytes{0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R'}, "not a JPEG"},
+          {"img3.jpg",
+           Bytes{0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R'},
+           "not a JPEG"},
           {"img3.jpg", test::text_bytes("plain text, named .jpg"), "not a JPEG"},
           {"img3.jpg", Bytes{}, "not a JPEG"}};
 }
@@ -150,7 +173,8 @@ TEST_F(JpegSourceTest, BadImagesNameTheFileOrAreSkippedAndCounted) {
       strict->write_sample(9, 5, out.data());
       ADD_FAILURE() << bad.reason << ": no error";
     } catch (const DataError& e) {
-      EXPECT_NE(std::string(e.what()).find(path + ": " + bad.reason), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path + ": " + bad.reason), std::string::npos)
+          << e.what();
     }
     const auto lenient = source(true);
     EXPECT_EQ(lenient->write_sample(9, 5, out.data()), 1);  // img4 of the same class stands in
@@ -174,15 +198,19 @@ TEST_F(JpegSourceTest, ShardsGiveTheSameSamplesAsTheFolder) {
   }
   test::write_tar(dir_ / "shard-0.tar", first);
   test::write_tar(dir_ / "shard-1.tar", second);
-  const auto shards = std::make_shared<JpegSource>(index_shards(expand_braces((dir_ / "shard-{0..1}.tar").string()), false),
-                                                   JpegSourceOptions{spec_.image, true, false, false});
-  BatchLoader from_shards(shards, loader_options(true)), from_folder(source(), loader_options(true));
+  const auto shards = std::make_shared<JpegSource>(
+      index_shards(expand_braces((dir_ / "shard-{0..1}.tar").string()), false),
+      JpegSourceOptions{spec_.image, true, false, false});
+  BatchLoader from_shards(shards, loader_options(true)),
+      from_folder(source(), loader_options(true));
   Batch a, b;
   for (std::int64_t i = 0; i < 3; ++i) {
     from_shards.fill(0, i, a);
     from_folder.fill(0, i, b);
     EXPECT_EQ(a.labels, b.labels);
-    EXPECT_EQ(std::memcmp(a.images.data(), b.images.data(), sizeof(float) * std::size_t(a.images.numel())), 0);
+    EXPECT_EQ(std::memcmp(a.images.data(), b.images.data(),
+                          sizeof(float) * std::size_t(a.images.numel())),
+              0);
   }
 }
 

@@ -1,4 +1,6 @@
 // data.validation_images: a held-out split of the training set.
+#include "runtime/data/validation_split.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/data/image_set_source.hpp"
-#include "runtime/data/validation_split.hpp"
 
 namespace lb {
 namespace {
@@ -31,7 +32,8 @@ ImageSet numbered_set(std::int64_t count) {
 }
 
 std::shared_ptr<const SampleSource> numbered_source(std::int64_t count) {
-  return std::make_shared<ImageSetSource>(std::make_shared<const ImageSet>(numbered_set(count)), AugmentSpec{});
+  return std::make_shared<ImageSetSource>(std::make_shared<const ImageSet>(numbered_set(count)),
+                                          AugmentSpec{});
 }
 
 // The numbers of a source's images, checking each image's label against it.
@@ -75,7 +77,8 @@ TEST(ValidationSplit, RejectsCountsThatLeaveNoTrainingOrNoValidationImage) {
       hold_out_validation(numbered_source(10), bad, 1);
       ADD_FAILURE() << bad << " accepted";
     } catch (const SpecError& e) {
-      EXPECT_NE(std::string(e.what()).find("data.validation_images"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("data.validation_images"), std::string::npos)
+          << e.what();
     }
   }
 }

@@ -25,7 +25,9 @@ class BadInput : public E2eTest {
   RunResult train(const std::string& args) {
     return shell(kLbTrain.string() + " " + kDefaultSpec.string() + " " + args);
   }
-  static std::size_t lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
+  static std::size_t lines(const std::string& text) {
+    return std::count(text.begin(), text.end(), '\n');
+  }
   // Bad input: exit 2, one line naming `what`, and `out` never created.
   void expect_refused(const RunResult& r, const std::string& what, const fs::path& out) {
     EXPECT_EQ(r.exit_code, 2) << r.output;
@@ -73,8 +75,8 @@ TEST_F(BadInput, OversizedSyntheticDataOrPrefetchExitsTwoInsteadOfBadAlloc) {
 
 TEST_F(BadInput, AbsurdEpochCountsExitTwoInsteadOfOverflowing) {
   const fs::path out = dir_ / "never";
-  for (const char* key : {"train.epochs", "train.eval_every_epochs", "train.checkpoint_every_epochs",
-                          "optimizer.lr.warmup_epochs"}) {
+  for (const char* key : {"train.epochs", "train.eval_every_epochs",
+                          "train.checkpoint_every_epochs", "optimizer.lr.warmup_epochs"}) {
     expect_refused(train("--out " + out.string() + kTiny + " --set " + key + "=1e308"),
                    "spec error: " + std::string(key), out);
   }
@@ -93,7 +95,8 @@ TEST_F(BadInput, OutNamingAFileOrNothingExitsTwo) {
 
 TEST_F(BadInput, MaxEpochsNanAndNegativeMaxStepsExitTwoWithShortMessages) {
   const fs::path out = dir_ / "never";
-  for (const std::string flag : {"--max-epochs nan", "--max-epochs inf", "--max-steps -1", "--max-steps 2.5"}) {
+  for (const std::string flag :
+       {"--max-epochs nan", "--max-epochs inf", "--max-steps -1", "--max-steps 2.5"}) {
     const RunResult r = train("--out " + out.string() + kTiny + " " + flag);
     EXPECT_EQ(r.exit_code, 2) << flag << ": " << r.output;
     EXPECT_LT(r.output.size(), 200u) << flag << ": " << r.output;  // no 309-digit range
@@ -113,7 +116,8 @@ TEST_F(BadInput, RunDirectoryIsNeverClobberedAndResumeDoesNotRepeatRecords) {
   EXPECT_NE(again.output.find("holds a run"), std::string::npos) << again.output;
   EXPECT_EQ(lb::read_file(out / "checkpoint.bin"), checkpoint);  // untouched
   // A run killed after step 3 had logged step 3; its checkpoint is at 2.
-  std::ofstream(out / "metrics.jsonl", std::ios::app) << R"({"type":"step","step":3,"loss":1})" "\n";
+  std::ofstream(out / "metrics.jsonl", std::ios::app) << R"({"type":"step","step":3,"loss":1})"
+                                                         "\n";
   const RunResult resumed = train("--out " + out.string() + kTiny + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_EQ(count_records(out / "metrics.jsonl", R"("step":3,)"), 1u);
@@ -130,14 +134,19 @@ TEST_F(BadInput, RunDirectoryIsNeverClobberedAndResumeDoesNotRepeatRecords) {
 TEST_F(BadInput, ResumeWithADifferentSpecExitsTwoNamingTheKey) {
   const fs::path out = dir_ / "run";
   ASSERT_EQ(train("--out " + out.string() + kTiny + " --max-steps 2").exit_code, 0);
-  const RunResult batch = train("--out " + out.string() + kTiny + " --resume --set train.global_batch=32");
+  const RunResult batch =
+      train("--out " + out.string() + kTiny + " --resume --set train.global_batch=32");
   EXPECT_EQ(batch.exit_code, 2) << batch.output;
-  EXPECT_NE(batch.output.find("spec error: train.global_batch: the checkpoint was trained with 16, got 32"),
-            std::string::npos) << batch.output;
-  const RunResult shorter = train("--out " + out.string() + kTiny + " --resume --set train.epochs=0.5");
+  EXPECT_NE(batch.output.find(
+                "spec error: train.global_batch: the checkpoint was trained with 16, got 32"),
+            std::string::npos)
+      << batch.output;
+  const RunResult shorter =
+      train("--out " + out.string() + kTiny + " --resume --set train.epochs=0.5");
   EXPECT_EQ(shorter.exit_code, 2) << shorter.output;
   EXPECT_NE(shorter.output.find("spec error: train.epochs"), std::string::npos) << shorter.output;
-  EXPECT_EQ(train("--out " + out.string() + kTiny + " --resume --set train.threads=2").exit_code, 0);
+  EXPECT_EQ(train("--out " + out.string() + kTiny + " --resume --set train.threads=2").exit_code,
+            0);
 }
 
 // Item 15: a loss scale whose every step overflows trains nothing: exit 1.
@@ -146,8 +155,10 @@ TEST_F(BadInput, RunThatSkippedEveryStepExitsOneSayingWhy) {
                             " --set train.precision=fp16 --set train.loss_scale.mode=static"
                             " --set train.loss_scale.init=1.8446744073709552e19");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("nothing was trained: every one of the 4 steps"), std::string::npos) << r.output;
-  const RunResult huge = train("--out " + (dir_ / "never").string() + kTiny + " --set train.loss_scale.init=1e39");
+  EXPECT_NE(r.output.find("nothing was trained: every one of the 4 steps"), std::string::npos)
+      << r.output;
+  const RunResult huge =
+      train("--out " + (dir_ / "never").string() + kTiny + " --set train.loss_scale.init=1e39");
   expect_refused(huge, "spec error: train.loss_scale.init", dir_ / "never");
 }
 
@@ -169,7 +180,9 @@ TEST_F(BadInput, CraftedCheckpointStepExitsTwoNamingTheCheckpoint) {
     lb::write_file_atomically(out / "checkpoint.bin", edited + lb::checkpoint_digest(edited));
     const RunResult r = train("--out " + out.string() + kTiny + " --resume");
     EXPECT_EQ(r.exit_code, 2) << step << ": " << r.output;
-    EXPECT_NE(r.output.find("checkpoint error: " + (out / "checkpoint.bin").string()), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("checkpoint error: " + (out / "checkpoint.bin").string()),
+              std::string::npos)
+        << r.output;
     EXPECT_EQ(lines(r.output), 1u) << r.output;
   }
 }
@@ -188,31 +201,37 @@ TEST_F(BadInput, EmptyOrMismatchedImageFilesExitTwoNamingTheFile) {
   const fs::path data = dir_ / "data";
   fs::create_directories(data);
   auto write_set = [&](const std::string& prefix, std::uint32_t count, std::uint32_t side) {
-    std::ofstream(data / (prefix + "-images-idx3-ubyte.gz")) << idx(0x803, {count, side, side}, count * side * side);
+    std::ofstream(data / (prefix + "-images-idx3-ubyte.gz"))
+        << idx(0x803, {count, side, side}, count * side * side);
     std::ofstream(data / (prefix + "-labels-idx1-ubyte.gz")) << idx(0x801, {count}, count);
   };
-  const std::string args = " --set data.dir=" + data.string() + " --set train.global_batch=4 --set train.threads=1 -q";
+  const std::string args =
+      " --set data.dir=" + data.string() + " --set train.global_batch=4 --set train.threads=1 -q";
   const fs::path out = dir_ / "never";
   write_set("train", 0, 28);
   write_set("t10k", 8, 28);
-  expect_refused(train("--out " + out.string() + args), (data / "train-images-idx3-ubyte.gz").string() + ": holds no images", out);
+  expect_refused(train("--out " + out.string() + args),
+                 (data / "train-images-idx3-ubyte.gz").string() + ": holds no images", out);
   write_set("train", 8, 28);
   write_set("t10k", 0, 28);
-  expect_refused(train("--out " + out.string() + args), (data / "t10k-images-idx3-ubyte.gz").string() + ": holds no images", out);
+  expect_refused(train("--out " + out.string() + args),
+                 (data / "t10k-images-idx3-ubyte.gz").string() + ": holds no images", out);
   write_set("t10k", 8, 32);
   expect_refused(train("--out " + out.string() + args),
-                 (data / "t10k-images-idx3-ubyte.gz").string() + ": images are 1x32x32, the training images 1x28x28", out);
+                 (data / "t10k-images-idx3-ubyte.gz").string() +
+                     ": images are 1x32x32, the training images 1x28x28",
+                 out);
 }
 
 // Items 2, 13 and 21: allreduce-bench refuses what it cannot measure.
 TEST_F(BadInput, AllreduceBenchRefusesSizesItCannotMeasure) {
-  const std::string bench = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 " +
-                            (fs::path(LB_BINARY_DIR) / "bin" / "allreduce-bench").string();
+  const std::string bench =
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 " +
+      (fs::path(LB_BINARY_DIR) / "bin" / "allreduce-bench").string();
   for (const std::string args : {"--min-bytes 576460752303423488 --max-bytes 1152921504606846976",
-                                 "--max-bytes 9223372036854775807",
-                                 "--min-bytes 64 --max-bytes 8", "--iterations -1",
-                                 "--fusion-bytes -1 --model lenet_bn", "--model bogus",
-                                 "--algorithms ring,bogus", "--rounds 0"}) {
+                                 "--max-bytes 9223372036854775807", "--min-bytes 64 --max-bytes 8",
+                                 "--iterations -1", "--fusion-bytes -1 --model lenet_bn",
+                                 "--model bogus", "--algorithms ring,bogus", "--rounds 0"}) {
     const RunResult r = shell(bench + " " + args);
     EXPECT_EQ(r.exit_code, 2) << args << ": " << r.output;
     EXPECT_LT(r.seconds, 30) << args;

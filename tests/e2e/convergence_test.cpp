@@ -43,7 +43,8 @@ TEST_F(Convergence, MeasuringTheNoiseScaleLeavesTrainingBitIdentical) {
     const std::string common = "--max-steps 9 --set train.bn_ghost_batch=" + ghost;
     ASSERT_EQ(train(on, common + " --set train.noise_scale_every=3").exit_code, 0);
     ASSERT_EQ(train(off, common + " --set train.noise_scale_every=0").exit_code, 0);
-    EXPECT_EQ(summary(on).at("weights_sha256"), summary(off).at("weights_sha256")) << "ghost " << ghost;
+    EXPECT_EQ(summary(on).at("weights_sha256"), summary(off).at("weights_sha256"))
+        << "ghost " << ghost;
     const auto noise = rows(on, "noise_scale");
     ASSERT_EQ(noise.size(), 3u);  // steps 0, 3 and 6, logged after each
     EXPECT_EQ(noise[1].at("step"), 4);
@@ -88,7 +89,8 @@ TEST_F(Convergence, ValidationSplitIsEvaluatedAndStopAtEndsTheRun) {
   const auto evals = rows(out, "eval");
   ASSERT_FALSE(evals.empty());
   EXPECT_EQ(evals.back().at("step"), at);
-  for (const auto& e : evals) EXPECT_TRUE(e.contains("validation_accuracy") && e.contains("test_accuracy"));
+  for (const auto& e : evals)
+    EXPECT_TRUE(e.contains("validation_accuracy") && e.contains("test_accuracy"));
 
   // A resumed run that had reached its target trains no further.
   const RunResult again = train(out, args + " --resume");

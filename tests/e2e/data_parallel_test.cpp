@@ -13,7 +13,8 @@ using namespace lb::e2e;
 class DataParallel : public E2eTest {
  protected:
   void SetUp() override {
-    if (std::system("command -v mpirun >/dev/null 2>&1") != 0) GTEST_SKIP() << "SKIPPED: mpirun not found";
+    if (std::system("command -v mpirun >/dev/null 2>&1") != 0)
+      GTEST_SKIP() << "SKIPPED: mpirun not found";
     require_dataset();
     if (IsSkipped()) return;
     E2eTest::SetUp();
@@ -70,12 +71,14 @@ nlohmann::json read_json(const fs::path& file) {
 // profile.json holds the run's measured step for the simulator.
 TEST_F(DataParallel, OverlapStartsAllreducesDuringBackwardAndProfileIsWritten) {
   const fs::path out = dir_ / "o";
-  const RunResult r = run(2, "--max-steps 6 --set comm.overlap=true --set comm.fusion_bytes=65536"
-                             " --set comm.algorithm=ring --out " + out.string());
+  const RunResult r = run(2,
+                          "--max-steps 6 --set comm.overlap=true --set comm.fusion_bytes=65536"
+                          " --set comm.algorithm=ring --out " +
+                              out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
   std::map<std::int64_t, std::pair<double, double>> backward;  // step -> (start, end) in µs
-  std::map<std::int64_t, double> first_allreduce;             // step -> start in µs
+  std::map<std::int64_t, double> first_allreduce;              // step -> start in µs
   for (const auto& e : read_json(out / "trace.rank0.json")) {
     if (e.value("ph", "") != "X") continue;
     const std::int64_t step = e["args"]["step"];
@@ -88,7 +91,8 @@ TEST_F(DataParallel, OverlapStartsAllreducesDuringBackwardAndProfileIsWritten) {
     ASSERT_TRUE(first_allreduce.count(step)) << "step " << step;
     if (first_allreduce[step] < span.second) ++overlapped;
   }
-  EXPECT_EQ(overlapped, int(backward.size())) << "steps whose first all-reduce began before backward ended";
+  EXPECT_EQ(overlapped, int(backward.size()))
+      << "steps whose first all-reduce began before backward ended";
 
   const auto profile = read_json(out / "profile.json");
   EXPECT_EQ(profile["format"], "largebatch-profile");
@@ -113,8 +117,8 @@ TEST_F(DataParallel, OverlapStartsAllreducesDuringBackwardAndProfileIsWritten) {
   // And every rank's exposed communication, rank 0's being its own.
   ASSERT_EQ(profile["rank_exposed_comm_s"].size(), 2u);
   for (const auto& t : profile["rank_exposed_comm_s"]) EXPECT_GE(t.get<double>(), 0.0);
-  EXPECT_NEAR(profile["rank_exposed_comm_s"][0].get<double>(), profile["exposed_comm_s"].get<double>(),
-              1e-6);
+  EXPECT_NEAR(profile["rank_exposed_comm_s"][0].get<double>(),
+              profile["exposed_comm_s"].get<double>(), 1e-6);
   ASSERT_FALSE(profile["allreduce"].empty());
   for (const auto& a : profile["allreduce"]) {
     EXPECT_EQ(a["algorithm"], "ring");
@@ -129,8 +133,8 @@ TEST_F(DataParallel, OverlapStartsAllreducesDuringBackwardAndProfileIsWritten) {
 // the trace: a median of sums need not exceed a sum of medians.
 TEST_F(DataParallel, WithoutOverlapTheWholeAllreduceIsExposed) {
   const fs::path out = dir_ / "n";
-  const RunResult r = run(2, "--max-steps 5 --set comm.overlap=false --set comm.algorithm=ring --out " +
-                                 out.string());
+  const RunResult r = run(
+      2, "--max-steps 5 --set comm.overlap=false --set comm.algorithm=ring --out " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::map<std::int64_t, std::pair<double, double>> wait;  // step -> (start, end) in µs
   std::map<std::int64_t, std::vector<std::pair<double, double>>> buckets;
@@ -161,10 +165,13 @@ TEST_F(DataParallel, WithoutOverlapTheWholeAllreduceIsExposed) {
 TEST_F(DataParallel, AutoFollowsACalibrationFileFromAllreduceBench) {
   const fs::path cal = dir_ / "auto-np2.json";
   const RunResult bench = shell(
-      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe --bind-to none"
-      " --mca btl self,vader -np 2 " + (fs::path(LB_BINARY_DIR) / "bin" / "allreduce-bench").string() +
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe --bind-to "
+      "none"
+      " --mca btl self,vader -np 2 " +
+      (fs::path(LB_BINARY_DIR) / "bin" / "allreduce-bench").string() +
       " --algorithms mpi,ring --min-bytes 4096 --max-bytes 65536 --iterations 3"
-      " --write-auto-calibration " + cal.string());
+      " --write-auto-calibration " +
+      cal.string());
   ASSERT_EQ(bench.exit_code, 0) << bench.output;
   // Rewrite the rules so that both algorithms must appear: lenet_bn's
   // buckets at 16 KiB fusion are of several sizes on both sides of 8 KiB.
@@ -175,8 +182,10 @@ TEST_F(DataParallel, AutoFollowsACalibrationFileFromAllreduceBench) {
   std::ofstream(cal) << file.dump();
 
   const fs::path out = dir_ / "a";
-  const RunResult r = run(2, "--max-steps 3 --set comm.algorithm=auto --set comm.fusion_bytes=16384"
-                             " --set comm.auto_calibration=" + cal.string() + " --out " + out.string());
+  const RunResult r = run(2,
+                          "--max-steps 3 --set comm.algorithm=auto --set comm.fusion_bytes=16384"
+                          " --set comm.auto_calibration=" +
+                              cal.string() + " --out " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::map<std::string, int> small, large;  // algorithm -> all-reduces below / above 8 KiB
   for (const auto& e : read_json(out / "trace.rank0.json")) {
@@ -189,19 +198,23 @@ TEST_F(DataParallel, AutoFollowsACalibrationFileFromAllreduceBench) {
   EXPECT_GT(large["ring"], 0);
   EXPECT_EQ(large["mpi"], 0);
 
-  const RunResult wrong = run(3, "--max-steps 1 --set train.global_batch=192 --set comm.algorithm=auto"
-                                 " --set comm.auto_calibration=" +
-                                     cal.string() + " --out " + (dir_ / "w").string());
+  const RunResult wrong = run(3,
+                              "--max-steps 1 --set train.global_batch=192 --set comm.algorithm=auto"
+                              " --set comm.auto_calibration=" +
+                                  cal.string() + " --out " + (dir_ / "w").string());
   EXPECT_EQ(wrong.exit_code, 2) << wrong.output;
   EXPECT_NE(wrong.output.find("comm.auto_calibration: " + cal.string() + ": measured with 2 ranks"),
-            std::string::npos) << wrong.output;
+            std::string::npos)
+      << wrong.output;
 }
 
 TEST_F(DataParallel, StalledRankIsNamedAndTheJobEndsWithinTheTimeout) {
   // ring: MPI_Allreduce (what auto gives small buckets) cannot say whom it waits for.
-  const RunResult r = run(2, "--set train.epochs=1 --set comm.timeout_s=3 --set comm.algorithm=ring --out " +
-                                 (dir_ / "s").string(),
-                          "LB_FAULT=1:2:sleep");
+  const RunResult r =
+      run(2,
+          "--set train.epochs=1 --set comm.timeout_s=3 --set comm.algorithm=ring --out " +
+              (dir_ / "s").string(),
+          "LB_FAULT=1:2:sleep");
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("timed out after 3 s waiting for rank 1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("gradient bucket"), std::string::npos) << r.output;
@@ -216,13 +229,14 @@ TEST_F(DataParallel, StalledRankIsNamedAndTheJobEndsWithinTheTimeout) {
 // load Fashion-MNIST takes about a minute on the shared, loaded test machine.
 TEST_F(DataParallel, InputErrorOnOneRankIsShownWithItsRankAndEndsTheJob) {
   const fs::path good = dir_ / "good", bad = dir_ / "bad";
-  const std::string args = "--set train.global_batch=192 --set comm.timeout_s=600 --max-steps 2 --out ";
+  const std::string args =
+      "--set train.global_batch=192 --set comm.timeout_s=600 --max-steps 2 --out ";
   const RunResult first = run(3, args + good.string());
   ASSERT_EQ(first.exit_code, 0) << first.output;
   fs::create_directories(bad);
   // mpirun's MPMD form: ranks 0-1 resume `good`, rank 2 `bad`.
-  const RunResult r = shell(mpirun() + " " + ranks_of(2, args + good.string() + " --resume") + " : " +
-                            ranks_of(1, args + bad.string() + " --resume"));
+  const RunResult r = shell(mpirun() + " " + ranks_of(2, args + good.string() + " --resume") +
+                            " : " + ranks_of(1, args + bad.string() + " --resume"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("rank 2: " + bad.string()), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("rank 0: "), std::string::npos) << r.output;
@@ -231,7 +245,8 @@ TEST_F(DataParallel, InputErrorOnOneRankIsShownWithItsRankAndEndsTheJob) {
 
 TEST_F(DataParallel, KilledRankEndsTheJobAndEarlierCheckpointsStayValid) {
   const std::string out = " --out " + (dir_ / "k").string();
-  const std::string args = "--set train.epochs=2 --set train.checkpoint_every_epochs=0.5 --set comm.timeout_s=5";
+  const std::string args =
+      "--set train.epochs=2 --set train.checkpoint_every_epochs=0.5 --set comm.timeout_s=5";
   const RunResult killed = run(2, args + out, "LB_FAULT=1:12:kill");
   EXPECT_NE(killed.exit_code, 0) << killed.output;
   EXPECT_LT(killed.seconds, 90.0);
@@ -243,7 +258,8 @@ TEST_F(DataParallel, KilledRankEndsTheJobAndEarlierCheckpointsStayValid) {
 // The rows of metrics.jsonl of the given types, by step, as written: a
 // resumed run appends, so a row logged again after the checkpoint replaces
 // the earlier one.
-std::map<std::string, std::string> rows_by_step(const fs::path& out, const std::vector<std::string>& types) {
+std::map<std::string, std::string> rows_by_step(const fs::path& out,
+                                                const std::vector<std::string>& types) {
   std::map<std::string, std::string> rows;
   std::ifstream in(out / "metrics.jsonl");
   for (std::string line; std::getline(in, line);) {
@@ -260,14 +276,16 @@ std::map<std::string, std::string> rows_by_step(const fs::path& out, const std::
 // summary figures and byte-identical evaluation and noise-scale rows. fp16,
 // so that the loss scaler's state matters too.
 void DataParallel::expect_resume_is_bit_identical(int ranks, int global_batch, int kill_step) {
-  const std::string args = "--set train.precision=fp16 --set train.epochs=1 --set train.global_batch=" +
-                           std::to_string(global_batch) +
-                           " --set train.checkpoint_every_epochs=0.5 --set train.eval_every_epochs=0.5"
-                           " --set comm.timeout_s=120 --out ";
+  const std::string args =
+      "--set train.precision=fp16 --set train.epochs=1 --set train.global_batch=" +
+      std::to_string(global_batch) +
+      " --set train.checkpoint_every_epochs=0.5 --set train.eval_every_epochs=0.5"
+      " --set comm.timeout_s=120 --out ";
   const fs::path whole = dir_ / "whole", broken = dir_ / "broken";
   const RunResult uninterrupted = run(ranks, args + whole.string());
   ASSERT_EQ(uninterrupted.exit_code, 0) << uninterrupted.output;
-  const std::string fault = "LB_FAULT=" + std::to_string(ranks - 1) + ":" + std::to_string(kill_step) + ":kill";
+  const std::string fault =
+      "LB_FAULT=" + std::to_string(ranks - 1) + ":" + std::to_string(kill_step) + ":kill";
   const RunResult killed = run(ranks, args + broken.string(), fault);
   ASSERT_NE(killed.exit_code, 0) << killed.output;
   ASSERT_TRUE(fs::exists(broken / "checkpoint.bin"));
@@ -290,7 +308,8 @@ TEST_F(DataParallel, TwoRanksKilledMidEpochResumeBitIdentically) {
 }
 
 TEST_F(DataParallel, ThreeRanksKilledMidEpochResumeBitIdentically) {
-  expect_resume_is_bit_identical(3, 192, 15);  // 21 steps, checkpoints at 11 and 21: resumes from 11
+  expect_resume_is_bit_identical(3, 192,
+                                 15);  // 21 steps, checkpoints at 11 and 21: resumes from 11
 }
 
 }  // namespace
@@ -321,7 +340,8 @@ double raw_b_simple(const fs::path& out) {
 // half of its batch against the whole. Both estimate the same B_simple on the
 // same data: measured 162 and 165 on this test's runs (2026-12-06).
 TEST_F(DataParallel, NoiseScaleOfTwoRanksAgreesWithOneProcess) {
-  const std::string args = "--max-steps 48 --set train.noise_scale_every=2 --set train.noise_scale_ema=0 --out ";
+  const std::string args =
+      "--max-steps 48 --set train.noise_scale_every=2 --set train.noise_scale_ema=0 --out ";
   const RunResult one = run(1, args + (dir_ / "one").string());
   ASSERT_EQ(one.exit_code, 0) << one.output;
   const RunResult two = run(2, args + (dir_ / "two").string());

@@ -59,7 +59,8 @@ class E2eTest : public ::testing::Test {
   }
 
   void require_dataset() {
-    if (!fs::exists(kFashionMnist)) GTEST_SKIP() << "SKIPPED: " << kFashionMnist << " is not installed";
+    if (!fs::exists(kFashionMnist))
+      GTEST_SKIP() << "SKIPPED: " << kFashionMnist << " is not installed";
   }
 
   fs::path dir_;

@@ -14,9 +14,10 @@ class InitFrom : public E2eTest {
   RunResult run(const std::string& args) { return shell(kLbTrain.string() + " " + args); }
 
   // 1536 images at batch 128: 12 steps an epoch, a step row each.
-  const std::string common_ = kDefaultSpec.string() +
-                              " --set data.train_subset=1536 --set train.global_batch=128"
-                              " --set train.epochs=1 --set train.threads=2 --set train.log_every_steps=1";
+  const std::string common_ =
+      kDefaultSpec.string() +
+      " --set data.train_subset=1536 --set train.global_batch=128"
+      " --set train.epochs=1 --set train.threads=2 --set train.log_every_steps=1";
 
   // The loss of the first logged step.
   double first_loss(const fs::path& out) {
@@ -36,10 +37,12 @@ TEST_F(InitFrom, StartsFromTheSourceWeightsWithAFreshRun) {
   const RunResult s = run(common_ + " --set train.precision=fp16 --out " + source.string());
   ASSERT_EQ(s.exit_code, 0) << s.output;
   const std::string fp32 = common_ + " --set train.precision=fp32";
-  const RunResult w = run(fp32 + " --set train.init_from=" + source.string() + " --out " + warm.string());
+  const RunResult w =
+      run(fp32 + " --set train.init_from=" + source.string() + " --out " + warm.string());
   ASSERT_EQ(w.exit_code, 0) << w.output;
   ASSERT_EQ(run(fp32 + " --out " + cold.string()).exit_code, 0);
-  EXPECT_NE(w.output.find("initialised from " + (source / "checkpoint.bin").string()), std::string::npos)
+  EXPECT_NE(w.output.find("initialised from " + (source / "checkpoint.bin").string()),
+            std::string::npos)
       << w.output;
 
   const auto from = summary(warm).at("init_from");
@@ -62,7 +65,8 @@ TEST_F(InitFrom, ResumedRunKeepsItsSourceAndWeights) {
   require_dataset();
   const fs::path source = dir_ / "source";
   ASSERT_EQ(run(common_ + " --out " + source.string() + " --max-steps 6").exit_code, 0);
-  const std::string warm = common_ + " --set train.init_from=" + (source / "checkpoint.bin").string();
+  const std::string warm =
+      common_ + " --set train.init_from=" + (source / "checkpoint.bin").string();
   ASSERT_EQ(run(warm + " --out " + (dir_ / "whole").string()).exit_code, 0);
   ASSERT_EQ(run(warm + " --out " + (dir_ / "split").string() + " --max-steps 5").exit_code, 0);
   const RunResult rest = run(warm + " --out " + (dir_ / "split").string() + " --resume");
@@ -88,7 +92,8 @@ TEST_F(InitFrom, MismatchedOrMissingSourceExitsTwoAndWritesNothing) {
       {from + " --set data.dataset=synthetic --set data.synthetic.classes=5",
        "in the source, shape [5, "},
       {" --set train.init_from=" + (dir_ / "nowhere").string(),
-       "spec error: train.init_from: " + (dir_ / "nowhere").string() + ": no such file or directory"},
+       "spec error: train.init_from: " + (dir_ / "nowhere").string() +
+           ": no such file or directory"},
   };
   for (const auto& c : cases) {
     const fs::path out = dir_ / "never";

@@ -15,11 +15,13 @@ class LbTrain : public E2eTest {
 TEST_F(LbTrain, DefaultExperimentReachesTargetAccuracyInOneEpoch) {
   require_dataset();
   const fs::path out = dir_ / "run";
-  const RunResult r = run(kDefaultSpec.string() + " --out " + out.string() + " --set train.epochs=1 --set train.threads=2");
+  const RunResult r = run(kDefaultSpec.string() + " --out " + out.string() +
+                          " --set train.epochs=1 --set train.threads=2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto s = summary(out);
   EXPECT_GE(s.at("test_accuracy").get<double>(), 0.85) << r.output;
-  for (const char* key : {"test_accuracy", "final_loss", "train_images_per_s", "steps", "weights_sha256"}) {
+  for (const char* key :
+       {"test_accuracy", "final_loss", "train_images_per_s", "steps", "weights_sha256"}) {
     EXPECT_TRUE(s.contains(key)) << key;
   }
   EXPECT_EQ(s.at("weights_sha256").get<std::string>().size(), 64u);
@@ -30,7 +32,8 @@ TEST_F(LbTrain, DefaultExperimentReachesTargetAccuracyInOneEpoch) {
 
 TEST_F(LbTrain, BadSpecExitsTwoNamingThePathAndWritesNothing) {
   const fs::path out = dir_ / "never";
-  const RunResult r = run(kDefaultSpec.string() + " --out " + out.string() + " --set optimizer.lars.eta='\"x\"'");
+  const RunResult r =
+      run(kDefaultSpec.string() + " --out " + out.string() + " --set optimizer.lars.eta='\"x\"'");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("spec error: optimizer.lars.eta"), std::string::npos) << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
@@ -39,8 +42,8 @@ TEST_F(LbTrain, BadSpecExitsTwoNamingThePathAndWritesNothing) {
 
 TEST_F(LbTrain, MissingDataExitsTwoNamingTheFile) {
   const fs::path out = dir_ / "never";
-  const RunResult r = run(kDefaultSpec.string() + " --out " + out.string() + " --set data.dir=" +
-                    (dir_ / "nodata").string());
+  const RunResult r = run(kDefaultSpec.string() + " --out " + out.string() +
+                          " --set data.dir=" + (dir_ / "nodata").string());
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find((dir_ / "nodata").string()), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(out));
@@ -52,7 +55,6 @@ TEST_F(LbTrain, BadCommandLineExitsTwo) {
   EXPECT_EQ(run("--help").exit_code, 0);
 }
 
-
 // Interrupting and resuming must not change a single bit of the result.
 class LbTrainResume : public LbTrain, public ::testing::WithParamInterface<const char*> {};
 
@@ -61,7 +63,8 @@ TEST_P(LbTrainResume, ResumeGivesIdenticalWeights) {
   const std::string common = kDefaultSpec.string() +
                              " --set data.train_subset=1536 --set train.global_batch=128"
                              " --set train.epochs=2 --set train.threads=2 --set model.dropout=0.25"
-                             " --set train.precision=" + GetParam();
+                             " --set train.precision=" +
+                             GetParam();
   const RunResult whole = run(common + " --out " + (dir_ / "whole").string());
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
   const RunResult first = run(common + " --out " + (dir_ / "split").string() + " --max-steps 17");
@@ -133,10 +136,13 @@ TEST_F(LbTrain, GhostBatchNormTrainsAndBadGhostBatchExitsTwo) {
                              " --set data.train_subset=512 --set train.global_batch=128"
                              " --set train.epochs=1 --set train.threads=2 --max-steps 2";
   ASSERT_EQ(run(common + " --out " + (dir_ / "whole").string()).exit_code, 0);
-  const RunResult ghost = run(common + " --out " + (dir_ / "ghost").string() + " --set train.bn_ghost_batch=32");
+  const RunResult ghost =
+      run(common + " --out " + (dir_ / "ghost").string() + " --set train.bn_ghost_batch=32");
   ASSERT_EQ(ghost.exit_code, 0) << ghost.output;
-  EXPECT_NE(summary(dir_ / "ghost").at("weights_sha256"), summary(dir_ / "whole").at("weights_sha256"));
-  for (const std::string bad : {" --set train.bn_ghost_batch=48", " --set train.bn_ghost_batch=32 --set device=cuda"}) {
+  EXPECT_NE(summary(dir_ / "ghost").at("weights_sha256"),
+            summary(dir_ / "whole").at("weights_sha256"));
+  for (const std::string bad :
+       {" --set train.bn_ghost_batch=48", " --set train.bn_ghost_batch=32 --set device=cuda"}) {
     const fs::path out = dir_ / "never";
     const RunResult r = run(common + " --out " + out.string() + bad);
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;

@@ -9,7 +9,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t size) {
   if (size < 2) return 0;
-  const std::size_t labels_size = std::min<std::size_t>(size - 2, std::size_t(data[0]) << 8 | data[1]);
+  const std::size_t labels_size =
+      std::min<std::size_t>(size - 2, std::size_t(data[0]) << 8 | data[1]);
   const char* bytes = reinterpret_cast<const char*>(data) + 2;
   const auto labels = lb::fuzz::scratch_file("labels.idx", std::string_view(bytes, labels_size));
   const auto images = lb::fuzz::scratch_file(

@@ -9,7 +9,8 @@ namespace {
 class SweepBadInput : public HparamTest {
  protected:
   RunResult sweep(const fs::path& file, const fs::path& out) {
-    return shell(kSweep.string() + " " + file.string() + " --out " + out.string() + " --trainer " + kFake.string());
+    return shell(kSweep.string() + " " + file.string() + " --out " + out.string() + " --trainer " +
+                 kFake.string());
   }
 };
 
@@ -18,7 +19,8 @@ TEST_F(SweepBadInput, DeeplyNestedOrDuplicateKeyedSweepFileExitsTwo) {
   std::ofstream(deep) << std::string(50'000, '[') << std::string(50'000, ']');
   const RunResult r = sweep(deep, dir_ / "out");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("sweep error: " + deep.string() + ": invalid JSON: nested deeper"), std::string::npos)
+  EXPECT_NE(r.output.find("sweep error: " + deep.string() + ": invalid JSON: nested deeper"),
+            std::string::npos)
       << r.output;
   const fs::path dup = dir_ / "dup.json";
   std::ofstream(dup) << R"({"name": "a", "name": "b"})";
@@ -33,7 +35,8 @@ TEST_F(SweepBadInput, OutNamingAFileExitsTwo) {
   std::ofstream(file) << "x";
   const RunResult r = sweep(write_sweep(small_sweep()), file);
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("--out " + file.string() + ": is not a directory"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--out " + file.string() + ": is not a directory"), std::string::npos)
+      << r.output;
 }
 
 }  // namespace

@@ -37,13 +37,15 @@ std::map<std::int64_t, std::int64_t> sources(const TrialStore& store, const fs::
   for (const TrialRecord& t : store.trials(stage)) {
     by_trial[t.id] = t.source_trial;
     EXPECT_EQ(t.status, Status::done) << t.id << " " << t.reason;
-    const json summary = json::parse(read_text(out / "trials" / std::to_string(t.id) / "summary.json"));
+    const json summary =
+        json::parse(read_text(out / "trials" / std::to_string(t.id) / "summary.json"));
     if (t.source_trial == 0) {
       EXPECT_EQ(t.command.find("train.init_from"), std::string::npos) << t.command;
       EXPECT_TRUE(summary.at("init_from").is_null()) << t.id;
       continue;
     }
-    EXPECT_NE(t.command.find("train.init_from=" + trial_dir(out, t.source_trial)), std::string::npos)
+    EXPECT_NE(t.command.find("train.init_from=" + trial_dir(out, t.source_trial)),
+              std::string::npos)
         << t.command;
     EXPECT_EQ(summary.at("init_from").at("path"), trial_dir(out, t.source_trial)) << t.id;
   }
@@ -52,8 +54,9 @@ std::map<std::int64_t, std::int64_t> sources(const TrialStore& store, const fs::
 
 TEST_F(HparamTest, BestOfPreviousStageStartsEveryTrialFromTheBestTrial) {
   const fs::path out = dir_ / "out";
-  const RunResult r = shell(sweep_command(write_sweep(chained_sweep("best_of_previous_stage", "none")),
-                                          out, "--workers 2", "FAKE_TRIAL_EPOCH_S=0"));
+  const RunResult r =
+      shell(sweep_command(write_sweep(chained_sweep("best_of_previous_stage", "none")), out,
+                          "--workers 2", "FAKE_TRIAL_EPOCH_S=0"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   TrialStore store(out / "sweep.db", true);
   const auto coarse_best = rank_trials(store.trials(0), Goal::maximize).front();
@@ -103,7 +106,8 @@ TEST_F(HparamTest, ParentStartsEachTrialFromTheTrialItWasDerivedFrom) {
   sources(store, out, 2);
 
   const RunResult status = shell(kSweep.string() + " status " + out.string());
-  EXPECT_NE(status.output.find("(from trial " + std::to_string(fine.front().id) + ")"), std::string::npos)
+  EXPECT_NE(status.output.find("(from trial " + std::to_string(fine.front().id) + ")"),
+            std::string::npos)
       << status.output;
   const RunResult csv = shell(kSweep.string() + " export " + out.string() + " --csv");
   EXPECT_NE(csv.output.find(",finished_at,source_trial,"), std::string::npos) << csv.output;
@@ -117,8 +121,9 @@ TEST_F(HparamTest, InitFromIsRefusedOnTheFirstStageAndAsAnUnknownValue) {
   first["stages"][0]["init_from"] = "parent";
   RunResult r = shell(sweep_command(write_sweep(first, "first.json"), dir_ / "a"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("stages[0].init_from: the first stage has no earlier stage to start from"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find("stages[0].init_from: the first stage has no earlier stage to start from"),
+      std::string::npos)
       << r.output;
   json unknown = small_sweep();
   unknown["stages"][1]["init_from"] = "grandparent";

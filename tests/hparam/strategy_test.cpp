@@ -1,5 +1,4 @@
 // Search space, samplers, narrowing, successive halving and ranking.
-#include "hparam/halving.hpp"
 #include "hparam/strategy.hpp"
 
 #include <gtest/gtest.h>
@@ -7,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "hparam/halving.hpp"
 #include "hparam/runner.hpp"
 #include "hparam/sweep_file.hpp"
 #include "hparam_fixture.hpp"

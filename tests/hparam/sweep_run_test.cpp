@@ -280,8 +280,9 @@ json halving_sweep(const std::string& mode) {
 
 TEST_F(HparamTest, SynchronousHalvingPromotesExactlyTheBestThirdFromCheckpoints) {
   const fs::path out = dir_ / "out", log = dir_ / "trials.log";
-  const RunResult r = shell(sweep_command(write_sweep(halving_sweep("sync")), out, "--workers 2",
-                                          "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log.string()));
+  const RunResult r =
+      shell(sweep_command(write_sweep(halving_sweep("sync")), out, "--workers 2",
+                          "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log.string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   TrialStore store(out / "sweep.db", true);
   std::map<std::int64_t, double> at_rung;  // every coarse trial's value at epoch 1
@@ -327,8 +328,9 @@ TEST_F(HparamTest, SynchronousHalvingPromotesExactlyTheBestThirdFromCheckpoints)
 
 TEST_F(HparamTest, AsynchronousHalvingNeverPauses) {
   const fs::path out = dir_ / "out", log = dir_ / "trials.log";
-  const RunResult r = shell(sweep_command(write_sweep(halving_sweep("async")), out, "--workers 1",
-                                          "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log.string()));
+  const RunResult r =
+      shell(sweep_command(write_sweep(halving_sweep("async")), out, "--workers 1",
+                          "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log.string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(count_events(log, "pause").empty());
   EXPECT_TRUE(count_events(log, "resume").empty());
@@ -352,9 +354,9 @@ json full_fidelity_halving_sweep(bool rerun_identical) {
 
 TEST_F(HparamTest, FinalStageCarriesAFullRunAnEarlierStageAlreadyMade) {
   const fs::path out = dir_ / "out", log = dir_ / "trials.log";
-  const RunResult r = shell(sweep_command(write_sweep(full_fidelity_halving_sweep(false)), out,
-                                          "--workers 2",
-                                          "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log.string()));
+  const RunResult r =
+      shell(sweep_command(write_sweep(full_fidelity_halving_sweep(false)), out, "--workers 2",
+                          "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log.string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   TrialStore store(out / "sweep.db", true);
   std::vector<TrialRecord> full_coarse;
@@ -391,11 +393,11 @@ TEST_F(HparamTest, FinalStageCarriesAFullRunAnEarlierStageAlreadyMade) {
 
   // rerun_identical: both final configurations train again.
   const fs::path again = dir_ / "again", log2 = dir_ / "trials2.log";
-  ASSERT_EQ(shell(sweep_command(write_sweep(full_fidelity_halving_sweep(true), "rerun.json"), again,
-                                "--workers 2",
-                                "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log2.string()))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      shell(sweep_command(write_sweep(full_fidelity_halving_sweep(true), "rerun.json"), again,
+                          "--workers 2", "FAKE_TRIAL_EPOCH_S=0.01 FAKE_TRIAL_LOG=" + log2.string()))
+          .exit_code,
+      0);
   for (const TrialRecord& t : TrialStore(again / "sweep.db", true).trials(1)) {
     EXPECT_FALSE(t.carried());
     EXPECT_EQ(count_events(log2, "start")[(again / "trials" / std::to_string(t.id)).string()], 1);
@@ -405,9 +407,9 @@ TEST_F(HparamTest, FinalStageCarriesAFullRunAnEarlierStageAlreadyMade) {
 TEST_F(HparamTest, KillNineDuringSynchronousHalvingResumesFromTheRung) {
   const fs::path reference = dir_ / "reference", out = dir_ / "out", log = dir_ / "trials.log";
   const fs::path sweep = write_sweep(halving_sweep("sync"));
-  ASSERT_EQ(shell(sweep_command(sweep, reference, "--workers 2", "FAKE_TRIAL_EPOCH_S=0.01"))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      shell(sweep_command(sweep, reference, "--workers 2", "FAKE_TRIAL_EPOCH_S=0.01")).exit_code,
+      0);
   const std::string env = "FAKE_TRIAL_EPOCH_S=0.15 FAKE_TRIAL_LOG=" + log.string();
   const std::string command = sweep_command(sweep, out, "--workers 2");
   const pid_t pid = fork();

@@ -1,10 +1,11 @@
 // Every all-reduce algorithm against the exact sum, on integer-valued data
 // (exact in fp32 and, kept small, in fp16), for awkward sizes.
+#include "runtime/comm/allreduce.hpp"
+
 #include <gtest/gtest.h>
 
 #include <numeric>
 
-#include "runtime/comm/allreduce.hpp"
 #include "runtime/comm/mpi_communicator.hpp"
 #include "runtime/core/errors.hpp"
 
@@ -41,9 +42,10 @@ struct Case {
 };
 
 std::vector<Case> cases(int n) {
-  std::vector<Case> out{{Algorithm::mpi, 0}, {Algorithm::ring, 0}, {Algorithm::automatic, 0},
-                        {Algorithm::hierarchical, 1}, {Algorithm::hierarchical, 2},
-                        {Algorithm::hierarchical, n}, {Algorithm::torus2d, 1}, {Algorithm::torus2d, n}};
+  std::vector<Case> out{{Algorithm::mpi, 0},          {Algorithm::ring, 0},
+                        {Algorithm::automatic, 0},    {Algorithm::hierarchical, 1},
+                        {Algorithm::hierarchical, 2}, {Algorithm::hierarchical, n},
+                        {Algorithm::torus2d, 1},      {Algorithm::torus2d, n}};
   if (n % 2 == 0) out.push_back({Algorithm::torus2d, 2});
   return out;
 }
@@ -56,7 +58,7 @@ void expect_exact_sums(bool fp16_wire) {
       auto data = rank_data(size, world().rank());
       reducer.sum(data);
       EXPECT_EQ(count_wrong(data, n), 0u) << to_string(c.algorithm) << " group " << c.group_size
-                                           << " size " << size << " ranks " << n;
+                                          << " size " << size << " ranks " << n;
     }
   }
 }

@@ -1,7 +1,8 @@
 // Fused, overlapped gradient averaging against the exact mean.
+#include "runtime/comm/gradient_sync.hpp"
+
 #include <gtest/gtest.h>
 
-#include "runtime/comm/gradient_sync.hpp"
 #include "runtime/comm/mpi_communicator.hpp"
 
 namespace lb {
@@ -62,7 +63,8 @@ TEST(GradientSync, MatchesAllreducerMeanBitForBit) {
       }
     } else {  // one bucket: the tensors packed in backward order, averaged together
       std::vector<float> packed;
-      for (const auto& tensor : g.storage) packed.insert(packed.end(), tensor.begin(), tensor.end());
+      for (const auto& tensor : g.storage)
+        packed.insert(packed.end(), tensor.begin(), tensor.end());
       reducer.mean(packed);
       auto at = packed.begin();
       for (const auto& tensor : g.storage) {
@@ -108,7 +110,8 @@ TEST_P(GradientSyncTest, ArenaSlicesGiveTheValuesOfPackedBuckets) {
   for (std::size_t t = 0; t < tensors.size(); ++t) {
     for (std::size_t i = 0; i < packed.storage[t].size(); ++i) {
       const float want = packed.storage[t][i];
-      ASSERT_NEAR(tensors[t][std::int64_t(i)], want, 2e-7f * std::abs(want)) << "tensor " << t << " [" << i << "]";
+      ASSERT_NEAR(tensors[t][std::int64_t(i)], want, 2e-7f * std::abs(want))
+          << "tensor " << t << " [" << i << "]";
     }
   }
   EXPECT_NEAR(in_arena.local_squared_norm(), by_copy.local_squared_norm(),

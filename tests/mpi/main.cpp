@@ -10,7 +10,8 @@ class FailuresOnly : public ::testing::EmptyTestEventListener {
  public:
   explicit FailuresOnly(int rank) : rank_(rank) {}
   void OnTestPartResult(const ::testing::TestPartResult& r) override {
-    if (r.failed()) std::printf("rank %d: %s:%d: %s\n", rank_, r.file_name(), r.line_number(), r.summary());
+    if (r.failed())
+      std::printf("rank %d: %s:%d: %s\n", rank_, r.file_name(), r.line_number(), r.summary());
   }
 
  private:

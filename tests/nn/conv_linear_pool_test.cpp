@@ -1,12 +1,12 @@
 // Tests of Conv2d, Linear, MaxPool2d, AvgPool2d and GlobalAvgPool against
 // naive reference loops and finite differences.
 #include <gtest/gtest.h>
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <random>
 #include <vector>
 
@@ -264,9 +264,9 @@ struct ConvAlgorithmScope {
 // every choice computes the same convolution, forward and backward.
 TEST(Conv2d, EveryAlgorithmMatchesReference) {
   using cpu::ConvAlgorithm;
-  for (auto [name, algorithm] : {std::pair{"direct", ConvAlgorithm::direct},
-                                 std::pair{"winograd", ConvAlgorithm::winograd},
-                                 std::pair{"auto", ConvAlgorithm::automatic}}) {
+  for (auto [name, algorithm] :
+       {std::pair{"direct", ConvAlgorithm::direct}, std::pair{"winograd", ConvAlgorithm::winograd},
+        std::pair{"auto", ConvAlgorithm::automatic}}) {
     for (int stride : {1, 2}) {
       const ConvAlgorithmScope scope(algorithm);
       Conv2d conv("conv", 16, 32, 3, stride, 1, true);
@@ -277,8 +277,8 @@ TEST(Conv2d, EveryAlgorithmMatchesReference) {
       const std::string what = std::string(name) + " stride " + std::to_string(stride);
       const Tensor& y = conv.forward(x, kTrain);
       expect_close(y,
-                   reference_conv(x, conv.params()[0]->value, &conv.params()[1]->value, stride,
-                                  1, conv.output_shape(x.shape())),
+                   reference_conv(x, conv.params()[0]->value, &conv.params()[1]->value, stride, 1,
+                                  conv.output_shape(x.shape())),
                    1e-4, what + " forward");
       const Tensor dy = random_tensor(y.shape(), 23);
       const Tensor& dx = conv.backward(dy, kTrain);
@@ -294,7 +294,8 @@ TEST(Conv2d, EveryAlgorithmMatchesReference) {
         const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
         const bool avx512 = (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
         const bool expected = algorithm == ConvAlgorithm::winograd && stride == 1 && avx512;
-        if (algorithm != ConvAlgorithm::automatic) EXPECT_EQ(winograd, expected) << what << ": " << impl;
+        if (algorithm != ConvAlgorithm::automatic)
+          EXPECT_EQ(winograd, expected) << what << ": " << impl;
       }
     }
   }

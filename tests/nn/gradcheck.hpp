@@ -27,10 +27,10 @@ inline double weighted_sum(const Tensor& y, const Tensor& w) {
 }
 
 struct GradCheckOptions {
-  double step = 1e-2;         // finite-difference step (fp32 needs a large one)
-  double tolerance = 2e-2;    // max |analytic - numeric| / max(1, |numeric|) scale
-  int max_points = 40;        // entries probed per tensor
-  Context ctx{};              // mode train, fp32
+  double step = 1e-2;       // finite-difference step (fp32 needs a large one)
+  double tolerance = 2e-2;  // max |analytic - numeric| / max(1, |numeric|) scale
+  int max_points = 40;      // entries probed per tensor
+  Context ctx{};            // mode train, fp32
 };
 
 // Compares the analytic gradient of `layer` at `x` against central
@@ -61,7 +61,8 @@ inline void expect_gradients_match(Layer& layer, Tensor x, const GradCheckOption
   };
   if (layer.needs_input_grad()) probe(x, dx, layer.name() + " input");
   auto params = layer.params();
-  for (std::size_t k = 0; k < params.size(); ++k) probe(params[k]->value, dparams[k], params[k]->name);
+  for (std::size_t k = 0; k < params.size(); ++k)
+    probe(params[k]->value, dparams[k], params[k]->name);
 }
 
 }  // namespace lb::testing

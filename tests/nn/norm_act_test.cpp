@@ -146,8 +146,8 @@ TEST(BatchNorm, RecalibrationAveragesTheBatchesSeen) {
   Rng rng(1);
   bn.init(rng);
   Tensor a({2, 1}), b({2, 1});
-  a[0] = 1, a[1] = 3;   // mean 2, unbiased var 2
-  b[0] = 10, b[1] = 14;  // mean 12, unbiased var 8
+  a[0] = 1, a[1] = 3;                                      // mean 2, unbiased var 2
+  b[0] = 10, b[1] = 14;                                    // mean 12, unbiased var 8
   for (int i = 0; i < 5; ++i) bn.forward(b, train_ctx());  // some exponential history
   bn.begin_recalibration();
   bn.forward(a, train_ctx());
@@ -269,7 +269,8 @@ TEST(BatchNorm, GhostBatchesMatchSeparateBatchNormsPerGroup) {
   const std::int64_t group_size = numel(group_shape);
   for (Layout layout : {Layout::plain, Layout::nChw16c}) {
     for (bool relu : {false, true}) {
-      SCOPED_TRACE(std::string(relu ? "fused ReLU, " : "") + (layout == Layout::plain ? "plain" : "nChw16c"));
+      SCOPED_TRACE(std::string(relu ? "fused ReLU, " : "") +
+                   (layout == Layout::plain ? "plain" : "nChw16c"));
       BatchNorm ghost("ghost", kChannels), whole("whole", kChannels), ref("ref", kChannels);
       Rng rng(1);
       for (BatchNorm* b : {&ghost, &whole, &ref}) {
@@ -294,7 +295,8 @@ TEST(BatchNorm, GhostBatchesMatchSeparateBatchNormsPerGroup) {
         const Tensor& dxg = ref.backward(dyg, train_ctx());
         for (std::int64_t i = 0; i < group_size; ++i) {
           ASSERT_NEAR(y[g * group_size + i], yg[i], 1e-5) << "output " << g * group_size + i;
-          ASSERT_NEAR(dx[g * group_size + i], dxg[i], 1e-4) << "input gradient " << g * group_size + i;
+          ASSERT_NEAR(dx[g * group_size + i], dxg[i], 1e-4)
+              << "input gradient " << g * group_size + i;
         }
         for (std::int64_t c = 0; c < kChannels; ++c) {
           dgamma[c] += ref.params()[0]->grad[c];
@@ -345,8 +347,8 @@ TEST(BatchNorm, GhostBatchIgnoredInEvalAndCheckedInTraining) {
 Tensor away_from_kink(Tensor x, const Tensor& gamma, const Tensor& beta, bool training) {
   const std::int64_t n = x.dim(0), c = x.dim(1), inner = x.numel() / (n * c);
   for (int round = 0; round < 20; ++round) {
-    const Stats s = training ? channel_stats(x) : Stats{std::vector<double>(c, 0.0),
-                                                         std::vector<double>(c, 1.0)};
+    const Stats s = training ? channel_stats(x)
+                             : Stats{std::vector<double>(c, 0.0), std::vector<double>(c, 1.0)};
     bool moved = false;
     for (std::int64_t i = 0; i < x.numel(); ++i) {
       const std::int64_t ch = (i / inner) % c;
@@ -372,8 +374,8 @@ TEST(BatchNorm, FusedReluGradientsMatchFiniteDifferences) {
     Tensor& beta = bn.params()[1]->value;
     gamma[0] = 1.3f, gamma[1] = -0.7f, gamma[2] = 0.9f;
     beta[0] = 0.1f, beta[1] = -0.2f, beta[2] = 0.3f;
-    const Tensor x = away_from_kink(random_tensor({4, 3, 3, 3}, 11), gamma, beta,
-                                    mode == Mode::train);
+    const Tensor x =
+        away_from_kink(random_tensor({4, 3, 3, 3}, 11), gamma, beta, mode == Mode::train);
     testing::GradCheckOptions opt;
     opt.ctx = {mode, Precision::fp32, 0};
     opt.step = 1e-3;  // small against the 0.3 margin from the kink

@@ -298,7 +298,8 @@ TEST(Lars, ThreadCountDoesNotChangeResults) {
       buffers.emplace_back(w, g);
     }
     std::vector<OptimSlot> slots;
-    for (std::size_t k = 0; k < buffers.size(); ++k) slots.push_back(buffers[k].slot(k != 1, k != 1));
+    for (std::size_t k = 0; k < buffers.size(); ++k)
+      slots.push_back(buffers[k].slot(k != 1, k != 1));
     for (int step = 0; step < 2; ++step) opt.step(slots, 2.0f, 1.0f / 512.0f);
     return std::pair{buffers, opt.last_local_lrs()};
   };

@@ -25,13 +25,15 @@ const fs::path kBinary = fs::path(LB_BINARY_DIR) / "bin" / "simulate-scaling";
 
 // Per process: ctest runs tests of this file side by side.
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("lb_sim_app_" + std::to_string(getpid()) + "_" + name);
+  const fs::path dir =
+      fs::temp_directory_path() / ("lb_sim_app_" + std::to_string(getpid()) + "_" + name);
   fs::remove_all(dir);
   return dir;
 }
 
 Outcome run(const std::string& args) {
-  const fs::path err = fs::temp_directory_path() / ("lb_sim_app_stderr_" + std::to_string(getpid()) + ".txt");
+  const fs::path err =
+      fs::temp_directory_path() / ("lb_sim_app_stderr_" + std::to_string(getpid()) + ".txt");
   const std::string command = kBinary.string() + " " + args + " >/dev/null 2>" + err.string();
   const int status = std::system(command.c_str());
   std::ifstream in(err);
@@ -110,23 +112,28 @@ TEST(SimulateScaling, AGlobalBatchTheGpusDoNotDivideIsRefused) {
 
 // Issue 17 item 6: these crashed or hung the simulation child.
 TEST(SimulateScaling, ATorusWhoseSizeOverflowsIsRefused) {
-  expect_bad_input(seed_spec() + " --set cluster.topology=torus --set cluster.torus_dims=[2147483648]",
-                   "cluster.torus_dims");
+  expect_bad_input(
+      seed_spec() + " --set cluster.topology=torus --set cluster.torus_dims=[2147483648]",
+      "cluster.torus_dims");
   expect_bad_input(
       seed_spec() + " --set cluster.topology=torus --set cluster.torus_dims=[65536,65536,65536]",
       "cluster.torus_dims");
 }
 
 TEST(SimulateScaling, DenormalOrAbsurdLinksAreRefused) {
-  expect_bad_input(seed_spec() + " --set cluster.intra.bandwidth_gbps=1e-320", "cluster.intra.bandwidth_gbps");
-  expect_bad_input(seed_spec() + " --set cluster.nic.bandwidth_gbps=1e300", "cluster.nic.bandwidth_gbps");
+  expect_bad_input(seed_spec() + " --set cluster.intra.bandwidth_gbps=1e-320",
+                   "cluster.intra.bandwidth_gbps");
+  expect_bad_input(seed_spec() + " --set cluster.nic.bandwidth_gbps=1e300",
+                   "cluster.nic.bandwidth_gbps");
   expect_bad_input(seed_spec() + " --set cluster.nic.latency_us=1e300", "cluster.nic.latency_us");
-  expect_bad_input(seed_spec() + " --set cluster.uplink_latency_us=1e300", "cluster.uplink_latency_us");
+  expect_bad_input(seed_spec() + " --set cluster.uplink_latency_us=1e300",
+                   "cluster.uplink_latency_us");
 }
 
 // Issue 17 item 13: a denormal input rate.
 TEST(SimulateScaling, ADenormalInputRateIsRefused) {
-  expect_bad_input(seed_spec() + " --set cluster.input_images_per_s=1e-320", "cluster.input_images_per_s");
+  expect_bad_input(seed_spec() + " --set cluster.input_images_per_s=1e-320",
+                   "cluster.input_images_per_s");
 }
 
 // Issue 17 item 20: cluster.gpu is a name, never a path.
@@ -142,14 +149,20 @@ fs::path write_file(const std::string& name, const std::string& text) {
 }
 
 nlohmann::json calibration_with(const std::string& key, const nlohmann::json& value) {
-  nlohmann::json layer{{"name", "conv1"},          {"kind", "conv2d"},         {"params", 432},
-                       {"forward_fixed_s", 0.001}, {"forward_per_image_s", 1e-5}, {"backward_fixed_s", 0.002},
+  nlohmann::json layer{{"name", "conv1"},
+                       {"kind", "conv2d"},
+                       {"params", 432},
+                       {"forward_fixed_s", 0.001},
+                       {"forward_per_image_s", 1e-5},
+                       {"backward_fixed_s", 0.002},
                        {"backward_per_image_s", 2e-5}};
   nlohmann::json cal{{"format", "largebatch-calibration"},
                      {"version", 1},
                      {"links", {{"intra", {{"bandwidth_gbps", 40}, {"latency_us", 2}}}}},
                      {"compute",
-                      {{"model", "resnet50"}, {"optimizer_s", 0.001}, {"compute_cv", 0.05},
+                      {{"model", "resnet50"},
+                       {"optimizer_s", 0.001},
+                       {"compute_cv", 0.05},
                        {"layers", nlohmann::json::array({layer})}}}};
   if (key == "latency_us") cal["links"]["intra"]["latency_us"] = value;
   if (key == "compute_cv") cal["compute"]["compute_cv"] = value;
@@ -164,7 +177,8 @@ nlohmann::json calibration_with(const std::string& key, const nlohmann::json& va
 // Issue 17 items 6 and 20, issue 20 item 8: a calibration file with
 // non-finite, negative or absurd values, or no layers, is bad input.
 TEST(SimulateScaling, ACalibrationWithBadValuesIsRefused) {
-  const auto bad = [&](const std::string& name, const std::string& text, const std::string& mentions) {
+  const auto bad = [&](const std::string& name, const std::string& text,
+                       const std::string& mentions) {
     const fs::path file = write_file(name, text);
     expect_bad_input(seed_spec() + " --calibration " + file.string(), mentions);
     fs::remove(file);
@@ -178,7 +192,8 @@ TEST(SimulateScaling, ACalibrationWithBadValuesIsRefused) {
 
 // Issue 17 item 13: 1e400 in a profile or device file names the file.
 TEST(SimulateScaling, ANumberOutOfRangeInAnInputFileNamesTheFile) {
-  const fs::path profile = write_file("profile_1e400.json", "{\"format\": \"largebatch-profile\", \"step_s\": 1e400}");
+  const fs::path profile =
+      write_file("profile_1e400.json", "{\"format\": \"largebatch-profile\", \"step_s\": 1e400}");
   expect_bad_input(seed_spec() + " --profile " + profile.string(), profile.string());
   fs::remove(profile);
   const fs::path dir = fs::temp_directory_path() / "lb_sim_app_devices";
@@ -206,7 +221,8 @@ TEST(SimulateScaling, RowsThatDoNotFitTheGpuAreMarkedAndRefusedOnRequest) {
   EXPECT_FALSE(doc["results"][0]["fits_memory"].get<bool>());
   EXPECT_TRUE(doc["results"][1]["fits_memory"].get<bool>());
   bool warned = false;
-  for (const auto& w : doc["warnings"]) warned |= w.get<std::string>().find("does not fit") != std::string::npos;
+  for (const auto& w : doc["warnings"])
+    warned |= w.get<std::string>().find("does not fit") != std::string::npos;
   EXPECT_TRUE(warned);
   expect_bad_input(seed_spec() + " --gpus 32,2048 --require-fit", "--require-fit");
 }
@@ -215,7 +231,8 @@ TEST(SimulateScaling, RowsThatDoNotFitTheGpuAreMarkedAndRefusedOnRequest) {
 TEST(SimulateScaling, CostIsGpuHoursAndMoneyAtAPrice) {
   const auto doc = run_json(seed_spec() + " --gpus 1024 --price-per-gpu-hour 2.5", "cost");
   const auto& row = doc["results"][0];
-  EXPECT_NEAR(row["gpu_hours"].get<double>(), 1024 * row["time_to_train_s"].get<double>() / 3600, 1e-6);
+  EXPECT_NEAR(row["gpu_hours"].get<double>(), 1024 * row["time_to_train_s"].get<double>() / 3600,
+              1e-6);
   EXPECT_NEAR(row["cost"].get<double>(), 2.5 * row["gpu_hours"].get<double>(), 1e-6);
   EXPECT_EQ(doc["price_per_gpu_hour"], 2.5);
 }
@@ -224,22 +241,30 @@ TEST(SimulateScaling, CostIsGpuHoursAndMoneyAtAPrice) {
 TEST(SimulateScaling, APartialLastNodeIsSaidInTheHeader) {
   const auto doc = run_json(seed_spec() + " --gpus 1028 --set train.global_batch=65792", "partial");
   bool said = false;
-  for (const auto& w : doc["warnings"]) said |= w.get<std::string>().find("partial one of 4") != std::string::npos;
+  for (const auto& w : doc["warnings"])
+    said |= w.get<std::string>().find("partial one of 4") != std::string::npos;
   EXPECT_TRUE(said);
 }
 
 // Issue 20 item 3: comm.auto_calibration is used where it was measured and
 // its absence elsewhere is said, never ignored silently.
 TEST(SimulateScaling, TheAutoCalibrationFileIsUsedOrItsMismatchSaid) {
-  const fs::path file = write_file(
-      "auto.json", nlohmann::json{{"format", "largebatch-auto-allreduce/1"}, {"ranks", 16}, {"group_size", 8},
-                                  {"fp16_wire", true}, {"rules", {{{"algorithm", "torus2d"}}}}}.dump());
-  const auto doc = run_json(seed_spec() + " --gpus 16,32 --set comm.algorithm=auto --set comm.auto_calibration=" +
-                                file.string(), "auto");
+  const fs::path file =
+      write_file("auto.json", nlohmann::json{{"format", "largebatch-auto-allreduce/1"},
+                                             {"ranks", 16},
+                                             {"group_size", 8},
+                                             {"fp16_wire", true},
+                                             {"rules", {{{"algorithm", "torus2d"}}}}}
+                                  .dump());
+  const auto doc = run_json(
+      seed_spec() +
+          " --gpus 16,32 --set comm.algorithm=auto --set comm.auto_calibration=" + file.string(),
+      "auto");
   EXPECT_TRUE(doc["results"][0]["auto_calibrated"].get<bool>());
   EXPECT_FALSE(doc["results"][1]["auto_calibrated"].get<bool>());
   bool said = false;
-  for (const auto& w : doc["warnings"]) said |= w.get<std::string>().find(file.string()) != std::string::npos;
+  for (const auto& w : doc["warnings"])
+    said |= w.get<std::string>().find(file.string()) != std::string::npos;
   EXPECT_TRUE(said);
   fs::remove(file);
 }

@@ -74,8 +74,9 @@ TEST(Calibration, BenchRowsGiveTheLinkTrainingRowsTheCommunicationCpuTime) {
   CalibrationInputs in;
   for (std::int64_t bytes = 40; bytes <= (4 << 20); bytes *= 3) {
     const auto [steps, load] = alpha_beta_features(Algorithm::ring, std::uint64_t(bytes), 2, 2, 4);
-    in.samples.push_back({"profile.json", "ring", 2, bytes, steps * kTrainingAlpha + load / kBandwidth,
-                          false, true, kCpuPerCall + load * kCpuPerByte});
+    in.samples.push_back({"profile.json", "ring", 2, bytes,
+                          steps * kTrainingAlpha + load / kBandwidth, false, true,
+                          kCpuPerCall + load * kCpuPerByte});
     // The same size alone (a benchmark spinning on idle cores): far faster.
     in.samples.push_back({"bench.jsonl", "ring", 2, bytes, steps * kAlpha + load / kBandwidth});
   }
@@ -115,13 +116,14 @@ TEST(Calibration, ManyAllreducesAStepGiveTheComputeTheyDisturbPerCall) {
     return p;
   };
   CalibrationInputs in;
-  in.profiles = {profile(16, 1, 0, 0), profile(64, 1, 0, 0),
+  in.profiles = {profile(16, 1, 0, 0),
+                 profile(64, 1, 0, 0),
                  profile(32, 2, kCalls, kCalls * (kCpu + kDisturbance), kSlower),  // per tensor
-                 profile(48, 2, 1, 0.02),                                 // bucketed: noise, not fitted
-                 profile(24, 4, kCalls, 0.05),                            // time-sliced: not fitted
-                 profile(40, 2, kCalls, 0.03)};                           // unbound: not fitted
-  in.profiles[2].cpus_allowed = 1;                                        // bound to a core
-  in.profiles[5].cpus_allowed = 2;                                        // every core
+                 profile(48, 2, 1, 0.02),        // bucketed: noise, not fitted
+                 profile(24, 4, kCalls, 0.05),   // time-sliced: not fitted
+                 profile(40, 2, kCalls, 0.03)};  // unbound: not fitted
+  in.profiles[2].cpus_allowed = 1;               // bound to a core
+  in.profiles[5].cpus_allowed = 2;               // every core
   for (const auto& p : in.profiles) {
     for (const auto& a : p.allreduce) {
       in.samples.push_back({p.file, a.algorithm, a.ranks, a.bytes, a.median_s, false, true,

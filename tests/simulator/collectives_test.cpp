@@ -2,12 +2,13 @@
 // NCCL's ring and double binary tree, NCCL's choice), the cluster shapes
 // beyond one NIC per node, and the flow model at scale: each against its
 // alpha-beta closed form or the SimGrid message-level reference.
+#include "simulator/collectives.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
 #include <cmath>
 
-#include "simulator/collectives.hpp"
 #include "simulator/flow_model.hpp"
 #include "simulator/network_sim.hpp"
 #include "simulator/topology.hpp"
@@ -60,8 +61,8 @@ TEST(Collectives, NcclRingMatchesClosedForm) {
   const ClusterModel c = one_gpu_nodes();
   const double S = 64 << 20;
   for (int p : {4, 16, 256}) {
-    const double closed = 1.9 * (8.4e-6 + 2 * (p - 1) * 9.6e-6) +
-                          2.0 * (p - 1) / p * S / c.nic.bandwidth_Bps;
+    const double closed =
+        1.9 * (8.4e-6 + 2 * (p - 1) * 9.6e-6) + 2.0 * (p - 1) / p * S / c.nic.bandwidth_Bps;
     expect_within(fast(c, pcie_config(p, 1), Algorithm::nccl_ring, std::uint64_t(S)), closed, 0.01);
   }
 }
@@ -134,9 +135,9 @@ TEST(Clusters, RailOptimisedFatTreeKeepsSameRailTrafficInTheLeaf) {
   const Topology rail(eight_gpu_nodes(8, Fabric::rail_fat_tree), 16);
   const Topology tree(eight_gpu_nodes(8, Fabric::fat_tree), 16);
   const double same_rail = rail.latency(0, 8), cross_rail = rail.latency(0, 9);
-  EXPECT_NEAR(same_rail, 5e-6, 1e-12);                 // NIC to NIC through the rail's leaf
+  EXPECT_NEAR(same_rail, 5e-6, 1e-12);               // NIC to NIC through the rail's leaf
   EXPECT_NEAR(cross_rail - same_rail, 3e-6, 1e-12);  // and up through the core
-  EXPECT_NEAR(tree.latency(0, 9), 5e-6, 1e-12);       // one leaf holds the two nodes
+  EXPECT_NEAR(tree.latency(0, 9), 5e-6, 1e-12);      // one leaf holds the two nodes
 }
 
 // The flow model against SimGrid on several NICs per node and a rail fabric.

@@ -175,9 +175,8 @@ TEST(ComputeModel, TimeSlicedProfilesGiveTheSpreadAtTheirLoad) {
   for (auto& p : profiles) {
     p.compute_cv = 0.02, p.ranks_per_node = 1, p.node_cores = 2, p.threads = 1;
   }
-  const std::vector<std::vector<double>> waits = {{0.010, 0.010, 0.012, 0.008},
-                                                  {0.016, 0.016, 0.016, 0.016},
-                                                  {0.013, 0.011, 0.015, 0.013}};
+  const std::vector<std::vector<double>> waits = {
+      {0.010, 0.010, 0.012, 0.008}, {0.016, 0.016, 0.016, 0.016}, {0.013, 0.011, 0.015, 0.013}};
   for (int i = 0; i < 3; ++i) {
     const double cv = std::vector<double>{0.10, 0.14, 0.12}[std::size_t(i)];
     RuntimeProfile p = synthetic_profile(model, 24);
@@ -312,7 +311,9 @@ TEST(ComputeModel, SmallPerGpuBatchesAreSlowerPerImage) {
   DeviceProfile d = device_x();
   d.kernel_overhead_us = 20;
   const ComputeModel m = analytic_compute_model(model, d, Precision::fp32);
-  auto images_per_s = [&](double b) { return b / (m.forward_s(b) + m.backward_s(b) + m.optimizer_s); };
+  auto images_per_s = [&](double b) {
+    return b / (m.forward_s(b) + m.backward_s(b) + m.optimizer_s);
+  };
   EXPECT_LT(images_per_s(8), images_per_s(64));
   EXPECT_LT(images_per_s(64), images_per_s(512));
   EXPECT_GT(m.fixed_s(), 0);
@@ -387,7 +388,10 @@ TEST(Devices, AGpuNameWithAPathIsRefused) {
 TEST(Devices, AUserDirectoryAddsToTheBuiltInProfiles) {
   const auto dir = std::filesystem::temp_directory_path() / "lb_sim_devices";
   std::filesystem::create_directories(dir);
-  nlohmann::json extra{{"name", "Z80"}, {"fp32_tflops", 1}, {"fp16_tflops", 2}, {"memory_gbps", 10},
+  nlohmann::json extra{{"name", "Z80"},
+                       {"fp32_tflops", 1},
+                       {"fp16_tflops", 2},
+                       {"memory_gbps", 10},
                        {"memory_gib", 1}};
   std::ofstream(dir / "z80.json") << extra.dump();
   extra["name"] = "My V100";

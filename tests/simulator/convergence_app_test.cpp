@@ -36,7 +36,8 @@ class ConvergenceApp : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("lb_conv_app_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("lb_conv_app_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -46,10 +47,12 @@ class ConvergenceApp : public ::testing::Test {
     const std::string command = kBinary.string() + " " + args + " >" + (dir_ / "stdout").string() +
                                 " 2>" + (dir_ / "stderr").string();
     const int status = std::system(command.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir_ / "stdout"), slurp(dir_ / "stderr")};
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir_ / "stdout"),
+            slurp(dir_ / "stderr")};
   }
 
-  void expect_bad_input(const std::string& args, const fs::path& not_written, const std::string& mentions) {
+  void expect_bad_input(const std::string& args, const fs::path& not_written,
+                        const std::string& mentions) {
     const Result r = run(args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
     EXPECT_NE(r.err.find(mentions), std::string::npos) << r.err;
@@ -57,20 +60,23 @@ class ConvergenceApp : public ::testing::Test {
     EXPECT_FALSE(fs::exists(not_written)) << "wrote output for bad input: " << args;
   }
 
-  fs::path run_dir(const std::string& name, int batch, int steps, const std::string& optimizer = "lars") const {
+  fs::path run_dir(const std::string& name, int batch, int steps,
+                   const std::string& optimizer = "lars") const {
     const fs::path dir = dir_ / name;
     fs::create_directories(dir);
-    std::ofstream(dir / "summary.json")
-        << json{{"steps", steps},
-                {"target", {{"metric", "validation_accuracy"}, {"value", 0.8}}},
-                {"stopped_at_target", true},
-                {"steps_to_target", steps},
-                {"spec",
-                 {{"model", {{"name", "lenet_bn"}}},
-                  {"data", {{"dataset", "fashion_mnist"}, {"train_subset", 12000}, {"validation_images", 2000}}},
-                  {"train", {{"global_batch", batch}, {"precision", "fp32"}}},
-                  {"optimizer", {{"name", optimizer}, {"nesterov", false}}}}}}
-               .dump();
+    std::ofstream(dir / "summary.json") << json{
+        {"steps", steps},
+        {"target", {{"metric", "validation_accuracy"}, {"value", 0.8}}},
+        {"stopped_at_target", true},
+        {"steps_to_target", steps},
+        {"spec",
+         {{"model", {{"name", "lenet_bn"}}},
+          {"data",
+           {{"dataset", "fashion_mnist"}, {"train_subset", 12000}, {"validation_images", 2000}}},
+          {"train", {{"global_batch", batch}, {"precision", "fp32"}}},
+          {"optimizer",
+           {{"name", optimizer},
+            {"nesterov", false}}}}}}.dump();
     return dir;
   }
 
@@ -94,10 +100,12 @@ TEST_F(ConvergenceApp, FitConvergenceWritesAModelThatPlanReads) {
   EXPECT_EQ(doc["points"].size(), 3u);
 
   const fs::path out = dir_ / "plan";
-  const Result plan = run("plan " + (kSource / "experiments" / "fmnist-lenet-lars-fp16.json").string() +
-                          " --convergence " + model.string() +
-                          " --set train.precision=fp32 --gpus 1,2,3 "
-                          "--batches 64,256 --price-per-gpu-hour 3 --no-plot --out " + out.string());
+  const Result plan =
+      run("plan " + (kSource / "experiments" / "fmnist-lenet-lars-fp16.json").string() +
+          " --convergence " + model.string() +
+          " --set train.precision=fp32 --gpus 1,2,3 "
+          "--batches 64,256 --price-per-gpu-hour 3 --no-plot --out " +
+          out.string());
   ASSERT_EQ(plan.code, 0) << plan.err;
   const json rows = json::parse(slurp(out / "plan.json"))["rows"];
   EXPECT_EQ(rows.size(), 4u);  // 3 divides neither batch
@@ -145,7 +153,8 @@ TEST_F(ConvergenceApp, PlanSkipsPairsThatDoNotFitTheDevice) {
   ASSERT_EQ(doc["skipped"].size(), 1u);
   EXPECT_EQ(doc["skipped"][0]["gpus"], 8);
   const std::string reason = doc["skipped"][0]["reason"];
-  EXPECT_EQ(reason.rfind("does not fit in memory: 8192 images per GPU need about ", 0), 0u) << reason;
+  EXPECT_EQ(reason.rfind("does not fit in memory: 8192 images per GPU need about ", 0), 0u)
+      << reason;
 }
 
 TEST_F(ConvergenceApp, BadInputIsOneLineAndExit2) {
@@ -155,22 +164,27 @@ TEST_F(ConvergenceApp, BadInputIsOneLineAndExit2) {
   bad["b_crit"] = -1;
   std::ofstream(model) << bad.dump();
   expect_bad_input(plan + "--convergence " + model.string(), out, "b_crit");
-  expect_bad_input(plan + "--convergence " + (dir_ / "none.json").string(), out, "none.json: cannot open");
+  expect_bad_input(plan + "--convergence " + (dir_ / "none.json").string(), out,
+                   "none.json: cannot open");
   expect_bad_input(plan, out, "--convergence");
-  expect_bad_input(plan + "--convergence " + kImageNet.string() + " --gpus 4096", out, "cluster.nodes");
+  expect_bad_input(plan + "--convergence " + kImageNet.string() + " --gpus 4096", out,
+                   "cluster.nodes");
   expect_bad_input(plan + "--convergence " + kImageNet.string() + " --batches 0", out, "--batches");
   expect_bad_input(plan + "--convergence " + kImageNet.string() + " --price-per-gpu-hour -1", out,
                    "--price-per-gpu-hour");
 
   const fs::path written = dir_ / "c.json";
   const std::string a = run_dir("a", 64, 1000).string(), b = run_dir("b", 256, 500, "sgd").string();
-  expect_bad_input("fit-convergence " + a + " " + b + " --out " + written.string(), written, "optimizer sgd");
-  expect_bad_input("fit-convergence " + a + " --out " + written.string(), written, "2 or more distinct");
-  expect_bad_input("fit-convergence " + (dir_ / "nowhere").string() + " --out " + written.string(), written,
-                   "summary.json: cannot open");
-  expect_bad_input("fit-convergence --noise-scale " + a + " " + a + " --out " + written.string(), written,
-                   "expected one run directory");
-  expect_bad_input("fit-convergence --noise-scale " + a + " --out " + written.string(), written, "metrics.jsonl");
+  expect_bad_input("fit-convergence " + a + " " + b + " --out " + written.string(), written,
+                   "optimizer sgd");
+  expect_bad_input("fit-convergence " + a + " --out " + written.string(), written,
+                   "2 or more distinct");
+  expect_bad_input("fit-convergence " + (dir_ / "nowhere").string() + " --out " + written.string(),
+                   written, "summary.json: cannot open");
+  expect_bad_input("fit-convergence --noise-scale " + a + " " + a + " --out " + written.string(),
+                   written, "expected one run directory");
+  expect_bad_input("fit-convergence --noise-scale " + a + " --out " + written.string(), written,
+                   "metrics.jsonl");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // parameters, run directories become a model (best of their learning rates per
 // batch, or the noise-scale shortcut), and bad convergence files are refused
 // with one line naming the file and the JSON path.
+#include "simulator/convergence.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,7 +13,6 @@
 #include <random>
 
 #include "runtime/core/errors.hpp"
-#include "simulator/convergence.hpp"
 #include "simulator/convergence_fit.hpp"
 
 namespace lb::sim {
@@ -40,8 +41,8 @@ TEST(FitStepsToTarget, RecoversKnownParametersFromExactPoints) {
 TEST(FitStepsToTarget, RecoversThemWithinNoiseFromNoisyPoints) {
   std::mt19937 rng(21);  // seeded: the same noise every run
   std::normal_distribution<double> noise(0, 0.05);
-  std::vector<ConvergencePoint> points = exact_points(
-      1000, 3000, {128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536});
+  std::vector<ConvergencePoint> points =
+      exact_points(1000, 3000, {128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536});
   for (auto& p : points) p.steps *= std::exp(noise(rng));
   const StepsFit fit = fit_steps_to_target(points);
   EXPECT_NEAR(fit.s_min, 1000, 100);
@@ -56,7 +57,8 @@ TEST(FitStepsToTarget, TwoBatchesAreAnExactFit) {
 }
 
 TEST(FitStepsToTarget, SaysWhenThePointsShowNoKnee) {
-  const auto flat = fit_steps_to_target({{256, 500, {}, ""}, {1024, 500, {}, ""}, {4096, 500, {}, ""}});
+  const auto flat =
+      fit_steps_to_target({{256, 500, {}, ""}, {1024, 500, {}, ""}, {4096, 500, {}, ""}});
   EXPECT_EQ(flat.bound, StepsFit::Bound::lower);  // no gain from larger batches
   EXPECT_NEAR(flat.s_min, 500, 1);
   const auto perfect = fit_steps_to_target(exact_points(1, 1e12, {256, 1024, 4096}));
@@ -124,22 +126,35 @@ struct BadFile {
 TEST(ConvergenceFile, BadFilesAreOneLineNamingFileAndPath) {
   const fs::path file = fs::temp_directory_path() / "lb_convergence_bad.json";
   const std::vector<BadFile> cases = {
-      {[](json& d) { d["format"] = "largebatch-profile"; }, "format: expected \"largebatch-convergence\""},
+      {[](json& d) { d["format"] = "largebatch-profile"; },
+       "format: expected \"largebatch-convergence\""},
       {[](json& d) { d["version"] = 2; }, "version"},
       {[](json& d) { d.erase("target"); }, "target: missing"},
       {[](json& d) { d["target"] = json::object(); }, "target: expected one metric"},
-      {[](json& d) { d["target"] = {{"validation_accuracy", 1.5}}; }, "target.validation_accuracy"},
-      {[](json& d) { d["target"] = {{"top5", 0.9}}; }, "target.top5: unknown key"},
+      {[](json& d) {
+         d["target"] = {{"validation_accuracy", 1.5}};
+       },
+       "target.validation_accuracy"},
+      {[](json& d) {
+         d["target"] = {{"top5", 0.9}};
+       },
+       "target.top5: unknown key"},
       {[](json& d) { d.erase("s_min"); }, "s_min: missing"},
       {[](json& d) { d["s_min"] = -3; }, "s_min: expected a number > 0"},
       {[](json& d) { d["b_crit"] = 0; }, "b_crit"},
       {[](json& d) { d["e_min"] = 1; }, "e_min: expected s_min × b_crit"},
-      {[](json& d) { d["batch_range"] = {4096, 256}; }, "batch_range[1]"},
+      {[](json& d) {
+         d["batch_range"] = {4096, 256};
+       },
+       "batch_range[1]"},
       {[](json& d) { d["batch_range"] = {256}; }, "batch_range: expected [smallest, largest]"},
       {[](json& d) { d["optimizer"] = "adam"; }, "optimizer"},
       {[](json& d) { d.erase("source"); }, "source: missing"},
       {[](json& d) { d["colour"] = "red"; }, "colour: unknown key"},
-      {[](json& d) { d["points"] = {{{"batch", 256}}}; }, "points[0].steps: missing"},
+      {[](json& d) {
+         d["points"] = {{{"batch", 256}}};
+       },
+       "points[0].steps: missing"},
   };
   for (const BadFile& c : cases) {
     json doc = good_file();
@@ -168,7 +183,8 @@ class RunDirs : public ::testing::Test {
   void SetUp() override {
     // One directory per test: ctest runs this fixture's tests side by side.
     root_ = fs::temp_directory_path() /
-            ("lb_convergence_runs_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+            ("lb_convergence_runs_" +
+             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(root_);
   }
   void TearDown() override { fs::remove_all(root_); }
@@ -185,7 +201,8 @@ class RunDirs : public ::testing::Test {
         {"steps_to_target", steps ? json(*steps) : json(nullptr)},
         {"spec",
          {{"model", {{"name", "lenet_bn"}}},
-          {"data", {{"dataset", "fashion_mnist"}, {"train_subset", 0}, {"validation_images", 5000}}},
+          {"data",
+           {{"dataset", "fashion_mnist"}, {"train_subset", 0}, {"validation_images", 5000}}},
           {"train", {{"global_batch", batch}, {"precision", "fp16"}}},
           {"optimizer", {{"name", optimizer}, {"nesterov", false}}}}}};
     std::ofstream(dir / "summary.json") << summary.dump(2);

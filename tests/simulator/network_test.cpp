@@ -62,8 +62,8 @@ TEST(Network, HierarchicalMatchesClosedForm) {
       + ai + (m - 1) * (S / m) / bi         // gather: m-1 flows into the leader
       + 2 * (g - 1) * (an + S / g / bn)     // ring of leaders
       + (512 + m - 2) * (ai + 32768 / bi);  // chain broadcast: 512 segments of 32 KiB
-  expect_within(simulate(c, config(p, m), Algorithm::hierarchical, std::uint64_t(S), false),
-                closed, 0.01);
+  expect_within(simulate(c, config(p, m), Algorithm::hierarchical, std::uint64_t(S), false), closed,
+                0.01);
 }
 
 TEST(Network, Torus2dMatchesClosedForm) {
@@ -145,8 +145,7 @@ TEST(Network, RingOnA2dTorusPaysTwoHopsAtRowChanges) {
   c.torus_dims = {4, 4};
   const double alpha = c.intra.latency_s + c.nic.latency_s + 2 * c.uplink_latency_s, S = 8 << 20;
   const double closed = 2 * 15 * alpha + 2.0 * 15 / 16 * S / c.nic.bandwidth_Bps;
-  expect_within(simulate(c, config(16, 1), Algorithm::ring, std::uint64_t(S), false), closed,
-                0.01);
+  expect_within(simulate(c, config(16, 1), Algorithm::ring, std::uint64_t(S), false), closed, 0.01);
 }
 
 // Recursive doubling at distance 1, 2, 4 crosses 1, 2, 4 hops, and the

@@ -40,7 +40,9 @@ ConvergenceModel model(double batch_min = 64, double batch_max = 4096) {
 }
 
 // 1 ms per image on a GPU plus 10 ms per doubling of the GPU count.
-double step_s(double per_gpu_batch, int gpus) { return 0.001 * per_gpu_batch + 0.01 * std::log2(gpus); }
+double step_s(double per_gpu_batch, int gpus) {
+  return 0.001 * per_gpu_batch + 0.01 * std::log2(gpus);
+}
 
 PlanHooks stand_in(int* steps_simulated = nullptr) {
   PlanHooks hooks;
@@ -100,12 +102,14 @@ TEST(Plan, RowIsStepsTimesStepTime) {
   EXPECT_DOUBLE_EQ(r.epochs, 760 * 1000 / 60000.0);
   EXPECT_FALSE(r.extrapolated);
   // A fractional S(B) rounds up to whole steps.
-  EXPECT_EQ(make_plan(lenet(), model(), {{1}, {1024}, {}}, stand_in()).rows[0].steps, 752);  // 751.56
+  EXPECT_EQ(make_plan(lenet(), model(), {{1}, {1024}, {}}, stand_in()).rows[0].steps,
+            752);  // 751.56
 }
 
 TEST(Plan, SortedByTimeWithTheParetoFrontAndThePicks) {
-  const Plan plan = make_plan(lenet(), model(64, 65536), {{1, 2, 4, 8, 16, 32, 64}, {256, 1024, 4096, 16384}, 1.0},
-                              stand_in());
+  const Plan plan =
+      make_plan(lenet(), model(64, 65536),
+                {{1, 2, 4, 8, 16, 32, 64}, {256, 1024, 4096, 16384}, 1.0}, stand_in());
   ASSERT_EQ(plan.rows.size(), 28u);
   for (std::size_t i = 1; i < plan.rows.size(); ++i) {
     EXPECT_LE(plan.rows[i - 1].time_to_accuracy_s, plan.rows[i].time_to_accuracy_s);
@@ -128,15 +132,18 @@ TEST(Plan, SortedByTimeWithTheParetoFrontAndThePicks) {
       EXPECT_LE(plan.rows[p.cheapest_near_fastest].gpu_hours, r.gpu_hours);
     }
   }
-  EXPECT_LE(plan.rows[p.cheapest_near_fastest].time_to_accuracy_s, 1.1 * plan.rows[0].time_to_accuracy_s);
+  EXPECT_LE(plan.rows[p.cheapest_near_fastest].time_to_accuracy_s,
+            1.1 * plan.rows[0].time_to_accuracy_s);
   EXPECT_TRUE(plan.rows[p.fastest].pareto);
   EXPECT_TRUE(plan.rows[p.cheapest].pareto);
   EXPECT_FALSE(plan.picks_in_range.has_value());  // nothing extrapolated
 }
 
 TEST(Plan, FlagsBatchesOutsideTheMeasuredRangeAndPicksInsideItToo) {
-  const Plan plan = make_plan(lenet(), model(64, 1024), {{1, 8, 256}, {256, 1024, 16384}, {}}, stand_in());
-  for (const PlanRow& r : plan.rows) EXPECT_EQ(r.extrapolated, r.global_batch > 1024) << r.global_batch;
+  const Plan plan =
+      make_plan(lenet(), model(64, 1024), {{1, 8, 256}, {256, 1024, 16384}, {}}, stand_in());
+  for (const PlanRow& r : plan.rows)
+    EXPECT_EQ(r.extrapolated, r.global_batch > 1024) << r.global_batch;
   ASSERT_TRUE(plan.picks.has_value());
   EXPECT_TRUE(plan.rows[plan.picks->fastest].extrapolated);  // 16384 on 256 GPUs
   ASSERT_TRUE(plan.picks_in_range.has_value());
@@ -152,12 +159,14 @@ TEST(Plan, UnknownMemoryIsNullAndSaidOnce) {
   const Plan plan = make_plan(lenet(), model(), {{1, 2}, {256}, {}}, stand_in());
   for (const PlanRow& r : plan.rows) EXPECT_FALSE(r.fits_memory.has_value());
   int said = 0;
-  for (const std::string& w : plan.warnings) said += w.find("memory fit not checked") != std::string::npos;
+  for (const std::string& w : plan.warnings)
+    said += w.find("memory fit not checked") != std::string::npos;
   EXPECT_EQ(said, 1);
   const auto doc = to_json(plan);
   EXPECT_TRUE(doc["rows"][0]["fits_memory"].is_null());
-  for (const char* key : {"gpus", "global_batch", "per_gpu_batch", "steps", "iteration_s",
-                          "time_to_accuracy_s", "gpu_hours", "cost", "fits_memory", "extrapolated"}) {
+  for (const char* key :
+       {"gpus", "global_batch", "per_gpu_batch", "steps", "iteration_s", "time_to_accuracy_s",
+        "gpu_hours", "cost", "fits_memory", "extrapolated"}) {
     EXPECT_TRUE(doc["rows"][0].contains(key)) << key;
   }
   EXPECT_EQ(plan_csv(plan).rfind("gpus,global_batch,per_gpu_batch,steps,", 0), 0u);

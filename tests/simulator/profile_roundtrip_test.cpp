@@ -71,8 +71,11 @@ TEST(ProfileFormat, TheRuntimeWriterRoundTripsThroughTheSimulatorReader) {
 
 TEST(ProfileFormat, RankTimesAreOnePerRank) {
   for (const std::string key : {"rank_compute_s", "rank_exposed_comm_s"}) {
-    nlohmann::json doc{{"format", kProfileFormat}, {"version", kProfileVersion}, {"model", "resnet20"},
-                       {"per_rank_batch", 32}, {"ranks", 2},
+    nlohmann::json doc{{"format", kProfileFormat},
+                       {"version", kProfileVersion},
+                       {"model", "resnet20"},
+                       {"per_rank_batch", 32},
+                       {"ranks", 2},
                        {"layers", {{{"name", "fc"}, {"kind", "linear"}, {"forward_s", 0.1}}}},
                        {key, {0.3, 0.31, 0.32}}};
     try {

@@ -86,7 +86,8 @@ TEST(StepPlan, AllreducesOnCpuNodesDoTheirCpuWorkOnTheRanksShare) {
     const double load = alpha_beta_features(Algorithm::ring, 1'000'000, ranks, ranks, 4).second;
     const double share = 2.0 / ranks;  // cores per rank
     const double disturbance = ranks == 2 ? 100e-6 : 0;
-    EXPECT_NEAR(p.buckets[0].cpu_work, (40e-6 + load * 0.2e-9 + disturbance) / share, 1e-12) << ranks;
+    EXPECT_NEAR(p.buckets[0].cpu_work, (40e-6 + load * 0.2e-9 + disturbance) / share, 1e-12)
+        << ranks;
     EXPECT_DOUBLE_EQ(p.buckets[0].cpu_rate, std::min(1.0, share) / share) << ranks;
     EXPECT_DOUBLE_EQ(p.compute_weight, 1);
   }
@@ -106,7 +107,8 @@ TEST(StepPlan, CoRunningCpuRanksPayTheMeasuredFactor) {
   EXPECT_DOUBLE_EQ(seconds_alone(one, one.forward_s[0]), 0.064);  // alone: as profiled
   EXPECT_DOUBLE_EQ(seconds_alone(two, two.forward_s[0]), 1.15 * 0.032);
   EXPECT_DOUBLE_EQ(seconds_alone(two, two.optimizer_s), 1.15 * 0.01);
-  EXPECT_DOUBLE_EQ(seconds_alone(four, four.forward_s[0]), 2 * 1.15 * 0.016);  // turns and co-running
+  EXPECT_DOUBLE_EQ(seconds_alone(four, four.forward_s[0]),
+                   2 * 1.15 * 0.016);  // turns and co-running
   Scenario gpu = one_layer(0, 1);
   gpu.compute.co_run_factor = 1.15;  // not a CPU node: never applied
   EXPECT_DOUBLE_EQ(step_plan(gpu, 4, 64).forward_s[0], 0.016);
@@ -133,7 +135,7 @@ TEST(StepPlan, AGlobalBatchTheGpusDoNotDivideIsRefused) {
 // The input pipeline: the slower of the per-GPU rate and the GPU's share of
 // its node's rate.
 TEST(StepPlan, TheInputPipelineIsPerGpuAndPerNode) {
-  Scenario s = one_layer(0, 1);  // 4 GPUs per node
+  Scenario s = one_layer(0, 1);                     // 4 GPUs per node
   EXPECT_DOUBLE_EQ(step_plan(s, 4, 64).data_s, 0);  // not modelled
   s.cluster.node_input_images_per_s = 400;          // 100 per GPU on a full node
   EXPECT_DOUBLE_EQ(step_plan(s, 4, 64).data_s, 16.0 / 100);
@@ -189,4 +191,3 @@ TEST(StepPlan, TimeSlicedRanksWaitTheMeasuredTime) {
 
 }  // namespace
 }  // namespace lb::sim
-

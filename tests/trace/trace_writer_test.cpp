@@ -1,10 +1,10 @@
+#include "runtime/trace/trace_writer.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
-
-#include "runtime/trace/trace_writer.hpp"
 
 namespace lb {
 namespace {
@@ -17,7 +17,8 @@ nlohmann::json read_json(const fs::path& file) {
 }
 
 TEST(TraceWriter, FileIsAValidEventArrayAfterEveryFlush) {
-  const fs::path file = fs::temp_directory_path() / ("lb_trace_" + std::to_string(::getpid()) + ".json");
+  const fs::path file =
+      fs::temp_directory_path() / ("lb_trace_" + std::to_string(::getpid()) + ".json");
   {
     TraceWriter trace(file, 3);
     EXPECT_TRUE(read_json(file).is_array());
@@ -42,8 +43,10 @@ TEST(TraceWriter, FileIsAValidEventArrayAfterEveryFlush) {
 // Two writers of one host (two ranks) share the steady clock: an event's
 // ts plus its file's clock_origin_ns / 1000 is one time line for both.
 TEST(TraceWriter, ProcessNameCarriesTheHostAndWhereItsTimesStart) {
-  const fs::path a = fs::temp_directory_path() / ("lb_trace_a_" + std::to_string(::getpid()) + ".json");
-  const fs::path b = fs::temp_directory_path() / ("lb_trace_b_" + std::to_string(::getpid()) + ".json");
+  const fs::path a =
+      fs::temp_directory_path() / ("lb_trace_a_" + std::to_string(::getpid()) + ".json");
+  const fs::path b =
+      fs::temp_directory_path() / ("lb_trace_b_" + std::to_string(::getpid()) + ".json");
   std::int64_t origin_a = 0, origin_b = 0;
   double b_now_us = 0, a_now_us = 0;
   {

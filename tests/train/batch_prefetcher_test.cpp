@@ -1,3 +1,5 @@
+#include "runtime/train/batch_prefetcher.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -9,7 +11,6 @@
 #include "runtime/core/errors.hpp"
 #include "runtime/data/batch_loader.hpp"
 #include "runtime/data/datasets.hpp"
-#include "runtime/train/batch_prefetcher.hpp"
 
 namespace lb {
 namespace {
@@ -129,7 +130,8 @@ class FailingSource : public SampleSource {
   std::int64_t count() const override { return 100; }
   SampleShape shape() const override { return {1, 2, 2}; }
   int classes() const override { return 2; }
-  std::int32_t write_sample(std::int64_t sample, std::optional<std::uint64_t>, float* dst) const override {
+  std::int32_t write_sample(std::int64_t sample, std::optional<std::uint64_t>,
+                            float* dst) const override {
     if (sample == 70) throw DataError("bad.jpg", "corrupt");
     std::fill(dst, dst + 4, float(sample));
     return 0;

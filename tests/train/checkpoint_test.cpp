@@ -1,3 +1,5 @@
+#include "runtime/train/checkpoint.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -9,7 +11,6 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/files.hpp"
-#include "runtime/train/checkpoint.hpp"
 
 namespace lb {
 namespace {
@@ -88,16 +89,21 @@ TEST_F(CheckpointTest, CraftedHeadersWithAValidChecksumAreCheckpointErrors) {
   std::vector<float> a{1, 2, 3}, out(3);
   const std::string tensors = R"("tensors": [{"name": "a", "numel": 3}])";
   const std::pair<std::string, std::string> cases[] = {
-      {R"({"step": -5, "meta": {}, )" + tensors + "}", "header.step: expected an integer >= 0, got -5"},
+      {R"({"step": -5, "meta": {}, )" + tensors + "}",
+       "header.step: expected an integer >= 0, got -5"},
       {R"({"step": 1e400, "meta": {}, )" + tensors + "}", "header: invalid JSON: number overflow"},
       {R"({"step": 2.5, "meta": {}, )" + tensors + "}", "header.step: expected an integer"},
       {R"({"meta": {}, )" + tensors + "}", "expected the keys step, meta and tensors"},
       {R"({"step": 1, "meta": [], )" + tensors + "}", "header.meta: expected an object"},
       {R"({"step": 1, "meta": {}, "tensors": {}})", "header.tensors: expected an array"},
-      {R"({"step": 1, "meta": {}, "tensors": [7]})", "header.tensors[0]: expected an object, got 7"},
-      {R"({"step": 1, "meta": {}, "tensors": [{"name": "a", "numel": "3"}]})", "header.tensors[0]: expected an unsigned numel"},
-      {R"({"step": 1, "meta": {}, "tensors": [{"name": "a", "numel": -1}]})", "header.tensors[0]: expected an unsigned numel"},
-      {R"({"step": 1, "meta": {}, "tensors": [{"name": "b", "numel": 3}]})", "tensor a does not match"},
+      {R"({"step": 1, "meta": {}, "tensors": [7]})",
+       "header.tensors[0]: expected an object, got 7"},
+      {R"({"step": 1, "meta": {}, "tensors": [{"name": "a", "numel": "3"}]})",
+       "header.tensors[0]: expected an unsigned numel"},
+      {R"({"step": 1, "meta": {}, "tensors": [{"name": "a", "numel": -1}]})",
+       "header.tensors[0]: expected an unsigned numel"},
+      {R"({"step": 1, "meta": {}, "tensors": [{"name": "b", "numel": 3}]})",
+       "tensor a does not match"},
       {R"({"step": 1, "meta": {}, "tensors": [{"name": "a", "numel": 3, "shape": [2, 2]}]})",
        "header.tensors[0]: shape [2,2] does not hold numel values"},
       {R"({"step": 1, "meta": {}, "tensors": [{"name": "a", "numel": 3, "shape": "3"}]})",
@@ -112,11 +118,13 @@ TEST_F(CheckpointTest, CraftedHeadersWithAValidChecksumAreCheckpointErrors) {
       load_checkpoint(file_, {{"a", out}});
       ADD_FAILURE() << "no error for " << header;
     } catch (const CheckpointError& e) {
-      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << header << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos)
+          << header << ": " << e.what();
     }
   }
   // The writer's own header, crafted the same way, loads: the helper is right.
-  write_file_atomically(file_, crafted_checkpoint(R"({"step": 3, "meta": {"k": 1}, )" + tensors + "}", a));
+  write_file_atomically(file_,
+                        crafted_checkpoint(R"({"step": 3, "meta": {"k": 1}, )" + tensors + "}", a));
   EXPECT_EQ(load_checkpoint(file_, {{"a", out}}).step, 3);
   EXPECT_EQ(out, a);
 }

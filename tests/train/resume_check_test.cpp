@@ -52,9 +52,12 @@ TEST(ResumeCheck, DifferentExperimentIsRefusedNamingTheFirstKey) {
   const Spec trained;
   const LoadedCheckpoint loaded = checkpoint_of(trained, 10);
   const std::pair<std::string, std::string> changes[] = {
-      {"train.global_batch=512", "spec error: train.global_batch: the checkpoint was trained with 256, got 512"},
-      {"train.precision=fp32", "spec error: train.precision: the checkpoint was trained with \"fp16\""},
-      {"optimizer.name=sgd", "spec error: optimizer.name: the checkpoint was trained with \"lars\""},
+      {"train.global_batch=512",
+       "spec error: train.global_batch: the checkpoint was trained with 256, got 512"},
+      {"train.precision=fp32",
+       "spec error: train.precision: the checkpoint was trained with \"fp16\""},
+      {"optimizer.name=sgd",
+       "spec error: optimizer.name: the checkpoint was trained with \"lars\""},
       {"train.seed=7", "spec error: train.seed: the checkpoint was trained with 1, got 7"},
       {"data.train_subset=1000", "spec error: data.train_subset:"},
       {"optimizer.lr.step_epochs=[1,2]", "spec error: optimizer.lr.step_epochs:"},
@@ -86,17 +89,23 @@ TEST(ResumeCheck, EpochsMayGrowButNotShrink) {
   json doc = json::object();
   apply_override(doc, "train.epochs=1");
   const std::string message = failure(loaded, parse_spec(doc), 3);
-  EXPECT_EQ(message.rfind("spec error: train.epochs: expected at least the checkpoint's 5 epochs", 0), 0u)
+  EXPECT_EQ(
+      message.rfind("spec error: train.epochs: expected at least the checkpoint's 5 epochs", 0), 0u)
       << message;
 }
 
 TEST(ResumeCheck, CheckpointsWithoutARecordedSpecAreStillRangeChecked) {
-  LoadedCheckpoint old{5, {{"model", "lenet_bn"}, {"loss_scaler", {{"scale", 2}, {"clean_steps", 1}, {"skipped", 0}}}}};
+  LoadedCheckpoint old{
+      5,
+      {{"model", "lenet_bn"}, {"loss_scaler", {{"scale", 2}, {"clean_steps", 1}, {"skipped", 0}}}}};
   Spec other;
   other.train.global_batch = 999;
   EXPECT_EQ(failure(old, other), "accepted");
   old.meta["loss_scaler"]["scale"] = -1;
-  EXPECT_EQ(failure(old, other).rfind("checkpoint error: ckpt.bin: meta.loss_scaler.scale: expected a number in (0,", 0), 0u)
+  EXPECT_EQ(
+      failure(old, other)
+          .rfind("checkpoint error: ckpt.bin: meta.loss_scaler.scale: expected a number in (0,", 0),
+      0u)
       << failure(old, other);
 }
 

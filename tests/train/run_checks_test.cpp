@@ -41,7 +41,8 @@ TEST(RunChecks, SyntheticDataLargerThanMemoryIsASpecError) {
   spec.data.synthetic.height = spec.data.synthetic.width = 65535;
   spec.data.synthetic.channels = 64;
   EXPECT_EQ(spec_failure([&] { check_data_memory(spec); }), "data.synthetic");
-  spec.data.dataset = Dataset::fashion_mnist;  // files of bounded size; the synthetic keys are unused
+  spec.data.dataset =
+      Dataset::fashion_mnist;  // files of bounded size; the synthetic keys are unused
   EXPECT_EQ(spec_failure([&] { check_data_memory(spec); }), "accepted");
 }
 
@@ -69,7 +70,9 @@ TEST(RunChecks, TestImagesOfAnotherShapeAreADataErrorNamingTheTestSet) {
     check_same_shape(train, test, data);
     FAIL() << "no error";
   } catch (const DataError& e) {
-    EXPECT_STREQ(e.what(), "data error: /data/t10k-images-idx3-ubyte.gz: images are 1x32x32, the training images 1x28x28");
+    EXPECT_STREQ(e.what(),
+                 "data error: /data/t10k-images-idx3-ubyte.gz: images are 1x32x32, the training "
+                 "images 1x28x28");
   }
   check_same_shape(train, train, data);
 }
@@ -81,7 +84,8 @@ TEST(RunChecks, AFinishedRunThatSkippedEveryStepIsARuntimeError) {
     check_some_step_applied(24, 24, 24, 1.8446744073709552e19);
     FAIL() << "no error";
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("nothing was trained: every one of the 24 steps", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("nothing was trained: every one of the 24 steps", 0), 0u)
+        << e.what();
   }
 }
 

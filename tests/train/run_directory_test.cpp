@@ -50,11 +50,12 @@ class RunDirectory : public ::testing::Test {
 TEST_F(RunDirectory, ADirectoryHoldingARunIsRefusedWithoutResumeOrOverwrite) {
   std::ofstream(dir_ / "stdout.log") << "a sweep's own file";
   EXPECT_EQ(refusal(false, false), "accepted");
-  for (const char* run_file : {"metrics.jsonl", "summary.json", "checkpoint.bin", "profile.json",
-                               "trace.rank3.json"}) {
+  for (const char* run_file :
+       {"metrics.jsonl", "summary.json", "checkpoint.bin", "profile.json", "trace.rank3.json"}) {
     std::ofstream(dir_ / run_file) << "{}";
     const std::string message = refusal(false, false);
-    EXPECT_NE(message.find("holds a run (" + std::string(run_file) + ")"), std::string::npos) << message;
+    EXPECT_NE(message.find("holds a run (" + std::string(run_file) + ")"), std::string::npos)
+        << message;
     EXPECT_NE(message.find("--resume"), std::string::npos);
     EXPECT_NE(message.find("--overwrite"), std::string::npos);
     EXPECT_EQ(refusal(true, false), "accepted");
@@ -77,13 +78,18 @@ TEST_F(RunDirectory, OverwriteRemovesTheRunsFilesOnly) {
 
 TEST_F(RunDirectory, ResumeTrimsMetricsToTheCheckpointsStepAndDropsATornLine) {
   const fs::path file = dir_ / "metrics.jsonl";
-  std::ofstream(file) << R"({"type":"step","step":20,"loss":1})" "\n"
-                      << R"({"type":"eval","step":24,"test_accuracy":0.5})" "\n"
-                      << R"({"type":"step","step":40,"loss":0.5})" "\n"
+  std::ofstream(file) << R"({"type":"step","step":20,"loss":1})"
+                         "\n"
+                      << R"({"type":"eval","step":24,"test_accuracy":0.5})"
+                         "\n"
+                      << R"({"type":"step","step":40,"loss":0.5})"
+                         "\n"
                       << R"({"type":"step","st)";
   trim_metrics_log(file, 24);
-  EXPECT_EQ(read(file), R"({"type":"step","step":20,"loss":1})" "\n"
-                        R"({"type":"eval","step":24,"test_accuracy":0.5})" "\n");
+  EXPECT_EQ(read(file), R"({"type":"step","step":20,"loss":1})"
+                        "\n"
+                        R"({"type":"eval","step":24,"test_accuracy":0.5})"
+                        "\n");
   trim_metrics_log(dir_ / "absent.jsonl", 3);
   EXPECT_FALSE(fs::exists(dir_ / "absent.jsonl"));
 }

@@ -24,7 +24,8 @@ TEST(Samples, MedianOfOddAndEvenCounts) {
 
 TEST(Samples, KeepsOnlyTheFirstCapacityValues) {
   Samples s;
-  for (std::size_t i = 0; i < Samples::kCapacity + 50; ++i) s.add(i < Samples::kCapacity ? 1.0 : 99.0);
+  for (std::size_t i = 0; i < Samples::kCapacity + 50; ++i)
+    s.add(i < Samples::kCapacity ? 1.0 : 99.0);
   EXPECT_EQ(s.size(), Samples::kCapacity);
   EXPECT_EQ(s.median(), 1.0);
 }

@@ -1,8 +1,9 @@
 // train.init_from: a warm start takes the source's fp32 masters and
 // BatchNorm statistics bit for bit, leaves the optimizer state at zero, and
 // refuses a source whose model, tensor names or shapes differ.
-#include <gtest/gtest.h>
+#include "runtime/train/warm_start.hpp"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,7 +16,6 @@
 #include "runtime/train/checkpoint.hpp"
 #include "runtime/train/run_directory.hpp"
 #include "runtime/train/training_state.hpp"
-#include "runtime/train/warm_start.hpp"
 
 namespace lb {
 namespace {
@@ -34,8 +34,8 @@ struct ModelState {
     model = make_model(name, chw, classes);
     Rng rng(seed);
     model->net->init(rng);
-    state = std::make_unique<TrainingState>(model->net->params(), model->net->buffers(), OptimizerSpec{},
-                                            precision);
+    state = std::make_unique<TrainingState>(model->net->params(), model->net->buffers(),
+                                            OptimizerSpec{}, precision);
     std::normal_distribution<float> normal;
     for (const NamedSpan& t : tensors()) {
       for (float& v : t.data) v = normal(rng);
@@ -55,7 +55,8 @@ class WarmStartTest : public ::testing::Test {
   // Writes `source` as a run directory's checkpoint, as lb-train's save() does.
   fs::path save_run(ModelState& source, const std::string& run) {
     fs::create_directories(dir_ / run);
-    save_checkpoint(dir_ / run / kCheckpointFile, 123, {{"model", source.model->name}}, source.tensors());
+    save_checkpoint(dir_ / run / kCheckpointFile, 123, {{"model", source.model->name}},
+                    source.tensors());
     return dir_ / run;
   }
 
@@ -70,7 +71,8 @@ class WarmStartTest : public ::testing::Test {
       EXPECT_EQ(e.path(), "train.init_from");
       const auto after = target.tensors();
       for (std::size_t i = 0; i < after.size(); ++i) {
-        EXPECT_TRUE(std::equal(after[i].data.begin(), after[i].data.end(), before[i].begin())) << after[i].name;
+        EXPECT_TRUE(std::equal(after[i].data.begin(), after[i].data.end(), before[i].begin()))
+            << after[i].name;
       }
       return e.what();
     }
@@ -96,7 +98,8 @@ TEST_F(WarmStartTest, TakesMastersAndStatisticsBitExactAndZeroesMomentum) {
       const auto& d = dst[i].data;
       if (dst[i].optimizer_state) {
         ++momentum;
-        EXPECT_TRUE(std::all_of(d.begin(), d.end(), [](float v) { return v == 0.0f; })) << dst[i].name;
+        EXPECT_TRUE(std::all_of(d.begin(), d.end(), [](float v) { return v == 0.0f; }))
+            << dst[i].name;
       } else {  // bit for bit: memcmp, not float ==
         EXPECT_EQ(std::memcmp(d.data(), src[i].data.data(), d.size_bytes()), 0) << dst[i].name;
       }
@@ -114,7 +117,9 @@ TEST_F(WarmStartTest, AcceptsACheckpointFileAndRefusesAMissingSource) {
   EXPECT_EQ(target.state->weights_sha256(), source.state->weights_sha256());
 
   const std::string missing = refusal(dir_ / "nowhere", target);
-  EXPECT_NE(missing.find((dir_ / "nowhere").string() + ": no such file or directory"), std::string::npos) << missing;
+  EXPECT_NE(missing.find((dir_ / "nowhere").string() + ": no such file or directory"),
+            std::string::npos)
+      << missing;
   fs::create_directories(dir_ / "empty");
   const std::string empty = refusal(dir_ / "empty", target);
   EXPECT_NE(empty.find("no checkpoint.bin in this directory"), std::string::npos) << empty;
@@ -138,7 +143,8 @@ TEST_F(WarmStartTest, NamesTheFirstTensorWhoseShapeDiffers) {
   const std::string channels = refusal(save_run(rgb, "rgb"), target);
   const std::string first = target.tensors()[0].name;
   EXPECT_NE(channels.find(": " + first + " has shape " + to_string(rgb.tensors()[0].shape) +
-                          " in the source, shape " + to_string(target.tensors()[0].shape) + " in this model"),
+                          " in the source, shape " + to_string(target.tensors()[0].shape) +
+                          " in this model"),
             std::string::npos)
       << channels;
   // Five classes instead of ten: only the classifier differs.
@@ -158,8 +164,9 @@ TEST_F(WarmStartTest, NamesARenamedOrMissingTensor) {
   renamed[4].name = "other.weight.master";
   save_checkpoint(dir_ / "renamed.bin", 1, {{"model", "lenet_bn"}}, renamed);
   const std::string name = refusal(dir_ / "renamed.bin", target);
-  EXPECT_NE(name.find("tensor 4 is other.weight.master in the source, " + original + " in this model"),
-            std::string::npos)
+  EXPECT_NE(
+      name.find("tensor 4 is other.weight.master in the source, " + original + " in this model"),
+      std::string::npos)
       << name;
 
   std::vector<NamedSpan> shorter = source.tensors();

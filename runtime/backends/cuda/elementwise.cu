@@ -11,7 +11,6 @@
 namespace lb::cuda {
 namespace {
 
-
 template <class In, class Out>
 __global__ void cast_kernel(const In* in, Out* out, std::int64_t n) {
   const std::int64_t stride = std::int64_t{gridDim.x} * blockDim.x;

@@ -5,13 +5,12 @@
 
 #include "runtime/backends/cuda/cuda_error.hpp"
 #include "runtime/backends/cuda/launch_config.cuh"
-#include "runtime/backends/cuda/storage_access.cuh"
 #include "runtime/backends/cuda/layer_kernels.hpp"
+#include "runtime/backends/cuda/storage_access.cuh"
 #include "runtime/core/elementwise_math.hpp"
 
 namespace lb::cuda {
 namespace {
-
 
 template <class T>
 __global__ void add_relu_kernel(const T* a, const T* b, T* out, std::int64_t n) {

@@ -62,10 +62,10 @@ void NcclCommunicator::wait(const Event& event, const char* what) {
       // so the stream (and the process) can end.
       ncclCommAbort(comm_);
       comm_ = nullptr;
-      throw CommError(what +
-                      (async != ncclSuccess ? std::string(": NCCL: ") + ncclGetErrorString(async)
-                                            : " timed out after " + seconds(timeout_s_) +
-                                                  " s waiting for the other ranks"));
+      throw CommError(what + (async != ncclSuccess
+                                  ? std::string(": NCCL: ") + ncclGetErrorString(async)
+                                  : " timed out after " + seconds(timeout_s_) +
+                                        " s waiting for the other ranks"));
     }
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }

@@ -14,16 +14,23 @@ dnnl::stream& stream() {
   return s;
 }
 
-dnnl::memory::dims dims_of(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }
+dnnl::memory::dims dims_of(const Shape& shape) {
+  return dnnl::memory::dims(shape.begin(), shape.end());
+}
 
 dnnl::memory::format_tag plain_format(std::size_t rank) {
   using tag = dnnl::memory::format_tag;
   switch (rank) {
-    case 1: return tag::a;
-    case 2: return tag::ab;
-    case 3: return tag::abc;
-    case 4: return tag::abcd;
-    default: throw std::invalid_argument("unsupported tensor rank " + std::to_string(rank));
+    case 1:
+      return tag::a;
+    case 2:
+      return tag::ab;
+    case 3:
+      return tag::abc;
+    case 4:
+      return tag::abcd;
+    default:
+      throw std::invalid_argument("unsupported tensor rank " + std::to_string(rank));
   }
 }
 
@@ -33,9 +40,12 @@ dnnl::memory::desc plain_desc(const Shape& shape) {
 
 dnnl::memory::format_tag tag_of(Layout layout, std::size_t rank) {
   switch (layout) {
-    case Layout::nChw8c: return dnnl::memory::format_tag::nChw8c;
-    case Layout::nChw16c: return dnnl::memory::format_tag::nChw16c;
-    default: return plain_format(rank);
+    case Layout::nChw8c:
+      return dnnl::memory::format_tag::nChw8c;
+    case Layout::nChw16c:
+      return dnnl::memory::format_tag::nChw16c;
+    default:
+      return plain_format(rank);
   }
 }
 

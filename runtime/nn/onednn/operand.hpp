@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
-#include <optional>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -153,7 +153,7 @@ class Operand {
   dnnl::memory staged_;      // chosen_ over the staging buffer
   dnnl::memory outer_[3];    // the caller's input in each Layout
   dnnl::reorder to_chosen_[3];
-  dnnl::memory plain_out_;   // the caller's output, plain
+  dnnl::memory plain_out_;  // the caller's output, plain
   dnnl::reorder to_plain_;
 };
 

@@ -157,7 +157,8 @@ int resume_interval(const TrainArgs& a) {
 json init_source(const lb::Spec& spec, bool resume) {
   if (spec.train.init_from.empty()) return nullptr;
   if (!resume && !fs::exists(fs::path(spec.train.init_from) / "checkpoint.bin"))
-    throw lb::SpecError("train.init_from", spec.train.init_from + ": no checkpoint.bin in this directory");
+    throw lb::SpecError("train.init_from",
+                        spec.train.init_from + ": no checkpoint.bin in this directory");
   return json{{"path", spec.train.init_from}};
 }
 
@@ -200,19 +201,17 @@ int train(const TrainArgs& a) {
   }
   const bool at_target = reached_target(spec, evaluation(spec, epoch));
   const bool finished = at_target || epoch >= epochs - 1e-9;
-  lb::write_file_atomically(out / "checkpoint.bin", "fake weights at epoch " + lb::format_number(epoch) + "\n");
+  lb::write_file_atomically(out / "checkpoint.bin",
+                            "fake weights at epoch " + lb::format_number(epoch) + "\n");
   if (!finished) {
     lb::write_file_atomically(out / "checkpoint.json", json{{"interval", k}}.dump() + "\n");
   }
-  json summary{{"final_loss", 1 - acc},
-                     {"finished", finished},
-                     {"train_time_s", epoch * sleep_s},
-                     {"steps", k},
-                     {"init_from", init_from},
-                     {"target", target_json(spec)},
-                     {"stopped_at_target", at_target},
-                     {"steps_to_target", at_target ? json(k) : json(nullptr)},
-                     {"spec", lb::to_json(spec)}};
+  json summary{
+      {"final_loss", 1 - acc},           {"finished", finished},
+      {"train_time_s", epoch * sleep_s}, {"steps", k},
+      {"init_from", init_from},          {"target", target_json(spec)},
+      {"stopped_at_target", at_target},  {"steps_to_target", at_target ? json(k) : json(nullptr)},
+      {"spec", lb::to_json(spec)}};
   summary.update(evaluation(spec, epoch));
   lb::write_file_atomically(out / "summary.json", summary.dump(2) + "\n");
   log_event(finished ? "finish" : "pause", out.string());

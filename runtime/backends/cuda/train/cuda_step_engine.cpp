@@ -85,8 +85,9 @@ CudaStepEngine::CudaStepEngine(const EngineSetup& setup)
   job.measured = reducer_->config().measured_cost;
   job.ring = {world_->size(), link.latency_s, link.bandwidth_bytes_per_s};
   fusion_bytes_ = resolve_fusion_bytes(spec_.comm.fusion_bytes, job);
-  sync_ = std::make_unique<DeviceGradientSync>(*reducer_, state_.gradients(), sizes, offsets,
-                                               fusion_bytes_, spec_.comm.fp16_gradients, allocator_);
+  sync_ =
+      std::make_unique<DeviceGradientSync>(*reducer_, state_.gradients(), sizes, offsets,
+                                           fusion_bytes_, spec_.comm.fp16_gradients, allocator_);
 }
 
 // Kernels may still read the buffers being freed: wait for the device
@@ -272,7 +273,7 @@ double CudaStepEngine::train_step(const Batch& batch, const StepArgs& args) {
   report(marks, args.step);
   if (!std::isfinite(loss)) {
     throw DivergedError("training diverged: loss is " + std::to_string(loss) + " at step " +
-                             std::to_string(args.step));
+                        std::to_string(args.step));
   }
   // Every rank's flag is the same (the averaged gradients are), so every
   // rank's scaler takes the same decision the device already took.
@@ -368,7 +369,8 @@ void CudaStepEngine::end_bn_recalibration() {
 }
 
 CommLayout CudaStepEngine::comm_layout() const {
-  return {reducer_ ? reducer_->group_size() : 1, sync_ ? sync_->buckets().size() : 0, fusion_bytes_};
+  return {reducer_ ? reducer_->group_size() : 1, sync_ ? sync_->buckets().size() : 0,
+          fusion_bytes_};
 }
 
 }  // namespace lb::cuda

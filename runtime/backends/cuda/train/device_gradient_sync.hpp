@@ -59,7 +59,7 @@ class DeviceGradientSync {
   std::vector<std::size_t> first_element_;  // per bucket, in gradients_
   std::vector<std::size_t> span_elements_;  // per bucket: its tensors and the gaps between
   BucketLaunchOrder order_;                 // buckets launch strictly in order
-  DeviceBuffer<half_bits> wire_;  // fp16 staging, the gradients' layout
+  DeviceBuffer<half_bits> wire_;            // fp16 staging, the gradients' layout
   std::vector<std::unique_ptr<Event>> ready_, start_, done_;
 };
 
