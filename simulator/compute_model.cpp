@@ -327,7 +327,9 @@ namespace {
 void fit_bound_ranks_spread(const std::vector<RuntimeProfile>& multi, ComputeModel& m) {
   std::vector<double> spreads;
   for (const auto& p : multi) {
-    if (node_threads_per_core(p) <= 0 || p.rank_exposed_comm_s.empty() ||
+    // CPU runs only: a GPU rank's exposed communication is mostly NCCL's
+    // transfer, not a wait for the slowest rank.
+    if (p.device != "cpu" || node_threads_per_core(p) <= 0 || p.rank_exposed_comm_s.empty() ||
         p.rank_compute_s.empty()) {
       continue;
     }

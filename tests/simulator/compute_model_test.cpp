@@ -115,7 +115,8 @@ TEST(ComputeModel, MultiRankProfilesGiveTheCoRunFactor) {
 // measured waits (mean over ranks of each rank's exposed communication, over
 // the mean compute and E[max of N]) give the spread, median over the
 // profiles, instead of the step-to-step jitter that both ranks share.
-// Profiles that do not record their node, or lack every rank's times, do not count.
+// GPU profiles, profiles that do not record their node, or that lack every
+// rank's times, do not count.
 TEST(ComputeModel, BoundRanksWaitsGiveTheSpread) {
   const ModelInfo model = model_info(resnet20_spec());
   std::vector<RuntimeProfile> profiles = {synthetic_profile(model, 32),
@@ -128,12 +129,15 @@ TEST(ComputeModel, BoundRanksWaitsGiveTheSpread) {
   for (const auto& [waits, computes] : runs) {
     RuntimeProfile p = synthetic_profile(model, 48);
     p.ranks = p.ranks_per_node = 2, p.node_cores = 2, p.threads = 1, p.compute_cv = 0.10;
-    p.rank_exposed_comm_s = waits, p.rank_compute_s = computes;
+    p.device = "cpu", p.rank_exposed_comm_s = waits, p.rank_compute_s = computes;
     profiles.push_back(p);
   }
-  RuntimeProfile unknown_node = profiles.back();  // a GPU's, say: its waits include the link
+  RuntimeProfile unknown_node = profiles.back();  // an older profile: no node recorded
   unknown_node.node_cores = 0, unknown_node.rank_exposed_comm_s = {0.5, 0.5};
   profiles.push_back(unknown_node);
+  RuntimeProfile gpu = profiles[2];  // its exposed communication is mostly NCCL's transfer
+  gpu.device = "cuda", gpu.rank_exposed_comm_s = {0.5, 0.5};
+  profiles.push_back(gpu);
   const ComputeModel m = fitted_compute_model(model, profiles);
   EXPECT_NEAR(m.compute_cv, 0.020 / expected_max_normal(2), 1e-12);
   EXPECT_NE(m.source.find("ranks' spread 0.035 from the waits of 3 multi-rank profile(s) (step to "
