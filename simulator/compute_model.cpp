@@ -262,6 +262,7 @@ ComputeModel fitted_compute_model(const ModelInfo& model,
 }
 
 double node_threads_per_core(const RuntimeProfile& p) {
+  if (p.device == "cuda") return 0;  // the host's cores do not run a GPU's compute
   return threads_per_core(p.ranks_per_node, std::max(p.threads, 1), p.node_cores);
 }
 
@@ -327,9 +328,9 @@ namespace {
 void fit_bound_ranks_spread(const std::vector<RuntimeProfile>& multi, ComputeModel& m) {
   std::vector<double> spreads;
   for (const auto& p : multi) {
-    // CPU runs only: a GPU rank's exposed communication is mostly NCCL's
-    // transfer, not a wait for the slowest rank.
-    if (p.device != "cpu" || node_threads_per_core(p) <= 0 || p.rank_exposed_comm_s.empty() ||
+    // CPU runs only (node_threads_per_core is 0 for GPU profiles): a GPU
+    // rank's exposed communication is mostly NCCL's transfer, not a wait.
+    if (node_threads_per_core(p) <= 0 || p.rank_exposed_comm_s.empty() ||
         p.rank_compute_s.empty()) {
       continue;
     }

@@ -130,7 +130,8 @@ double median(std::vector<double> v);
 // per rank / cores; 0 when the node's cores or ranks are unknown (<= 0).
 // Above 1 the scheduler time-slices them (ComputeModel::compute_cv_at).
 double threads_per_core(int ranks_on_node, double threads_per_rank, int cores);
-// The same of the node a profile ran on; 0 when it does not record its node.
+// The same of the node a profile ran on; 0 when it does not record its node
+// or ran on GPUs (their compute does not take turns on the host's cores).
 double node_threads_per_core(const RuntimeProfile& p);
 
 // A least-squares line through (x, y) points; one distinct x gives a line

@@ -137,6 +137,8 @@ TEST(ComputeModel, BoundRanksWaitsGiveTheSpread) {
   profiles.push_back(unknown_node);
   RuntimeProfile gpu = profiles[2];  // its exposed communication is mostly NCCL's transfer
   gpu.device = "cuda", gpu.rank_exposed_comm_s = {0.5, 0.5};
+  gpu.node_cores = 1;  // two ranks on one core: a CPU run would be time-sliced, a GPU run is not
+  EXPECT_DOUBLE_EQ(node_threads_per_core(gpu), 0);
   profiles.push_back(gpu);
   const ComputeModel m = fitted_compute_model(model, profiles);
   EXPECT_NEAR(m.compute_cv, 0.020 / expected_max_normal(2), 1e-12);
