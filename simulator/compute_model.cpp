@@ -107,8 +107,6 @@ AnalyticFit analytic_fit(const std::vector<MeasuredThroughput>& points, double r
   return fit;
 }
 
-namespace {}  // namespace
-
 double ComputeModel::forward_s(double batch) const {
   double t = 0;
   for (const auto& l : layers) t += l.forward.at(batch);
@@ -305,16 +303,6 @@ double mean(const std::vector<double>& v) {
   return v.empty() ? 0 : sum / double(v.size());
 }
 
-}  // namespace
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-namespace {
-
 // Ranks that each have a core (CPU profiles that record their node, one
 // thread per core or fewer) wait at the all-reduce for the slowest of them,
 // and what they wait is measured: the mean over ranks of each rank's exposed
@@ -351,6 +339,12 @@ void fit_bound_ranks_spread(const std::vector<RuntimeProfile>& multi, ComputeMod
 }
 
 }  // namespace
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
 
 ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
   if (profiles.empty()) throw std::logic_error("fit_profiles: no profiles");
@@ -401,11 +395,7 @@ ComputeModel fit_profiles(const std::vector<RuntimeProfile>& profiles) {
     for (const auto& p : shared_cores) {
       shared_cvs.push_back(p.compute_cv);
       loads.push_back(node_threads_per_core(p));
-      if (!p.rank_exposed_comm_s.empty()) {
-        double sum = 0;
-        for (double w : p.rank_exposed_comm_s) sum += w;
-        waits.push_back(sum / double(p.rank_exposed_comm_s.size()));
-      }
+      if (!p.rank_exposed_comm_s.empty()) waits.push_back(mean(p.rank_exposed_comm_s));
     }
     m.shared_cores_cv = median(shared_cvs);
     m.shared_cores_load = median(loads);

@@ -138,6 +138,12 @@ s4u::Host* the_host() {
 
 }  // namespace
 
+double StepPlan::compute_work_s() const {
+  double work = 0;
+  for (std::size_t i = 0; i < forward_s.size(); ++i) work += forward_s[i] + backward_s[i];
+  return work;
+}
+
 double expected_max_normal(int n) {
   if (n <= 1) return 0;
   // The integral of x * n * phi(x) * Phi(x)^(n-1) over x, by the midpoint

@@ -47,6 +47,9 @@ struct StepPlan {
   // later than the typical rank, so a bucket's all-reduce starts that much
   // later (see expected_max_normal).
   double straggle = 0;
+
+  // Forward + backward of every layer, as host work (seconds at compute_rate 1).
+  double compute_work_s() const;
 };
 
 // E[max of n independent standard normal variables]: 0 for n = 1, 0.564 for

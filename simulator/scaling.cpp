@@ -145,15 +145,10 @@ double straggle(const Scenario& s, int gpus, const RankShare& share, const StepP
   const double spread_to_wait = expected_max_normal(gpus);
   if (s.cluster.cores_per_node <= 0 || !s.compute_cv_measured) return s.compute_cv * spread_to_wait;
   const ComputeModel& m = s.compute;
-  double compute_s = 0;  // the rank's forward + backward, as it runs on its share
-  for (std::size_t i = 0; i < plan.forward_s.size(); ++i) {
-    compute_s += plan.forward_s[i] + plan.backward_s[i];
-  }
-  compute_s /= plan.compute_rate;
-  if (m.time_sliced(share.threads_per_core) && m.shared_cores_wait_s > 0 && compute_s > 0) {
-    return m.shared_cores_wait_s / compute_s;
-  }
-  return m.compute_cv_at(share.threads_per_core) * spread_to_wait;
+  const double spread = m.compute_cv_at(share.threads_per_core) * spread_to_wait;
+  if (!m.time_sliced(share.threads_per_core) || m.shared_cores_wait_s <= 0) return spread;
+  const double compute_s = plan.compute_work_s() / plan.compute_rate;  // on the rank's share
+  return compute_s > 0 ? m.shared_cores_wait_s / compute_s : spread;
 }
 
 // Each distinct bucket size's all-reduce on the whole cluster, and what it
@@ -295,9 +290,7 @@ ScalingRow predict(const Scenario& s, int gpus, std::int64_t global_batch,
   row.fusion_bytes = fusion_bytes(s, gpus);
   row.images_per_s = double(global_batch) / row.iteration_s;
   // One GPU with the same per-GPU batch and no communication: weak scaling.
-  double work = plan.optimizer_s;  // host work (iteration.hpp): time at compute_rate
-  for (std::size_t i = 0; i < plan.layers.size(); ++i)
-    work += plan.forward_s[i] + plan.backward_s[i];
+  const double work = plan.optimizer_s + plan.compute_work_s();  // host work: time at compute_rate
   double alone = plan.host_overhead_s + work / plan.compute_rate;
   alone += std::max(0.0, plan.data_s - alone);
   row.efficiency = row.images_per_s / (double(gpus) * double(row.per_gpu_batch) / alone);
