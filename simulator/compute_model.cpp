@@ -7,7 +7,7 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/core/json_reader.hpp"
-#include "simulator/iteration.hpp"
+#include "simulator/order_statistics.hpp"
 
 namespace lb::sim {
 namespace {

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "simulator/order_statistics.hpp"
+
 namespace lb::sim {
 
 struct BucketComm {
@@ -51,12 +53,6 @@ struct StepPlan {
   // Forward + backward of every layer, as host work (seconds at compute_rate 1).
   double compute_work_s() const;
 };
-
-// E[max of n independent standard normal variables]: 0 for n = 1, 0.564 for
-// 2, 1.029 for 4, 3.241 for 1,000. With a rank's compute varying by a
-// relative std cv between ranks, the slowest of n ranks takes about
-// (1 + cv * expected_max_normal(n)) times the typical compute time.
-double expected_max_normal(int n);
 
 struct TraceEvent {
   std::string name, category;

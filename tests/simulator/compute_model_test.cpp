@@ -10,8 +10,8 @@
 #include "runtime/core/rng.hpp"
 #include "runtime/models/model.hpp"
 #include "simulator/device.hpp"
-#include "simulator/iteration.hpp"
 #include "simulator/model_info.hpp"
+#include "simulator/order_statistics.hpp"
 
 namespace lb::sim {
 namespace {
