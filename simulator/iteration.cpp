@@ -19,6 +19,8 @@ struct Step {
   std::size_t ready = 0, done = 0;
   double start = 0;
   std::vector<double> ready_at;  // when each bucket became ready on this rank
+  double last_ready = 0;         // the last bucket's ready time (the step's start before any)
+  double lead = 0;               // the slowest rank's lead there, seconds
 
   void publish_ready(std::size_t count);
 };
@@ -48,7 +50,7 @@ double work(double amount, double rate = 1, double weight = 1) {
 void compute_actor(Step* s) {
   const StepPlan& p = s->plan;
   StepResult& r = s->result;
-  s->start = now();
+  s->start = s->last_ready = now();
   if (p.host_overhead_s > 0) {
     r.events.push_back({"step overhead", "overhead", 0, now(), p.host_overhead_s, 0, ""});
     s4u::this_actor::sleep_for(p.host_overhead_s);
@@ -111,8 +113,13 @@ void comm_actor(Step* s) {
       std::unique_lock lock(*s->mutex);
       while (s->ready <= b) s->changed->wait(lock);
     }
-    // The collective needs every rank's bucket: the slowest rank's comes later.
-    const double slowest_ready = s->start + (s->ready_at[b] - s->start) * (1 + p.straggle);
+    // The collective needs every rank's bucket: the slowest rank's comes
+    // later, by the lead it kept from the last all-reduce and the lead it
+    // has grown since.
+    s->lead = s->lead * (b > 0 ? p.lead_kept_at_allreduce : 1) +
+              (s->ready_at[b] - s->last_ready) * p.straggle;
+    s->last_ready = s->ready_at[b];
+    const double slowest_ready = s->ready_at[b] + s->lead;
     if (slowest_ready > now()) s4u::this_actor::sleep_until(slowest_ready);
     const double start = now();
     const double t = allreduce(p.buckets[b]);

@@ -151,6 +151,16 @@ double straggle(const Scenario& s, int gpus, const RankShare& share, const StepP
   return compute_s > 0 ? m.shared_cores_wait_s / compute_s : spread;
 }
 
+// StepPlan::lead_kept_at_allreduce: on a CPU node whose ranks' compute
+// fills their cores (one thread per core or fewer, and no core to spare for
+// the communication thread), the polling communication thread gets an equal
+// share beside the compute's threads (RankShare's weights), so compute keeps
+// threads / (threads + 1) of its pace, and of its lead, while it polls.
+double lead_kept_at_allreduce(const Scenario& s, const RankShare& share) {
+  if (s.cluster.cores_per_node <= 0 || !share.disturbed() || share.compute_rate < 1) return 1;
+  return share.compute_weight / (share.compute_weight + 1);
+}
+
 // Each distinct bucket size's all-reduce on the whole cluster, and what it
 // takes from compute: on a GPU a share of the device (NCCL-style collectives
 // move comm_memory_passes bytes of device memory per byte a rank sends or
@@ -259,6 +269,7 @@ StepPlan step_plan(const Scenario& s, int gpus, std::int64_t global_batch) {
   plan.host_overhead_s = s.spec.cluster.step_overhead_s;
   plan.optimizer_s = share.compute_work * s.compute.optimizer_s;
   plan.straggle = straggle(s, gpus, share, plan);
+  plan.lead_kept_at_allreduce = lead_kept_at_allreduce(s, share);
   plan.data_s = data_seconds(s, gpus, batch);
   return plan;
 }

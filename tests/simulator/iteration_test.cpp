@@ -99,6 +99,26 @@ TEST(Step, TheSlowestRankDelaysTheAllreduce) {
   EXPECT_NEAR(run(one_gpu(p)).iteration_s, 4.5, 1e-9);
 }
 
+// All-reduces of 0.1 s, straggle 0.25, overlap: bucket 0 (ready at 3 s)
+// waits for the slowest rank's lead 0.75 s and runs 3.75-3.85 s. By bucket 1
+// (ready at 4 s) the lead has grown by 0.25 s from what it kept: all of it
+// (lead 1.0: 5.0-5.1 s), half (0.625: 4.625-4.725 s) or none (0.25:
+// 4.25-4.35 s), the faster ranks having given the rest up while they polled.
+TEST(Step, TheSlowestRanksLeadShrinksAtEveryAllreduceByWhatItDidNotKeep) {
+  StepPlan p = two_layer_plan(true);
+  for (auto& b : p.buckets) b.seconds = 0.1;
+  p.straggle = 0.25;
+  const auto exposed = [&](double kept) {
+    p.lead_kept_at_allreduce = kept;
+    return run(p).exposed_comm_s;
+  };
+  EXPECT_NEAR(exposed(1), 1.1, 1e-6);
+  EXPECT_NEAR(exposed(0.5), 0.725, 1e-6);
+  EXPECT_NEAR(exposed(0), 0.35, 1e-6);
+  p.buckets.pop_back(), p.bucket_ready_after = {0};  // one bucket: nothing to keep from
+  EXPECT_NEAR(exposed(0.5), exposed(1), 1e-9);
+}
+
 // An all-reduce that takes half the device while it runs: bucket 0 (3-4 s)
 // overlaps a's backward, which does 0.5 s of its work by 4 s and the rest by
 // 4.5 s; bucket 1 then runs 4.5-5.5 s alone, the optimizer 5.5-6 s: the

@@ -153,6 +153,18 @@ TEST(StepPlan, StragglersGrowWithTheExpectedMaximumOfNDraws) {
   EXPECT_GT(step_plan(s, 64, 64).straggle, step_plan(s, 8, 64).straggle);
 }
 
+// A faster rank's polling communication thread takes its equal share of the
+// cores its compute fills, so compute keeps threads / (threads + 1) of its
+// lead at each all-reduce; all of it on a GPU, with a core to spare, or
+// where the ranks are time-sliced anyway.
+TEST(StepPlan, TheLeadKeptAtAnAllreduceIsComputesShareBesideThePollingThread) {
+  EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 1), 2, 64).lead_kept_at_allreduce, 0.5);  // a core each
+  EXPECT_DOUBLE_EQ(step_plan(one_layer(4, 2), 2, 64).lead_kept_at_allreduce, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(step_plan(one_layer(4, 1), 2, 64).lead_kept_at_allreduce, 1);  // a spare core
+  EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 1), 4, 64).lead_kept_at_allreduce, 1);  // time-sliced
+  EXPECT_DOUBLE_EQ(step_plan(one_layer(0, 1), 4, 64).lead_kept_at_allreduce, 1);  // GPUs
+}
+
 // On a CPU node whose ranks outnumber its cores, the spread measured where
 // they did applies at any such load (ComputeModel::compute_cv_at); a spread
 // from the spec applies everywhere.
