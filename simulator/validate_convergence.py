@@ -12,7 +12,8 @@ which runs go in and compares. Per batch the measured steps are the fewest of
 its runs that reached the target, as fit-convergence takes them. It reports:
 
   leave-one-out: each batch predicted from the fit to all the others;
-  extrapolation: the two largest batches predicted from the fit to the rest;
+  extrapolation: the two largest batches predicted from the fit to the rest
+                 (with 4 or more batches);
   noise scale: per batch, the model from that batch's best run's gradient
                noise scale alone (fit-convergence --noise-scale): its B_crit
                against the full fit's, and its error on every other batch.
@@ -99,6 +100,10 @@ def print_tables(report):
     print(f"full fit: S_min {full['s_min']:.1f}, B_crit {full['b_crit']:.1f}, "
           f"rms log residual {full.get('rms_log_residual', 0):.3f}, batches {full['batch_range']}")
     for name in ("leave_one_out", "extrapolation"):
+        if not report[name]:
+            print(f"\n{name.replace('_', ' ')}: needs 4 or more batches (the two largest "
+                  "predicted from a fit to 2 or more)")
+            continue
         print(f"\n{name.replace('_', ' ')}:\n\n| batch | measured steps | predicted | error |\n|---|---|---|---|")
         for r in report[name]:
             pred = "—" if r["predicted"] is None else f"{r['predicted']:.0f}"
@@ -133,7 +138,9 @@ def main():
     batches = sorted(best)
     report = {"full_fit": full,
               "leave_one_out": [held_out(args.simulate_scaling, best, by_batch, [b])[1][0] for b in batches],
-              "extrapolation": held_out(args.simulate_scaling, best, by_batch, batches[-2:])[1],
+              # the two largest from a fit to at least two others
+              "extrapolation": (held_out(args.simulate_scaling, best, by_batch, batches[-2:])[1]
+                                if len(batches) >= 4 else []),
               "noise_scale": noise_rows(args.simulate_scaling, best, full)}
     print_tables(report)
     if args.json:
