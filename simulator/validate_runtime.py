@@ -48,6 +48,13 @@ on the 2026-12-07 AVX2 VM it made the comparison worse, median 12.0 %
 against 4.7 % paired, because a single-rank run seconds away did not follow
 the multi-rank runs' speed.)
 
+Two more lines tell the model from the machine's swings: the step error
+at the measured compute (each configuration's measured mean compute in
+place of the predicted one: the communication, waits and overlap alone),
+and the machine's speed, the forward per image of every run whose ranks
+each had a core (the same work per image: its spread is the VM's, not the
+model's; on the 2026-12-07 AVX2 VM 0.97-1.84 ms within single checks).
+
 Every run is launched as a user's would be: mpirun binds each rank to a
 core when the ranks fit the cores and binds nothing when they outnumber
 them (--bind changes that for every run).
@@ -195,6 +202,25 @@ def job_compute_s(profile):
     return statistics.fmean(by_rank) if by_rank else profile["forward_s"] + profile["backward_s"]
 
 
+def step_at_measured_compute(predicted_step, predicted_compute, measured_compute):
+    """The predicted step with the measured compute in place of the predicted
+    one: what the model's communication, waits and overlap alone give when
+    the machine's speed at the time of the run is known. On a shared VM whose
+    speed swings by more than the target between runs minutes apart, it
+    tells those parts of the model from the machine's swings."""
+    return predicted_step - predicted_compute + measured_compute
+
+
+def forward_per_image_ms(profiles, cores):
+    """Forward per image (ms) of every run whose ranks each had a core, by
+    rank count: the same work at the machine's speed at each run's time."""
+    by_ranks = {}
+    for p in profiles:
+        if p["ranks"] * max(p.get("threads", 1), 1) <= cores and p["per_rank_batch"] > 0:
+            by_ranks.setdefault(p["ranks"], []).append(1e3 * p["forward_s"] / p["per_rank_batch"])
+    return by_ranks
+
+
 def predict(args, config, cal, out):
     ranks = config[0]
     cluster = ["--set", f"cluster.gpus_per_node={ranks}", "--set", "cluster.nodes=1",
@@ -286,7 +312,9 @@ def main():
                      "measured_exposed_span": exposed_span(measured[i]),
                      "predicted_step_s": predicted["iteration_s"],
                      "predicted_exposed_comm_s": predicted["exposed_comm_s"],
-                     "error": predicted["iteration_s"] / step - 1})
+                     "error": predicted["iteration_s"] / step - 1,
+                     "error_at_measured_compute": step_at_measured_compute(
+                         predicted["iteration_s"], predicted["compute_s"], compute) / step - 1})
     # Paired: each round's calibration against that round's runs, minutes
     # apart on the same machine; per configuration the median over rounds.
     paired = [[] for _ in PREDICTIONS]
@@ -305,7 +333,13 @@ def main():
             ratios = [x["predicted_exposed_comm_s"] / x["measured_exposed_comm_s"] for x in rounds
                       if x["measured_exposed_comm_s"] > 0]
             row["paired_exposed_ratio"] = statistics.median(ratios) if ratios else None
-    report(args, out, rows)
+    profiles = [load_profile(d) for dirs in calibration_dirs for d in dirs] + [p for ps in measured for p in ps]
+    report(args, out, rows, forward_per_image_ms(profiles, args.cores))
+
+
+def load_profile(run_dir):
+    with open(os.path.join(run_dir, "profile.json")) as f:
+        return json.load(f)
 
 
 def measure(args, out):
@@ -363,7 +397,7 @@ def against_other_rounds(values):
     return statistics.median(ratios)
 
 
-def report(args, out, rows):
+def report(args, out, rows, speeds):
     if args.reuse:
         print(f"Runs measured earlier, kept in {out}; calibrated and predicted again now.\n")
     paired = "paired_error" in rows[0]
@@ -425,6 +459,17 @@ def report(args, out, rows):
               f"{100 * statistics.median(step_errors):.1f} %, max {100 * max(step_errors):.1f} %; "
               f"{summary['rounds_within_10_percent']} of {len(rows)} within 10 %; exposed communication "
               f"within a factor of 1.5 in {summary['rounds_exposed_within_1_5x']} of {len(rows)}")
+    errors = [abs(r["error_at_measured_compute"]) for r in rows]
+    summary.update({"at_measured_compute_median_abs_error": statistics.median(errors),
+                    "at_measured_compute_within_10_percent": sum(e <= 0.10 for e in errors)})
+    print(f"at the measured compute (each configuration's measured mean compute in place of the "
+          f"predicted: the communication, waits and overlap alone): median |error| "
+          f"{100 * statistics.median(errors):.1f} %, max {100 * max(errors):.1f} %; "
+          f"{summary['at_measured_compute_within_10_percent']} of {len(rows)} within 10 %")
+    summary["forward_per_image_ms"] = {str(n): sorted(v) for n, v in sorted(speeds.items())}
+    print("the machine's speed: forward per image of the runs with a core per rank, "
+          + "; ".join(f"np {n} {min(v):.2f}-{max(v):.2f} ms ({max(v) / min(v):.2f}x, {len(v)} runs)"
+                      for n, v in sorted(speeds.items())))
     wide = sum(r["measured_exposed_span"] is None or r["measured_exposed_span"] > 1.5 for r in rows)
     summary["exposed_repeats_wider_than_1_5x"] = wide
     print(f"the repeats' own exposed communication spans more than a factor of 1.5 in {wide} of {len(rows)}")

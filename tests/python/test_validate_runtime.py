@@ -31,6 +31,23 @@ class Within(unittest.TestCase):
         self.assertFalse(vr.within(None, 1.5))
 
 
+class AtMeasuredCompute(unittest.TestCase):
+    def test_the_measured_compute_replaces_the_predicted(self):
+        # 0.20 s predicted, of which 0.15 compute; measured compute 0.18
+        self.assertAlmostEqual(vr.step_at_measured_compute(0.20, 0.15, 0.18), 0.23)
+
+
+class ForwardPerImage(unittest.TestCase):
+    def test_runs_with_a_core_per_rank_by_rank_count(self):
+        profiles = [{"ranks": 1, "threads": 1, "per_rank_batch": 16, "forward_s": 0.016},
+                    {"ranks": 2, "threads": 1, "per_rank_batch": 32, "forward_s": 0.048},
+                    {"ranks": 4, "threads": 1, "per_rank_batch": 32, "forward_s": 0.096}]
+        by_ranks = vr.forward_per_image_ms(profiles, cores=2)
+        self.assertEqual(sorted(by_ranks), [1, 2])  # 4 ranks on 2 cores take turns: left out
+        self.assertAlmostEqual(by_ranks[1][0], 1.0)
+        self.assertAlmostEqual(by_ranks[2][0], 1.5)
+
+
 class AgainstOtherRounds(unittest.TestCase):
     def test_each_round_over_the_median_of_the_others(self):
         # 0.20 / median(0.22, 0.25), 0.22 / median(0.20, 0.25), 0.25 / median(0.20, 0.22)
