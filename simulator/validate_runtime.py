@@ -17,7 +17,8 @@
      error per configuration, and writes OUT/validation.json.
 
 With --repeats R (default 3) every lb-train run above happens R times, in R
-rounds of the whole list (calibration and prediction runs in every round),
+rounds of the whole list (calibration and prediction runs alternately in
+every round),
 so that a slow phase of the machine lands on different configurations and
 on calibration and predictions alike: the calibration fits all R profiles of each, and
 a configuration's measured step time is the median of its R runs, reported
@@ -345,25 +346,41 @@ def load_profile(run_dir):
 def measure(args, out):
     """Runs (or, with --reuse, reads) every round: per round the calibration
     run directories, and per prediction configuration one profile a round."""
+    if not args.reuse:
+        with open(os.path.join(out, "allreduce-np2.jsonl"), "w") as f:
+            f.write(mpirun(args, 2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
+                               "ring,hierarchical,torus2d,mpi", "--group-size", "1",
+                               "--min-bytes", "4096", "--max-bytes", str(4 << 20),
+                               "--rounds", str(args.repeats)]))
     calibration_dirs = []
     measured = [[] for _ in PREDICTIONS]
     for r in range(args.repeats):
         suffix = f"-r{r}" if r else ""
         dirs = []
-        for i, config in enumerate(CALIBRATION):
-            run_dir = os.path.join(out, f"cal{i}{suffix}")
-            if train(args, config, run_dir) is not None:
-                dirs.append(run_dir)
+        for kind, i in interleaved(len(CALIBRATION), len(PREDICTIONS)):
+            if kind == "cal":
+                run_dir = os.path.join(out, f"cal{i}{suffix}")
+                if train(args, CALIBRATION[i], run_dir) is not None:
+                    dirs.append(run_dir)
+            else:
+                measured[i].append(train(args, PREDICTIONS[i], os.path.join(out, f"run{i}{suffix}")))
         calibration_dirs.append(dirs)
-        if r == 0 and not args.reuse:
-            with open(os.path.join(out, "allreduce-np2.jsonl"), "w") as f:
-                f.write(mpirun(args, 2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
-                                   "ring,hierarchical,torus2d,mpi", "--group-size", "1",
-                                   "--min-bytes", "4096", "--max-bytes", str(4 << 20),
-                                   "--rounds", str(args.repeats)]))
-        for i, config in enumerate(PREDICTIONS):
-            measured[i].append(train(args, config, os.path.join(out, f"run{i}{suffix}")))
     return calibration_dirs, measured
+
+
+def interleaved(calibrations, predictions):
+    """A round's order: calibration and prediction runs alternately, so that a
+    phase of the machine within a round lands on both sides: on the
+    2026-12-07 AVX2 VM (w8, calibration first in every round) 10 of the 12
+    np 2 calibration runs took 1.01-1.09 ms of forward an image and the np 2
+    prediction runs after them 1.04-1.66 (median 1.36)."""
+    order = []
+    for k in range(max(calibrations, predictions)):
+        if k < calibrations:
+            order.append(("cal", k))
+        if k < predictions:
+            order.append(("run", k))
+    return order
 
 
 def calibrate(args, sources, bench, cal):
@@ -402,14 +419,14 @@ def report(args, out, rows, speeds):
         print(f"Runs measured earlier, kept in {out}; calibrated and predicted again now.\n")
     paired = "paired_error" in rows[0]
     print(f"| configuration | measured step s (median of {args.repeats}) | spread | predicted step s | error "
-          "| measured exposed comm s | predicted | compute error |"
+          "| measured exposed comm s | predicted | compute error | error at measured compute |"
           + (" paired error | paired exposed ratio |" if paired else ""))
-    print("|---|---|---|---|---|---|---|---|" + ("---|---|" if paired else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if paired else ""))
     for r in rows:
         line = (f"| {r['config']} | {r['measured_step_s']:.4f} | {100 * r['measured_spread']:.1f} % | "
                 f"{r['predicted_step_s']:.4f} | {100 * r['error']:+.1f} % | {r['measured_exposed_comm_s']:.4f} | "
                 f"{r['predicted_exposed_comm_s']:.4f} | "
-                f"{100 * r['compute_error']:+.1f} % |")
+                f"{100 * r['compute_error']:+.1f} % | {100 * r['error_at_measured_compute']:+.1f} % |")
         if paired:
             ratio = r["paired_exposed_ratio"]
             line += f" {100 * r['paired_error']:+.1f} % | {'-' if ratio is None else f'{ratio:.2f}'} |"

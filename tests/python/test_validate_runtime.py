@@ -31,6 +31,13 @@ class Within(unittest.TestCase):
         self.assertFalse(vr.within(None, 1.5))
 
 
+class Interleaved(unittest.TestCase):
+    def test_calibration_and_predictions_alternate_and_each_runs_once(self):
+        order = vr.interleaved(3, 4)
+        self.assertEqual(order, [("cal", 0), ("run", 0), ("cal", 1), ("run", 1), ("cal", 2), ("run", 2),
+                                 ("run", 3)])
+
+
 class AtMeasuredCompute(unittest.TestCase):
     def test_the_measured_compute_replaces_the_predicted(self):
         # 0.20 s predicted, of which 0.15 compute; measured compute 0.18
