@@ -58,6 +58,13 @@ struct ComputeModel {
   // 0 = not measured (profiles without rank_exposed_comm_s): the spread
   // above stands in for it.
   double shared_cores_wait_s = 0;
+  // How much of the slowest rank's lead survives each all-reduce that runs
+  // during backward on CPU ranks with a core each (StepPlan::
+  // lead_kept_at_allreduce), from the calibration's bound runs that
+  // all-reduce many times during backward: their measured wait against the
+  // wait of the runs whose one all-reduce follows backward (see
+  // fit_lead_kept). 1 = the lead is never cut (not measured).
+  double lead_kept_at_allreduce = 1;
   // Whether ranks at `threads_per_core` (a node's ranks x threads / its
   // cores) take turns on the cores, as the time-sliced profiles measured:
   // any load above one thread per core, once such profiles exist. Not a

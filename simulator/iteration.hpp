@@ -49,19 +49,14 @@ struct StepPlan {
   // later than the typical rank, so a bucket's all-reduce starts that much
   // later (see expected_max_normal).
   double straggle = 0;
-  // How much of the slowest rank's lead survives each all-reduce, (0, 1].
-  // On CPU ranks whose cores their compute fills, a faster rank's
-  // communication thread polls on those cores while the all-reduce waits
-  // for the slowest (MPI progresses by polling) and takes its share of them
-  // from compute, so the faster rank leaves the all-reduce with that much
-  // less of a lead; the lead then grows again by `straggle` over the compute
-  // until the next one. With every tensor all-reduced during backward,
-  // bound np 2 ranks on one 2-vCPU VM waited 0.3-1.5 ms after backward in
-  // six checks of seven (2026-12-07) against 2.5-6.7 ms with a 1 MiB bucket
-  // near its end, where a lead grown over the whole step predicted 3-8 ms
-  // for both. 1: the lead grows from the step's start
-  // (GPUs, whose collectives wait on the device; time-sliced ranks, whose
-  // measured wait is a scheduler's slice whatever came before).
+  // How much of the slowest rank's lead survives each all-reduce, [0, 1]:
+  // on CPU ranks whose cores their compute fills, the faster ranks' wait in
+  // an all-reduce holds their compute back a little, so they leave it with
+  // part of their lead given up; the lead then grows again by `straggle`
+  // over the compute until the next one. Measured by the calibration
+  // (ComputeModel::lead_kept_at_allreduce). 1: the lead grows from the
+  // step's start (GPUs, whose collectives wait on the device; time-sliced
+  // ranks, whose measured wait is a scheduler's slice whatever came before).
   double lead_kept_at_allreduce = 1;
 
   // Forward + backward of every layer, as host work (seconds at compute_rate 1).

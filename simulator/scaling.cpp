@@ -151,14 +151,14 @@ double straggle(const Scenario& s, int gpus, const RankShare& share, const StepP
   return compute_s > 0 ? m.shared_cores_wait_s / compute_s : spread;
 }
 
-// StepPlan::lead_kept_at_allreduce: on a CPU node whose ranks' compute
+// StepPlan::lead_kept_at_allreduce: what the calibration measured
+// (ComputeModel::lead_kept_at_allreduce) on a CPU node whose ranks' compute
 // fills their cores (one thread per core or fewer, and no core to spare for
-// the communication thread), the polling communication thread gets an equal
-// share beside the compute's threads (RankShare's weights), so compute keeps
-// threads / (threads + 1) of its pace, and of its lead, while it polls.
+// the communication thread), where it was measured; elsewhere the lead is
+// never cut.
 double lead_kept_at_allreduce(const Scenario& s, const RankShare& share) {
   if (s.cluster.cores_per_node <= 0 || !share.disturbed() || share.compute_rate < 1) return 1;
-  return share.compute_weight / (share.compute_weight + 1);
+  return s.compute.lead_kept_at_allreduce;
 }
 
 // Each distinct bucket size's all-reduce on the whole cluster, and what it

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -148,6 +149,38 @@ TEST(ComputeModel, BoundRanksWaitsGiveTheSpread) {
       << m.source;
   for (auto& p : profiles) p.rank_exposed_comm_s.clear();
   EXPECT_DOUBLE_EQ(fitted_compute_model(model, profiles).compute_cv, 0.10);
+}
+
+// Bound ranks whose one all-reduce follows backward wait their whole lead
+// and give the spread; ranks that all-reduce many times during backward
+// wait less, and what they wait gives the lead each all-reduce keeps.
+TEST(ComputeModel, ManyAllreducesDuringBackwardGiveTheLeadKeptAtEach) {
+  const ModelInfo model = model_info(resnet20_spec());
+  std::vector<RuntimeProfile> profiles = {synthetic_profile(model, 32),
+                                          synthetic_profile(model, 128)};
+  const auto bound = [&](int buckets, double wait_share) {
+    RuntimeProfile p = synthetic_profile(model, 48);
+    p.ranks = p.ranks_per_node = 2, p.node_cores = 2, p.threads = 1, p.device = "cpu";
+    p.comm.overlap = true, p.comm.buckets = buckets;
+    p.rank_compute_s = {0.2, 0.2};
+    p.rank_exposed_comm_s = {0.2 * wait_share, 0.2 * wait_share};
+    return p;
+  };
+  for (int i = 0; i < 3; ++i) profiles.push_back(bound(1, 0.02));
+  // A lead cut to 0.9 at each of 65 evenly spaced all-reduces ends at
+  // (1 - 0.9^65) / (65 * 0.1) of what it would be uncut.
+  const double left = (1 - std::pow(0.9, 65)) / (65 * 0.1);
+  profiles.push_back(bound(65, 0.02 * left));
+  const ComputeModel m = fitted_compute_model(model, profiles);
+  EXPECT_NEAR(m.compute_cv, 0.02 / expected_max_normal(2), 1e-12);  // the one-bucket runs alone
+  EXPECT_NEAR(m.lead_kept_at_allreduce, 0.9, 1e-9);
+  EXPECT_NE(m.source.find("lead kept at each all-reduce 0.900 from 1 profile(s)"),
+            std::string::npos)
+      << m.source;
+  const ComputeModel back = compute_model_from_json(to_json(m), "compute");
+  EXPECT_DOUBLE_EQ(back.lead_kept_at_allreduce, m.lead_kept_at_allreduce);
+  profiles.pop_back();  // nothing with many all-reduces: never cut
+  EXPECT_DOUBLE_EQ(fitted_compute_model(model, profiles).lead_kept_at_allreduce, 1);
 }
 
 // Repeated profiles at one batch give one point, their median: a repeat hit

@@ -153,16 +153,19 @@ TEST(StepPlan, StragglersGrowWithTheExpectedMaximumOfNDraws) {
   EXPECT_GT(step_plan(s, 64, 64).straggle, step_plan(s, 8, 64).straggle);
 }
 
-// A faster rank's polling communication thread takes its equal share of the
-// cores its compute fills, so compute keeps threads / (threads + 1) of its
-// lead at each all-reduce; all of it on a GPU, with a core to spare, or
-// where the ranks are time-sliced anyway.
-TEST(StepPlan, TheLeadKeptAtAnAllreduceIsComputesShareBesideThePollingThread) {
-  EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 1), 2, 64).lead_kept_at_allreduce, 0.5);  // a core each
-  EXPECT_DOUBLE_EQ(step_plan(one_layer(4, 2), 2, 64).lead_kept_at_allreduce, 2.0 / 3);
-  EXPECT_DOUBLE_EQ(step_plan(one_layer(4, 1), 2, 64).lead_kept_at_allreduce, 1);  // a spare core
-  EXPECT_DOUBLE_EQ(step_plan(one_layer(2, 1), 4, 64).lead_kept_at_allreduce, 1);  // time-sliced
-  EXPECT_DOUBLE_EQ(step_plan(one_layer(0, 1), 4, 64).lead_kept_at_allreduce, 1);  // GPUs
+// The lead the calibration measured each all-reduce to keep applies to CPU
+// ranks whose compute fills their cores; elsewhere it is never cut.
+TEST(StepPlan, TheMeasuredLeadKeptAppliesWhereTheRanksComputeFillsTheirCores) {
+  const auto kept = [](int cores, int threads, int gpus) {
+    Scenario s = one_layer(cores, threads);
+    s.compute.lead_kept_at_allreduce = 0.9;
+    return step_plan(s, gpus, 64).lead_kept_at_allreduce;
+  };
+  EXPECT_DOUBLE_EQ(kept(2, 1, 2), 0.9);  // a core each
+  EXPECT_DOUBLE_EQ(kept(4, 2, 2), 0.9);  // two cores each, two threads
+  EXPECT_DOUBLE_EQ(kept(4, 1, 2), 1);    // a core to spare for the communication thread
+  EXPECT_DOUBLE_EQ(kept(2, 1, 4), 1);    // time-sliced
+  EXPECT_DOUBLE_EQ(kept(0, 1, 4), 1);    // GPUs
 }
 
 // On a CPU node whose ranks outnumber its cores, the spread measured where
