@@ -304,16 +304,6 @@ double mean(const std::vector<double>& v) {
   return v.empty() ? 0 : sum / double(v.size());
 }
 
-// Ranks that each have a core (CPU profiles that record their node, one
-// thread per core or fewer) wait at the all-reduce for the slowest of them,
-// and what they wait is measured: the mean over ranks of each rank's exposed
-// communication. That wait, over the compute and E[max of N], is the spread
-// that makes them wait, which is only the part of each rank's step-to-step
-// spread that the others do not share: on a VM whose jitter both vCPUs share
-// (2026-12-07, 2 vCPUs), bound np 2 ranks' compute varied 7-20 % step to step
-// yet they waited 0.2-13 % of it (median 2 %), and the compute spread made
-// the straggler term predict 2-16 ms against 0.5-7 ms. Median over the
-// profiles; compute_cv stays the step-to-step spread where none measured it.
 // A CPU profile (node_threads_per_core is 0 for GPU profiles: a GPU rank's
 // exposed communication is mostly NCCL's transfer, not a wait) whose
 // ranks' compute and waits are recorded: its mean wait over its mean
@@ -333,11 +323,24 @@ bool one_allreduce_after_backward(const RuntimeProfile& p) {
   return !p.comm.overlap || p.comm.buckets == 1;
 }
 
+// Ranks that each have a core (CPU profiles that record their node, one
+// thread per core or fewer) wait at the all-reduce for the slowest of them,
+// and what they wait is measured: the mean over ranks of each rank's exposed
+// communication. That wait, over the compute and E[max of N], is the spread
+// that makes them wait, which is only the part of each rank's step-to-step
+// spread that the others do not share: on a VM whose jitter both vCPUs share
+// (2026-12-07, 2 vCPUs), bound np 2 ranks' compute varied 7-20 % step to step
+// yet they waited 0.2-13 % of it (median 2 %), and the compute spread made
+// the straggler term predict 2-16 ms against 0.5-7 ms. Median over the
+// profiles; compute_cv stays the step-to-step spread where none measured it
+// (returns whether it was measured).
 bool fit_bound_ranks_spread(const std::vector<RuntimeProfile>& multi, ComputeModel& m) {
   // From the runs whose waits are the whole lead when there are any: an
   // all-reduce during backward cuts the lead (fit_lead_kept).
   bool any_after = false;
-  for (const auto& p : multi) any_after = any_after || one_allreduce_after_backward(p);
+  for (const auto& p : multi) {
+    any_after = any_after || (one_allreduce_after_backward(p) && bound_wait_share(p) > 0);
+  }
   std::vector<double> spreads;
   for (const auto& p : multi) {
     if (any_after && !one_allreduce_after_backward(p)) continue;
