@@ -21,7 +21,12 @@ from study_report import read_jsonl  # noqa: E402
 
 
 def curves(run_dir):
-    rows = read_jsonl(run_dir / "metrics.jsonl")
+    """A run's eval rows and noise-scale rows; none for a run recovered after a
+    loss, which kept only its summary."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return [], []
+    rows = read_jsonl(path)
     evals = [r for r in rows if r.get("type") == "eval"]
     noise = [r for r in rows if r.get("type") == "noise_scale" and r.get("b_simple")]
     return evals, noise

@@ -34,15 +34,24 @@ def mean_sd(values):
 
 
 def wall_s(run, runs):
-    w = json.loads((run.directory(runs) / "wall.json").read_text())
-    return w["wall_s"]
+    """The run's wall time; None for a run recovered after a loss (no wall.json)."""
+    path = run.directory(runs) / "wall.json"
+    return json.loads(path.read_text())["wall_s"] if path.exists() else None
+
+
+def mean_of_known(values):
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known else None
 
 
 def arm_result(study, arm, runs, results):
     points, chosen = study.tuning_points(arm, runs)
     tuning = []
+    full = []  # finished runs' full summaries: the arm's spec and steps, whatever the knob
     for r in study.tuning_runs(arm, runs, points):
         s = study.summary(r, runs)
+        if s and "spec" in s:
+            full.append(s)
         if s:
             study.archive(r, runs, results)
         tuning.append({arm.knob.label: r.value, "validation_accuracy": s and s.get("validation_accuracy"),
@@ -54,7 +63,12 @@ def arm_result(study, arm, runs, results):
     sums = [study.summary(r, runs) for r in done]
     for r in done:
         study.archive(r, runs, results)
-    spec = sums[0]["spec"]
+    # Runs recovered after a loss keep only their accuracies: the arm's other
+    # finished runs, which differ only in the knob, give its spec and steps.
+    full = [x for x in sums if "spec" in x] + full
+    if not full:
+        sys.exit(f"study report: arm {arm.name}: no finished run records its spec")
+    spec = full[0]["spec"]
     test_mean, test_sd = mean_sd([s["test_accuracy"] for s in sums])
     val_mean, val_sd = mean_sd([s["validation_accuracy"] for s in sums])
     noise = [s["noise_scale"]["b_simple"] for s in sums if s.get("noise_scale") and s["noise_scale"]["b_simple"]]
@@ -74,10 +88,10 @@ def arm_result(study, arm, runs, results):
         "test_accuracy": [s["test_accuracy"] for s in sums],
         "validation_accuracy_mean": val_mean,
         "validation_accuracy_sd": val_sd,
-        "steps": sums[0]["steps"],
-        "skipped_steps": [s["skipped_steps"] for s in sums],
-        "wall_s": statistics.fmean(wall_s(r, runs) for r in done),
-        "train_time_s": statistics.fmean(s["train_time_s"] for s in sums),
+        "steps": full[0]["steps"],
+        "skipped_steps": [s.get("skipped_steps") for s in sums],  # None: recovered, not recorded
+        "wall_s": mean_of_known(wall_s(r, runs) for r in done),
+        "train_time_s": mean_of_known(s.get("train_time_s") for s in sums),
         "b_simple": statistics.fmean(noise) if noise else None,
     }
 
@@ -171,10 +185,11 @@ def markdown_table(arms):
         sd = "" if a["test_accuracy_sd"] is None else f" ± {100 * a['test_accuracy_sd']:.2f}"
         delta = "" if base is None else f"{100 * (a['test_accuracy_mean'] - base):+.2f}"
         noise = "—" if a["b_simple"] is None else f"{a['b_simple']:.0f}"
+        wall = "—" if a["wall_s"] is None else f"{a['wall_s']:.0f}"
         lines.append(f"| {a['arm']} | {a['batch']} | {a['optimizer']} | {a['precision']} | "
                      f"{a['knob'].split('.')[-1]} {a['chosen']:g} | {len(a['seeds'])} | "
                      f"{pct(a['test_accuracy_mean'])}{sd} | {delta} | {pct(a['validation_accuracy_mean'])} | "
-                     f"{a['steps']} | {a['wall_s']:.0f} | {noise} |")
+                     f"{a['steps']} | {wall} | {noise} |")
     return "\n".join(lines) + "\n"
 
 

@@ -139,3 +139,23 @@ class RestoreArchived(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RecoveredRuns(unittest.TestCase):
+    """A run recovered after a loss keeps only its summary's accuracies."""
+
+    def setUp(self):
+        import sys
+        sys.path.insert(0, str(ROOT / "experiments/seed-shape-fmnist"))
+        self.report = load("study_report", ROOT / "experiments/seed-shape-fmnist/study_report.py")
+
+    def test_no_wall_time_and_means_over_the_known(self):
+        class Run:
+            def directory(self, runs):
+                return Path(runs)
+        with tempfile.TemporaryDirectory() as d:
+            self.assertIsNone(self.report.wall_s(Run(), d))
+            (Path(d) / "wall.json").write_text(json.dumps({"wall_s": 12.5}))
+            self.assertEqual(self.report.wall_s(Run(), d), 12.5)
+        self.assertEqual(self.report.mean_of_known([None, 2.0, 4.0]), 3.0)
+        self.assertIsNone(self.report.mean_of_known([None]))
