@@ -289,7 +289,7 @@ def main():
     # this VM's speed drifts by 20-30 % over minutes, and calibrating in one
     # block before predicting in another put a slow phase on the predictions
     # alone (2026-12-07 08:54, /work/val/v6: every np 2 row 12-22 % low).
-    calibration_dirs, measured = measure(args, out)
+    calibration_dirs, calibration_profiles, measured = measure(args, out)
     bench = os.path.join(out, "allreduce-np2.jsonl")
     if args.reuse and not os.path.exists(bench):
         sys.exit(f"validate_runtime: --reuse: {bench} missing")
@@ -334,25 +334,21 @@ def main():
             ratios = [x["predicted_exposed_comm_s"] / x["measured_exposed_comm_s"] for x in rounds
                       if x["measured_exposed_comm_s"] > 0]
             row["paired_exposed_ratio"] = statistics.median(ratios) if ratios else None
-    profiles = [load_profile(d) for dirs in calibration_dirs for d in dirs] + [p for ps in measured for p in ps]
+    profiles = calibration_profiles + [p for ps in measured for p in ps]
     report(args, out, rows, forward_per_image_ms(profiles, args.cores))
-
-
-def load_profile(run_dir):
-    with open(os.path.join(run_dir, "profile.json")) as f:
-        return json.load(f)
 
 
 def measure(args, out):
     """Runs (or, with --reuse, reads) every round: per round the calibration
-    run directories, and per prediction configuration one profile a round."""
+    run directories, every calibration profile, and per prediction
+    configuration one profile a round."""
     if not args.reuse:
         with open(os.path.join(out, "allreduce-np2.jsonl"), "w") as f:
             f.write(mpirun(args, 2, [os.path.join(args.build, "bin/allreduce-bench"), "--json", "--algorithms",
                                "ring,hierarchical,torus2d,mpi", "--group-size", "1",
                                "--min-bytes", "4096", "--max-bytes", str(4 << 20),
                                "--rounds", str(args.repeats)]))
-    calibration_dirs = []
+    calibration_dirs, calibration_profiles = [], []
     measured = [[] for _ in PREDICTIONS]
     for r in range(args.repeats):
         suffix = f"-r{r}" if r else ""
@@ -360,12 +356,14 @@ def measure(args, out):
         for kind, i in interleaved(len(CALIBRATION), len(PREDICTIONS)):
             if kind == "cal":
                 run_dir = os.path.join(out, f"cal{i}{suffix}")
-                if train(args, CALIBRATION[i], run_dir) is not None:
+                profile = train(args, CALIBRATION[i], run_dir)
+                if profile is not None:
                     dirs.append(run_dir)
+                    calibration_profiles.append(profile)
             else:
                 measured[i].append(train(args, PREDICTIONS[i], os.path.join(out, f"run{i}{suffix}")))
         calibration_dirs.append(dirs)
-    return calibration_dirs, measured
+    return calibration_dirs, calibration_profiles, measured
 
 
 def interleaved(calibrations, predictions):
